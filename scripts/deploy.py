@@ -1,0 +1,97 @@
+"""Deploys the settlement contract (and, on development chains, the test stablecoin).
+
+    ape run deploy --network ethereum:local:foundry
+    ape run deploy --network ethereum:local:http://127.0.0.1:8545
+    ape run deploy --network ethereum:sepolia:node --deployer my-alias --token 0x...
+
+Writes ``deployments/<chain_id>.json``: the chain id and, for each contract, its address,
+the block it was deployed in and its ABI. The engine reads only that file.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import click
+from ape import accounts, chain, project
+from ape.cli import ConnectedProviderCommand
+
+DEV_CHAIN_IDS = {1337, 31337}
+DAY = 86_400
+# Dev accounts 0..9 of the well-known test mnemonic get this much test stablecoin.
+DEV_MINT = 1_000_000 * 10**6
+
+
+def _abi(container) -> list:
+    return [item.model_dump(mode="json", by_alias=True) for item in container.contract_type.abi]
+
+
+def _entry(container, contract) -> dict:
+    receipt = chain.provider.get_receipt(contract.txn_hash)
+    return {
+        "address": contract.address,
+        "block": receipt.block_number,
+        "tx_hash": receipt.txn_hash,
+        "abi": _abi(container),
+    }
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--deployer", "deployer_alias", default=None,
+              help="ape account alias that deploys and owns the contracts "
+                   "(default on development chains: dev account 0).")
+@click.option("--arbiter", default=None, help="Dispute arbiter address (default: the deployer).")
+@click.option("--token", "tokens", multiple=True,
+              help="ERC-20 token to allow-list; repeat for several.")
+@click.option("--test-token/--no-test-token", default=None,
+              help="Deploy the 6-decimal test stablecoin (default: only on development chains).")
+@click.option("--default-time-limit", default=10 * DAY, show_default=True, type=int,
+              help="Settlement time limit in seconds when the payer gives none.")
+@click.option("--min-time-limit", default=3600, show_default=True, type=int)
+@click.option("--max-time-limit", default=90 * DAY, show_default=True, type=int)
+@click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
+def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit,
+        min_time_limit, max_time_limit, out_dir):
+    chain_id = chain.chain_id
+    dev = chain_id in DEV_CHAIN_IDS
+    if deployer_alias:
+        deployer = accounts.load(deployer_alias)
+    elif dev:
+        deployer = accounts.test_accounts[0]
+    else:
+        raise click.UsageError("--deployer is required outside development chains")
+    if test_token is None:
+        test_token = dev
+
+    started = time.monotonic()
+    contracts = {}
+    allowed = list(tokens)
+    if test_token:
+        stable = project.TestStablecoin.deploy(deployer, sender=deployer)
+        contracts["TestStablecoin"] = _entry(project.TestStablecoin, stable)
+        allowed.append(stable.address)
+        if dev:
+            for account in accounts.test_accounts[:10]:
+                stable.mint(account, DEV_MINT, sender=deployer)
+
+    settlement = project.C2CSettlement.deploy(
+        deployer, arbiter or deployer, default_time_limit, min_time_limit, max_time_limit,
+        sender=deployer,
+    )
+    contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
+    for token in allowed:
+        settlement.setTokenAllowed(token, True, sender=deployer)
+
+    manifest = {
+        "chain_id": chain_id,
+        "network": network.name,
+        "deployer": deployer.address,
+        "contracts": contracts,
+    }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{chain_id}.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    click.echo(f"deployed on chain {chain_id} in {time.monotonic() - started:.1f}s: "
+               + ", ".join(f"{name} {c['address']} (block {c['block']})" for name, c in contracts.items()))
+    click.echo(f"wrote {path}")
