@@ -1,0 +1,54 @@
+# orderchain: every target installs what it needs first (a .venv, node_modules, the
+# solc-js bridge), so a fresh clone needs only `make run` / `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+SOLC_VERSION := 0.8.30
+SOLC := $(CURDIR)/$(VENV)/solcx/solc-v$(SOLC_VERSION)
+
+# py-solc-x (and so ape-solidity) look for compilers here instead of the home folder.
+export SOLCX_BINARY_PATH := $(CURDIR)/$(VENV)/solcx
+export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+
+.PHONY: setup compile run demo test bench clean
+
+setup: $(VENV)/.installed node_modules/.installed $(SOLC)
+
+$(VENV)/.installed: pyproject.toml
+	@echo "== python environment ($(VENV))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "== node tools (anvil, solc-js, OpenZeppelin)"
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(SOLC): scripts/solc_bridge.js | $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	@printf '#!/bin/sh\nexec node "%s/scripts/solc_bridge.js" "$$@"\n' "$(CURDIR)" > $@
+	@chmod +x $@
+
+.build/__local__.json: $(wildcard contracts/*.sol) ape-config.yaml | setup
+	@echo "== compiling contracts"
+	$(BIN)/ape compile
+	@touch $@
+
+compile: setup .build/__local__.json
+
+run: compile
+	$(BIN)/orderchain run
+
+demo: compile
+	$(BIN)/orderchain demo
+
+test: compile
+	$(BIN)/pytest
+
+bench: compile
+	$(BIN)/python tests/bench.py
+
+clean:
+	rm -rf .build contracts/.cache var deployments

@@ -1,0 +1,1 @@
+"""The HTTP API, the command line and the service that runs the engine behind them."""

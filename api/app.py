@@ -1,0 +1,68 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from . import problems
+from .routers import chain, settlements, stores
+from .service import Service
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, before reading them whole."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._too_large(send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send):
+        body = (b'{"type":"about:blank","title":"Request too large","status":413,'
+                b'"detail":"request body exceeds ' + str(self.limit).encode() + b' bytes"}')
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/problem+json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(
+        title="orderchain",
+        version="0.1.0",
+        description="Event-sourced order engine on a smart-contract chain: escrowed C2C settlement of "
+                    "store orders. Amounts are decimal strings of token base units.",
+    )
+    app.state.service = service
+    problems.install(app)
+    app.include_router(stores.router)
+    app.include_router(settlements.router)
+    app.include_router(chain.router)
+    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
+    return app

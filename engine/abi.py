@@ -1,0 +1,187 @@
+"""ABI-driven encoding and decoding built straight on eth-abi.
+
+A contract's events become engine events through an :class:`EventDecoder` made from its
+ABI; calls are encoded and custom-error reverts decoded the same way. Nothing here
+knows any particular contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+
+def type_string(param: dict) -> str:
+    """The canonical type of an ABI parameter (tuples spelled out)."""
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(type_string(c) for c in param["components"])
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+def signature(item: dict) -> str:
+    return f"{item['name']}({','.join(type_string(p) for p in item.get('inputs', []))})"
+
+
+def _normalise(value: Any, kind: str) -> Any:
+    """eth-abi output -> plain Python: addresses lower-case hex, bytes as 0x-hex."""
+    if kind == "address":
+        return value.lower()
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return value
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    topic0: str
+    indexed: tuple[tuple[str, str], ...]   # (name, type) in topic order
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+    order: tuple[str, ...]                 # argument names in declaration order
+
+
+class EventDecoder:
+    """Decodes raw JSON-RPC logs of one contract into (event name, arguments)."""
+
+    def __init__(self, abi: list[dict]):
+        self.events: dict[str, EventSpec] = {}
+        for item in abi:
+            if item.get("type") != "event" or item.get("anonymous"):
+                continue
+            inputs = item.get("inputs", [])
+            topic0 = "0x" + keccak(text=signature(item)).hex()
+            self.events[topic0] = EventSpec(
+                name=item["name"],
+                topic0=topic0,
+                indexed=tuple((p["name"], type_string(p)) for p in inputs if p.get("indexed")),
+                data_names=tuple(p["name"] for p in inputs if not p.get("indexed")),
+                data_types=tuple(type_string(p) for p in inputs if not p.get("indexed")),
+                order=tuple(p["name"] for p in inputs),
+            )
+
+    def topic(self, name: str) -> str:
+        for spec in self.events.values():
+            if spec.name == name:
+                return spec.topic0
+        raise KeyError(name)
+
+    def decode(self, log: dict) -> tuple[str, dict] | None:
+        """(event name, {argument: value}) or None for a log this ABI does not describe."""
+        topics = log["topics"]
+        spec = self.events.get(topics[0]) if topics else None
+        if spec is None:
+            return None
+        args: dict[str, Any] = {}
+        for (name, kind), topic in zip(spec.indexed, topics[1:]):
+            if kind == "address":
+                args[name] = "0x" + topic[-40:]
+            elif kind.startswith(("uint", "int")):
+                value = int(topic, 16)
+                if kind.startswith("int") and value >= 1 << 255:
+                    value -= 1 << 256
+                args[name] = value
+            else:  # bytes32, bool and hashed dynamic values stay as the topic
+                args[name] = topic
+        if spec.data_types:
+            values = abi_decode(spec.data_types, bytes.fromhex(log["data"][2:]))
+            for name, kind, value in zip(spec.data_names, spec.data_types, values):
+                args[name] = _normalise(value, kind)
+        return spec.name, args
+
+
+PANIC_REASONS = {
+    0x01: "assertion failed", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero",
+    0x21: "invalid enum value", 0x32: "array index out of bounds", 0x41: "out of memory",
+}
+
+
+@dataclass(frozen=True)
+class DecodedRevert:
+    name: str
+    args: dict
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"error": self.name, "args": {k: _jsonable(v) for k, v in self.args.items()},
+                "message": self.message}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class ErrorDecoder:
+    """Turns revert data into the custom error's name and arguments."""
+
+    def __init__(self, *abis: list[dict]):
+        self.errors: dict[str, tuple[str, list[str], list[str]]] = {}
+        for abi in abis:
+            for item in abi:
+                if item.get("type") == "error":
+                    selector = "0x" + keccak(text=signature(item))[:4].hex()
+                    self.errors[selector] = (
+                        item["name"],
+                        [p["name"] for p in item.get("inputs", [])],
+                        [type_string(p) for p in item.get("inputs", [])],
+                    )
+
+    def decode(self, data: str | bytes | None) -> DecodedRevert:
+        if isinstance(data, (bytes, bytearray)):
+            data = "0x" + bytes(data).hex()
+        if not data or data == "0x":
+            return DecodedRevert("Reverted", {}, "reverted without a reason")
+        selector, body = data[:10].lower(), bytes.fromhex(data[10:])
+        if selector == "0x08c379a0":
+            (reason,) = abi_decode(["string"], body)
+            return DecodedRevert("Error", {"reason": reason}, reason)
+        if selector == "0x4e487b71":
+            (code,) = abi_decode(["uint256"], body)
+            return DecodedRevert("Panic", {"code": code}, PANIC_REASONS.get(code, f"panic {code:#x}"))
+        known = self.errors.get(selector)
+        if known is None:
+            return DecodedRevert("UnknownError", {"data": data}, f"unknown error {selector}")
+        name, names, types = known
+        values = [_normalise(v, t) for v, t in zip(abi_decode(types, body), types)]
+        args = dict(zip(names, values))
+        shown = ", ".join(f"{k}={_display(v, t)}" for (k, v), t in zip(args.items(), types))
+        return DecodedRevert(name, args, f"{name}({shown})")
+
+
+def _display(value: Any, kind: str) -> str:
+    if kind == "address":
+        return to_checksum_address(value)
+    return str(value)
+
+
+class FunctionEncoder:
+    """Encodes calls to a contract's functions by name."""
+
+    def __init__(self, abi: list[dict]):
+        self.functions: dict[str, tuple[bytes, list[str], list[dict]]] = {}
+        for item in abi:
+            if item.get("type") == "function":
+                self.functions[item["name"]] = (
+                    keccak(text=signature(item))[:4],
+                    [type_string(p) for p in item.get("inputs", [])],
+                    item.get("outputs", []),
+                )
+
+    def encode(self, name: str, *args: Any) -> str:
+        selector, types, _ = self.functions[name]
+        return "0x" + (selector + abi_encode(types, list(args))).hex()
+
+    def decode_output(self, name: str, data: str) -> tuple:
+        _, _, outputs = self.functions[name]
+        types = [type_string(p) for p in outputs]
+        return tuple(_normalise(v, t) for v, t in zip(abi_decode(types, bytes.fromhex(data[2:])), types))

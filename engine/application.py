@@ -1,0 +1,108 @@
+"""The event-sourced application: off-chain commands and the event store they share
+with the chain reader.
+
+SQLite file by default; a ``postgresql://`` DSN in ``ORDERCHAIN_DB`` selects the
+PostgreSQL recorder of the ``eventsourcing`` library.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from .config import Settings
+from .manifest import Manifest
+from .reader import ChainCursor
+from .store_order import StoreOrder, snapshot_of
+from .stores import Store, StoreAddress, hash_key, new_api_key
+
+
+class Conflict(Exception):
+    """The thing already exists."""
+
+
+class NotFound(Exception):
+    """No such thing."""
+
+
+def persistence_env(settings: Settings) -> dict[str, str]:
+    if not settings.is_postgres:
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": settings.db,
+                "SQLITE_LOCK_TIMEOUT": "10"}
+    url = urlparse(settings.db)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_SCHEMA": "public",
+    }
+
+
+class OrderEngine(Application):
+    """Stores, store orders and the chain's settlements in one event store."""
+
+    name = "orderchain"
+    snapshotting_intervals = {ChainCursor: 200}
+
+    def __init__(self, settings: Settings, manifest: Manifest):
+        settings.ensure_dirs()
+        super().__init__(env=persistence_env(settings))
+        self.settings = settings
+        self.manifest = manifest
+
+    # -- stores
+
+    def register_store(self, store_id: str, name: str, address: str) -> tuple[Store, str]:
+        key = new_api_key()
+        store = Store(store_id=store_id, name=name, address=address, key_hash=hash_key(key))
+        claim = StoreAddress(address=address, store_id=store_id)
+        try:
+            self.save(store, claim)
+        except IntegrityError:
+            if self._exists(Store.create_id(store_id)):
+                raise Conflict(f"store {store_id!r} is already registered") from None
+            raise Conflict(f"address {address} already belongs to another store") from None
+        return store, key
+
+    def get_store(self, store_id: str) -> Store:
+        try:
+            return self.repository.get(Store.create_id(store_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"no store {store_id!r}") from None
+
+    # -- store orders
+
+    def create_store_order(self, store: Store, order_number: str, amount: int, token: str,
+                           buyer: str | None, items: list[dict], time_limit: int | None) -> StoreOrder:
+        settlement = self.manifest.contract("C2CSettlement")
+        snapshot, snapshot_hash = snapshot_of({
+            "chain_id": self.manifest.chain_id, "settlement_contract": settlement.address,
+            "store_id": store.store_id, "store_address": store.address,
+            "order_number": order_number, "token": token, "amount": amount, "buyer": buyer,
+            "time_limit": time_limit, "items": items,
+        })
+        order = StoreOrder(store_id=store.store_id, order_number=order_number, snapshot=snapshot,
+                           snapshot_hash=snapshot_hash)
+        try:
+            self.save(order)
+        except IntegrityError:
+            raise Conflict(f"store order {order_number!r} already exists") from None
+        return order
+
+    def get_store_order(self, store_id: str, order_number: str) -> StoreOrder:
+        try:
+            return self.repository.get(StoreOrder.create_id(store_id, order_number))
+        except AggregateNotFoundError:
+            raise NotFound(f"no store order {order_number!r}") from None
+
+    def _exists(self, aggregate_id) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True

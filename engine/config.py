@@ -1,0 +1,89 @@
+"""Settings from ``ORDERCHAIN_*`` environment variables, with defaults for a local run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the engine and the API need to know about their surroundings."""
+
+    rpc_url: str | None = None
+    db: str = "var/orderchain.sqlite"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    admin_token_generated: bool = True
+    confirmations: int = 0
+    anvil_port: int = 0
+    deployments_dir: str = "deployments"
+    var_dir: str = "var"
+    poll_interval: float = 0.1
+    block_range: int = 5000
+    keeper_key: str | None = None
+    keeper_interval: float = 5.0
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        admin = env.get("ORDERCHAIN_ADMIN_TOKEN") or None
+        base = cls() if admin is None else cls(admin_token=admin, admin_token_generated=False)
+        return replace(
+            base,
+            rpc_url=env.get("ORDERCHAIN_RPC_URL") or None,
+            db=env.get("ORDERCHAIN_DB") or base.db,
+            api_host=env.get("ORDERCHAIN_API_HOST") or base.api_host,
+            api_port=_int(env, "ORDERCHAIN_API_PORT", base.api_port),
+            confirmations=_int(env, "ORDERCHAIN_CONFIRMATIONS", base.confirmations),
+            anvil_port=_int(env, "ORDERCHAIN_ANVIL_PORT", base.anvil_port),
+            deployments_dir=env.get("ORDERCHAIN_DEPLOYMENTS") or base.deployments_dir,
+            var_dir=env.get("ORDERCHAIN_VAR") or base.var_dir,
+            poll_interval=_float(env, "ORDERCHAIN_POLL_INTERVAL", base.poll_interval),
+            block_range=_int(env, "ORDERCHAIN_BLOCK_RANGE", base.block_range, minimum=1),
+            keeper_key=env.get("ORDERCHAIN_KEEPER_KEY") or None,
+            keeper_interval=_float(env, "ORDERCHAIN_KEEPER_INTERVAL", base.keeper_interval),
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.startswith(("postgresql://", "postgres://"))
+
+    def ensure_dirs(self) -> None:
+        Path(self.var_dir).mkdir(parents=True, exist_ok=True)
+        if not self.is_postgres:
+            Path(self.db).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,95 @@
+"""Starts a local anvil node from the project's node_modules."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .rpc import Rpc, RpcUnavailable
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def anvil_binary() -> str:
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
+    if local.exists():
+        return str(local)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise FileNotFoundError("anvil not found: run `make setup` (it installs it with npm ci)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AnvilNode:
+    """An anvil process on 127.0.0.1; stops with :meth:`stop` or as a context manager."""
+
+    def __init__(self, port: int = 0, block_time: float | None = None, log_path: str | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--mnemonic", DEV_MNEMONIC]
+        if block_time:
+            args += ["--block-time", str(block_time)]
+        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 20.0) -> None:
+        rpc = Rpc(self.url, timeout=2)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"anvil exited with code {self.process.returncode} (port {self.port} taken?)")
+                try:
+                    rpc.chain_id()
+                    return
+                except RpcUnavailable:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError(f"anvil did not answer on {self.url} within {timeout}s") from None
+                    time.sleep(0.05)
+        finally:
+            rpc.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+
+    def __enter__(self) -> "AnvilNode":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def deploy(rpc_url: str, deployments_dir: str = "deployments", extra: list[str] | None = None) -> Path:
+    """Deploys with the ape script ``scripts/deploy.py``; returns the manifest path."""
+    ape = shutil.which("ape") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "ape")
+    env = dict(__import__("os").environ, APE_FOUNDRY_HOST=rpc_url)
+    env.setdefault("SOLCX_BINARY_PATH", str(PROJECT_ROOT / ".venv" / "solcx"))
+    cmd = [ape, "run", "deploy", "--network", "ethereum:local:foundry", "--out-dir", deployments_dir,
+           *(extra or [])]
+    result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"deployment failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    rpc = Rpc(rpc_url)
+    try:
+        return Path(deployments_dir) / f"{rpc.chain_id()}.json"
+    finally:
+        rpc.close()

@@ -1,0 +1,273 @@
+"""The chain reader: logs of the deployed contracts -> domain events, exactly once.
+
+It follows the manifest's contracts from their deployment block with ``eth_getLogs``
+over block ranges (halving a range the node refuses), decodes logs with eth-abi, and
+saves the resulting events together with its checkpoint in one transaction, so a crash
+loses or repeats nothing. Blocks newer than the confirmation depth are left for later.
+
+A reorganisation is found by block-hash continuity: before each step the node's hash of
+the last checkpointed block must still be the one recorded. If not, the reader walks
+back its recent checkpoints to the newest one still on the canonical chain, retracts
+every log recorded above it (compensating events) and reads forward again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate, event
+
+from .ids import derive
+from .rpc import Rpc, RpcError
+from .settlement import SETTLEMENT_EVENTS, Settlement
+
+if TYPE_CHECKING:
+    from .application import OrderEngine
+
+log = logging.getLogger("orderchain.reader")
+
+KEEP_CHECKPOINTS = 512
+# Which settlements a step touched is remembered only this close to the head: deeper
+# blocks do not reorganise, and catch-up steps would otherwise carry huge lists.
+REORG_WINDOW = 1024
+
+
+class ReorgTooDeep(RuntimeError):
+    """The chain reorganised below every checkpoint the reader still remembers."""
+
+
+class ChainCursor(Aggregate):
+    """How far the reader has read one chain, with the recent block hashes it saw."""
+
+    @staticmethod
+    def create_id(chain_id: int, addresses: tuple[str, ...]) -> UUID:
+        return derive("cursor", chain_id, ",".join(sorted(addresses)))
+
+    @event("Started")
+    def __init__(self, chain_id: int, addresses: tuple[str, ...], start_block: int):
+        self.chain_id = chain_id
+        self.addresses = list(addresses)
+        self.start_block = start_block
+        self.block = start_block - 1       # last block fully read
+        self.block_hash: str | None = None
+        self.recent: list[list] = []       # [block, hash, [settlement ids] or None]
+
+    @event("Advanced")
+    def advance(self, to_block: int, block_hash: str, touched: list[str] | None, events: int) -> None:
+        self.block = to_block
+        self.block_hash = block_hash
+        self.recent.append([to_block, block_hash, touched])
+        del self.recent[:-KEEP_CHECKPOINTS]
+
+    @event("RolledBack")
+    def roll_back(self, to_block: int, block_hash: str | None, retracted: int) -> None:
+        self.recent = [c for c in self.recent if c[0] <= to_block]
+        self.block = to_block
+        self.block_hash = block_hash
+
+
+def _too_large(exc: RpcError) -> bool:
+    text = (exc.message or "").lower()
+    return exc.code in (-32005, -32602, -32614) or any(
+        word in text for word in ("range", "too many", "limit", "exceed", "too large"))
+
+
+class ChainReader:
+    """Reads one chain into an :class:`OrderEngine`."""
+
+    def __init__(self, app: "OrderEngine", rpc: Rpc, confirmations: int = 0,
+                 block_range: int = 5000, on_progress: Callable[[int, int, int], None] | None = None):
+        self.app = app
+        self.rpc = rpc
+        self.confirmations = confirmations
+        self.block_range = block_range
+        self.on_progress = on_progress
+        manifest = app.manifest
+        settlement = manifest.contract("C2CSettlement")
+        self.settlement_address = settlement.address
+        self.decoders = {settlement.address: settlement.events}
+        self.addresses = tuple(sorted(self.decoders))
+        self.chain_id = manifest.chain_id
+        self.cursor = self._load_cursor(settlement.block)
+        self._settlements: OrderedDict[UUID, Settlement] = OrderedDict()
+        self.head: int | None = None
+        self.reorgs = 0
+
+    # -- state
+
+    def _load_cursor(self, start_block: int) -> ChainCursor:
+        cursor_id = ChainCursor.create_id(self.chain_id, self.addresses)
+        try:
+            return self.app.repository.get(cursor_id)
+        except AggregateNotFoundError:
+            cursor = ChainCursor(chain_id=self.chain_id, addresses=self.addresses,
+                                 start_block=start_block)
+            self.app.save(cursor)
+            return cursor
+
+    def _settlement(self, aggregate_id: UUID) -> Settlement | None:
+        cached = self._settlements.get(aggregate_id)
+        if cached is not None:
+            self._settlements.move_to_end(aggregate_id)
+            return cached
+        try:
+            found = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        self._remember(found)
+        return found
+
+    def _remember(self, settlement: Settlement) -> None:
+        self._settlements[settlement.id] = settlement
+        if len(self._settlements) > 50_000:
+            self._settlements.popitem(last=False)
+
+    def _forget_unsaved(self) -> None:
+        """After a failed save the cached aggregates may hold unsaved events: drop them."""
+        self._settlements.clear()
+        self.cursor = self.app.repository.get(self.cursor.id)
+
+    # -- reading
+
+    def sync_once(self) -> int:
+        """Reads everything up to the confirmed head; returns the number of events written."""
+        head = self.rpc.block_number()
+        self.head = head
+        self._check_continuity(head)
+        target = head - self.confirmations
+        written = 0
+        start = self.cursor.block + 1
+        while start <= target:
+            end = min(start + self.block_range - 1, target)
+            header = self.rpc.block(end)
+            try:
+                logs = self.rpc.get_logs(list(self.addresses), start, end)
+            except RpcError as exc:
+                if not _too_large(exc) or end == start:
+                    raise
+                self.block_range = max(1, (end - start + 1) // 2)
+                log.info("node refused blocks %d-%d (%s); range now %d", start, end, exc.message,
+                         self.block_range)
+                continue
+            if header is None or any(lg["blockNumber"] == header["number"]
+                                     and lg["blockHash"] != header["hash"] for lg in logs):
+                log.info("chain moved under blocks %d-%d; reading again", start, end)
+                return written
+            written += self._write(logs, end, header["hash"], near_head=end > head - REORG_WINDOW)
+            if self.on_progress:
+                self.on_progress(end, target, written)
+            start = end + 1
+        return written
+
+    def _write(self, logs: list[dict], end: int, end_hash: str, near_head: bool = True) -> int:
+        touched: dict[UUID, Settlement] = {}
+        count = 0
+        for raw in logs:
+            if raw.get("removed"):
+                continue
+            decoder = self.decoders.get(raw["address"].lower())
+            decoded = decoder.decode(raw) if decoder else None
+            if decoded is None:
+                continue
+            name, args = decoded
+            if name not in SETTLEMENT_EVENTS:
+                continue
+            settlement = self._settlement_for(args["id"], touched)
+            coords = {
+                "chain_id": self.chain_id,
+                "block_number": int(raw["blockNumber"], 16),
+                "block_hash": raw["blockHash"],
+                "tx_hash": raw["transactionHash"],
+                "log_index": int(raw["logIndex"], 16),
+            }
+            if raw.get("blockTimestamp"):
+                coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
+            settlement.record(name, args, coords)
+            count += 1
+        self.cursor.advance(to_block=end, block_hash=end_hash,
+                            touched=[str(i) for i in touched] if near_head else None, events=count)
+        try:
+            self.app.save(self.cursor, *touched.values())
+        except Exception:
+            self._forget_unsaved()
+            raise
+        for settlement in touched.values():
+            self._remember(settlement)
+        return count
+
+    def _settlement_for(self, settlement_id: str, touched: dict[UUID, Settlement]) -> Settlement:
+        aggregate_id = Settlement.create_id(self.chain_id, self.settlement_address, settlement_id)
+        settlement = touched.get(aggregate_id) or self._settlement(aggregate_id)
+        if settlement is None:
+            settlement = Settlement(chain_id=self.chain_id, contract=self.settlement_address,
+                                    settlement_id=settlement_id)
+        touched[aggregate_id] = settlement
+        return settlement
+
+    # -- reorganisations
+
+    def _check_continuity(self, head: int) -> None:
+        cursor = self.cursor
+        if cursor.block_hash is None:
+            return
+        if cursor.block <= head and self.rpc.block_hash(cursor.block) == cursor.block_hash:
+            return
+        self._roll_back(head)
+
+    def _roll_back(self, head: int) -> None:
+        cursor = self.cursor
+        ancestor: tuple[int, str | None] | None = None
+        for block, block_hash, _ in reversed(cursor.recent):
+            if block <= head and self.rpc.block_hash(block) == block_hash:
+                ancestor = (block, block_hash)
+                break
+        if ancestor is None:
+            if len(cursor.recent) < KEEP_CHECKPOINTS:   # we remember everything since the start
+                ancestor = (cursor.start_block - 1, None)
+            else:
+                raise ReorgTooDeep(f"chain {self.chain_id} reorganised below block "
+                                   f"{cursor.recent[0][0]}; rebuild from scratch")
+        to_block = ancestor[0]
+        above = [c for c in cursor.recent if c[0] > to_block]
+        if any(c[2] is None for c in above):
+            raise ReorgTooDeep(f"chain {self.chain_id} reorganised below block {to_block + 1}, "
+                               f"deeper than the reorg window; rebuild from scratch")
+        ids = {UUID(i) for c in above for i in c[2]}
+        retracted = 0
+        changed = []
+        for aggregate_id in ids:
+            settlement = self._settlement(aggregate_id)
+            if settlement is None:
+                continue
+            retracted += len(settlement.retract_after(to_block))
+            changed.append(settlement)
+        cursor.roll_back(to_block=to_block, block_hash=ancestor[1], retracted=retracted)
+        try:
+            self.app.save(cursor, *changed)
+        except Exception:
+            self._forget_unsaved()
+            raise
+        self.reorgs += 1
+        log.warning("chain %d reorganised: rolled back to block %d, retracted %d events",
+                    self.chain_id, to_block, retracted)
+
+    # -- loop
+
+    def run(self, stop, interval: float = 0.1, after_sync: Callable[[], None] | None = None) -> None:
+        """Polls until ``stop`` (a threading.Event) is set."""
+        while not stop.is_set():
+            try:
+                self.sync_once()
+                if after_sync:
+                    after_sync()
+            except Exception:  # keep following the chain; the next poll retries
+                log.exception("reader step failed")
+                stop.wait(1.0)
+            stop.wait(interval)
+
+
+__all__ = ["ChainCursor", "ChainReader", "ReorgTooDeep"]

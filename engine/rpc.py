@@ -1,0 +1,74 @@
+"""A small JSON-RPC client for EVM nodes.
+
+The hot path (``eth_getLogs``) stays on raw JSON: web3.py's formatters cost more than
+the whole rest of ingestion, so the reader talks to the node directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+
+
+class RpcError(RuntimeError):
+    """The node answered with a JSON-RPC error."""
+
+    def __init__(self, method: str, code: int, message: str, data: Any = None):
+        super().__init__(f"{method}: {message} (code {code})")
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class RpcUnavailable(RuntimeError):
+    """The node could not be reached."""
+
+
+class Rpc:
+    """Synchronous JSON-RPC over HTTP with a kept-alive connection."""
+
+    def __init__(self, url: str, timeout: float = 30.0):
+        self.url = url
+        self._ids = itertools.count(1)
+        self._client = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def call(self, method: str, *params: Any) -> Any:
+        payload = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        try:
+            response = self._client.post(self.url, json=payload)
+        except httpx.HTTPError as exc:
+            raise RpcUnavailable(f"{method}: node at {self.url} unreachable: {exc}") from exc
+        if response.status_code >= 500 and not response.content:
+            raise RpcUnavailable(f"{method}: node answered HTTP {response.status_code}")
+        body = response.json()
+        if "error" in body:
+            err = body["error"]
+            raise RpcError(method, err.get("code", 0), err.get("message", ""), err.get("data"))
+        return body["result"]
+
+    # Convenience wrappers, returning Python ints where the node sends hex quantities.
+
+    def chain_id(self) -> int:
+        return int(self.call("eth_chainId"), 16)
+
+    def block_number(self) -> int:
+        return int(self.call("eth_blockNumber"), 16)
+
+    def block(self, number: int | str) -> dict | None:
+        tag = hex(number) if isinstance(number, int) else number
+        return self.call("eth_getBlockByNumber", tag, False)
+
+    def block_hash(self, number: int) -> str | None:
+        block = self.block(number)
+        return None if block is None else block["hash"]
+
+    def get_logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict]:
+        return self.call("eth_getLogs", {
+            "address": addresses, "fromBlock": hex(from_block), "toBlock": hex(to_block),
+        })

@@ -1,0 +1,78 @@
+"""The settlement flow through the API with locally signing wallets, on a real anvil."""
+
+from __future__ import annotations
+
+from .conftest import ADMIN, Wallet, dev_account
+
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def register(client, store_id: str, address: str) -> dict:
+    r = client.post("/stores", json={"store_id": store_id, "name": store_id.title(), "address": address},
+                    headers=ADMIN_HEADERS)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['api_key']}"}
+
+
+def create_order(client, store_id, headers, number, amount, token, **extra) -> dict:
+    r = client.post(f"/stores/{store_id}/orders", json={"order_number": number, "amount": str(amount),
+                                                        "token": token, **extra}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def view(client, service, store_id, headers, number) -> dict:
+    service.step()
+    r = client.get(f"/stores/{store_id}/orders/{number}", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_open_ship_confirm_completes_the_store_order(client, service):
+    token = service.manifest.contract("TestStablecoin").address
+    store, buyer = Wallet(client, dev_account(2)), Wallet(client, dev_account(1))
+    headers = register(client, "corner-shop", store.address)
+    order = create_order(client, "corner-shop", headers, "A-1001", 25_000_000, token,
+                         items=[{"name": "tea", "quantity": 2, "unit_price": "12500000"}])
+    assert view(client, service, "corner-shop", headers, "A-1001")["status"] == "awaiting_payment"
+
+    pay = order["payment"]
+    key = {"store": pay["store"], "order_number": "A-1001", "buyer": buyer.address, "token": token}
+    buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "25000000"})
+    opened = buyer.send("/settlements/open", {"key": key, "amount": "25000000",
+                                              "snapshot_hash": pay["snapshot_hash"]})
+    assert opened["status"] == "success"
+    assert [e["event"] for e in opened["events"]] == ["SettlementOpened", "Transfer"]
+    state = view(client, service, "corner-shop", headers, "A-1001")
+    assert state["status"] == "paid" and state["frozen_amount"] == "25000000"
+
+    store.send("/settlements/ship", {"key": key, "waybill": "SF1234567890"})
+    assert view(client, service, "corner-shop", headers, "A-1001")["status"] == "shipped"
+
+    done = buyer.send("/settlements/confirm", {"key": key, "amount_due": "25000000"})
+    completed = next(e for e in done["events"] if e["event"] == "SettlementCompleted")
+    state = view(client, service, "corner-shop", headers, "A-1001")
+    assert state["status"] == "completed"
+    assert state["paid_to_store"] == "25000000"
+    assert state["payment_record"] == completed["args"]["paymentRecord"]
+    assert [s["step"] for s in state["steps"]] == ["SettlementOpened", "SettlementShipped", "SettlementCompleted"]
+    assert all(s["confirmations"] >= 1 for s in state["steps"])
+
+
+def test_wrong_amount_is_a_visible_mismatch_not_a_payment(client, service):
+    token = service.manifest.contract("TestStablecoin").address
+    buyer = Wallet(client, dev_account(3))
+    headers = register(client, "tea-house", dev_account(4).address)
+    order = create_order(client, "tea-house", headers, "T-1", 10_000_000, token)
+    key = {"store": order["payment"]["store"], "order_number": "T-1", "buyer": buyer.address, "token": token}
+    buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "10000000"})
+    buyer.send("/settlements/open", {"key": key, "amount": "9000000",
+                                     "snapshot_hash": order["snapshot_hash"]})
+    state = view(client, service, "tea-house", headers, "T-1")
+    assert state["status"] == "payment_mismatch"
+    assert any("differs from the order amount" in m for m in state["mismatch"])
+    # S202: paying again for the same order tops the settlement up to the right amount.
+    buyer.send("/settlements/open", {"key": key, "amount": "10000000",
+                                     "snapshot_hash": order["snapshot_hash"]})
+    state = view(client, service, "tea-house", headers, "T-1")
+    assert state["status"] == "paid" and state["mismatch"] == []
