@@ -23,7 +23,8 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	@echo "== node tools (anvil, solc-js, OpenZeppelin)"
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	# `npm install` honours the lock; `npm ci` refuses a lock without other platforms' anvil builds.
+	npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(SOLC): scripts/solc_bridge.js | $(VENV)/.installed
