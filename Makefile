@@ -23,8 +23,8 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	@echo "== node tools (anvil, solc-js, OpenZeppelin)"
-	# `npm install` honours the lock; `npm ci` refuses a lock without other platforms' anvil builds.
-	npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+	# anvil comes as the linux-amd64 build (optional); elsewhere an anvil on PATH is used.
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(SOLC): scripts/solc_bridge.js | $(VENV)/.installed

@@ -21,7 +21,8 @@ def anvil_binary() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    raise FileNotFoundError("anvil not found: run `make setup` (it installs it with npm ci)")
+    raise FileNotFoundError("anvil not found: `make setup` installs the linux-amd64 build with npm ci; "
+                            "on other platforms put Foundry's anvil on PATH")
 
 
 def free_port() -> int:
