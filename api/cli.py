@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -55,8 +57,11 @@ def _node(stack: ExitStack, settings: Settings) -> str:
             raise typer.Exit(1) from None
         return settings.rpc_url
     settings.ensure_dirs()
-    node = stack.enter_context(AnvilNode(settings.anvil_port, log_path=str(Path(settings.var_dir) / "anvil.log")))
-    _say(f"anvil running at {node.url} (chain 31337, dev accounts of the test mnemonic)")
+    var = Path(settings.var_dir)
+    node = stack.enter_context(AnvilNode(settings.anvil_port, log_path=str(var / "anvil.log"),
+                                         state_path=str(var / "anvil-state.json")))
+    _say(f"anvil running at {node.url} (chain 31337, dev accounts of the test mnemonic; "
+         f"chain kept in {var / 'anvil-state.json'})")
     return node.url
 
 
@@ -70,9 +75,12 @@ def _ensure_deployed(rpc_url: str, settings: Settings) -> None:
 
 def _service(rpc_url: str, settings: Settings):
     from api.service import Service
+    from engine.reader import OtherChain
     try:
-        return Service(settings, rpc_url)
-    except ManifestError as exc:
+        service = Service(settings, rpc_url)
+        service.reader   # checks that the event store follows this chain
+        return service
+    except (ManifestError, OtherChain) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None
 
@@ -151,6 +159,13 @@ def demo() -> None:
     """`run`, then walk every settlement flow with the dev accounts, printing the store-order view."""
     from api.demo import run_demo
     settings = _settings()
+    if not settings.rpc_url:
+        # The demo's own chain, deployment and event store, fresh each time, apart from `run`'s.
+        demo_dir = Path(settings.var_dir) / "demo"
+        shutil.rmtree(demo_dir, ignore_errors=True)
+        db = settings.db if "ORDERCHAIN_DB" in os.environ else str(demo_dir / "orderchain.sqlite")
+        settings = replace(settings, var_dir=str(demo_dir), db=db, deployments_dir=str(demo_dir / "deployments"))
+        _say(f"demo state in {demo_dir} (fresh chain and event store)")
     with ExitStack() as stack:
         url = _node(stack, settings)
         _ensure_deployed(url, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -34,12 +35,15 @@ def free_port() -> int:
 class AnvilNode:
     """An anvil process on 127.0.0.1; stops with :meth:`stop` or as a context manager."""
 
-    def __init__(self, port: int = 0, block_time: float | None = None, log_path: str | None = None):
+    def __init__(self, port: int = 0, block_time: float | None = None, log_path: str | None = None,
+                 state_path: str | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--mnemonic", DEV_MNEMONIC]
         if block_time:
             args += ["--block-time", str(block_time)]
+        if state_path:   # the chain, with its blocks, survives restarts (saved every 5 s and on exit)
+            args += ["--state", state_path, "--state-interval", "5"]
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready()
@@ -64,11 +68,12 @@ class AnvilNode:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)   # anvil writes its state file on SIGINT
             try:
-                self.process.wait(5)
+                self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
         if self._log is not subprocess.DEVNULL:
             self._log.close()
 

@@ -40,6 +40,10 @@ class ReorgTooDeep(RuntimeError):
     """The chain reorganised below every checkpoint the reader still remembers."""
 
 
+class OtherChain(RuntimeError):
+    """The event store follows a different chain than the node serves."""
+
+
 class ChainCursor(Aggregate):
     """How far the reader has read one chain, with the recent block hashes it saw."""
 
@@ -48,8 +52,10 @@ class ChainCursor(Aggregate):
         return derive("cursor", chain_id, ",".join(sorted(addresses)))
 
     @event("Started")
-    def __init__(self, chain_id: int, addresses: tuple[str, ...], start_block: int):
+    def __init__(self, chain_id: int, addresses: tuple[str, ...], start_block: int,
+                 genesis_hash: str | None = None):
         self.chain_id = chain_id
+        self.genesis_hash = genesis_hash
         self.addresses = list(addresses)
         self.start_block = start_block
         self.block = start_block - 1       # last block fully read
@@ -101,13 +107,21 @@ class ChainReader:
 
     def _load_cursor(self, start_block: int) -> ChainCursor:
         cursor_id = ChainCursor.create_id(self.chain_id, self.addresses)
+        genesis = self.rpc.block_hash(0)
         try:
-            return self.app.repository.get(cursor_id)
+            cursor = self.app.repository.get(cursor_id)
         except AggregateNotFoundError:
             cursor = ChainCursor(chain_id=self.chain_id, addresses=self.addresses,
-                                 start_block=start_block)
+                                 start_block=start_block, genesis_hash=genesis)
             self.app.save(cursor)
             return cursor
+        recorded = getattr(cursor, "genesis_hash", None)
+        if recorded and genesis and recorded != genesis:
+            raise OtherChain(
+                f"the event store was filled from another chain {self.chain_id} (genesis {recorded}); "
+                f"this node's genesis is {genesis}. Use a new ORDERCHAIN_DB for this chain, or point "
+                f"ORDERCHAIN_RPC_URL at the chain the store follows.")
+        return cursor
 
     def _settlement(self, aggregate_id: UUID) -> Settlement | None:
         cached = self._settlements.get(aggregate_id)
@@ -270,4 +284,4 @@ class ChainReader:
             stop.wait(interval)
 
 
-__all__ = ["ChainCursor", "ChainReader", "ReorgTooDeep"]
+__all__ = ["ChainCursor", "ChainReader", "OtherChain", "ReorgTooDeep"]

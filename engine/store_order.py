@@ -122,7 +122,7 @@ def progress(order: dict, settlements: list[dict]) -> dict:
     elif state in ("shipped", "disputed"):
         status = state
     elif paid_to_store >= order["amount_due"]:
-        status = "completed"
+        status = "released" if state == "released" else "completed"
     elif paid_to_store == 0:
         status = "refunded"
     else:

@@ -103,6 +103,10 @@ def approve(body: ApproveIn, svc: Service = Depends(service)) -> dict:
 
 @router.post("/permit", summary="EIP-2612 permit typed data for the payer to sign")
 def permit(body: PermitIn, svc: Service = Depends(service)) -> dict:
-    deadline = int(body.deadline) if body.deadline else int(time.time()) + 3600
+    if body.deadline:
+        deadline = int(body.deadline)
+    else:   # an hour from the chain's clock (a dev chain's clock may run ahead of this machine's)
+        latest = svc.rpc.block("latest")
+        deadline = (int(latest["timestamp"], 16) if latest else int(time.time())) + 3600
     return {"typed_data": svc.transactions.permit_typed_data(body.token.lower(), body.owner.lower(),
                                                              int(body.value), deadline)}

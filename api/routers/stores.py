@@ -18,13 +18,14 @@ from ..service import Service
 router = APIRouter(tags=["stores"])
 
 Status = Literal["awaiting_payment", "paid", "payment_mismatch", "shipped", "disputed", "completed",
-                 "short_paid", "refunded"]
+                 "released", "short_paid", "refunded"]
 
 
 @router.post("/stores", status_code=201, dependencies=[Depends(require_admin)],
              summary="Register a store (admin); returns its API key once")
 def register_store(body: StoreIn, svc: Service = Depends(service)) -> dict:
     store, key = svc.app.register_store(body.store_id, body.name, body.address.lower())
+    svc.view.catch_up()   # read-your-writes: the store's calls work at once
     return {"store_id": store.store_id, "name": store.name, "address": to_checksum_address(store.address),
             "api_key": key}
 
@@ -39,6 +40,7 @@ def create_order(body: StoreOrderIn, store: Store = Depends(store_for_key), svc:
     items = [dict(i.model_dump(exclude_none=True), unit_price=int(i.unit_price)) for i in body.items]
     order = svc.app.create_store_order(store, body.order_number, amount, body.token.lower(),
                                        body.buyer.lower() if body.buyer else None, items, body.time_limit)
+    svc.view.catch_up()   # read-your-writes: the order is in the view when this returns
     from engine.store_order import order_number_bytes32
     return {
         "store_id": store.store_id, "order_number": order.order_number, "snapshot": order.snapshot,

@@ -10,6 +10,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.client import Holder
 from api.service import Service
 from engine.config import Settings
 from engine.node import DEV_MNEMONIC, AnvilNode, deploy
@@ -62,24 +63,38 @@ def client(service):
         yield c
 
 
-class Wallet:
-    """A holder signing locally and relaying through the API."""
+class Wallet(Holder):
+    """A dev account signing locally and relaying through the API, failing the test on errors."""
 
     def __init__(self, client: TestClient, account):
-        self.client = client
-        self.account = account
-        self.address = account.address
+        super().__init__(client, account)
 
-    def send(self, path: str, body: dict) -> dict:
-        built = self.client.post(path, json=body)
-        assert built.status_code == 200, built.text
-        return self.sign_and_relay(built.json()["transaction"])
 
-    def sign_and_relay(self, tx: dict) -> dict:
-        fields = {k: tx[k] for k in ("type", "chainId", "to", "data", "nonce")}
-        for k in ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "value"):
-            fields[k] = int(tx[k])
-        signed = self.account.sign_transaction(fields)
-        relayed = self.client.post("/tx", json={"raw": "0x" + signed.raw_transaction.hex()})
-        assert relayed.status_code == 200, relayed.text
-        return relayed.json()
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def register(client, store_id: str, address: str) -> dict:
+    r = client.post("/stores", json={"store_id": store_id, "name": store_id.title(), "address": address},
+                    headers=ADMIN_HEADERS)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['api_key']}"}
+
+
+def create_order(client, store_id, headers, number, amount, token, **extra) -> dict:
+    r = client.post(f"/stores/{store_id}/orders", json={"order_number": number, "amount": str(amount),
+                                                        "token": token, **extra}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def view(client, service, store_id, headers, number) -> dict:
+    service.step()
+    r = client.get(f"/stores/{store_id}/orders/{number}", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def comparable(snapshot: dict) -> dict:
+    """A view snapshot without what legitimately differs between two event stores."""
+    return {key: (status, {k: v for k, v in data.items() if k not in ("created_at",)})
+            for key, (status, data) in snapshot.items()}

@@ -2,30 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import ADMIN, Wallet, dev_account
-
-ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
-
-
-def register(client, store_id: str, address: str) -> dict:
-    r = client.post("/stores", json={"store_id": store_id, "name": store_id.title(), "address": address},
-                    headers=ADMIN_HEADERS)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['api_key']}"}
-
-
-def create_order(client, store_id, headers, number, amount, token, **extra) -> dict:
-    r = client.post(f"/stores/{store_id}/orders", json={"order_number": number, "amount": str(amount),
-                                                        "token": token, **extra}, headers=headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def view(client, service, store_id, headers, number) -> dict:
-    service.step()
-    r = client.get(f"/stores/{store_id}/orders/{number}", headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()
+from .conftest import Wallet, create_order, dev_account, register, view
 
 
 def test_open_ship_confirm_completes_the_store_order(client, service):

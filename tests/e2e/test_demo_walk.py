@@ -1,0 +1,35 @@
+"""Every settlement flow of `orderchain demo`, walked through the API on a real anvil."""
+
+from __future__ import annotations
+
+from api.client import answer
+from api.demo import LENDER, STORE_ID, UNIT, Walk, dev_account
+
+from .conftest import ADMIN
+
+
+def test_demo_walks_every_flow_to_its_expected_end(client, service):
+    lines: list[str] = []
+    walk = Walk(client, service.rpc, ADMIN, settle=lambda block: service.step(), out=lines.append)
+    results = walk.run()
+    assert results == {
+        "D-1": "completed",      # pay, ship, confirm
+        "D-2": "short_paid",     # buyer confirmed 30 of 40 due
+        "D-3": "refunded",       # store rejected
+        "D-4": "short_paid",     # arbiter split 36 / 24
+        "D-5": "released",       # time limit passed, released by anyone
+        "D-6": "completed",      # opened with a permit
+        "D-7": "short_paid",     # lender paid, buyer confirmed 25 of 30
+        "D-8": "paid",           # mismatch, then topped up
+    }
+    get = lambda n: answer(client.get(f"/stores/{STORE_ID}/orders/{n}", headers=walk.store_headers))  # noqa: E731
+    d2, d4, d7, d8 = get("D-2"), get("D-4"), get("D-7"), get("D-8")
+    assert (d2["paid_to_store"], d2["refunded_to_payer"]) == (str(30 * UNIT), str(10 * UNIT))
+    assert (d4["paid_to_store"], d4["refunded_to_payer"]) == (str(36 * UNIT), str(24 * UNIT))
+    assert d4["settlement_status"] == "resolved"
+    assert d7["payer"] == dev_account(LENDER).address.lower() and d7["refunded_to_payer"] == str(5 * UNIT)
+    assert d8["frozen_amount"] == str(50 * UNIT) and d8["mismatch"] == []
+    assert [s["step"] for s in d8["steps"]] == ["SettlementOpened", "SettlementUpdated"]
+    assert any("release before the limit is refused: TimeLimitNotReached" in line for line in lines)
+    # The printed view follows each step.
+    assert sum(line.strip().startswith("view: D-1") for line in lines) == 4
