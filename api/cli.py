@@ -181,7 +181,12 @@ def _wait_forever() -> None:
         pass
 
 
+def _terminate(*_) -> None:
+    raise SystemExit(143)   # unwinds: the engine stops and a started anvil saves its state
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=os.environ.get("ORDERCHAIN_LOG", "WARNING").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     app()

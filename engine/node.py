@@ -26,6 +26,15 @@ def anvil_binary() -> str:
                             "on other platforms put Foundry's anvil on PATH")
 
 
+def _die_with_parent() -> None:
+    """Linux: anvil gets SIGTERM if the process that started it dies, even by SIGKILL."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,7 +54,8 @@ class AnvilNode:
         if state_path:   # the chain, with its blocks, survives restarts (saved every 5 s and on exit)
             args += ["--state", state_path, "--state-interval", "5"]
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                        preexec_fn=_die_with_parent)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 20.0) -> None:

@@ -109,9 +109,10 @@ def progress(order: dict, settlements: list[dict]) -> dict:
     were opened. Returns the fields of the store-order view that depend on the chain.
     """
     live = [s for s in settlements if s.get("status") not in (None, "unknown")]
-    if not live:
-        return {"status": "awaiting_payment", "settlement_id": None, "mismatch": [],
-                "paid_to_store": 0, "refunded_to_payer": 0, "other_settlements": []}
+    if not live:   # every key, so a retracted payment leaves nothing behind in the view
+        return {"status": "awaiting_payment", "settlement_id": None, "settlement_status": None, "mismatch": [],
+                "frozen_amount": None, "paid_to_store": 0, "refunded_to_payer": 0, "payment_record": None,
+                "deadline": None, "buyer": None, "payer": None, "steps": [], "other_settlements": []}
     checked = [(s, _mismatches(order, s)) for s in live]
     primary, problems = next(((s, p) for s, p in checked if not p), checked[-1])
     paid_to_store = sum(s.get("to_store", 0) for s in live)
