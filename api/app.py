@@ -10,7 +10,7 @@ from .service import Service
 
 
 class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413, before reading them whole."""
+    """Refuses request bodies over ``limit`` bytes with 413, never reading more than that."""
 
     def __init__(self, app, limit: int):
         self.app = app
@@ -23,21 +23,18 @@ class BodyLimit:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await self._too_large(send)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
+        # Read the body (at most ``limit`` bytes) before the app sees it, then replay it.
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._too_large(send)
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay([message]), send)
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                return await self._too_large(send)
+            chunks.append(message)
+            more = message.get("more_body", False)
+        await self.app(scope, _replay(chunks, receive), send)
 
     async def _too_large(self, send):
         body = (b'{"type":"about:blank","title":"Request too large","status":413,'
@@ -48,8 +45,16 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+def _replay(messages: list[dict], then=None):
+    pending = list(messages)
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+    return receive
 
 
 def create_app(service: Service) -> FastAPI:
