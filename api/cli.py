@@ -23,6 +23,14 @@ app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders, eve
                   no_args_is_help=True, add_completion=False)
 
 
+def _wallet() -> typer.Typer:
+    from api.wallet import app as wallet_app
+    return wallet_app
+
+
+app.add_typer(_wallet(), name="wallet")
+
+
 def _settings() -> Settings:
     try:
         return Settings.from_env()
