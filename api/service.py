@@ -50,7 +50,7 @@ class Service:
     def step(self) -> int:
         """One round: read the chain, bring the views up to date."""
         written = self.reader.sync_once()
-        self.view.catch_up()
+        self.view.catch_up(recorded=self.reader.take_recorded())
         cursor = self.reader.cursor
         self.view.record_chain(self.chain_id, self.reader.head, cursor.block, cursor.block_hash)
         with self._changed:

@@ -45,6 +45,46 @@ class EventSpec:
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
     order: tuple[str, ...]                 # argument names in declaration order
+    one_word: bool = False                 # every data type fits one 32-byte word
+
+
+def _one_word(kind: str) -> bool:
+    if kind in ("address", "bool"):
+        return True
+    for prefix in ("uint", "int", "bytes"):
+        if kind.startswith(prefix) and kind[len(prefix):].isdigit():
+            return True
+    return False
+
+
+def _word(kind: str, word: str) -> Any:
+    """One static ABI word (64 hex digits) -> the value eth-abi gives; ValueError if malformed."""
+    if kind == "address":
+        if word[:24] != "000000000000000000000000":
+            raise ValueError("address word has non-zero padding")
+        return "0x" + word[24:].lower()
+    if kind == "bool":
+        value = int(word, 16)
+        if value > 1:
+            raise ValueError("bool word is not 0 or 1")
+        return value == 1
+    if kind.startswith("uint"):
+        value = int(word, 16)
+        if value >> int(kind[4:]):
+            raise ValueError(f"{kind} out of range")
+        return value
+    if kind.startswith("int"):
+        bits = int(kind[3:])
+        value = int(word, 16)
+        if value >= 1 << 255:
+            value -= 1 << 256
+        if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+            raise ValueError(f"{kind} out of range")
+        return value
+    size = int(kind[5:])   # bytesN: left-aligned
+    if int(word[2 * size:] or "0", 16):
+        raise ValueError(f"{kind} word has non-zero padding")
+    return "0x" + word[:2 * size].lower()
 
 
 class EventDecoder:
@@ -64,6 +104,7 @@ class EventDecoder:
                 data_names=tuple(p["name"] for p in inputs if not p.get("indexed")),
                 data_types=tuple(type_string(p) for p in inputs if not p.get("indexed")),
                 order=tuple(p["name"] for p in inputs),
+                one_word=all(_one_word(type_string(p)) for p in inputs if not p.get("indexed")),
             )
 
     def topic(self, name: str) -> str:
@@ -89,8 +130,17 @@ class EventDecoder:
                 args[name] = value
             else:  # bytes32, bool and hashed dynamic values stay as the topic
                 args[name] = topic
+        data = log["data"]
+        if spec.one_word and len(data) == 2 + 64 * len(spec.data_types):
+            # Fast path for static one-word types: slice the hex, no bytes round trip.
+            try:
+                for i, (name, kind) in enumerate(zip(spec.data_names, spec.data_types)):
+                    args[name] = _word(kind, data[2 + 64 * i: 66 + 64 * i])
+                return spec.name, args
+            except ValueError:
+                pass   # let eth-abi decide (and raise) on malformed data
         if spec.data_types:
-            values = abi_decode(spec.data_types, bytes.fromhex(log["data"][2:]))
+            values = abi_decode(spec.data_types, bytes.fromhex(data[2:]))
             for name, kind, value in zip(spec.data_names, spec.data_types, values):
                 args[name] = _normalise(value, kind)
         return spec.name, args

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
 
 from .ids import derive
 from .rpc import Rpc, RpcError
@@ -98,8 +99,10 @@ class ChainReader:
         self.decoders = {settlement.address: settlement.events}
         self.addresses = tuple(sorted(self.decoders))
         self.chain_id = manifest.chain_id
+        self.recorded: list[tuple[int, object]] = []   # saved, not yet handed to the views
         self.cursor = self._load_cursor(settlement.block)
         self._settlements: OrderedDict[UUID, Settlement] = OrderedDict()
+        self._ids: dict[str, UUID] = {}
         self.head: int | None = None
         self.reorgs = 0
 
@@ -113,7 +116,7 @@ class ChainReader:
         except AggregateNotFoundError:
             cursor = ChainCursor(chain_id=self.chain_id, addresses=self.addresses,
                                  start_block=start_block, genesis_hash=genesis)
-            self.app.save(cursor)
+            self._saved(self.app.save(cursor))
             return cursor
         recorded = getattr(cursor, "genesis_hash", None)
         if recorded and genesis and recorded != genesis:
@@ -139,6 +142,15 @@ class ChainReader:
         self._settlements[settlement.id] = settlement
         if len(self._settlements) > 50_000:
             self._settlements.popitem(last=False)
+
+    def _saved(self, recordings: list) -> None:
+        self.recorded.extend((r.notification.id, r.domain_event) for r in recordings)
+        del self.recorded[:-200_000]
+
+    def take_recorded(self) -> list[tuple[int, object]]:
+        """The (notification id, event) pairs saved since the last call, for the views."""
+        taken, self.recorded = self.recorded, []
+        return taken
 
     def _forget_unsaved(self) -> None:
         """After a failed save the cached aggregates may hold unsaved events: drop them."""
@@ -177,7 +189,15 @@ class ChainReader:
             start = end + 1
         return written
 
-    def _write(self, logs: list[dict], end: int, end_hash: str, near_head: bool = True) -> int:
+    def _write(self, logs: list[dict], end: int, end_hash: str, near_head: bool = True,
+               trust_opened: bool = True) -> int:
+        """Records ``logs`` and the new checkpoint in one save.
+
+        A settlement's first log is its ``SettlementOpened``: with ``trust_opened`` such a
+        settlement is taken as new without asking the event store. If it existed after
+        all (its logs were retracted by a reorg), the save fails on the aggregate's
+        version and the range is written again looking every settlement up.
+        """
         touched: dict[UUID, Settlement] = {}
         count = 0
         for raw in logs:
@@ -190,7 +210,6 @@ class ChainReader:
             name, args = decoded
             if name not in SETTLEMENT_EVENTS:
                 continue
-            settlement = self._settlement_for(args["id"], touched)
             coords = {
                 "chain_id": self.chain_id,
                 "block_number": int(raw["blockNumber"], 16),
@@ -200,12 +219,17 @@ class ChainReader:
             }
             if raw.get("blockTimestamp"):
                 coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
-            settlement.record(name, args, coords)
+            self._record(args["id"], touched, name, args, coords, new=trust_opened and name == "SettlementOpened")
             count += 1
         self.cursor.advance(to_block=end, block_hash=end_hash,
                             touched=[str(i) for i in touched] if near_head else None, events=count)
         try:
-            self.app.save(self.cursor, *touched.values())
+            self._saved(self.app.save(self.cursor, *touched.values()))
+        except IntegrityError:
+            self._forget_unsaved()
+            if not trust_opened:
+                raise
+            return self._write(logs, end, end_hash, near_head, trust_opened=False)
         except Exception:
             self._forget_unsaved()
             raise
@@ -213,14 +237,28 @@ class ChainReader:
             self._remember(settlement)
         return count
 
-    def _settlement_for(self, settlement_id: str, touched: dict[UUID, Settlement]) -> Settlement:
-        aggregate_id = Settlement.create_id(self.chain_id, self.settlement_address, settlement_id)
-        settlement = touched.get(aggregate_id) or self._settlement(aggregate_id)
+    def _record(self, settlement_id: str, touched: dict[UUID, Settlement], name: str, args: dict, coords: dict,
+                new: bool = False) -> None:
+        aggregate_id = self._aggregate_id(settlement_id)
+        settlement = touched.get(aggregate_id) or self._settlements.get(aggregate_id)
+        if settlement is None and not new:
+            settlement = self._settlement(aggregate_id)
         if settlement is None:
             settlement = Settlement(chain_id=self.chain_id, contract=self.settlement_address,
-                                    settlement_id=settlement_id)
+                                    settlement_id=settlement_id,
+                                    first_log={"event": name, "args": args, "coords": coords})
+        else:
+            settlement.record(name, args, coords)
         touched[aggregate_id] = settlement
-        return settlement
+
+    def _aggregate_id(self, settlement_id: str) -> UUID:
+        found = self._ids.get(settlement_id)
+        if found is None:
+            found = self._ids[settlement_id] = Settlement.create_id(self.chain_id, self.settlement_address,
+                                                                    settlement_id)
+            if len(self._ids) > 100_000:
+                self._ids.clear()
+        return found
 
     # -- reorganisations
 
@@ -261,7 +299,7 @@ class ChainReader:
             changed.append(settlement)
         cursor.roll_back(to_block=to_block, block_hash=ancestor[1], retracted=retracted)
         try:
-            self.app.save(cursor, *changed)
+            self._saved(self.app.save(cursor, *changed))
         except Exception:
             self._forget_unsaved()
             raise

@@ -1,7 +1,8 @@
 """C2C settlements as the chain tells them.
 
 Each on-chain settlement is one ``Settlement`` aggregate; every log of
-``C2CSettlement.sol`` about it is one domain event carrying its chain coordinates. A
+``C2CSettlement.sol`` about it is one domain event carrying its chain coordinates (the
+first one, ``SettlementOpened``, rides on the aggregate's ``Discovered`` event). A
 chain reorganisation is answered with a compensating ``Retracted`` event for each log
 that left the canonical chain; the settlement's state is always the fold of its logs
 that are still canonical, so a retracted log leaves no trace in it.
@@ -88,12 +89,13 @@ class Settlement(Aggregate):
         return derive("settlement", chain_id, contract, settlement_id)
 
     @event("Discovered")
-    def __init__(self, chain_id: int, contract: str, settlement_id: str):
+    def __init__(self, chain_id: int, contract: str, settlement_id: str, first_log: dict | None = None):
+        """A settlement seen for the first time, usually with its first log (``SettlementOpened``):
+        one stored event for both, since every settlement starts that way."""
         self.chain_id = chain_id
         self.contract = contract
         self.settlement_id = settlement_id
-        self.logs: list[dict] = []
-        self.state: dict = fold([])
+        self.logs: list[dict] = [first_log] if first_log else []
 
     def record(self, name: str, args: dict, coords: dict) -> None:
         """Records a canonical log about this settlement (ignoring one already recorded)."""
@@ -107,7 +109,6 @@ class Settlement(Aggregate):
     @event("LogRecorded")
     def _recorded(self, event_name: str, args: dict, coords: dict) -> None:
         self.logs.append({"event": event_name, "args": args, "coords": coords})
-        self.state = fold(self.logs)
 
     def retract_after(self, block_number: int) -> list[dict]:
         """Retracts every log above ``block_number``; returns the retracted logs."""
@@ -120,7 +121,11 @@ class Settlement(Aggregate):
     def _retracted(self, coords: dict) -> None:
         key = log_key(coords)
         self.logs = [log for log in self.logs if log_key(log["coords"]) != key]
-        self.state = fold(self.logs)
+
+    @property
+    def state(self) -> dict:
+        """The settlement as its canonical logs tell it (computed on demand)."""
+        return fold(self.logs)
 
     @property
     def status(self) -> str:

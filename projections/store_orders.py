@@ -40,45 +40,118 @@ SCHEMA = [
 TABLES = ("view_stores", "view_orders", "view_settlements", "view_chain")
 
 
+def _run_from(handed: list[tuple[int, Any]], position: int, limit: int) -> list[tuple[int, Any]]:
+    """The handed-over events that directly follow ``position``, without gaps."""
+    i = next((k for k, (seq, _) in enumerate(handed) if seq > position), len(handed))
+    run: list[tuple[int, Any]] = []
+    expected = position + 1
+    while i < len(handed) and len(run) < limit and handed[i][0] == expected:
+        run.append(handed[i])
+        expected += 1
+        i += 1
+    return run
+
+
+def _log_of(event: Any) -> dict | None:
+    """The chain log a settlement event records, if it records one."""
+    if isinstance(event, Settlement.LogRecorded):
+        return {"event": event.event_name, "args": event.args, "coords": event.coords}
+    if isinstance(event, Settlement.Discovered):
+        return getattr(event, "first_log", None)
+    return None
+
+
 def _opened_at(state: dict) -> tuple:
     steps = state.get("steps") or [{}]
     return steps[0].get("block_number", 0), steps[0].get("log_index", 0)
 
 
+def _chunks(items: list, size: int = 400):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 class _Batch:
-    """The rows one catch-up step reads and changes, written back once at the end."""
+    """The rows one catch-up step reads and changes, written back once at the end.
+
+    Rows are fetched in bulk before the events are applied (:meth:`prefetch`), and the
+    settlements naming each order are indexed here as the batch changes them, so applying
+    an event costs no query.
+    """
 
     def __init__(self, db: Database):
         self.db = db
-        self.settlements: dict[str, dict] = {}
+        self.settlements: dict[str, dict | None] = {}
         self.orders: dict[tuple[str, str], dict | None] = {}
+        self.by_order: dict[tuple[str, str], set[str]] = {}   # (store address, order bytes32) -> ids
         self.dirty_settlements: set[str] = set()
         self.dirty_orders: dict[tuple[str, str], int] = {}
 
+    def _settlement_row(self, row: tuple) -> dict:
+        return {"aggregate_id": row[0], "id": row[1], "store_address": row[2], "order_number": row[3],
+                "logs": json.loads(row[4])}
+
+    def prefetch(self, settlement_ids: list[str], order_keys: list[tuple[str, str]],
+                 settlement_keys: list[tuple[str, str]]) -> None:
+        wanted = [i for i in dict.fromkeys(settlement_ids) if i not in self.settlements]
+        for chunk in _chunks(wanted):
+            for i in chunk:
+                self.settlements[i] = None
+            rows = self.db.fetchall(
+                "SELECT aggregate_id, settlement_id, store_address, order_number, logs FROM view_settlements "
+                f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})", chunk)
+            for row in rows:
+                self.settlements[row[0]] = self._settlement_row(row)
+        keys = list(dict.fromkeys(k for k in settlement_keys if k not in self.by_order))
+        keys += [k for k in dict.fromkeys((s["store_address"], s["order_number"]) for s in self.settlements.values()
+                                          if s and s["store_address"]) if k not in self.by_order and k not in keys]
+        for chunk in _chunks(keys, 300):
+            for k in chunk:
+                self.by_order[k] = set()
+            rows = self.db.fetchall(
+                "SELECT aggregate_id, store_address, order_number FROM view_settlements WHERE "
+                f"(store_address, order_number) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
+                [v for k in chunk for v in k])
+            for aggregate_id, store_address, order_number in rows:
+                self.by_order[(store_address, order_number)].add(aggregate_id)
+        order_keys = [k for k in dict.fromkeys(order_keys) if k not in self.orders]
+        for chunk in _chunks(order_keys, 300):
+            for k in chunk:
+                self.orders[k] = None
+            rows = self.db.fetchall(
+                "SELECT store_id, order_number, data FROM view_orders WHERE "
+                f"(store_id, order_number) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
+                [v for k in chunk for v in k])
+            for store_id, number, data in rows:
+                self.orders[(store_id, number)] = json.loads(data)
+
     def settlement(self, aggregate_id: str) -> dict | None:
         if aggregate_id not in self.settlements:
-            row = self.db.fetchone(
-                "SELECT settlement_id, store_address, order_number, logs FROM view_settlements "
-                "WHERE aggregate_id = ?", (aggregate_id,))
-            self.settlements[aggregate_id] = None if row is None else {
-                "aggregate_id": aggregate_id, "id": row[0], "store_address": row[1],
-                "order_number": row[2], "logs": json.loads(row[3])}
+            self.prefetch([aggregate_id], [], [])
         return self.settlements[aggregate_id]
 
     def order(self, key: tuple[str, str]) -> dict | None:
         if key not in self.orders:
-            row = self.db.fetchone("SELECT data FROM view_orders WHERE store_id = ? AND order_number = ?",
-                                   key)
-            self.orders[key] = None if row is None else json.loads(row[0])
+            self.prefetch([], [key], [])
         return self.orders[key]
 
+    def ids_for(self, key: tuple[str, str]) -> set[str]:
+        if key not in self.by_order:
+            self.prefetch([], [], [key])
+        return self.by_order[key]
+
+    def moved(self, aggregate_id: str, before: tuple, after: tuple) -> None:
+        """A settlement's (store, order) changed within the batch: keep the index true."""
+        if before == after:
+            return
+        if before[0] is not None:
+            self.ids_for(before).discard(aggregate_id)
+        if after[0] is not None:
+            self.ids_for(after).add(aggregate_id)
+
     def settlements_for(self, store_address: str, order_number_b32: str) -> list[dict]:
-        rows = self.db.fetchall("SELECT aggregate_id FROM view_settlements WHERE store_address = ? "
-                                "AND order_number = ?", (store_address, order_number_b32))
-        ids = {r[0] for r in rows} | {
-            i for i, s in self.settlements.items()
-            if s and s["store_address"] == store_address and s["order_number"] == order_number_b32}
-        return [s for s in (self.settlement(i) for i in ids) if s is not None]
+        ids = self.ids_for((store_address, order_number_b32))
+        return [s for s in (self.settlement(i) for i in sorted(ids)) if s is not None]
 
     def flush(self) -> None:
         if self.dirty_settlements:
@@ -121,13 +194,17 @@ class StoreOrdersView:
         row = self.db.fetchone("SELECT position FROM view_tracking WHERE name = ?", (self.name,))
         return int(row[0]) if row else 0
 
-    def catch_up(self, batch_size: int = 5000) -> int:
-        """Applies every event not yet applied; returns how many were read.
+    def catch_up(self, batch_size: int = 5000, recorded: list | None = None) -> int:
+        """Applies every event not yet applied; returns how many were applied.
 
+        ``recorded`` may hold ``(notification id, domain event)`` pairs the caller has just
+        saved: a run of them that follows on from the view's position is applied as is,
+        without reading the events back. Everything else is read from the event store.
         The position is read inside the write transaction (and locked on PostgreSQL), so
         concurrent projectors never apply an event twice.
         """
         total = 0
+        handed = sorted(recorded or (), key=lambda pair: pair[0])
         with self._lock:
             while True:
                 batch = _Batch(self.db)
@@ -137,20 +214,24 @@ class StoreOrdersView:
                         lock = " FOR UPDATE" if self.db.is_postgres else ""
                         start = int(self.db.fetchone(
                             f"SELECT position FROM view_tracking WHERE name = ?{lock}", (self.name,))[0])
-                        notifications = self.app.recorder.select_notifications(
-                            start=start, limit=batch_size, inclusive_of_start=False)
-                        for notification in notifications:
-                            self._apply(batch, self.app.mapper.to_domain_event(notification), notification.id)
+                        events = _run_from(handed, start, batch_size)
+                        if not events:
+                            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in
+                                      self.app.recorder.select_notifications(
+                                          start=start, limit=batch_size, inclusive_of_start=False)]
+                        self._prefetch(batch, events)
+                        for seq, event in events:
+                            self._apply(batch, event, seq)
                         batch.flush()
-                        if notifications:
+                        if events:
                             self.db.execute("UPDATE view_tracking SET position = ? WHERE name = ?",
-                                            (notifications[-1].id, self.name))
+                                            (events[-1][0], self.name))
                 except BaseException:
                     self._stores_by_address = stores_before
                     raise
-                if not notifications:
+                if not events:
                     return total
-                total += len(notifications)
+                total += len(events)
 
     def rebuild(self) -> int:
         with self._lock, self.db.transaction():
@@ -160,11 +241,38 @@ class StoreOrdersView:
         self._stores_by_address = {}
         return self.catch_up()
 
+    def _prefetch(self, batch: _Batch, events: list[tuple[int, Any]]) -> None:
+        from engine.store_order import order_number_from_bytes32
+        settlement_ids, order_keys, settlement_keys = [], [], []
+        for _, event in events:
+            if isinstance(event, (Settlement.LogRecorded, Settlement.Retracted, Settlement.Discovered)):
+                settlement_ids.append(str(event.originator_id))
+                log = _log_of(event)
+                if log is not None and log["event"] == "SettlementOpened":
+                    key = (log["args"]["store"], log["args"]["orderNumber"])
+                    settlement_keys.append(key)
+                    store_id = self._stores_by_address.get(key[0])
+                    number = order_number_from_bytes32(key[1])
+                    if store_id and number:
+                        order_keys.append((store_id, number))
+            elif isinstance(event, StoreOrder.Created):
+                settlement_keys.append((event.snapshot["store_address"], order_number_bytes32(event.order_number)))
+        batch.prefetch(settlement_ids, order_keys, settlement_keys)
+        # Orders of settlements already known (their later logs) are fetched in bulk too.
+        more = []
+        for aggregate_id in settlement_ids:
+            s = batch.settlements.get(aggregate_id)
+            if s and s["store_address"]:
+                store_id = self._stores_by_address.get(s["store_address"])
+                number = order_number_from_bytes32(s["order_number"])
+                if store_id and number:
+                    more.append((store_id, number))
+        batch.prefetch([], more, [])
+
     def _apply(self, batch: _Batch, event: Any, seq: int) -> None:
         if isinstance(event, Settlement.LogRecorded):
-            self._on_log(batch, str(event.originator_id), seq,
-                         lambda logs: logs + [{"event": event.event_name, "args": event.args,
-                                               "coords": event.coords}])
+            log = _log_of(event)
+            self._on_log(batch, str(event.originator_id), seq, lambda logs: logs + [log])
         elif isinstance(event, Settlement.Retracted):
             key = (event.coords["block_hash"], event.coords["log_index"])
             self._on_log(batch, str(event.originator_id), seq, lambda logs: [
@@ -174,6 +282,9 @@ class StoreOrdersView:
             batch.settlements[aggregate_id] = {"aggregate_id": aggregate_id, "id": event.settlement_id,
                                                "store_address": None, "order_number": None, "logs": []}
             batch.dirty_settlements.add(aggregate_id)
+            first = _log_of(event)
+            if first is not None:
+                self._on_log(batch, aggregate_id, seq, lambda logs: logs + [first])
         elif isinstance(event, StoreOrder.Created):
             snap = event.snapshot
             order = {
@@ -201,6 +312,7 @@ class StoreOrdersView:
         opened = next((lg["args"] for lg in settlement["logs"] if lg["event"] == "SettlementOpened"), None)
         settlement["store_address"] = opened["store"] if opened else None
         settlement["order_number"] = opened["orderNumber"] if opened else None
+        batch.moved(aggregate_id, before, (settlement["store_address"], settlement["order_number"]))
         batch.dirty_settlements.add(aggregate_id)
         for store_address, order_b32 in {before, (settlement["store_address"], settlement["order_number"])}:
             store_id = self._stores_by_address.get(store_address) if store_address else None

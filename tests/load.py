@@ -23,7 +23,7 @@ DEV_ADDRESSES = [
     "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f", "0xa0ee7a142d267c1f36714e4a8f75612f20a79720",
 ]
 STORE = DEV_ADDRESSES[2]
-GAS = 300_000
+GAS = 200_000
 
 
 class Load:
@@ -35,6 +35,7 @@ class Load:
         self.erc20 = FunctionEncoder(ERC20_ABI)
         self.store = store
         self.snapshot_hash = "0x" + keccak(text="load").hex()
+        self.nonces: dict[str, int] = {}
 
     def key(self, number: str, buyer: str) -> tuple:
         return (self.store, bytes.fromhex(order_number_bytes32(number)[2:]), buyer, buyer, self.token)
@@ -44,18 +45,28 @@ class Load:
                                     [self.key(number, buyer)])).hex()
 
     def _tx(self, sender: str, to: str, data: str) -> tuple[str, list]:
-        return ("eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(GAS)}])
+        # Explicit nonces: the node handles a batch's requests concurrently.
+        if sender not in self.nonces:
+            self.nonces[sender] = int(self.rpc.call("eth_getTransactionCount", sender, "pending"), 16)
+        nonce = self.nonces[sender]
+        self.nonces[sender] += 1
+        return ("eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(GAS),
+                                         "nonce": hex(nonce)}])
 
     def _mine(self, txs: list[tuple[str, list]], per_block: int) -> int:
-        """Mines ``txs`` in blocks of ``per_block``; returns the number of blocks."""
+        """Sends ``txs`` in batches of ``per_block`` and mines until each batch is in; returns blocks mined."""
         blocks = 0
         for i in range(0, len(txs), per_block):
             hashes = self.rpc.batch(txs[i:i + per_block])
-            self.rpc.call("anvil_mine", "0x1")
-            blocks += 1
-            receipt = self.rpc.call("eth_getTransactionReceipt", hashes[-1])
-            if receipt is None or receipt["status"] != "0x1":
-                raise RuntimeError(f"load transaction {hashes[-1]} failed: {receipt}")
+            while True:
+                self.rpc.call("anvil_mine", "0x1")
+                blocks += 1
+                if int(self.rpc.call("txpool_status")["pending"], 16) == 0:
+                    break
+            receipts = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+            failed = [r for r in receipts if r is None or r["status"] != "0x1"]
+            if failed:
+                raise RuntimeError(f"{len(failed)} load transactions failed, e.g. {failed[0]}")
         return blocks
 
     def settlements(self, count: int, buyers: list[str], amount: int = 1_000_000, confirm: bool = True,

@@ -74,8 +74,13 @@ def _logged(app) -> list[tuple]:
     out = []
     for n in app.recorder.select_notifications(start=1, limit=1_000_000):
         event = app.mapper.to_domain_event(n)
+        log = None
         if isinstance(event, Settlement.LogRecorded):
-            out.append((event.coords["block_hash"], event.coords["log_index"], event.event_name))
+            log = {"event": event.event_name, "coords": event.coords}
+        elif isinstance(event, Settlement.Discovered):
+            log = event.first_log
+        if log:
+            out.append((log["coords"]["block_hash"], log["coords"]["log_index"], log["event"]))
     return out
 
 
@@ -98,7 +103,8 @@ def test_killing_the_engine_mid_ingestion_loses_and_duplicates_nothing(chain, tm
     def stored() -> int:
         try:
             with sqlite3.connect(f"file:{settings.db}?mode=ro", uri=True, timeout=5) as db:
-                return db.execute("SELECT count(*) FROM stored_events WHERE topic LIKE '%LogRecorded'").fetchone()[0]
+                return db.execute("SELECT count(*) FROM stored_events WHERE topic LIKE '%Settlement.LogRecorded' "
+                                  "OR topic LIKE '%Settlement.Discovered'").fetchone()[0]
         except sqlite3.OperationalError:   # not created yet
             return 0
 

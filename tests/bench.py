@@ -1,0 +1,258 @@
+"""`make bench`: gas per contract action, ingestion throughput, API latency.
+
+Runs on its own anvil with a fresh deployment and prints progress on stderr; the last
+line on stdout is one JSON document:
+
+    {"gas": {"open": .., "update": .., "ship": .., "confirm": .., "release": .., "reject": ..,
+             "dispute": .., "resolve": ..},
+     "ingest": {"events": .., "events_per_s": .., "baseline_events_per_s": .., "speedup": ..},
+     "latency_ms": {"p50": .., "p99": ..}}
+
+Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
+settlements (two settlement events each) into the store-order view, against the plain
+web3.py path: ``contract.events.X.get_logs`` for each event type and one commit per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.config import Settings  # noqa: E402
+from engine.node import AnvilNode, deploy  # noqa: E402
+from engine.rpc import Rpc  # noqa: E402
+from engine.settlement import SETTLEMENT_EVENTS  # noqa: E402
+from engine.transactions import SettlementKey, Transactions  # noqa: E402
+from engine.store_order import order_number_bytes32  # noqa: E402
+from tests.load import DEV_ADDRESSES, STORE, Load  # noqa: E402
+
+ARBITER = DEV_ADDRESSES[0]
+STORE_ID = "bench-shop"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _send(rpc: Rpc, tx: dict) -> dict:
+    tx = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "nonce")}
+    tx["gas"] = hex(int(tx["gas"]))
+    tx["nonce"] = hex(int(tx["nonce"]))
+    tx_hash = rpc.call("eth_sendTransaction", tx)
+    deadline = time.monotonic() + 10
+    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    if receipt is None or receipt["status"] != "0x1":
+        raise RuntimeError(f"benchmark transaction failed: {receipt}")
+    return receipt
+
+
+def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
+    """Gas used by each action, on settlements of a store that already holds a token balance."""
+    erc20_approve = transactions.approve
+    gas: dict[str, int] = {}
+    buyers = DEV_ADDRESSES[5:9]
+    for buyer in buyers:
+        _send(rpc, erc20_approve(token, buyer, 2**255))
+    snap = "0x" + "11" * 32
+
+    def key(n: str, buyer: str) -> SettlementKey:
+        return SettlementKey(STORE, order_number_bytes32(n), buyer, buyer, token)
+
+    def act(action: str, k: SettlementKey, sender: str, **params) -> int:
+        return int(_send(rpc, transactions.settlement_call(action, k, sender, **params))["gasUsed"], 16)
+
+    # As on a live contract: the escrow already holds other settlements' funds, the store has
+    # been paid before and the payment-record counter is in use.
+    done, held = key("G-0", buyers[0]), key("G-00", buyers[0])
+    act("open", done, buyers[0], amount=1_000_000, snapshot_hash=snap)
+    act("confirm", done, buyers[0], amount_due=1_000_000)
+    act("open", held, buyers[0], amount=1_000_000, snapshot_hash=snap)
+
+    k1 = key("G-1", buyers[1])
+    gas["open"] = act("open", k1, buyers[1], amount=5_000_000, snapshot_hash=snap)
+    gas["update"] = act("open", k1, buyers[1], amount=6_000_000, snapshot_hash=snap)
+    gas["ship"] = act("ship", k1, STORE, waybill_hash="0x" + "22" * 32)
+    gas["confirm"] = act("confirm", k1, buyers[1], amount_due=6_000_000)
+
+    k2 = key("G-2", buyers[2])
+    act("open", k2, buyers[2], amount=5_000_000, snapshot_hash=snap)
+    gas["reject"] = act("reject", k2, STORE)
+
+    k3 = key("G-3", buyers[3])
+    act("open", k3, buyers[3], amount=5_000_000, snapshot_hash=snap)
+    gas["dispute"] = act("dispute", k3, buyers[3], reason_hash="0x" + "33" * 32)
+    gas["resolve"] = act("resolve", k3, ARBITER, to_store=3_000_000)
+
+    k4 = key("G-4", buyers[0])
+    act("open", k4, buyers[0], amount=5_000_000, snapshot_hash=snap, time_limit=3600)
+    rpc.call("evm_increaseTime", 3601)
+    rpc.call("evm_mine")
+    gas["release"] = act("release", k4, DEV_ADDRESSES[9])
+    return gas
+
+
+def make_settings(work: Path, deployments: Path, name: str) -> Settings:
+    return replace(Settings(admin_token="bench", admin_token_generated=False), db=str(work / f"{name}.sqlite"),
+                   deployments_dir=str(deployments), var_dir=str(work))
+
+
+def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlements: int) -> dict:
+    from api.service import Service
+    from engine.manifest import Manifest
+
+    rpc = Rpc(node.url)
+    manifest = Manifest.load(str(deployments), rpc.chain_id())
+    service = Service(make_settings(work, deployments, "ingest"), node.url)
+    say(f"creating {settlements} store orders ...")
+    store = service.app.register_store(STORE_ID, "Bench Shop", STORE)[0]
+    token = manifest.contract("TestStablecoin").address
+    hashes = {}
+    for i in range(settlements):
+        order = service.app.create_store_order(store, f"L-{i}", 1_000_000, token, None, [], None)
+        hashes[order.order_number] = order.snapshot_hash
+    service.view.catch_up()
+    say(f"putting {settlements} settlements (open + confirm) on the chain ...")
+    started = time.perf_counter()
+    load = Load(rpc, manifest)
+    made = load.settlements(settlements, DEV_ADDRESSES[3:9], snapshot_hashes=hashes, per_block=500)
+    say(f"  {made['events']} settlement events in {made['blocks']} blocks, {time.perf_counter() - started:.1f}s")
+
+    say("ingesting into the store-order view ...")
+    service.reader   # connect and load the checkpoint before the clock starts
+    started = time.perf_counter()
+    written = service.reader.sync_once()
+    service.view.catch_up(recorded=service.reader.take_recorded())
+    elapsed = time.perf_counter() - started
+    completed = service.db.fetchone("SELECT count(*) FROM view_orders WHERE status = 'completed'")[0]
+    if written < made["events"] or completed != settlements:   # (plus the gas measurement's few)
+        raise RuntimeError(f"ingestion is wrong: {written} events, {completed} completed orders")
+    say(f"  {written} events in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
+
+    say("baseline: web3.py contract.events.X.get_logs + one commit per event ...")
+    baseline_s, baseline_n = baseline(node.url, manifest, work / "baseline.sqlite")
+    if baseline_n != written:
+        raise RuntimeError(f"baseline saw {baseline_n} events, the engine {written}")
+    say(f"  {baseline_n} events in {baseline_s:.2f}s -> {baseline_n / baseline_s:,.0f} events/s")
+    return {"events": written, "events_per_s": round(written / elapsed, 1),
+            "baseline_events_per_s": round(baseline_n / baseline_s, 1),
+            "speedup": round((written / elapsed) / (baseline_n / baseline_s), 2)}
+
+
+def baseline(url: str, manifest, path: Path) -> tuple[float, int]:
+    from web3 import Web3
+
+    settlement = manifest.contract("C2CSettlement")
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 300}))
+    contract = w3.eth.contract(address=Web3.to_checksum_address(settlement.address), abi=settlement.abi)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE events (block_number INTEGER, log_index INTEGER, tx_hash TEXT, name TEXT, "
+               "settlement_id TEXT, args TEXT, PRIMARY KEY (block_number, log_index))")
+    db.commit()
+    head = w3.eth.block_number
+    count = 0
+    started = time.perf_counter()
+    for name in sorted(SETTLEMENT_EVENTS):
+        for log in getattr(contract.events, name).get_logs(from_block=settlement.block, to_block=head):
+            args = {k: (v.hex() if isinstance(v, bytes) else str(v)) for k, v in log["args"].items()}
+            db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                       (log["blockNumber"], log["logIndex"], log["transactionHash"].hex(), name, args["id"],
+                        json.dumps(args)))
+            db.commit()
+            count += 1
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed, count
+
+
+def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
+    """Mined transaction -> its change visible through the HTTP API (engine loop at default settings)."""
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from api.client import answer
+    from api.service import Service
+
+    settings = replace(make_settings(work, deployments, "latency"), api_port=_free_port())
+    service = Service(settings, node.url)
+    rpc = Rpc(node.url)
+    token = service.manifest.contract("TestStablecoin").address
+    service.start()
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=settings.api_port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{settings.api_port}"
+    latencies = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        r = answer(http.post("/stores", json={"store_id": "latency-shop", "name": "Latency Shop",
+                                              "address": "0x" + "ab" * 20},
+                             headers={"Authorization": "Bearer bench"}))
+        headers = {"Authorization": f"Bearer {r['api_key']}"}
+        buyer = DEV_ADDRESSES[9]
+        _send(rpc, service.transactions.approve(token, buyer, 2**255))
+        say(f"measuring latency over {samples} settlements ...")
+        for i in range(samples):
+            number = f"T-{i}"
+            order = answer(http.post("/stores/latency-shop/orders", headers=headers,
+                                     json={"order_number": number, "amount": "1000", "token": token}))
+            tx = service.transactions.settlement_call(
+                "open", SettlementKey("0x" + "ab" * 20, order_number_bytes32(number), buyer, buyer, token), buyer,
+                amount=1000, snapshot_hash=order["snapshot_hash"])
+            _send(rpc, tx)   # automine: mined when this returns
+            mined = time.perf_counter()
+            while answer(http.get(f"/stores/latency-shop/orders/{number}", headers=headers))["status"] != "paid":
+                time.sleep(0.002)
+            latencies.append((time.perf_counter() - mined) * 1000)
+    server.should_exit = True
+    thread.join(5)
+    service.stop()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    say(f"  p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms")
+    return {"p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
+
+
+def _free_port() -> int:
+    from engine.node import free_port
+    return free_port()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--settlements", type=int, default=10_000,
+                        help="settlements on the ingestion chain (2 events each; default 10000)")
+    parser.add_argument("--latency-samples", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
+        work = Path(tmp)
+        deployments = work / "deployments"
+        say(f"anvil at {node.url}; deploying ...")
+        deploy(node.url, str(deployments))
+        from engine.manifest import Manifest
+        rpc = Rpc(node.url)
+        manifest = Manifest.load(str(deployments), rpc.chain_id())
+        say("measuring gas per action ...")
+        gas = measure_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
+        say("  " + ", ".join(f"{k} {v:,}" for k, v in gas.items()) + f"; open + confirm {gas['open'] + gas['confirm']:,}")
+        ingest = measure_ingestion(node, deployments, work, args.settlements)
+        latency = measure_latency(node, deployments, work, args.latency_samples)
+    print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency}))
+
+
+if __name__ == "__main__":
+    main()
