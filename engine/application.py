@@ -55,6 +55,22 @@ class OrderEngine(Application):
         self.settings = settings
         self.manifest = manifest
 
+    def record(self, *aggregates) -> list:
+        """Saves the aggregates' pending events in one transaction, like :meth:`save`.
+
+        The reader's hot path: it skips ``save``'s per-object protocol checks (slow
+        ``isinstance`` against runtime protocols on Python 3.11) and takes the snapshots
+        ``snapshotting_intervals`` asks for itself. Returns the recordings.
+        """
+        collected = [(aggregate, aggregate.collect_events()) for aggregate in aggregates]
+        recordings = self.events.put([event for _, events in collected for event in events])
+        if self.snapshots is not None:
+            for aggregate, events in collected:
+                interval = self.snapshotting_intervals.get(type(aggregate))
+                if interval and any(e.originator_version % interval == 0 for e in events):
+                    self.take_snapshot(aggregate.id, version=events[-1].originator_version)
+        return recordings
+
     # -- stores
 
     def register_store(self, store_id: str, name: str, address: str) -> tuple[Store, str]:

@@ -224,7 +224,7 @@ class ChainReader:
         self.cursor.advance(to_block=end, block_hash=end_hash,
                             touched=[str(i) for i in touched] if near_head else None, events=count)
         try:
-            self._saved(self.app.save(self.cursor, *touched.values()))
+            self._saved(self.app.record(self.cursor, *touched.values()))
         except IntegrityError:
             self._forget_unsaved()
             if not trust_opened:
@@ -244,9 +244,8 @@ class ChainReader:
         if settlement is None and not new:
             settlement = self._settlement(aggregate_id)
         if settlement is None:
-            settlement = Settlement(chain_id=self.chain_id, contract=self.settlement_address,
-                                    settlement_id=settlement_id,
-                                    first_log={"event": name, "args": args, "coords": coords})
+            settlement = Settlement.discover(aggregate_id, self.chain_id, self.settlement_address, settlement_id,
+                                             {"event": name, "args": args, "coords": coords})
         else:
             settlement.record(name, args, coords)
         touched[aggregate_id] = settlement

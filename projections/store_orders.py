@@ -109,19 +109,19 @@ class _Batch:
             for k in chunk:
                 self.by_order[k] = set()
             rows = self.db.fetchall(
-                "SELECT aggregate_id, store_address, order_number FROM view_settlements WHERE "
-                f"(store_address, order_number) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
-                [v for k in chunk for v in k])
+                f"WITH k(a, b) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
+                "SELECT s.aggregate_id, s.store_address, s.order_number FROM k JOIN view_settlements s "
+                "ON s.store_address = k.a AND s.order_number = k.b", [v for k in chunk for v in k])
             for aggregate_id, store_address, order_number in rows:
                 self.by_order[(store_address, order_number)].add(aggregate_id)
         order_keys = [k for k in dict.fromkeys(order_keys) if k not in self.orders]
         for chunk in _chunks(order_keys, 300):
             for k in chunk:
                 self.orders[k] = None
-            rows = self.db.fetchall(
-                "SELECT store_id, order_number, data FROM view_orders WHERE "
-                f"(store_id, order_number) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
-                [v for k in chunk for v in k])
+            rows = self.db.fetchall(   # a join on a VALUES list, so both databases use the key index
+                f"WITH k(a, b) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
+                "SELECT o.store_id, o.order_number, o.data FROM k JOIN view_orders o "
+                "ON o.store_id = k.a AND o.order_number = k.b", [v for k in chunk for v in k])
             for store_id, number, data in rows:
                 self.orders[(store_id, number)] = json.loads(data)
 
@@ -194,7 +194,7 @@ class StoreOrdersView:
         row = self.db.fetchone("SELECT position FROM view_tracking WHERE name = ?", (self.name,))
         return int(row[0]) if row else 0
 
-    def catch_up(self, batch_size: int = 5000, recorded: list | None = None) -> int:
+    def catch_up(self, batch_size: int = 20000, recorded: list | None = None) -> int:
         """Applies every event not yet applied; returns how many were applied.
 
         ``recorded`` may hold ``(notification id, domain event)`` pairs the caller has just
@@ -222,6 +222,7 @@ class StoreOrdersView:
                         self._prefetch(batch, events)
                         for seq, event in events:
                             self._apply(batch, event, seq)
+                        self._settle(batch)
                         batch.flush()
                         if events:
                             self.db.execute("UPDATE view_tracking SET position = ? WHERE name = ?",
@@ -330,16 +331,21 @@ class StoreOrdersView:
         return [key] if batch.order(key) is not None else []
 
     def _refresh_order(self, batch: _Batch, key: tuple[str, str], seq: int) -> None:
-        order = batch.orders[key]
-        found = batch.settlements_for(order["store_address"], order_number_bytes32(order["order_number"]))
-        states = []
-        for s in found:
-            state = fold(s["logs"])
-            state["id"] = s["id"]
-            states.append(state)
-        states.sort(key=_opened_at)
-        order.update(progress(order, states))
+        """Marks the order changed by event ``seq``; its progress is computed once, in :meth:`_settle`."""
         batch.dirty_orders[key] = seq
+
+    def _settle(self, batch: _Batch) -> None:
+        """Each changed order's progress from its settlements as the batch leaves them."""
+        for key in batch.dirty_orders:
+            order = batch.orders[key]
+            found = batch.settlements_for(order["store_address"], order_number_bytes32(order["order_number"]))
+            states = []
+            for s in found:
+                state = fold(s["logs"])
+                state["id"] = s["id"]
+                states.append(state)
+            states.sort(key=_opened_at)
+            order.update(progress(order, states))
 
     # -- chain position, written by the engine loop
 
