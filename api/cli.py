@@ -81,11 +81,11 @@ def _ensure_deployed(rpc_url: str, settings: Settings) -> None:
     _say(f"deployment written to {path}")
 
 
-def _service(rpc_url: str, settings: Settings):
+def _service(rpc_url: str, settings: Settings, views: bool = True):
     from api.service import Service
     from engine.reader import OtherChain
     try:
-        service = Service(settings, rpc_url)
+        service = Service(settings, rpc_url, views=views)
         service.reader   # checks that the event store follows this chain
         return service
     except (ManifestError, OtherChain) as exc:
@@ -127,19 +127,37 @@ def deploy() -> None:
 
 
 @app.command()
-def engine() -> None:
+def engine(views: bool = typer.Option(True, help="Also keep the views (off: run `orderchain project` beside it).")
+           ) -> None:
     """Run the chain reader and the views only (no API)."""
     settings = _settings()
     with ExitStack() as stack:
         url = _node(stack, settings)
         _ensure_deployed(url, settings)
-        service = _service(url, settings)
+        service = _service(url, settings, views=views)
         service.start()
         _say("engine running; Ctrl-C to stop")
         try:
             _wait_forever()
         finally:
             service.stop()
+
+
+@app.command()
+def project() -> None:
+    """Keep the views up to date from the event store, in a process of its own."""
+    from api.service import run_projector
+    settings = _settings()
+    if not settings.rpc_url:
+        typer.secho("set ORDERCHAIN_RPC_URL (the projector follows that chain's event store)", fg="red", err=True)
+        raise typer.Exit(2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _say(f"projecting {settings.db} into {settings.view_db}; Ctrl-C to stop")
+    try:
+        run_projector(settings, settings.rpc_url, stop)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

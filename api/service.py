@@ -24,13 +24,16 @@ log = logging.getLogger("orderchain.service")
 
 
 class Service:
-    def __init__(self, settings: Settings, rpc_url: str):
+    """The reader and, unless ``views`` is off (a projector process keeps them), the views."""
+
+    def __init__(self, settings: Settings, rpc_url: str, views: bool = True):
+        self.views = views
         self.settings = settings
         self.rpc = Rpc(rpc_url)
         self.chain_id = self.rpc.chain_id()
         self.manifest = Manifest.load(settings.deployments_dir, self.chain_id)
         self.app = OrderEngine(settings, self.manifest)
-        self.db = Database(settings.db)
+        self.db = Database(settings.view_db)
         self.view = StoreOrdersView(self.app, self.db)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._reader: ChainReader | None = None
@@ -50,7 +53,9 @@ class Service:
     def step(self) -> int:
         """One round: read the chain, bring the views up to date."""
         written = self.reader.sync_once()
-        self.view.catch_up(recorded=self.reader.take_recorded())
+        recorded = self.reader.take_recorded()
+        if self.views:
+            self.view.catch_up(recorded=recorded)
         cursor = self.reader.cursor
         self.view.record_chain(self.chain_id, self.reader.head, cursor.block, cursor.block_hash)
         with self._changed:
@@ -104,3 +109,27 @@ class Service:
             "last_error": self.last_error,
             "contracts": {name: c.address for name, c in self.manifest.contracts.items()},
         }
+
+
+def run_projector(settings: Settings, rpc_url: str, stop: threading.Event,
+                  on_progress=None) -> None:
+    """Keeps the store-order view up to date from the event store, as a process of its own.
+
+    The scale-out shape: one reader (``orderchain engine --no-views``) writes the event
+    store, this follows it; on one machine the two use both cores.
+    """
+    rpc = Rpc(rpc_url)
+    manifest = Manifest.load(settings.deployments_dir, rpc.chain_id())
+    rpc.close()
+    view = StoreOrdersView(OrderEngine(settings, manifest), Database(settings.view_db))
+    while not stop.is_set():
+        applied = 0
+        try:
+            applied = view.catch_up()
+            if applied and on_progress:
+                on_progress(view.position())
+        except Exception:   # keep following; the next round retries
+            log.exception("projector step failed")
+            stop.wait(1.0)
+        if not applied:
+            stop.wait(settings.poll_interval)

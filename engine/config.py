@@ -57,6 +57,7 @@ class Settings:
     keeper_key: str | None = None
     keeper_interval: float = 5.0
     max_body_bytes: int = 64 * 1024
+    view_db_override: str | None = None
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -77,11 +78,24 @@ class Settings:
             block_range=_int(env, "ORDERCHAIN_BLOCK_RANGE", base.block_range, minimum=1),
             keeper_key=env.get("ORDERCHAIN_KEEPER_KEY") or None,
             keeper_interval=_float(env, "ORDERCHAIN_KEEPER_INTERVAL", base.keeper_interval),
+            view_db_override=env.get("ORDERCHAIN_VIEW_DB") or None,
         )
 
     @property
     def is_postgres(self) -> bool:
         return self.db.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def view_db(self) -> str:
+        """Where the views live: the same PostgreSQL database, or a SQLite file next to the
+        event store's (SQLite has one writer per file: the reader and a projector process
+        then never wait for each other)."""
+        if self.view_db_override:
+            return self.view_db_override
+        if self.is_postgres:
+            return self.db
+        path = Path(self.db)
+        return str(path.with_name(f"{path.stem}-views{path.suffix or '.sqlite'}"))
 
     def ensure_dirs(self) -> None:
         Path(self.var_dir).mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from .ids import derive
+from .perf import gc_paused
 from .rpc import Rpc, RpcError
 from .settlement import SETTLEMENT_EVENTS, Settlement
 
@@ -77,6 +78,23 @@ class ChainCursor(Aggregate):
         self.block_hash = block_hash
 
 
+def _split(logs: list[dict], end: int, end_hash: str, size: int):
+    """Splits a range's logs into saves of about ``size`` logs, cut at block boundaries:
+    (logs, last block, its hash). Smaller saves let a projector follow while the reader
+    catches up, and keep each transaction short."""
+    start = 0
+    while len(logs) - start > size:
+        cut = start + size
+        block = logs[cut - 1]["blockNumber"]
+        while cut < len(logs) and logs[cut]["blockNumber"] == block:
+            cut += 1
+        if cut >= len(logs):
+            break
+        yield logs[start:cut], int(block, 16), logs[cut - 1]["blockHash"]
+        start = cut
+    yield logs[start:], end, end_hash
+
+
 def _too_large(exc: RpcError) -> bool:
     text = (exc.message or "").lower()
     return exc.code in (-32005, -32602, -32614) or any(
@@ -87,12 +105,14 @@ class ChainReader:
     """Reads one chain into an :class:`OrderEngine`."""
 
     def __init__(self, app: "OrderEngine", rpc: Rpc, confirmations: int = 0,
-                 block_range: int = 5000, on_progress: Callable[[int, int, int], None] | None = None):
+                 block_range: int = 5000, on_progress: Callable[[int, int, int], None] | None = None,
+                 max_logs_per_save: int = 10000):
         self.app = app
         self.rpc = rpc
         self.confirmations = confirmations
         self.block_range = block_range
         self.on_progress = on_progress
+        self.max_logs_per_save = max_logs_per_save
         manifest = app.manifest
         settlement = manifest.contract("C2CSettlement")
         self.settlement_address = settlement.address
@@ -161,6 +181,10 @@ class ChainReader:
 
     def sync_once(self) -> int:
         """Reads everything up to the confirmed head; returns the number of events written."""
+        with gc_paused():
+            return self._sync()
+
+    def _sync(self) -> int:
         head = self.rpc.block_number()
         self.head = head
         self._check_continuity(head)
@@ -183,7 +207,8 @@ class ChainReader:
                                      and lg["blockHash"] != header["hash"] for lg in logs):
                 log.info("chain moved under blocks %d-%d; reading again", start, end)
                 return written
-            written += self._write(logs, end, header["hash"], near_head=end > head - REORG_WINDOW)
+            for part, part_end, part_hash in _split(logs, end, header["hash"], self.max_logs_per_save):
+                written += self._write(part, part_end, part_hash, near_head=part_end > head - REORG_WINDOW)
             if self.on_progress:
                 self.on_progress(end, target, written)
             start = end + 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.application import OrderEngine
 from engine.db import Database
+from engine.perf import gc_paused
 from engine.settlement import Settlement, fold
 from engine.store_order import StoreOrder, order_number_bytes32, progress
 from engine.stores import Store
@@ -205,7 +206,7 @@ class StoreOrdersView:
         """
         total = 0
         handed = sorted(recorded or (), key=lambda pair: pair[0])
-        with self._lock:
+        with self._lock, gc_paused():
             while True:
                 batch = _Batch(self.db)
                 stores_before = dict(self._stores_by_address)

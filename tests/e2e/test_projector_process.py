@@ -1,0 +1,43 @@
+"""The scale-out shape: a reader without views, and a projector following the event store."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from api.service import Service, run_projector
+from tests.load import DEV_ADDRESSES, Load
+
+from .conftest import make_settings
+
+
+def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_path):
+    node, deployments, rpc = chain
+    settings = make_settings(tmp_path, deployments)
+    reader_only = Service(settings, node.url, views=False)
+    store = reader_only.app.register_store("scale-shop", "Scale Shop", DEV_ADDRESSES[2])[0]
+    token = reader_only.manifest.contract("TestStablecoin").address
+    hashes = {}
+    for i in range(40):
+        order = reader_only.app.create_store_order(store, f"S-{i}", 1_000_000, token, None, [], None)
+        hashes[order.order_number] = order.snapshot_hash
+    Load(rpc, reader_only.manifest).settlements(40, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="S",
+                                                per_block=7)
+    reader_only.step()
+    assert reader_only.reader.cursor.block == rpc.block_number()
+    assert reader_only.view.position() == 0   # the reader left the views alone
+    stop = threading.Event()
+    projector = threading.Thread(target=run_projector, args=(settings, node.url, stop), daemon=True)
+    projector.start()
+    try:
+        deadline = time.monotonic() + 20
+        while reader_only.view.position() < reader_only.app.recorder.max_notification_id():
+            assert time.monotonic() < deadline, "the projector did not catch up"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        projector.join(10)
+    projected = reader_only.view.snapshot()
+    assert len(projected) == 40 and {status for status, _ in projected.values()} == {"completed"}
+    reader_only.view.rebuild()
+    assert reader_only.view.snapshot() == projected
