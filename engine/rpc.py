@@ -10,6 +10,7 @@ import itertools
 from typing import Any
 
 import httpx
+import orjson
 
 
 class RpcError(RuntimeError):
@@ -46,7 +47,8 @@ class Rpc:
             raise RpcUnavailable(f"{method}: node at {self.url} unreachable: {exc}") from exc
         if response.status_code >= 500 and not response.content:
             raise RpcUnavailable(f"{method}: node answered HTTP {response.status_code}")
-        body = response.json()
+        # JSON-RPC quantities are hex strings, so orjson's 64-bit integer limit never bites.
+        body = orjson.loads(response.content)
         if "error" in body:
             err = body["error"]
             raise RpcError(method, err.get("code", 0), err.get("message", ""), err.get("data"))
@@ -61,7 +63,7 @@ class Rpc:
             response = self._client.post(self.url, json=payload)
         except httpx.HTTPError as exc:
             raise RpcUnavailable(f"batch: node at {self.url} unreachable: {exc}") from exc
-        by_id = {item.get("id"): item for item in response.json()}
+        by_id = {item.get("id"): item for item in orjson.loads(response.content)}
         results = []
         for request in payload:
             item = by_id.get(request["id"], {"error": {"code": 0, "message": "no answer in the batch"}})
