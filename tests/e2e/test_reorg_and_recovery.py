@@ -10,7 +10,11 @@ import sys
 import time
 from dataclasses import replace
 
+import pytest
+
 from api.service import Service
+from engine.node import AnvilNode, deploy
+from engine.reader import OtherChain
 from engine.settlement import SETTLEMENT_EVENTS, Settlement
 from tests.load import DEV_ADDRESSES, Load
 
@@ -142,3 +146,42 @@ def test_killing_the_engine_mid_ingestion_loses_and_duplicates_nothing(chain, tm
     assert settlements == 300
     check.view.rebuild()
     assert check.view.snapshot() == live
+
+
+def test_a_settlement_reopened_after_a_reorg_is_recorded_by_a_restarted_reader(client, service, chain, tmp_path):
+    node, deployments, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    store, buyer = dev_account(2), Wallet(client, dev_account(1))
+    headers = register(client, "again-shop", store.address)
+    order = create_order(client, "again-shop", headers, "A-1", 4_000_000, token)
+    key = {"store": store.address, "order_number": "A-1", "buyer": buyer.address, "token": token}
+    buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "4000000"})
+    body = {"key": key, "amount": "4000000", "snapshot_hash": order["snapshot_hash"]}
+    buyer.send("/settlements/open", body)
+    assert view(client, service, "again-shop", headers, "A-1")["status"] == "paid"
+    rpc.call("anvil_reorg", 1, [])   # the payment's block is gone
+    assert view(client, service, "again-shop", headers, "A-1")["status"] == "awaiting_payment"
+    # A new engine process (nothing cached) sees the payment made again: the settlement's
+    # aggregate exists (opened, then retracted), so its first log is appended, not re-created.
+    buyer.send("/settlements/open", body)
+    restarted = Service(service.settings, node.url)
+    restarted.step()
+    state = restarted.view.order("again-shop", "A-1")[1]
+    assert state["status"] == "paid" and len(state["steps"]) == 1
+    aggregate = restarted.app.repository.get(restarted.reader._aggregate_id(state["settlement_id"]))
+    assert [type(e).__name__ for e in restarted.app.events.get(aggregate.id)] == ["Discovered", "Retracted",
+                                                                                  "LogRecorded"]
+    live = restarted.view.snapshot()
+    restarted.view.rebuild()
+    assert restarted.view.snapshot() == live
+
+
+def test_an_event_store_of_another_chain_is_refused(chain, tmp_path):
+    node, deployments, _ = chain
+    settings = make_settings(tmp_path, deployments)
+    Service(settings, node.url).step()
+    with AnvilNode() as other:
+        other_deployments = tmp_path / "other"
+        deploy(other.url, str(other_deployments))
+        with pytest.raises(OtherChain, match="another chain"):
+            Service(replace(settings, deployments_dir=str(other_deployments)), other.url).step()
