@@ -127,6 +127,16 @@ def _send(holder: Holder, path: str, body: dict, yes: bool) -> None:
         _fail(str(exc))
 
 
+def _act(action: str, keystore: Optional[Path], api: str, yes: bool, store: str, order: str,
+         buyer: Optional[str], payer: Optional[str], token: Optional[str], **extra) -> None:
+    """Builds the settlement action through the API, signs it here and relays it."""
+    h = _holder(keystore, api)
+    body = {"key": _key(h, store, order, buyer, payer, token), **extra}
+    if body.pop("sender", None):
+        body["sender"] = h.address
+    _send(h, f"/settlements/{action}", body, yes)
+
+
 # -- keystore
 
 @app.command()
@@ -200,8 +210,7 @@ def ship(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..., 
          payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
          api: str = API, yes: bool = YES):
     """Mark a settlement shipped (as the store)."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/ship", {"key": _key(h, store, order, buyer, payer, token), "waybill": waybill}, yes)
+    _act("ship", keystore, api, yes, store, order, buyer, payer, token, waybill=waybill)
 
 
 @app.command()
@@ -209,8 +218,7 @@ def reject(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(...
            payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
            api: str = API, yes: bool = YES):
     """Reject an unshipped order (as the store): the payer gets everything back."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/reject", {"key": _key(h, store, order, buyer, payer, token)}, yes)
+    _act("reject", keystore, api, yes, store, order, buyer, payer, token)
 
 
 @app.command()
@@ -219,9 +227,7 @@ def confirm(store: str = STORE, order: str = ORDER,
             buyer: Optional[str] = BUYER, payer: Optional[str] = PAYER, token: Optional[str] = TOKEN,
             keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
     """Confirm receipt (as the buyer): the store gets AMOUNT_DUE, the payer the rest."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/confirm", {"key": _key(h, store, order, buyer, payer, token), "amount_due": amount_due},
-          yes)
+    _act("confirm", keystore, api, yes, store, order, buyer, payer, token, amount_due=amount_due)
 
 
 @app.command()
@@ -229,8 +235,7 @@ def dispute(store: str = STORE, order: str = ORDER, reason: str = typer.Option(.
             buyer: Optional[str] = BUYER, payer: Optional[str] = PAYER, token: Optional[str] = TOKEN,
             keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
     """Raise a dispute before the time limit (as the buyer): stops the automatic release."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/dispute", {"key": _key(h, store, order, buyer, payer, token), "reason": reason}, yes)
+    _act("dispute", keystore, api, yes, store, order, buyer, payer, token, reason=reason)
 
 
 @app.command()
@@ -238,8 +243,7 @@ def release(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..
             payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
             api: str = API, yes: bool = YES):
     """Release the full amount to the store after the time limit (anyone may)."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/release", {"key": _key(h, store, order, buyer, payer, token), "sender": h.address}, yes)
+    _act("release", keystore, api, yes, store, order, buyer, payer, token, sender=True)
 
 
 @app.command()
@@ -248,6 +252,4 @@ def resolve(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..
             payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
             api: str = API, yes: bool = YES):
     """Resolve a dispute with a split (as the arbiter)."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/resolve", {"key": _key(h, store, order, buyer, payer, token), "sender": h.address,
-                                      "to_store": to_store}, yes)
+    _act("resolve", keystore, api, yes, store, order, buyer, payer, token, sender=True, to_store=to_store)

@@ -70,3 +70,32 @@ def test_keystore_mistakes_are_clear(run, tmp_path):
     assert "wrong password" in out
     assert "not a private key" in run("import", "--keystore", str(tmp_path / "x.json"), ok=False,
                                       env={"ORDERCHAIN_WALLET_IMPORT_KEY": "0x1234"})
+
+
+def test_dispute_resolve_and_reject_from_keystores(run, client, service, tmp_path):
+    keystores = {}
+    for name, index in (("arbiter", 0), ("buyer", 1), ("store", 2)):
+        keystores[name] = str(tmp_path / f"{name}.json")
+        run("import", "--keystore", keystores[name], env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(index).key.hex()})
+    buyer, store = dev_account(1), dev_account(2)
+    token = service.manifest.contract("TestStablecoin").address
+    headers = register(client, "cli-dispute-shop", store.address)
+    for number in ("C-2", "C-3"):
+        order = create_order(client, "cli-dispute-shop", headers, number, 2_000_000, token)
+        run("approve", "--keystore", keystores["buyer"], "--amount", "2000000", "-y")
+        run("open", "--keystore", keystores["buyer"], "--store", store.address, "--order", number,
+            "--amount", "2000000", "--snapshot-hash", order["snapshot_hash"], "-y")
+    where = ["--store", store.address, "--order", "C-2"]
+    assert "DisputeRaised(" in run("dispute", "--keystore", keystores["buyer"], *where, "--reason", "broken", "-y")
+    assert "NotArbiter" in run("resolve", "--keystore", keystores["store"], *where, "--buyer", buyer.address,
+                               "--to-store", "1", "-y", ok=False)
+    assert "DisputeResolved(" in run("resolve", "--keystore", keystores["arbiter"], *where, "--buyer", buyer.address,
+                                     "--to-store", "500000", "-y")
+    assert "TimeLimitNotReached" in run("release", "--keystore", keystores["arbiter"], "--store", store.address,
+                                        "--order", "C-3", "--buyer", buyer.address, "-y", ok=False)
+    assert "SettlementRejected(" in run("reject", "--keystore", keystores["store"], "--store", store.address,
+                                        "--order", "C-3", "--buyer", buyer.address, "-y")
+    c2 = view(client, service, "cli-dispute-shop", headers, "C-2")
+    c3 = view(client, service, "cli-dispute-shop", headers, "C-3")
+    assert (c2["settlement_status"], c2["paid_to_store"], c2["refunded_to_payer"]) == ("resolved", "500000", "1500000")
+    assert c3["status"] == "refunded"
