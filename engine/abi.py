@@ -7,8 +7,8 @@ knows any particular contract.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -46,6 +46,8 @@ class EventSpec:
     data_types: tuple[str, ...]
     order: tuple[str, ...]                 # argument names in declaration order
     one_word: bool = False                 # every data type fits one 32-byte word
+    topic_parsers: tuple = ()              # (name, parser) per indexed argument
+    word_parsers: tuple = ()               # (name, parser, start) per data word, when one_word
 
 
 def _one_word(kind: str) -> bool:
@@ -57,34 +59,62 @@ def _one_word(kind: str) -> bool:
     return False
 
 
-def _word(kind: str, word: str) -> Any:
-    """One static ABI word (64 hex digits) -> the value eth-abi gives; ValueError if malformed."""
+def _word_parser(kind: str) -> Callable[[str], Any]:
+    """A parser of one static ABI word (64 hex digits) of ``kind``: the value eth-abi gives,
+    ValueError where eth-abi would refuse the word."""
     if kind == "address":
-        if word[:24] != "000000000000000000000000":
-            raise ValueError("address word has non-zero padding")
-        return "0x" + word[24:].lower()
+        def address(word: str) -> str:
+            if word[:24] != "000000000000000000000000":
+                raise ValueError("address word has non-zero padding")
+            return "0x" + word[24:].lower()
+        return address
     if kind == "bool":
-        value = int(word, 16)
-        if value > 1:
-            raise ValueError("bool word is not 0 or 1")
-        return value == 1
+        def boolean(word: str) -> bool:
+            value = int(word, 16)
+            if value > 1:
+                raise ValueError("bool word is not 0 or 1")
+            return value == 1
+        return boolean
     if kind.startswith("uint"):
-        value = int(word, 16)
-        if value >> int(kind[4:]):
-            raise ValueError(f"{kind} out of range")
-        return value
+        bits = int(kind[4:])
+
+        def uint(word: str) -> int:
+            value = int(word, 16)
+            if value >> bits:
+                raise ValueError(f"{kind} out of range")
+            return value
+        return uint
     if kind.startswith("int"):
         bits = int(kind[3:])
-        value = int(word, 16)
-        if value >= 1 << 255:
-            value -= 1 << 256
-        if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
-            raise ValueError(f"{kind} out of range")
-        return value
-    size = int(kind[5:])   # bytesN: left-aligned
-    if int(word[2 * size:] or "0", 16):
-        raise ValueError(f"{kind} word has non-zero padding")
-    return "0x" + word[:2 * size].lower()
+        low, high = -(1 << (bits - 1)), 1 << (bits - 1)
+
+        def sint(word: str) -> int:
+            value = int(word, 16)
+            if value >= 1 << 255:
+                value -= 1 << 256
+            if not low <= value < high:
+                raise ValueError(f"{kind} out of range")
+            return value
+        return sint
+    size = 2 * int(kind[5:])   # bytesN: left-aligned
+    if size == 64:
+        return lambda word: "0x" + word.lower()
+
+    def fixed_bytes(word: str) -> str:
+        if word[size:].strip("0"):
+            raise ValueError(f"{kind} word has non-zero padding")
+        return "0x" + word[:size].lower()
+    return fixed_bytes
+
+
+def _topic_parser(kind: str) -> Callable[[str], Any]:
+    if kind == "address":
+        return lambda topic: "0x" + topic[-40:].lower()
+    if kind.startswith("uint"):
+        return lambda topic: int(topic, 16)
+    if kind.startswith("int"):
+        return lambda topic: (lambda v: v - (1 << 256) if v >= 1 << 255 else v)(int(topic, 16))
+    return lambda topic: topic   # bytes32, bool and hashed dynamic values stay as the topic
 
 
 class EventDecoder:
@@ -106,6 +136,11 @@ class EventDecoder:
                 order=tuple(p["name"] for p in inputs),
                 one_word=all(_one_word(type_string(p)) for p in inputs if not p.get("indexed")),
             )
+            spec = self.events[topic0]
+            words = tuple((name, _word_parser(kind), 2 + 64 * i) for i, (name, kind) in
+                          enumerate(zip(spec.data_names, spec.data_types))) if spec.one_word else ()
+            self.events[topic0] = replace(spec, word_parsers=words, topic_parsers=tuple(
+                (name, _topic_parser(kind)) for name, kind in spec.indexed))
 
     def topic(self, name: str) -> str:
         for spec in self.events.values():
@@ -119,23 +154,13 @@ class EventDecoder:
         spec = self.events.get(topics[0]) if topics else None
         if spec is None:
             return None
-        args: dict[str, Any] = {}
-        for (name, kind), topic in zip(spec.indexed, topics[1:]):
-            if kind == "address":
-                args[name] = "0x" + topic[-40:]
-            elif kind.startswith(("uint", "int")):
-                value = int(topic, 16)
-                if kind.startswith("int") and value >= 1 << 255:
-                    value -= 1 << 256
-                args[name] = value
-            else:  # bytes32, bool and hashed dynamic values stay as the topic
-                args[name] = topic
+        args: dict[str, Any] = {name: parse(topic) for (name, parse), topic in zip(spec.topic_parsers, topics[1:])}
         data = log["data"]
         if spec.one_word and len(data) == 2 + 64 * len(spec.data_types):
             # Fast path for static one-word types: slice the hex, no bytes round trip.
             try:
-                for i, (name, kind) in enumerate(zip(spec.data_names, spec.data_types)):
-                    args[name] = _word(kind, data[2 + 64 * i: 66 + 64 * i])
+                for name, parse, start in spec.word_parsers:
+                    args[name] = parse(data[start:start + 64])
                 return spec.name, args
             except ValueError:
                 pass   # let eth-abi decide (and raise) on malformed data

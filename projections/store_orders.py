@@ -13,11 +13,13 @@ import threading
 import time
 from typing import Any
 
+import orjson
+
 from engine.application import OrderEngine
 from engine.db import Database
 from engine.perf import gc_paused
 from engine.settlement import Settlement, fold
-from engine.store_order import StoreOrder, order_number_bytes32, progress
+from engine.store_order import StoreOrder, order_number_bytes32, order_number_from_bytes32, progress
 from engine.stores import Store
 
 SCHEMA = [
@@ -67,6 +69,14 @@ def _opened_at(state: dict) -> tuple:
     return steps[0].get("block_number", 0), steps[0].get("log_index", 0)
 
 
+def _dumps(value: Any) -> str:
+    """JSON text of a view row; orjson unless an integer is beyond its 64-bit limit."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
+
+
 def _chunks(items: list, size: int = 400):
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -87,6 +97,20 @@ class _Batch:
         self.by_order: dict[tuple[str, str], set[str]] = {}   # (store address, order bytes32) -> ids
         self.dirty_settlements: set[str] = set()
         self.dirty_orders: dict[tuple[str, str], int] = {}
+        self._keys: dict[int, str] = {}
+        self._numbers: dict[str, str | None] = {}
+
+    def key_of(self, event: Any) -> str:
+        """The aggregate id of an event as the view's rows spell it (str), computed once."""
+        found = self._keys.get(id(event))
+        if found is None:
+            found = self._keys[id(event)] = str(event.originator_id)
+        return found
+
+    def order_number(self, order_b32: str) -> str | None:
+        if order_b32 not in self._numbers:
+            self._numbers[order_b32] = order_number_from_bytes32(order_b32)
+        return self._numbers[order_b32]
 
     def _settlement_row(self, row: tuple) -> dict:
         return {"aggregate_id": row[0], "id": row[1], "store_address": row[2], "order_number": row[3],
@@ -159,15 +183,14 @@ class _Batch:
             rows = []
             for aggregate_id in self.dirty_settlements:
                 s = self.settlements[aggregate_id]
-                rows.append((aggregate_id, s["id"], s["store_address"], s["order_number"],
-                             json.dumps(s["logs"])))
+                rows.append((aggregate_id, s["id"], s["store_address"], s["order_number"], _dumps(s["logs"])))
             self.db.executemany(
                 "INSERT INTO view_settlements (aggregate_id, settlement_id, store_address, order_number, logs) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET "
                 "store_address = excluded.store_address, order_number = excluded.order_number, "
                 "logs = excluded.logs", rows)
         if self.dirty_orders:
-            rows = [(key[0], key[1], seq, self.orders[key]["status"], json.dumps(self.orders[key]))
+            rows = [(key[0], key[1], seq, self.orders[key]["status"], _dumps(self.orders[key]))
                     for key, seq in self.dirty_orders.items()]
             self.db.executemany(
                 "INSERT INTO view_orders (store_id, order_number, seq, status, data) VALUES (?, ?, ?, ?, ?) "
@@ -244,11 +267,12 @@ class StoreOrdersView:
         return self.catch_up()
 
     def _prefetch(self, batch: _Batch, events: list[tuple[int, Any]]) -> None:
-        from engine.store_order import order_number_from_bytes32
+        order_number_from_bytes32 = batch.order_number
         settlement_ids, order_keys, settlement_keys = [], [], []
         for _, event in events:
             if isinstance(event, (Settlement.LogRecorded, Settlement.Retracted, Settlement.Discovered)):
-                settlement_ids.append(str(event.originator_id))
+                if not isinstance(event, Settlement.Discovered):   # a new settlement has no row yet
+                    settlement_ids.append(batch.key_of(event))
                 log = _log_of(event)
                 if log is not None and log["event"] == "SettlementOpened":
                     key = (log["args"]["store"], log["args"]["orderNumber"])
@@ -262,7 +286,7 @@ class StoreOrdersView:
         batch.prefetch(settlement_ids, order_keys, settlement_keys)
         # Orders of settlements already known (their later logs) are fetched in bulk too.
         more = []
-        for aggregate_id in settlement_ids:
+        for aggregate_id in dict.fromkeys(settlement_ids):
             s = batch.settlements.get(aggregate_id)
             if s and s["store_address"]:
                 store_id = self._stores_by_address.get(s["store_address"])
@@ -274,13 +298,13 @@ class StoreOrdersView:
     def _apply(self, batch: _Batch, event: Any, seq: int) -> None:
         if isinstance(event, Settlement.LogRecorded):
             log = _log_of(event)
-            self._on_log(batch, str(event.originator_id), seq, lambda logs: logs + [log])
+            self._on_log(batch, batch.key_of(event), seq, lambda logs: logs + [log])
         elif isinstance(event, Settlement.Retracted):
             key = (event.coords["block_hash"], event.coords["log_index"])
-            self._on_log(batch, str(event.originator_id), seq, lambda logs: [
+            self._on_log(batch, batch.key_of(event), seq, lambda logs: [
                 lg for lg in logs if (lg["coords"]["block_hash"], lg["coords"]["log_index"]) != key])
         elif isinstance(event, Settlement.Discovered):
-            aggregate_id = str(event.originator_id)
+            aggregate_id = batch.key_of(event)
             batch.settlements[aggregate_id] = {"aggregate_id": aggregate_id, "id": event.settlement_id,
                                                "store_address": None, "order_number": None, "logs": []}
             batch.dirty_settlements.add(aggregate_id)
@@ -324,8 +348,7 @@ class StoreOrdersView:
                 self._refresh_order(batch, key, seq)
 
     def _order_keys(self, batch: _Batch, store_id: str, order_b32: str) -> list[tuple[str, str]]:
-        from engine.store_order import order_number_from_bytes32
-        number = order_number_from_bytes32(order_b32)
+        number = batch.order_number(order_b32)
         if number is None:
             return []
         key = (store_id, number)

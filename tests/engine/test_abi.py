@@ -65,3 +65,29 @@ def test_malformed_words_are_refused_like_eth_abi(word_index, word):
     with pytest.raises(Exception) as slow_error:
         _slow(fast).decode(lg)
     assert type(fast_error.value) is type(slow_error.value)   # the fast path hands over to eth-abi
+
+
+def test_the_fast_mapper_stores_what_the_standard_one_decodes_to_the_same_event():
+    """Settlement events go through orjson; big integers fall back; both decode identically."""
+    from eventsourcing.persistence import JSONTranscoder, Mapper
+    from eventsourcing.application import Application
+
+    from engine.application import ChainEventMapper
+    from engine.settlement import Settlement
+
+    transcoder = Application().construct_transcoder()
+    assert isinstance(transcoder, JSONTranscoder)
+    fast, standard = ChainEventMapper(transcoder), Mapper(transcoder)
+    for amount in (5_000_000, 2**96 - 1):   # the second is beyond orjson's 64-bit integers
+        coords = {"chain_id": 31337, "block_number": 7, "block_hash": "0x" + "aa" * 32, "tx_hash": "0x" + "bb" * 32,
+                  "log_index": 3, "block_timestamp": 1_700_000_000}
+        s = Settlement(chain_id=31337, contract="0x" + "11" * 20, settlement_id="0x" + "22" * 32,
+                       first_log={"event": "SettlementOpened", "args": {"amount": amount, "store": "0x" + "33" * 20},
+                                  "coords": coords})
+        s.record("SettlementCompleted", {"toStore": amount, "toPayer": 0, "paymentRecord": 1},
+                 dict(coords, log_index=4))
+        for event in s.collect_events():
+            stored = fast.to_stored_event(event)
+            assert stored.topic == standard.to_stored_event(event).topic
+            again = standard.to_domain_event(stored)
+            assert type(again) is type(event) and vars(again) == vars(event)
