@@ -28,7 +28,8 @@ class Database:
                 conn = sqlite3.connect(self.target, timeout=30, isolation_level=None,
                                        check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA synchronous=NORMAL")   # views are rebuildable from the event log
+                conn.execute("PRAGMA cache_size=-65536")     # 64 MiB: a catch-up batch stays in memory
             self._local.conn = conn
         return conn
 

@@ -244,7 +244,8 @@ class ChainReader:
             }
             if raw.get("blockTimestamp"):
                 coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
-            self._record(args["id"], touched, name, args, coords, new=trust_opened and name == "SettlementOpened")
+            settlement_id = args.pop("id")   # the aggregate's own identity: not repeated in every event
+            self._record(settlement_id, touched, name, args, coords, new=trust_opened and name == "SettlementOpened")
             count += 1
         self.cursor.advance(to_block=end, block_hash=end_hash,
                             touched=[str(i) for i in touched] if near_head else None, events=count)

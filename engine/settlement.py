@@ -2,7 +2,8 @@
 
 Each on-chain settlement is one ``Settlement`` aggregate; every log of
 ``C2CSettlement.sol`` about it is one domain event carrying its chain coordinates (the
-first one, ``SettlementOpened``, rides on the aggregate's ``Discovered`` event). A
+first one, ``SettlementOpened``, rides on the aggregate's ``Discovered`` event). A log's
+arguments are kept without the settlement id, which is the aggregate's own. A
 chain reorganisation is answered with a compensating ``Retracted`` event for each log
 that left the canonical chain; the settlement's state is always the fold of its logs
 that are still canonical, so a retracted log leaves no trace in it.
