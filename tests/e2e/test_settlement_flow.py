@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .conftest import Wallet, create_order, dev_account, register, view
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.service import Service
+
+from .conftest import Wallet, create_order, dev_account, make_settings, register, view
 
 
 def test_open_ship_confirm_completes_the_store_order(client, service):
@@ -53,3 +60,25 @@ def test_wrong_amount_is_a_visible_mismatch_not_a_payment(client, service):
                                      "snapshot_hash": order["snapshot_hash"]})
     state = view(client, service, "tea-house", headers, "T-1")
     assert state["status"] == "paid" and state["mismatch"] == []
+
+
+def test_a_confirmation_depth_holds_back_the_newest_blocks(chain, tmp_path):
+    node, deployments, rpc = chain
+    service = Service(replace(make_settings(tmp_path, deployments), confirmations=2), node.url)
+    with TestClient(create_app(service)) as client:
+        token = service.manifest.contract("TestStablecoin").address
+        buyer = Wallet(client, dev_account(1))
+        headers = register(client, "careful-shop", dev_account(5).address)
+        order = create_order(client, "careful-shop", headers, "K-1", 1_000_000, token)
+        key = {"store": order["payment"]["store"], "order_number": "K-1", "buyer": buyer.address, "token": token}
+        buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "1000000"})
+        opened = buyer.send("/settlements/open", {"key": key, "amount": "1000000",
+                                                  "snapshot_hash": order["snapshot_hash"]})
+        assert view(client, service, "careful-shop", headers, "K-1")["status"] == "awaiting_payment"
+        status = client.get("/status").json()
+        assert status["indexed_block"] == opened["block_number"] - 2 and status["confirmations"] == 2
+        rpc.call("anvil_mine", "0x1")
+        assert view(client, service, "careful-shop", headers, "K-1")["status"] == "awaiting_payment"
+        rpc.call("anvil_mine", "0x1")
+        state = view(client, service, "careful-shop", headers, "K-1")
+        assert state["status"] == "paid" and state["steps"][0]["confirmations"] == 3
