@@ -86,6 +86,7 @@ class Service:
         self._stop.set()
         if self._thread:
             self._thread.join(10)
+        self.db.checkpoint(force=True)
 
     def status(self) -> dict:
         try:

@@ -5,10 +5,16 @@ SQL is written with ``?`` placeholders and translated for PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
+
+
+WAL_LIMIT = 256 * 1024 * 1024
+CHECKPOINT_EVERY = 5.0   # seconds between idle checkpoints
 
 
 class Database:
@@ -17,6 +23,7 @@ class Database:
         self.is_postgres = target.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
         self._lock = threading.RLock()
+        self._last_checkpoint = time.monotonic()
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
@@ -30,6 +37,8 @@ class Database:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")   # views are rebuildable from the event log
                 conn.execute("PRAGMA cache_size=-65536")     # 64 MiB: a catch-up batch stays in memory
+                # No checkpoint inside a commit: the engine checkpoints when idle (see checkpoint()).
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
         return conn
 
@@ -67,6 +76,28 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def wal_bytes(self) -> int:
+        if self.is_postgres:
+            return 0
+        try:
+            return os.path.getsize(self.target + "-wal")
+        except OSError:
+            return 0
+
+    def checkpoint(self, idle: bool = True, force: bool = False) -> bool:
+        """Copies the SQLite write-ahead log into the database file (PASSIVE: never waits
+        for readers). Commits do not do it (``wal_autocheckpoint=0``) so ingestion does not
+        pay for it: the engine calls this when idle (at most every few seconds), and any
+        time the log has grown past ``WAL_LIMIT``. Returns whether it ran."""
+        if self.is_postgres:
+            return False
+        due = time.monotonic() - self._last_checkpoint > CHECKPOINT_EVERY
+        if not (force or self.wal_bytes() >= WAL_LIMIT or (idle and due)):
+            return False
+        self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._last_checkpoint = time.monotonic()
+        return True
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

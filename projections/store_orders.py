@@ -255,6 +255,7 @@ class StoreOrdersView:
                     self._stores_by_address = stores_before
                     raise
                 if not events:
+                    self.db.checkpoint(idle=total == 0)
                     return total
                 total += len(events)
 
