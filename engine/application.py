@@ -87,20 +87,21 @@ class OrderEngine(Application):
         mapper = super().construct_mapper()
         return ChainEventMapper(mapper.transcoder, mapper.compressor, mapper.cipher)
 
-    def record(self, *aggregates) -> list:
-        """Saves the aggregates' pending events in one transaction, like :meth:`save`.
+    def record(self, *aggregates, events: list = ()) -> list:
+        """Saves the aggregates' pending events, then ``events``, in one transaction, like
+        :meth:`save`.
 
         The reader's hot path: it skips ``save``'s per-object protocol checks (slow
         ``isinstance`` against runtime protocols on Python 3.11) and takes the snapshots
         ``snapshotting_intervals`` asks for itself. Returns the recordings.
         """
         collected = [(aggregate, aggregate.collect_events()) for aggregate in aggregates]
-        recordings = self.events.put([event for _, events in collected for event in events])
+        recordings = self.events.put([event for _, pending in collected for event in pending] + list(events))
         if self.snapshots is not None:
-            for aggregate, events in collected:
+            for aggregate, pending in collected:
                 interval = self.snapshotting_intervals.get(type(aggregate))
-                if interval and any(e.originator_version % interval == 0 for e in events):
-                    self.take_snapshot(aggregate.id, version=events[-1].originator_version)
+                if interval and any(e.originator_version % interval == 0 for e in pending):
+                    self.take_snapshot(aggregate.id, version=pending[-1].originator_version)
         return recordings
 
     # -- stores

@@ -21,6 +21,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from .ids import derive
 from .perf import gc_paused
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .application import OrderEngine
 
 log = logging.getLogger("orderchain.reader")
+SETTLEMENT_TOPIC = get_topic(Settlement)
 
 KEEP_CHECKPOINTS = 512
 # Which settlements a step touched is remembered only this close to the head: deeper
@@ -121,7 +123,7 @@ class ChainReader:
         self.chain_id = manifest.chain_id
         self.recorded: list[tuple[int, object]] = []   # saved, not yet handed to the views
         self.cursor = self._load_cursor(settlement.block)
-        self._settlements: OrderedDict[UUID, Settlement] = OrderedDict()
+        self._versions: OrderedDict[UUID, int] = OrderedDict()   # last saved version per settlement
         self._ids: dict[str, UUID] = {}
         self.head: int | None = None
         self.reorgs = 0
@@ -146,22 +148,18 @@ class ChainReader:
                 f"ORDERCHAIN_RPC_URL at the chain the store follows.")
         return cursor
 
-    def _settlement(self, aggregate_id: UUID) -> Settlement | None:
-        cached = self._settlements.get(aggregate_id)
-        if cached is not None:
-            self._settlements.move_to_end(aggregate_id)
-            return cached
-        try:
-            found = self.app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        self._remember(found)
+    def _version(self, aggregate_id: UUID) -> int:
+        """The settlement's last saved version (0: none yet), from memory or the event store."""
+        found = self._versions.get(aggregate_id)
+        if found is None:
+            last = self.app.recorder.select_events(aggregate_id, desc=True, limit=1)
+            found = last[0].originator_version if last else 0
         return found
 
-    def _remember(self, settlement: Settlement) -> None:
-        self._settlements[settlement.id] = settlement
-        if len(self._settlements) > 50_000:
-            self._settlements.popitem(last=False)
+    def _remember(self, versions: dict[UUID, int]) -> None:
+        self._versions.update(versions)
+        while len(self._versions) > 200_000:
+            self._versions.popitem(last=False)
 
     def _saved(self, recordings: list) -> None:
         self.recorded.extend((r.notification.id, r.domain_event) for r in recordings)
@@ -173,8 +171,8 @@ class ChainReader:
         return taken
 
     def _forget_unsaved(self) -> None:
-        """After a failed save the cached aggregates may hold unsaved events: drop them."""
-        self._settlements.clear()
+        """After a failed save: reload the checkpoint, forget what may not have been saved."""
+        self._versions.clear()
         self.cursor = self.app.repository.get(self.cursor.id)
 
     # -- reading
@@ -223,8 +221,9 @@ class ChainReader:
         all (its logs were retracted by a reorg), the save fails on the aggregate's
         version and the range is written again looking every settlement up.
         """
-        touched: dict[UUID, Settlement] = {}
-        count = 0
+        versions: dict[UUID, int] = {}    # settlements this save writes, at their new versions
+        events: list = []
+        now = Settlement.LogRecorded.create_timestamp()
         for raw in logs:
             if raw.get("removed"):
                 continue
@@ -245,12 +244,16 @@ class ChainReader:
             if raw.get("blockTimestamp"):
                 coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
             settlement_id = args.pop("id")   # the aggregate's own identity: not repeated in every event
-            self._record(settlement_id, touched, name, args, coords, new=trust_opened and name == "SettlementOpened")
-            count += 1
+            aggregate_id = self._aggregate_id(settlement_id)
+            version = versions.get(aggregate_id)
+            if version is None:
+                version = 0 if trust_opened and name == "SettlementOpened" else self._version(aggregate_id)
+            events.append(self._event(aggregate_id, version, settlement_id, name, args, coords, now))
+            versions[aggregate_id] = version + 1
         self.cursor.advance(to_block=end, block_hash=end_hash,
-                            touched=[str(i) for i in touched] if near_head else None, events=count)
+                            touched=[str(i) for i in versions] if near_head else None, events=len(events))
         try:
-            self._saved(self.app.record(self.cursor, *touched.values()))
+            self._saved(self.app.record(self.cursor, events=events))
         except IntegrityError:
             self._forget_unsaved()
             if not trust_opened:
@@ -259,22 +262,21 @@ class ChainReader:
         except Exception:
             self._forget_unsaved()
             raise
-        for settlement in touched.values():
-            self._remember(settlement)
-        return count
+        self._remember(versions)
+        return len(events)
 
-    def _record(self, settlement_id: str, touched: dict[UUID, Settlement], name: str, args: dict, coords: dict,
-                new: bool = False) -> None:
-        aggregate_id = self._aggregate_id(settlement_id)
-        settlement = touched.get(aggregate_id) or self._settlements.get(aggregate_id)
-        if settlement is None and not new:
-            settlement = self._settlement(aggregate_id)
-        if settlement is None:
-            settlement = Settlement.discover(aggregate_id, self.chain_id, self.settlement_address, settlement_id,
-                                             {"event": name, "args": args, "coords": coords})
-        else:
-            settlement.record(name, args, coords)
-        touched[aggregate_id] = settlement
+    def _event(self, aggregate_id: UUID, version: int, settlement_id: str, name: str, args: dict, coords: dict,
+               now):
+        """The settlement's next event, built directly (the hot path needs no aggregate object):
+        its ``Discovered`` carrying the first log, or a ``LogRecorded``."""
+        log_ = {"event": name, "args": args, "coords": coords}
+        if version == 0:
+            return Settlement.Discovered(originator_id=aggregate_id, originator_version=1, timestamp=now,
+                                         originator_topic=SETTLEMENT_TOPIC, chain_id=self.chain_id,
+                                         contract=self.settlement_address, settlement_id=settlement_id,
+                                         first_log=log_)
+        return Settlement.LogRecorded(originator_id=aggregate_id, originator_version=version + 1, timestamp=now,
+                                      event_name=name, args=args, coords=coords)
 
     def _aggregate_id(self, settlement_id: str) -> UUID:
         found = self._ids.get(settlement_id)
@@ -317,8 +319,9 @@ class ChainReader:
         retracted = 0
         changed = []
         for aggregate_id in ids:
-            settlement = self._settlement(aggregate_id)
-            if settlement is None:
+            try:
+                settlement = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
                 continue
             retracted += len(settlement.retract_after(to_block))
             changed.append(settlement)
@@ -328,6 +331,7 @@ class ChainReader:
         except Exception:
             self._forget_unsaved()
             raise
+        self._remember({settlement.id: settlement.version for settlement in changed})
         self.reorgs += 1
         log.warning("chain %d reorganised: rolled back to block %d, retracted %d events",
                     self.chain_id, to_block, retracted)
