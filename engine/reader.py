@@ -9,6 +9,12 @@ A reorganisation is found by block-hash continuity: before each step the node's 
 the last checkpointed block must still be the one recorded. If not, the reader walks
 back its recent checkpoints to the newest one still on the canonical chain, retracts
 every log recorded above it (compensating events) and reads forward again.
+
+On the hot path the reader builds each settlement's next event (``Discovered`` with the
+first log, then ``LogRecorded``) directly at its next version, remembering only versions;
+the ``Settlement`` aggregate is what those events rebuild into, and retractions go
+through it. A version clash (a settlement reopened after a reorg retracted its logs)
+fails the save as a whole, and the range is written again with every version looked up.
 """
 
 from __future__ import annotations

@@ -89,13 +89,6 @@ class Settlement(Aggregate):
     def create_id(chain_id: int, contract: str, settlement_id: str) -> UUID:
         return derive("settlement", chain_id, contract, settlement_id)
 
-    @classmethod
-    def discover(cls, aggregate_id: UUID, chain_id: int, contract: str, settlement_id: str,
-                 first_log: dict | None) -> "Settlement":
-        """A new settlement under an id the caller has already derived (the reader's hot path)."""
-        return cls._create(cls.Discovered, id=aggregate_id, chain_id=chain_id, contract=contract,
-                           settlement_id=settlement_id, first_log=first_log)
-
     @event("Discovered")
     def __init__(self, chain_id: int, contract: str, settlement_id: str, first_log: dict | None = None):
         """A settlement seen for the first time, usually with its first log (``SettlementOpened``):
