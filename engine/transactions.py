@@ -247,14 +247,24 @@ class Transactions:
                          for k, v in args.items()}}
 
     def _replay_revert(self, tx_hash: str, receipt: dict) -> dict:
+        """The custom error of a mined, reverted transaction, found by calling it again: on
+        its block's state (what made it fail is usually still there, including the block's
+        time), else on the state before the block."""
         tx = self.rpc.call("eth_getTransactionByHash", tx_hash)
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
-        block = hex(int(receipt["blockNumber"], 16) - 1)
-        try:
-            self.rpc.call("eth_call", call, block)
-        except RpcError as exc:
-            return self.errors.decode(revert_data(exc)).as_dict()
-        return {"error": "Reverted", "args": {}, "message": "reverted (state changed before it was mined)"}
+        number = int(receipt["blockNumber"], 16)
+        for block in (hex(number), hex(number - 1)):
+            try:
+                self.rpc.call("eth_call", call, block)
+            except RpcError as exc:
+                return self.errors.decode(revert_data(exc)).as_dict()
+        return {"error": "Reverted", "args": {}, "message": "reverted; calling it again no longer does"}
+
+    def lookup(self, tx_hash: str) -> dict | None:
+        """A transaction's outcome now: pending, or mined with its events or its revert."""
+        if self.rpc.call("eth_getTransactionByHash", tx_hash) is None:
+            return None
+        return self.result(tx_hash, wait=0)
 
 
 ERC20_ABI = [

@@ -169,3 +169,26 @@ def test_reverts_come_back_as_custom_errors_with_arguments(client, service, shop
     assert r["revert"]["error"] == "TokenNotAllowed"
     assert r["revert"]["args"]["token"].lower() == dev_account(8).address.lower()
     assert written(service) == before
+
+
+def test_a_transaction_that_reverted_on_chain_is_reported_by_its_custom_error(client, service, shop, chain):
+    """A wallet may send straight to the node; GET /tx/{hash} still decodes what happened."""
+    _, _, rpc = chain
+    buyer = Wallet(client, BUYER)
+    key, token = shop["key"], shop["token"]
+    buyer.send("/settlements/approve", {"owner": BUYER.address, "token": token, "amount": "5000000"})
+    opened = buyer.send("/settlements/open", {"key": key, "amount": "5000000", "time_limit": 3600,
+                                              "snapshot_hash": shop["order"]["snapshot_hash"]})
+    deadline = int(next(e for e in opened["events"] if e["event"] == "SettlementOpened")["args"]["deadline"])
+    raw = buyer.sign_only("/settlements/dispute", {"key": key, "reason": "too late"})
+    rpc.call("anvil_setNextBlockTimestamp", deadline + 5)
+    tx_hash = rpc.call("eth_sendRawTransaction", raw)   # not through the relay: no preflight
+    found = client.get(f"/tx/{tx_hash}")
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["status"] == "reverted" and body["revert"]["error"] == "TimeLimitPassed"
+    assert body["revert"]["args"]["deadline"] == str(deadline)
+    ok = client.get(f"/tx/{opened['tx_hash']}").json()
+    assert ok["status"] == "success" and "SettlementOpened" in [e["event"] for e in ok["events"]]
+    problem(client.get("/tx/0x" + "00" * 32), 404)
+    problem(client.get("/tx/0x1234"), 422)
