@@ -56,6 +56,19 @@ class ChainEventMapper(Mapper):
 
     FAST = (Settlement.Discovered, Settlement.LogRecorded, ChainCursor.Advanced)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last: tuple = (None, None)
+
+    def _encode(self, value):
+        """The transcoder's encoding of a non-JSON value; a batch's events share their
+        timestamp, so the last one is remembered."""
+        if value is self._last[0]:
+            return self._last[1]
+        encoded = self.transcoder._encode_obj(value)
+        self._last = (value, encoded)
+        return encoded
+
     def to_stored_event(self, domain_event):
         cls = type(domain_event)
         if cls not in self.FAST or self.compressor or self.cipher or not isinstance(self.transcoder, JSONTranscoder):
@@ -64,7 +77,7 @@ class ChainEventMapper(Mapper):
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
         try:
-            data = orjson.dumps(state, default=self.transcoder._encode_obj, option=orjson.OPT_PASSTHROUGH_DATETIME)
+            data = orjson.dumps(state, default=self._encode, option=orjson.OPT_PASSTHROUGH_DATETIME)
         except TypeError:
             return super().to_stored_event(domain_event)
         return StoredEvent(originator_id=originator_id, originator_version=originator_version,
