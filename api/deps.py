@@ -1,44 +1,62 @@
-"""Dependencies: the service handle, admin and store authentication."""
+"""Dependencies: the service handle, and the two credentials (operator token, store key).
+
+Both are declared as OpenAPI security schemes. A store key goes in
+``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; the operator token in
+``Authorization: Bearer <token>``.
+"""
 
 from __future__ import annotations
 
 import hmac
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.application import NotFound
-from engine.stores import Store
+from engine.stores import Store, hash_key
 
+from .problems import EngineHalted
 from .service import Service
+
+operator_token = HTTPBearer(scheme_name="operatorToken", auto_error=False,
+                            description="The operator's token (ORDERCHAIN_ADMIN_TOKEN): `Authorization: Bearer <token>`.")
+store_bearer = HTTPBearer(scheme_name="storeKey", auto_error=False,
+                          description="The store's API key: `Authorization: Bearer <key>`.")
+store_header = APIKeyHeader(name="X-API-Key", scheme_name="storeApiKey", auto_error=False,
+                            description="The store's API key, as a header of its own: `X-API-Key: <key>`.")
 
 
 def service(request: Request) -> Service:
     return request.app.state.service
 
 
-def _bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
+def following(svc: Service = Depends(service)) -> Service:
+    """The service, provided its engine still follows the node's chain (else 503)."""
+    if svc.halted:
+        raise EngineHalted(f"the engine stopped following the node: {svc.halted}")
+    return svc
 
 
-def require_admin(authorization: str | None = Header(None), svc: Service = Depends(service)) -> None:
-    token = _bearer(authorization)
-    if token is None:
-        raise HTTPException(401, "admin token required (Authorization: Bearer <token>)")
-    if not hmac.compare_digest(token, svc.settings.admin_token):
-        raise HTTPException(403, "wrong admin token")
+def require_admin(credentials: HTTPAuthorizationCredentials | None = Depends(operator_token),
+                  svc: Service = Depends(service)) -> None:
+    if credentials is None:
+        raise HTTPException(401, "operator token required (Authorization: Bearer <token>)")
+    if not hmac.compare_digest(credentials.credentials.encode(), svc.settings.admin_token.encode()):
+        raise HTTPException(403, "wrong operator token")
 
 
-def store_for_key(store_id: str, authorization: str | None = Header(None),
-                  x_api_key: str | None = Header(None), svc: Service = Depends(service)) -> Store:
-    key = _bearer(authorization) or x_api_key
+def store_for_key(store_id: str, bearer: HTTPAuthorizationCredentials | None = Depends(store_bearer),
+                  api_key: str | None = Depends(store_header), svc: Service = Depends(service)) -> Store:
+    """The store whose key the caller holds. An unknown store and another store's id get the
+    same answer, so nobody can probe which stores exist."""
+    key = bearer.credentials if bearer else api_key
     if not key:
-        raise HTTPException(401, "store API key required (Authorization: Bearer <key>)")
+        raise HTTPException(401, "store API key required (Authorization: Bearer <key>, or X-API-Key: <key>)")
     try:
         store = svc.app.get_store(store_id)
     except NotFound:
-        raise HTTPException(404, f"no store {store_id!r}") from None
-    if not store.key_matches(key):
-        raise HTTPException(403, "this key is not the store's key")
+        hash_key(key)   # the same work as for a wrong key: timing tells nothing either
+        store = None
+    if store is None or not store.key_matches(key):
+        raise HTTPException(404, f"no store {store_id!r} for this key")
     return store

@@ -1,54 +1,203 @@
-"""Request and response schemas. Amounts travel as decimal strings of base units."""
+"""Request and response schemas: the API's contract, as the OpenAPI document shows it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from eth_utils import to_checksum_address
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-def _checksummed(value: str) -> str:
-    """Mixed-case addresses must carry a valid EIP-55 checksum (a typo is caught, not paid)."""
-    digits = value[2:]
-    if digits != digits.lower() and digits != digits.upper() and to_checksum_address(value) != value:
-        raise ValueError("address has an invalid EIP-55 checksum")
-    return value
+from engine.store_order import ORDER_STATUSES
 
+from .types import (Address, Amount, AmountOut, Hash32, OrderNumber, PositiveAmount, Quantity, StoreId, Uint256,
+                    Uint256Out)
 
-Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(_checksummed)]
-Hash32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
-Amount = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,28})$")]
-StoreId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-OrderNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
-MAX_AMOUNT = 2**96 - 1
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+TIME_LIMIT_MAX = 2**32 - 1   # the contract's uint32
+OrderStatus = Literal[ORDER_STATUSES]   # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields are refused, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
+# -- problems (RFC 9457)
+
+class FieldError(BaseModel):
+    """One field that does not match the schema."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Revert(BaseModel):
+    """A contract's custom error, by name and arguments (integers as decimal strings)."""
+
+    error: str
+    args: dict[str, Any]
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(None, description="Validation errors, one per field.")
+    revert: Revert | None = Field(None, description="The custom error the contract would revert with.")
+    tx_hash: Hash32 | None = None
+    token: Address | None = None
+
+
+# -- stores
+
 class StoreIn(Strict):
-    store_id: StoreId = Field(examples=["corner-shop"])
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(examples=["Corner Shop"])
+    store_id: StoreId
+    name: Name = Field(examples=["Corner Shop"])
     address: Address = Field(description="The store's on-chain address: signs store actions, receives payouts.")
 
 
+class StoreRecord(BaseModel):
+    """A registered store."""
+
+    store_id: str
+    name: str
+    address: Address
+
+
+class StoreRegistered(StoreRecord):
+    api_key: str = Field(description="The store's API key, shown this once.")
+
+
 class Item(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Name
     quantity: int = Field(ge=1, le=1_000_000)
     unit_price: Amount
     sku: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class StoreOrderIn(Strict):
-    order_number: OrderNumber = Field(examples=["A-1001"])
-    amount: Amount = Field(description="Amount due in the token's base units.", examples=["25000000"])
-    token: Address
+    order_number: OrderNumber
+    amount: PositiveAmount = Field(description="Amount due in the token's base units.", examples=["25000000"])
+    token: Address = Field(description="An ERC-20 token the settlement contract allows.")
     payout_address: Address | None = Field(None, description="Must be the store's address (the default).")
     buyer: Address | None = Field(None, description="If set, only this buyer's settlement pays the order.")
     items: list[Item] = Field(default_factory=list, max_length=200)
-    time_limit: int | None = Field(None, ge=1, le=2**32 - 1, description="Settlement time limit in seconds.")
+    time_limit: int | None = Field(None, ge=1, le=TIME_LIMIT_MAX,
+                                   description="Settlement time limit in seconds; default: the contract's.")
 
+
+class Payment(BaseModel):
+    """What the buyer's wallet passes to ``C2CSettlement.open``."""
+
+    settlement_contract: Address
+    store: Address
+    order_number: str
+    order_number_bytes32: Hash32
+    token: Address
+    amount: AmountOut
+    snapshot_hash: Hash32
+    time_limit: int
+
+
+class StoreOrderCreated(BaseModel):
+    store_id: str
+    order_number: str
+    snapshot: dict[str, Any]
+    snapshot_hash: Hash32
+    payment: Payment
+
+
+class OrderItem(BaseModel):
+    name: str
+    quantity: int
+    unit_price: AmountOut
+    sku: str | None = None
+
+
+class Step(BaseModel):
+    """A log of the settlement the order follows."""
+
+    step: str
+    block_number: int
+    tx_hash: Hash32
+    log_index: int
+    confirmations: int | None
+    timestamp: int | None = None
+    amount: AmountOut | None = None
+    previous_amount: AmountOut | None = None
+    payment_record: Uint256Out | None = None
+    to_store: AmountOut | None = None
+    to_payer: AmountOut | None = None
+
+
+class StoreOrderOut(BaseModel):
+    """A store order as the store-order view shows it."""
+
+    store_id: str
+    order_number: str
+    status: OrderStatus
+    amount: AmountOut
+    amount_due: AmountOut
+    token: str
+    order_buyer: str | None
+    time_limit: int | None
+    items: list[OrderItem]
+    snapshot_hash: Hash32
+    created_at: str
+    chain_id: int
+    settlement_contract: str
+    store_address: str
+    settlement_id: Hash32 | None
+    settlement_status: str | None
+    mismatch: list[str]
+    frozen_amount: AmountOut | None
+    paid_to_store: AmountOut
+    refunded_to_payer: AmountOut
+    payment_record: Uint256Out | None
+    deadline: Uint256Out | None
+    buyer: str | None
+    payer: str | None
+    steps: list[Step]
+    other_settlements: list[Hash32]
+    cursor: str = Field(description="This change's position: pass it as `after` to poll for later changes.")
+
+
+class OrdersPage(BaseModel):
+    orders: list[StoreOrderOut]
+    next_cursor: str
+    has_more: bool
+
+
+class HistoryEntry(BaseModel):
+    """One step an order went through: created, a settlement's log, or its retraction after a reorg."""
+
+    step: str
+    seq: int
+    settlement_id: Hash32 | None = None
+    block_number: int | None = None
+    block_hash: Hash32 | None = None
+    tx_hash: Hash32 | None = None
+    log_index: int | None = None
+    retracted: bool = False
+    mismatch: list[str] | None = Field(None, description="For a log that sets a settlement's terms: why they do "
+                                                         "not match the order (empty when they do).")
+    snapshot_hash: Hash32 | None = None
+    created_at: str | None = None
+
+
+class OrderHistory(BaseModel):
+    store_id: str
+    order_number: str
+    history: list[HistoryEntry]
+
+
+# -- settlements
 
 class KeyIn(Strict):
     store: Address
@@ -60,14 +209,14 @@ class KeyIn(Strict):
 
 class OpenIn(Strict):
     key: KeyIn
-    amount: Amount
+    amount: PositiveAmount
     snapshot_hash: Hash32
-    time_limit: int = Field(0, ge=0, le=2**32 - 1)
+    time_limit: int = Field(0, ge=0, le=TIME_LIMIT_MAX, description="Seconds; 0 for the contract's default.")
 
 
 class PermitSignature(Strict):
-    value: Amount
-    deadline: Amount
+    value: Uint256
+    deadline: Uint256
     v: int = Field(ge=0, le=255)
     r: Hash32
     s: Hash32
@@ -79,8 +228,7 @@ class OpenWithPermitIn(OpenIn):
 
 class ShipIn(Strict):
     key: KeyIn
-    waybill: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
-        description="The logistics record (waybill); its keccak-256 goes on chain.")
+    waybill: Text = Field(description="The logistics record (waybill); its keccak-256 goes on chain.")
 
 
 class ConfirmIn(Strict):
@@ -90,7 +238,7 @@ class ConfirmIn(Strict):
 
 class DisputeIn(Strict):
     key: KeyIn
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reason: Text
 
 
 class KeyOnlyIn(Strict):
@@ -109,16 +257,78 @@ class ResolveIn(SenderKeyIn):
 class PermitIn(Strict):
     owner: Address
     token: Address
-    value: Amount
-    deadline: Amount | None = None
+    value: Uint256
+    deadline: Uint256 | None = Field(None, description="Default: an hour from the chain's clock.")
 
 
 class ApproveIn(Strict):
     owner: Address
     token: Address
-    amount: Amount
+    amount: Uint256
 
+
+class UnsignedTransaction(BaseModel):
+    """An EIP-1559 transaction to sign as it is: numbers are JSON-RPC quantities (hex strings)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: Quantity
+    chainId: Quantity
+    from_: Address = Field(alias="from")
+    to: Address
+    data: Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})*$")]
+    value: Quantity
+    gas: Quantity
+    nonce: Quantity
+    maxFeePerGas: Quantity
+    maxPriorityFeePerGas: Quantity
+
+
+class Unsigned(BaseModel):
+    settlement_id: Hash32 | None = None
+    transaction: UnsignedTransaction
+
+
+class TypedData(BaseModel):
+    typed_data: dict[str, Any] = Field(description="EIP-712 typed data (types, primaryType, domain, message).")
+
+
+# -- chain
 
 class RawTxIn(Strict):
     raw: Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=131072)]
-    wait: float = Field(10.0, ge=0, le=60)
+    wait: float = Field(10.0, ge=0, le=60, description="Seconds to wait for the receipt.")
+
+
+class ChainEvent(BaseModel):
+    event: str
+    address: Address
+    log_index: int
+    args: dict[str, Any]
+
+
+class TxOutcome(BaseModel):
+    tx_hash: Hash32
+    status: Literal["pending", "success", "reverted"]
+    block_number: int | None = None
+    gas_used: int | None = None
+    events: list[ChainEvent] | None = None
+    revert: Revert | None = None
+
+
+class Status(BaseModel):
+    chain_id: int
+    node_head: int | None
+    indexed_block: int | None
+    indexed_block_hash: Hash32 | None
+    confirmations: int
+    lag: int | None
+    ready: bool
+    view_position: int
+    last_error: str | None
+    halted: str | None = Field(description="Why the engine stopped following the node, if it did.")
+    contracts: dict[str, Address]
+
+
+class Ready(BaseModel):
+    ready: bool

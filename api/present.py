@@ -1,4 +1,4 @@
-"""How view rows look on the wire: amounts as decimal strings, confirmations added."""
+"""How view rows look on the wire: confirmations added, positions as opaque cursors."""
 
 from __future__ import annotations
 
@@ -7,27 +7,20 @@ import binascii
 
 from fastapi import HTTPException
 
-AMOUNT_FIELDS = ("amount", "amount_due", "frozen_amount", "paid_to_store", "refunded_to_payer",
-                 "previous_amount", "to_store", "to_payer", "payment_record", "deadline", "paid_at")
-
-
-def _strings(d: dict) -> dict:
-    return {k: (str(v) if k in AMOUNT_FIELDS and isinstance(v, int) else v) for k, v in d.items()}
+CURSOR_PREFIX = "oc1"
+MAX_POSITION = 2**63 - 1   # positions are BIGINT in the views
 
 
 def order(data: dict, seq: int, head: int | None) -> dict:
-    out = _strings(data)
-    out["items"] = data.get("items", [])
-    out["steps"] = [
-        dict(_strings(step), confirmations=(None if head is None else max(0, head - step["block_number"] + 1)))
-        for step in data.get("steps", [])
-    ]
+    out = dict(data)
+    out["steps"] = [dict(step, confirmations=None if head is None else max(0, head - step["block_number"] + 1))
+                    for step in data.get("steps", [])]
     out["cursor"] = encode_cursor(seq)
     return out
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"oc1:{seq}".encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}:{seq}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> int:
@@ -36,7 +29,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, seq = text.partition(":")
-        if prefix != "oc1" or not seq.isdigit():
+        if prefix != CURSOR_PREFIX or not seq.isascii() or not seq.isdigit() or int(seq) > MAX_POSITION:
             raise ValueError
         return int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -1,36 +1,57 @@
-"""RFC 9457 problem details for every error the API returns."""
+"""RFC 9457 problem details for every error the API returns, and their OpenAPI declarations."""
 
 from __future__ import annotations
 
+from eth_utils import to_checksum_address
 from fastapi import FastAPI, Request
-from starlette.exceptions import HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
 from engine.rpc import RpcError, RpcUnavailable
-from engine.transactions import Reverted, TxRejected
+from engine.store_order import OrderRefused
+from engine.transactions import Reverted, TokenUnsupported, TxRejected
+
+from .models import Problem
 
 PROBLEM = "application/problem+json"
+TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 413: "Request too large", 422: "Unprocessable request", 502: "Node error",
+          503: "Service unavailable"}
 
 
-def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+class EngineHalted(Exception):
+    """The engine stopped following the node (it serves another chain): nothing is built on it."""
+
+
+def problem(status: int, title: str, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def responses(*statuses: int) -> dict:
+    """OpenAPI declarations of the problem documents a route can answer with."""
+    return {status: {"model": Problem, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                     "description": TITLES.get(status, "Error")} for status in statuses}
+
+
+# What every route can answer: bad input (422) and a node that is down or errs.
+COMMON = (422, 502, 503)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
+        errors = [{"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
+                   "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         return problem(422, "Invalid request", "the request does not match the schema", errors=errors)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException):
-        titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-                  405: "Method not allowed", 409: "Conflict", 413: "Request too large"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        return problem(exc.status_code, TITLES.get(exc.status_code, "Error"), str(exc.detail),
+                       headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict):
@@ -40,13 +61,25 @@ def install(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: NotFound):
         return problem(404, "Not found", str(exc))
 
+    @app.exception_handler(OrderRefused)
+    async def _refused(_: Request, exc: OrderRefused):
+        return problem(422, "Order refused", str(exc))
+
     @app.exception_handler(Reverted)
     async def _reverted(_: Request, exc: Reverted):
         return problem(422, "Contract would revert", exc.revert.message, revert=exc.revert.as_dict())
 
+    @app.exception_handler(TokenUnsupported)
+    async def _token(_: Request, exc: TokenUnsupported):
+        return problem(422, "Token unsupported", str(exc), token=to_checksum_address(exc.token))
+
     @app.exception_handler(TxRejected)
     async def _rejected(_: Request, exc: TxRejected):
         return problem(exc.status, "Transaction rejected", str(exc), tx_hash=exc.tx_hash)
+
+    @app.exception_handler(EngineHalted)
+    async def _halted(_: Request, exc: EngineHalted):
+        return problem(503, "Engine halted", str(exc))
 
     @app.exception_handler(RpcUnavailable)
     async def _unavailable(_: Request, exc: RpcUnavailable):

@@ -7,6 +7,7 @@ PostgreSQL recorder of the ``eventsourcing`` library.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 import orjson
@@ -15,11 +16,14 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, St
 from eventsourcing.utils import get_topic
 
 from .config import Settings
+from .cursor import ChainCursor
 from .manifest import Manifest
-from .reader import ChainCursor
-from .settlement import Settlement
-from .store_order import StoreOrder, snapshot_of
+from .registry import SOURCES
+from .store_order import StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
+
+if TYPE_CHECKING:
+    from .transactions import SettlementRules
 
 
 class Conflict(Exception):
@@ -54,7 +58,8 @@ class ChainEventMapper(Mapper):
     state. An integer beyond 64 bits (orjson's limit) falls back to the standard path.
     """
 
-    FAST = (Settlement.Discovered, Settlement.LogRecorded, ChainCursor.Advanced)
+    FAST = frozenset([ChainCursor.Advanced] + [cls for source in SOURCES
+                                               for cls in (source.aggregate.Discovered, source.aggregate.LogRecorded)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,6 +79,9 @@ class ChainEventMapper(Mapper):
         if cls not in self.FAST or self.compressor or self.cipher or not isinstance(self.transcoder, JSONTranscoder):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
         try:
@@ -90,7 +98,7 @@ class OrderEngine(Application):
     name = "orderchain"
     snapshotting_intervals = {ChainCursor: 200}
 
-    def __init__(self, settings: Settings, manifest: Manifest):
+    def __init__(self, settings: Settings, manifest: Manifest | None = None):
         settings.ensure_dirs()
         super().__init__(env=persistence_env(settings))
         self.settings = settings
@@ -139,14 +147,18 @@ class OrderEngine(Application):
 
     # -- store orders
 
-    def create_store_order(self, store: Store, order_number: str, amount: int, token: str,
-                           buyer: str | None, items: list[dict], time_limit: int | None) -> StoreOrder:
-        settlement = self.manifest.contract("C2CSettlement")
+    def create_store_order(self, store: Store, order_number: str, amount: int, token: str, buyer: str | None,
+                           items: list[dict], time_limit: int | None, rules: "SettlementRules") -> StoreOrder:
+        """Fixes the order's snapshot; refuses terms the settlement contract would not take
+        (:class:`~engine.store_order.OrderRefused`)."""
+        limit = decide_terms(amount, token, time_limit, token_allowed=rules.token_allowed(token),
+                             default_time_limit=rules.default_time_limit, min_time_limit=rules.min_time_limit,
+                             max_time_limit=rules.max_time_limit)
         snapshot, snapshot_hash = snapshot_of({
-            "chain_id": self.manifest.chain_id, "settlement_contract": settlement.address,
+            "chain_id": self.manifest.chain_id, "settlement_contract": rules.address,
             "store_id": store.store_id, "store_address": store.address,
             "order_number": order_number, "token": token, "amount": amount, "buyer": buyer,
-            "time_limit": time_limit, "items": items,
+            "time_limit": limit, "items": items,
         })
         order = StoreOrder(store_id=store.store_id, order_number=order_number, snapshot=snapshot,
                            snapshot_hash=snapshot_hash)

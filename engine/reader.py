@@ -1,49 +1,55 @@
-"""The chain reader: logs of the deployed contracts -> domain events, exactly once.
+"""The chain reader: logs of the followed contracts -> domain events, exactly once.
 
-It follows the manifest's contracts from their deployment block with ``eth_getLogs``
-over block ranges (halving a range the node refuses), decodes logs with eth-abi, and
-saves the resulting events together with its checkpoint in one transaction, so a crash
-loses or repeats nothing. Blocks newer than the confirmation depth are left for later.
+It follows the contracts of the deployment manifest that a chain source declares (the
+registry, ``engine/registry.py``, lists them; the reader imports none), reading block
+ranges with ``eth_getLogs`` (halving a range the node refuses) and saving the resulting
+events together with its checkpoint in one transaction, so a crash loses or repeats
+nothing. Blocks newer than the confirmation depth are left for later. Each log is routed
+by its address to its source, which says which aggregate it folds into.
 
-A reorganisation is found by block-hash continuity: before each step the node's hash of
-the last checkpointed block must still be the one recorded. If not, the reader walks
-back its recent checkpoints to the newest one still on the canonical chain, retracts
-every log recorded above it (compensating events) and reads forward again.
+Every range read is linked to the checkpoint: the first new block's parent must be the
+recorded block, and the range's last block must still be the same after its logs were
+read. A reorganisation found that way (or by the checkpoint's own hash changing) makes
+the reader walk back its recent checkpoints to the newest one still canonical, retract
+every log recorded above it (compensating events) and read forward again.
 
-On the hot path the reader builds each settlement's next event (``Discovered`` with the
-first log, then ``LogRecorded``) directly at its next version, remembering only versions;
-the ``Settlement`` aggregate is what those events rebuild into, and retractions go
-through it. A version clash (a settlement reopened after a reorg retracted its logs)
-fails the save as a whole, and the range is written again with every version looked up.
+A contract that appears in the manifest later is read on its own from its deployment
+block up to the cursor, then followed with the rest (see ``engine/cursor.py``).
+
+On the hot path the reader builds each aggregate's next event (``Discovered`` with the
+first log, then ``LogRecorded``) directly at its next version, remembering only
+versions; retractions go through the aggregate. A version clash (an aggregate reopened
+after a reorg retracted its logs) fails the save as a whole, and the range is written
+again with every version looked up.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Iterable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from .ids import derive
+from .abi import EventDecoder
+from .application import OrderEngine
+from .chain_source import ChainAggregate, ChainSource
+from .cursor import KEEP_CHECKPOINTS, ChainCursor
+from .manifest import DeployedContract, ManifestError
 from .perf import gc_paused
 from .rpc import Rpc, RpcError
-from .settlement import SETTLEMENT_EVENTS, Settlement
-
-if TYPE_CHECKING:
-    from .application import OrderEngine
 
 log = logging.getLogger("orderchain.reader")
-SETTLEMENT_TOPIC = get_topic(Settlement)
 
-KEEP_CHECKPOINTS = 512
-# Which settlements a step touched is remembered only this close to the head: deeper
+# Which aggregates a step touched is remembered only this close to the head: deeper
 # blocks do not reorganise, and catch-up steps would otherwise carry huge lists.
 REORG_WINDOW = 1024
+VERSIONS_KEPT = 200_000      # last saved version per aggregate, kept in memory
+IDS_KEPT = 100_000           # (address, key) -> aggregate id cache
+RECORDED_KEPT = 200_000      # saved events not yet taken by the views
 
 
 class ReorgTooDeep(RuntimeError):
@@ -51,39 +57,31 @@ class ReorgTooDeep(RuntimeError):
 
 
 class OtherChain(RuntimeError):
-    """The event store follows a different chain than the node serves."""
+    """The node serves another chain than the one the event store follows."""
 
 
-class ChainCursor(Aggregate):
-    """How far the reader has read one chain, with the recent block hashes it saw."""
+class ChainMoved(Exception):
+    """The chain changed under a range while it was being read; read it again."""
 
-    @staticmethod
-    def create_id(chain_id: int, addresses: tuple[str, ...]) -> UUID:
-        return derive("cursor", chain_id, ",".join(sorted(addresses)))
 
-    @event("Started")
-    def __init__(self, chain_id: int, addresses: tuple[str, ...], start_block: int,
-                 genesis_hash: str | None = None):
-        self.chain_id = chain_id
-        self.genesis_hash = genesis_hash
-        self.addresses = list(addresses)
-        self.start_block = start_block
-        self.block = start_block - 1       # last block fully read
-        self.block_hash: str | None = None
-        self.recent: list[list] = []       # [block, hash, [settlement ids] or None]
+class Route:
+    """Where the logs of one contract address go: its decoder, its source and event classes."""
 
-    @event("Advanced")
-    def advance(self, to_block: int, block_hash: str, touched: list[str] | None, events: int) -> None:
-        self.block = to_block
-        self.block_hash = block_hash
-        self.recent.append([to_block, block_hash, touched])
-        del self.recent[:-KEEP_CHECKPOINTS]
+    __slots__ = ("name", "address", "block", "decoder", "events", "key", "opens", "aggregate", "topic",
+                 "discovered", "recorded")
 
-    @event("RolledBack")
-    def roll_back(self, to_block: int, block_hash: str | None, retracted: int) -> None:
-        self.recent = [c for c in self.recent if c[0] <= to_block]
-        self.block = to_block
-        self.block_hash = block_hash
+    def __init__(self, deployed: DeployedContract, source: ChainSource):
+        self.name = deployed.name
+        self.address = deployed.address
+        self.block = deployed.block
+        self.decoder = EventDecoder(deployed.abi)
+        self.events = source.events
+        self.key = source.key
+        self.opens = source.opens
+        self.aggregate = source.aggregate
+        self.topic = get_topic(source.aggregate)
+        self.discovered = source.aggregate.Discovered
+        self.recorded = source.aggregate.LogRecorded
 
 
 def _split(logs: list[dict], end: int, end_hash: str, size: int):
@@ -110,9 +108,9 @@ def _too_large(exc: RpcError) -> bool:
 
 
 class ChainReader:
-    """Reads one chain into an :class:`OrderEngine`."""
+    """Reads one chain into an :class:`OrderEngine`, following the given chain sources."""
 
-    def __init__(self, app: "OrderEngine", rpc: Rpc, confirmations: int = 0,
+    def __init__(self, app: OrderEngine, rpc: Rpc, sources: Iterable[ChainSource], confirmations: int = 0,
                  block_range: int = 5000, on_progress: Callable[[int, int, int], None] | None = None,
                  max_logs_per_save: int = 10000):
         self.app = app
@@ -122,40 +120,49 @@ class ChainReader:
         self.on_progress = on_progress
         self.max_logs_per_save = max_logs_per_save
         manifest = app.manifest
-        settlement = manifest.contract("C2CSettlement")
-        self.settlement_address = settlement.address
-        self.decoders = {settlement.address: settlement.events}
-        self.addresses = tuple(sorted(self.decoders))
         self.chain_id = manifest.chain_id
+        self.routes: dict[str, Route] = {}
+        for source in sources:
+            deployed = manifest.contracts.get(source.contract)
+            if deployed is not None:
+                self.routes[deployed.address] = Route(deployed, source)
+        if not self.routes:
+            raise ManifestError(f"none of the contracts the engine reads is deployed on chain {self.chain_id}")
         self.recorded: list[tuple[int, object]] = []   # saved, not yet handed to the views
-        self.cursor = self._load_cursor(settlement.block)
-        self._versions: OrderedDict[UUID, int] = OrderedDict()   # last saved version per settlement
-        self._ids: dict[str, UUID] = {}
+        self._versions: OrderedDict[UUID, int] = OrderedDict()
+        self._ids: dict[tuple[str, str], UUID] = {}
         self.head: int | None = None
         self.reorgs = 0
+        self._written = 0
+        self.cursor = self._load_cursor()
 
     # -- state
 
-    def _load_cursor(self, start_block: int) -> ChainCursor:
-        cursor_id = ChainCursor.create_id(self.chain_id, self.addresses)
+    def _load_cursor(self) -> ChainCursor:
         genesis = self.rpc.block_hash(0)
         try:
-            cursor = self.app.repository.get(cursor_id)
+            cursor = self.app.repository.get(ChainCursor.create_id(self.chain_id))
         except AggregateNotFoundError:
-            cursor = ChainCursor(chain_id=self.chain_id, addresses=self.addresses,
-                                 start_block=start_block, genesis_hash=genesis)
+            cursor = ChainCursor(chain_id=self.chain_id, genesis_hash=genesis,
+                                 start_block=min(r.block for r in self.routes.values()))
+        else:
+            if cursor.genesis_hash and genesis and cursor.genesis_hash != genesis:
+                raise OtherChain(
+                    f"the event store was filled from another chain {self.chain_id} (genesis "
+                    f"{cursor.genesis_hash}); this node's genesis is {genesis}. Use a new ORDERCHAIN_DB for this "
+                    f"chain, or point ORDERCHAIN_RPC_URL at the chain the store follows.")
+        for route in self.routes.values():
+            if route.address not in cursor.contracts:
+                cursor.follow(address=route.address, name=route.name, from_block=route.block)
+                if cursor.contracts[route.address]["read_to"] is not None:
+                    log.info("%s at %s joins at block %d: reading it up to block %d first", route.name,
+                             route.address, route.block, cursor.block)
+        if cursor.pending_events:
             self._saved(self.app.save(cursor))
-            return cursor
-        recorded = getattr(cursor, "genesis_hash", None)
-        if recorded and genesis and recorded != genesis:
-            raise OtherChain(
-                f"the event store was filled from another chain {self.chain_id} (genesis {recorded}); "
-                f"this node's genesis is {genesis}. Use a new ORDERCHAIN_DB for this chain, or point "
-                f"ORDERCHAIN_RPC_URL at the chain the store follows.")
         return cursor
 
     def _version(self, aggregate_id: UUID) -> int:
-        """The settlement's last saved version (0: none yet), from memory or the event store."""
+        """The aggregate's last saved version (0: none yet), from memory or the event store."""
         found = self._versions.get(aggregate_id)
         if found is None:
             last = self.app.recorder.select_events(aggregate_id, desc=True, limit=1)
@@ -164,12 +171,12 @@ class ChainReader:
 
     def _remember(self, versions: dict[UUID, int]) -> None:
         self._versions.update(versions)
-        while len(self._versions) > 200_000:
+        while len(self._versions) > VERSIONS_KEPT:
             self._versions.popitem(last=False)
 
     def _saved(self, recordings: list) -> None:
         self.recorded.extend((r.notification.id, r.domain_event) for r in recordings)
-        del self.recorded[:-200_000]
+        del self.recorded[:-RECORDED_KEPT]
 
     def take_recorded(self) -> list[tuple[int, object]]:
         """The (notification id, event) pairs saved since the last call, for the views."""
@@ -185,115 +192,164 @@ class ChainReader:
 
     def sync_once(self) -> int:
         """Reads everything up to the confirmed head; returns the number of events written."""
+        self._written = 0
         with gc_paused():
-            return self._sync()
+            try:
+                self._sync()
+            except ChainMoved as moved:
+                log.info("%s; reading again", moved)
+        return self._written
 
-    def _sync(self) -> int:
+    def _sync(self) -> None:
         head = self.rpc.block_number()
         self.head = head
         self._check_continuity(head)
         target = head - self.confirmations
-        written = 0
+        for address, read_to in self.cursor.backfilling.items():
+            self._backfill(address, read_to, head)
+        addresses = [a for a in self.cursor.followed if a in self.routes]
         start = self.cursor.block + 1
         while start <= target:
             end = min(start + self.block_range - 1, target)
-            header = self.rpc.block(end)
-            try:
-                logs = self.rpc.get_logs(list(self.addresses), start, end)
-            except RpcError as exc:
-                if not _too_large(exc) or end == start:
-                    raise
-                self.block_range = max(1, (end - start + 1) // 2)
-                log.info("node refused blocks %d-%d (%s); range now %d", start, end, exc.message,
-                         self.block_range)
+            found = self._read(addresses, start, end, self.cursor.block_hash)
+            if found is None:
                 continue
-            if header is None or any(lg["blockNumber"] == header["number"]
-                                     and lg["blockHash"] != header["hash"] for lg in logs):
-                log.info("chain moved under blocks %d-%d; reading again", start, end)
-                return written
-            for part, part_end, part_hash in _split(logs, end, header["hash"], self.max_logs_per_save):
-                written += self._write(part, part_end, part_hash, near_head=part_end > head - REORG_WINDOW)
+            logs, end_hash = found
+            for part, part_end, part_hash in _split(logs, end, end_hash, self.max_logs_per_save):
+                near_head = part_end > head - REORG_WINDOW
+
+                def advance(versions, _blocks, count, part_end=part_end, part_hash=part_hash, near=near_head):
+                    self.cursor.advance(to_block=part_end, block_hash=part_hash, head=head, events=count,
+                                        touched=[str(i) for i in versions] if near else None)
+                self._write(part, advance)
             if self.on_progress:
-                self.on_progress(end, target, written)
+                self.on_progress(end, target, self._written)
             start = end + 1
-        return written
 
-    def _write(self, logs: list[dict], end: int, end_hash: str, near_head: bool = True,
-               trust_opened: bool = True) -> int:
-        """Records ``logs`` and the new checkpoint in one save.
+    def _backfill(self, address: str, read_to: int, head: int) -> None:
+        """Reads a joining contract on its own, from where it stands up to the cursor."""
+        start = read_to + 1
+        while start <= self.cursor.block:
+            end = min(start + self.block_range - 1, self.cursor.block)
+            expected = self.cursor.block_hash if end == self.cursor.block else None
+            found = self._read([address], start, end, None, expected_end=expected)
+            if found is None:
+                continue
+            logs, end_hash = found
+            for part, part_end, _ in _split(logs, end, end_hash, self.max_logs_per_save):
+                def backfilled(_versions, blocks, count, part_end=part_end):
+                    near = [[block, str(i)] for i, block in blocks.items() if block > head - REORG_WINDOW]
+                    self.cursor.backfill(address=address, to_block=part_end, touched=near, events=count)
+                self._write(part, backfilled)
+            if self.on_progress:
+                self.on_progress(end, self.cursor.block, self._written)
+            start = end + 1
+        if address in self.cursor.backfilling:   # nothing was left to read
+            self._write([], lambda *_: self.cursor.backfill(address=address, to_block=self.cursor.block,
+                                                            touched=[], events=0))
 
-        A settlement's first log is its ``SettlementOpened``: with ``trust_opened`` such a
-        settlement is taken as new without asking the event store. If it existed after
-        all (its logs were retracted by a reorg), the save fails on the aggregate's
-        version and the range is written again looking every settlement up.
+    def _read(self, addresses: list[str], start: int, end: int, parent_hash: str | None,
+              expected_end: str | None = None) -> tuple[list[dict], str] | None:
+        """The logs of ``addresses`` in blocks ``start..end`` and the hash of block ``end``,
+        linked to what the reader already knows: block ``start``'s parent is ``parent_hash``
+        and block ``end`` is ``expected_end`` (when given), and block ``end`` is the same
+        before and after the logs are read. None when the node refused the range (it is
+        narrowed); :class:`ChainMoved` when the chain changed under it."""
+        if parent_hash is not None and start != end:
+            first, header = self.rpc.batch([("eth_getBlockByNumber", [hex(start), False]),
+                                            ("eth_getBlockByNumber", [hex(end), False])])
+        else:
+            first = header = self.rpc.block(end)
+        if header is None or first is None:
+            raise ChainMoved(f"block {end} is gone")
+        if parent_hash is not None and first["parentHash"] != parent_hash:
+            self._roll_back(self.rpc.block_number())
+            raise ChainMoved(f"block {start} no longer follows block {start - 1}")
+        if expected_end is not None and header["hash"] != expected_end:
+            raise ChainMoved(f"block {end} changed")
+        try:
+            logs = self.rpc.get_logs(addresses, start, end) if addresses else []
+        except RpcError as exc:
+            if not _too_large(exc) or end == start:
+                raise
+            self.block_range = max(1, (end - start + 1) // 2)
+            log.info("node refused blocks %d-%d (%s); range now %d", start, end, exc.message, self.block_range)
+            return None
+        if any(lg["blockNumber"] == header["number"] and lg["blockHash"] != header["hash"] for lg in logs):
+            raise ChainMoved(f"the chain moved under blocks {start}-{end}")
+        if self.rpc.block_hash(end) != header["hash"]:
+            raise ChainMoved(f"block {end} changed while its range was read")
+        return logs, header["hash"]
+
+    def _write(self, logs: list[dict], checkpoint, trust_opened: bool = True) -> int:
+        """Records ``logs`` and the cursor's new checkpoint (``checkpoint(versions, newest
+        block per aggregate, events)`` triggers it) in one save.
+
+        An aggregate whose first log here is its source's opening log is taken as new
+        without asking the event store. If it existed after all (its logs were retracted by
+        a reorg), the save fails on the aggregate's version and the logs are written again,
+        every aggregate looked up.
         """
-        versions: dict[UUID, int] = {}    # settlements this save writes, at their new versions
+        versions: dict[UUID, int] = {}    # aggregates this save writes, at their new versions
+        blocks: dict[UUID, int] = {}      # the block of each one's newest log here
         events: list = []
-        now = Settlement.LogRecorded.create_timestamp()
+        now = ChainAggregate.LogRecorded.create_timestamp()
+        chain_id = self.chain_id
+        routes = self.routes
         for raw in logs:
             if raw.get("removed"):
                 continue
-            decoder = self.decoders.get(raw["address"].lower())
-            decoded = decoder.decode(raw) if decoder else None
-            if decoded is None:
+            route = routes.get(raw["address"].lower())
+            if route is None:
+                continue
+            decoded = route.decoder.decode(raw)
+            if decoded is None or decoded[0] not in route.events:
                 continue
             name, args = decoded
-            if name not in SETTLEMENT_EVENTS:
-                continue
-            coords = {
-                "chain_id": self.chain_id,
-                "block_number": int(raw["blockNumber"], 16),
-                "block_hash": raw["blockHash"],
-                "tx_hash": raw["transactionHash"],
-                "log_index": int(raw["logIndex"], 16),
-            }
+            block_number = int(raw["blockNumber"], 16)
+            coords = {"chain_id": chain_id, "block_number": block_number, "block_hash": raw["blockHash"],
+                      "tx_hash": raw["transactionHash"], "log_index": int(raw["logIndex"], 16)}
             if raw.get("blockTimestamp"):
                 coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
-            settlement_id = args.pop("id")   # the aggregate's own identity: not repeated in every event
-            aggregate_id = self._aggregate_id(settlement_id)
+            key = args.pop(route.key)   # the aggregate's own identity: not repeated in every event
+            aggregate_id = self._aggregate_id(route, key)
             version = versions.get(aggregate_id)
             if version is None:
-                version = 0 if trust_opened and name == "SettlementOpened" else self._version(aggregate_id)
-            events.append(self._event(aggregate_id, version, settlement_id, name, args, coords, now))
+                version = 0 if trust_opened and name == route.opens else self._version(aggregate_id)
+            entry = {"event": name, "args": args, "coords": coords}
+            if version == 0:
+                events.append(route.discovered(originator_id=aggregate_id, originator_version=1, timestamp=now,
+                                               originator_topic=route.topic, chain_id=chain_id,
+                                               contract=route.address, key=key, first_log=entry))
+            else:
+                events.append(route.recorded(originator_id=aggregate_id, originator_version=version + 1,
+                                             timestamp=now, event_name=name, args=args, coords=coords))
             versions[aggregate_id] = version + 1
-        self.cursor.advance(to_block=end, block_hash=end_hash,
-                            touched=[str(i) for i in versions] if near_head else None, events=len(events))
+            blocks[aggregate_id] = block_number
+        checkpoint(versions, blocks, len(events))
         try:
             self._saved(self.app.record(self.cursor, events=events))
         except IntegrityError:
             self._forget_unsaved()
             if not trust_opened:
                 raise
-            return self._write(logs, end, end_hash, near_head, trust_opened=False)
+            return self._write(logs, checkpoint, trust_opened=False)
         except Exception:
             self._forget_unsaved()
             raise
         self._remember(versions)
+        self._written += len(events)
         return len(events)
 
-    def _event(self, aggregate_id: UUID, version: int, settlement_id: str, name: str, args: dict, coords: dict,
-               now):
-        """The settlement's next event, built directly (the hot path needs no aggregate object):
-        its ``Discovered`` carrying the first log, or a ``LogRecorded``."""
-        log_ = {"event": name, "args": args, "coords": coords}
-        if version == 0:
-            return Settlement.Discovered(originator_id=aggregate_id, originator_version=1, timestamp=now,
-                                         originator_topic=SETTLEMENT_TOPIC, chain_id=self.chain_id,
-                                         contract=self.settlement_address, settlement_id=settlement_id,
-                                         first_log=log_)
-        return Settlement.LogRecorded(originator_id=aggregate_id, originator_version=version + 1, timestamp=now,
-                                      event_name=name, args=args, coords=coords)
-
-    def _aggregate_id(self, settlement_id: str) -> UUID:
-        found = self._ids.get(settlement_id)
+    def _aggregate_id(self, route: Route, key: str) -> UUID:
+        found = self._ids.get((route.address, key))
         if found is None:
-            found = self._ids[settlement_id] = Settlement.create_id(self.chain_id, self.settlement_address,
-                                                                    settlement_id)
-            if len(self._ids) > 100_000:
+            found = self._ids[(route.address, key)] = route.aggregate.create_id(self.chain_id, route.address, key)
+            if len(self._ids) > IDS_KEPT:
                 self._ids.clear()
         return found
 
-    # -- reorganisations
+    # -- reorganisations and other chains
 
     def _check_continuity(self, head: int) -> None:
         cursor = self.cursor
@@ -303,7 +359,21 @@ class ChainReader:
             return
         self._roll_back(head)
 
+    def check_same_chain(self) -> None:
+        """Raises :class:`OtherChain` unless the node still serves the chain the cursor follows:
+        the same genesis block, and code at every followed contract."""
+        genesis = self.rpc.block_hash(0)
+        if self.cursor.genesis_hash and genesis != self.cursor.genesis_hash:
+            raise OtherChain(f"the node at {self.rpc.url} now serves another chain (genesis {genesis}, the "
+                             f"event store follows {self.cursor.genesis_hash}); not following it. Point "
+                             f"ORDERCHAIN_RPC_URL at the chain the store follows, or use a new ORDERCHAIN_DB.")
+        for address in self.cursor.followed:
+            if address in self.routes and self.rpc.call("eth_getCode", address, "latest") in ("0x", "0x0", None):
+                raise OtherChain(f"{self.routes[address].name} at {address} has no code on the node at "
+                                 f"{self.rpc.url} any more (its state was lost?); not following it.")
+
     def _roll_back(self, head: int) -> None:
+        self.check_same_chain()
         cursor = self.cursor
         ancestor: tuple[int, str | None] | None = None
         for block, block_hash, _ in reversed(cursor.recent):
@@ -317,44 +387,29 @@ class ChainReader:
                 raise ReorgTooDeep(f"chain {self.chain_id} reorganised below block "
                                    f"{cursor.recent[0][0]}; rebuild from scratch")
         to_block = ancestor[0]
-        above = [c for c in cursor.recent if c[0] > to_block]
-        if any(c[2] is None for c in above):
+        ids = cursor.touched_above(to_block)
+        if ids is None:
             raise ReorgTooDeep(f"chain {self.chain_id} reorganised below block {to_block + 1}, "
                                f"deeper than the reorg window; rebuild from scratch")
-        ids = {UUID(i) for c in above for i in c[2]}
         retracted = 0
         changed = []
         for aggregate_id in ids:
             try:
-                settlement = self.app.repository.get(aggregate_id)
+                aggregate = self.app.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 continue
-            retracted += len(settlement.retract_after(to_block))
-            changed.append(settlement)
+            retracted += len(aggregate.retract_after(to_block))
+            changed.append(aggregate)
         cursor.roll_back(to_block=to_block, block_hash=ancestor[1], retracted=retracted)
         try:
             self._saved(self.app.save(cursor, *changed))
         except Exception:
             self._forget_unsaved()
             raise
-        self._remember({settlement.id: settlement.version for settlement in changed})
+        self._remember({aggregate.id: aggregate.version for aggregate in changed})
         self.reorgs += 1
         log.warning("chain %d reorganised: rolled back to block %d, retracted %d events",
                     self.chain_id, to_block, retracted)
 
-    # -- loop
 
-    def run(self, stop, interval: float = 0.1, after_sync: Callable[[], None] | None = None) -> None:
-        """Polls until ``stop`` (a threading.Event) is set."""
-        while not stop.is_set():
-            try:
-                self.sync_once()
-                if after_sync:
-                    after_sync()
-            except Exception:  # keep following the chain; the next poll retries
-                log.exception("reader step failed")
-                stop.wait(1.0)
-            stop.wait(interval)
-
-
-__all__ = ["ChainCursor", "ChainReader", "OtherChain", "ReorgTooDeep"]
+__all__ = ["ChainReader", "ChainMoved", "OtherChain", "ReorgTooDeep"]

@@ -7,6 +7,7 @@ the whole rest of ingestion, so the reader talks to the node directly.
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import httpx
@@ -88,6 +89,12 @@ class Rpc:
     def block_hash(self, number: int) -> str | None:
         block = self.block(number)
         return None if block is None else block["hash"]
+
+    def chain_time(self) -> int:
+        """The latest block's timestamp (a dev chain's clock may run ahead of this machine's),
+        or this machine's clock if the node has no block to show."""
+        latest = self.block("latest")
+        return int(latest["timestamp"], 16) if latest else int(time.time())
 
     def get_logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict]:
         return self.call("eth_getLogs", {

@@ -1,22 +1,24 @@
-"""C2C settlements as the chain tells them.
+"""C2C settlements as the chain tells them: the engine side of ``contracts/C2CSettlement.sol``.
 
-Each on-chain settlement is one ``Settlement`` aggregate; every log of
-``C2CSettlement.sol`` about it is one domain event carrying its chain coordinates (the
-first one, ``SettlementOpened``, rides on the aggregate's ``Discovered`` event). A log's
-arguments are kept without the settlement id, which is the aggregate's own. A
-chain reorganisation is answered with a compensating ``Retracted`` event for each log
-that left the canonical chain; the settlement's state is always the fold of its logs
-that are still canonical, so a retracted log leaves no trace in it.
+Each on-chain settlement is one ``Settlement`` aggregate; every log of the contract
+about it is one domain event carrying its chain coordinates (the first one,
+``SettlementOpened``, rides on the aggregate's ``Discovered`` event). A log's arguments
+are kept without the settlement id, which is the aggregate's own key. :data:`SOURCE`
+declares all this to the chain reader.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 
-from .ids import derive
+from .chain_source import ChainAggregate, ChainSource
+
+# The contract keeps amounts in a uint96.
+MAX_AMOUNT = 2**96 - 1
 
 # Log name on chain -> settlement status after it.
 STATUS_AFTER = {
@@ -30,18 +32,46 @@ STATUS_AFTER = {
     "DisputeResolved": "resolved",
 }
 SETTLEMENT_EVENTS = frozenset(STATUS_AFTER)
+# Statuses in which the settlement still holds the frozen amount.
+OPEN_STATUSES = frozenset({"paid", "shipped", "disputed"})
+# Statuses from which anyone may release the amount once the time limit has passed.
+RELEASABLE_STATUSES = frozenset({"paid", "shipped"})
 FINAL_STATUSES = frozenset({"completed", "released", "rejected", "resolved"})
 
 
-def log_key(coords: dict) -> tuple:
-    return coords["block_hash"], coords["log_index"]
+@dataclass(frozen=True)
+class SettlementKey:
+    """What identifies a settlement on chain: ``(store, order number, buyer, payer, token)``.
+
+    Addresses lower-case hex, the order number as 0x-hex bytes32.
+    """
+
+    store: str
+    order_number: str
+    buyer: str
+    payer: str
+    token: str
+
+    def as_tuple(self) -> tuple:
+        """The key as the contract's ``SettlementKey`` struct argument."""
+        return (self.store, bytes.fromhex(self.order_number[2:]), self.buyer, self.payer, self.token)
+
+    def settlement_id(self) -> str:
+        """The contract's ``settlementId(key)``: keccak-256 of the ABI-encoded key."""
+        return "0x" + keccak(abi_encode(["(address,bytes32,address,address,address)"],
+                                        [self.as_tuple()])).hex()
+
+    @classmethod
+    def of(cls, state: dict) -> "SettlementKey":
+        """The key of a folded settlement state."""
+        return cls(state["store"], state["order_number"], state["buyer"], state["payer"], state["token"])
 
 
 def fold(logs: list[dict]) -> dict:
     """The state of a settlement from its canonical logs, oldest first.
 
     Each log is ``{"event", "args", "coords"}``; the result is plain data shared by the
-    aggregate and the store-order view.
+    aggregate, the store-order rules and the views.
     """
     state: dict[str, Any] = {"status": "unknown", "steps": []}
     for log in logs:
@@ -82,52 +112,30 @@ def fold(logs: list[dict]) -> dict:
     return state
 
 
-class Settlement(Aggregate):
-    """One settlement of ``C2CSettlement`` on one chain."""
+class Settlement(ChainAggregate):
+    """One settlement of ``C2CSettlement`` on one chain, keyed by its settlement id."""
 
-    @staticmethod
-    def create_id(chain_id: int, contract: str, settlement_id: str) -> UUID:
-        return derive("settlement", chain_id, contract, settlement_id)
+    kind = "settlement"
 
-    @event("Discovered")
-    def __init__(self, chain_id: int, contract: str, settlement_id: str, first_log: dict | None = None):
-        """A settlement seen for the first time, usually with its first log (``SettlementOpened``):
-        one stored event for both, since every settlement starts that way."""
-        self.chain_id = chain_id
-        self.contract = contract
-        self.settlement_id = settlement_id
-        self.logs: list[dict] = [first_log] if first_log else []
+    class Discovered(ChainAggregate.Discovered):
+        """Version 2 names the settlement id ``key``, like every chain aggregate."""
 
-    def record(self, name: str, args: dict, coords: dict) -> None:
-        """Records a canonical log about this settlement (ignoring one already recorded)."""
-        if name not in SETTLEMENT_EVENTS:
-            raise ValueError(f"{name} is not a settlement event")
-        key = log_key(coords)
-        if any(log_key(log["coords"]) == key for log in self.logs):
-            return
-        self.trigger_event(self.LogRecorded, event_name=name, args=args, coords=coords)
+        class_version = 2
 
-    @event("LogRecorded")
-    def _recorded(self, event_name: str, args: dict, coords: dict) -> None:
-        self.logs.append({"event": event_name, "args": args, "coords": coords})
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["key"] = state.pop("settlement_id")
 
-    def retract_after(self, block_number: int) -> list[dict]:
-        """Retracts every log above ``block_number``; returns the retracted logs."""
-        gone = [log for log in self.logs if log["coords"]["block_number"] > block_number]
-        for log in gone:
-            self._retracted(coords=log["coords"])
-        return gone
-
-    @event("Retracted")
-    def _retracted(self, coords: dict) -> None:
-        key = log_key(coords)
-        self.logs = [log for log in self.logs if log_key(log["coords"]) != key]
+    fold = staticmethod(fold)
 
     @property
-    def state(self) -> dict:
-        """The settlement as its canonical logs tell it (computed on demand)."""
-        return fold(self.logs)
+    def settlement_id(self) -> str:
+        return self.key
 
     @property
     def status(self) -> str:
         return self.state["status"]
+
+
+SOURCE = ChainSource(contract="C2CSettlement", aggregate=Settlement, events=SETTLEMENT_EVENTS, key="id",
+                     opens="SettlementOpened")

@@ -1,21 +1,28 @@
-"""Store orders: off-chain aggregates that settlements pay for.
+"""Store orders: off-chain aggregates that settlements pay for, and the store-device rules.
 
 A store creates an order; the engine fixes its snapshot (canonical JSON of everything
 the buyer agrees to) and the snapshot's keccak-256 hash, which the buyer passes to
 ``C2CSettlement.open``. What happens next is decided by the settlements that name the
-order, following the store-device steps of the payment method (S301-S305):
+order, following the store-device steps of the payment method (S301-S305), in
+:func:`follow`:
 
-- paid only while a settlement's frozen amount, token, buyer and snapshot hash match the
-  order (a mismatch is recorded and shown, never taken as payment);
-- shipped when the store's shipment is on chain;
-- completed only when the net amount paid to the store's address covers the amount due;
-  a smaller payout shows as short-paid, none at all as refunded.
+- paid only while a settlement's token, frozen amount, buyer (when the order names one),
+  snapshot hash and time limit match the order's terms; a mismatch is shown with its
+  reasons, never taken as payment;
+- shipped when the store's shipment is on chain; disputed while a dispute is open;
+- completed only when the net amount paid to the store covers the amount due; released
+  when that happened because the time limit passed; a smaller payout is short-paid,
+  none at all refunded.
+
+Anyone can open a settlement under an order's number, so an order may be named by
+several; it follows the best current one (:func:`primary`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -23,9 +30,17 @@ from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
 from .ids import derive
+from .settlement import FINAL_STATUSES
 
-ORDER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-MAX_AMOUNT = 2**96 - 1
+ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+ORDER_NUMBER = re.compile(ORDER_NUMBER_PATTERN)
+
+ORDER_STATUSES = ("awaiting_payment", "paid", "payment_mismatch", "shipped", "disputed", "completed",
+                  "released", "short_paid", "refunded")
+
+
+class OrderRefused(ValueError):
+    """The order cannot be created on these terms (the reason says why)."""
 
 
 def order_number_bytes32(order_number: str) -> str:
@@ -35,6 +50,7 @@ def order_number_bytes32(order_number: str) -> str:
 
 
 def order_number_from_bytes32(value: str) -> str | None:
+    """The order number a bytes32 spells, or None if it spells none."""
     raw = bytes.fromhex(value[2:]).rstrip(b"\0")
     try:
         text = raw.decode("ascii")
@@ -86,60 +102,145 @@ class StoreOrder(Aggregate):
     def amount(self) -> int:
         return int(self.snapshot["amount"])
 
+    @property
+    def terms(self) -> "OrderTerms":
+        return OrderTerms.of(self.snapshot, self.snapshot_hash)
 
-def _mismatches(order: dict, settlement: dict) -> list[str]:
+
+@dataclass(frozen=True)
+class OrderTerms:
+    """What a settlement must match to pay an order."""
+
+    amount_due: int
+    token: str
+    snapshot_hash: str
+    buyer: str | None = None        # only this buyer's settlement pays, when set
+    time_limit: int | None = None   # seconds from payment to release, when set
+
+    @classmethod
+    def of(cls, snapshot: dict, snapshot_hash: str) -> "OrderTerms":
+        return cls(amount_due=int(snapshot["amount"]), token=snapshot["token"], snapshot_hash=snapshot_hash,
+                   buyer=snapshot.get("buyer"), time_limit=snapshot.get("time_limit"))
+
+
+def decide_terms(amount: int, token: str, time_limit: int | None, *, token_allowed: bool,
+                 default_time_limit: int, min_time_limit: int, max_time_limit: int) -> int:
+    """Checks an order's terms against the settlement contract's rules before it is created;
+    returns the order's time limit (the contract's default when the store names none)."""
+    if not token_allowed:
+        raise OrderRefused(f"token {token} is not allowed by the settlement contract")
+    if amount <= 0:
+        raise OrderRefused("amount must be positive")
+    if time_limit is None:
+        return default_time_limit
+    if not min_time_limit <= time_limit <= max_time_limit:
+        raise OrderRefused(f"time_limit {time_limit} is outside the contract's range "
+                           f"{min_time_limit}..{max_time_limit} seconds")
+    return time_limit
+
+
+def mismatches(terms: OrderTerms, settlement: dict) -> list[str]:
+    """Why a settlement (a folded state) does not pay the order; empty when it does."""
     problems = []
-    if settlement.get("token") != order["token"]:
-        problems.append(f"token {settlement.get('token')} is not the order's {order['token']}")
-    if settlement.get("amount") != order["amount"]:
+    if settlement.get("token") != terms.token:
+        problems.append(f"token {settlement.get('token')} is not the order's {terms.token}")
+    if settlement.get("amount") != terms.amount_due:
         problems.append(f"frozen amount {settlement.get('amount')} differs from the order amount "
-                        f"{order['amount']}")
-    if settlement.get("snapshot_hash") != order["snapshot_hash"]:
+                        f"{terms.amount_due}")
+    if settlement.get("snapshot_hash") != terms.snapshot_hash:
         problems.append("snapshot hash does not match the order snapshot")
-    if order.get("buyer") and settlement.get("buyer") != order["buyer"]:
-        problems.append(f"buyer {settlement.get('buyer')} is not the order's buyer {order['buyer']}")
+    if terms.buyer and settlement.get("buyer") != terms.buyer:
+        problems.append(f"buyer {settlement.get('buyer')} is not the order's buyer {terms.buyer}")
+    if terms.time_limit is not None and settlement.get("deadline") is not None:
+        limit = settlement["deadline"] - settlement["paid_at"]
+        if limit != terms.time_limit:
+            problems.append(f"time limit {limit}s is not the order's {terms.time_limit}s")
     return problems
 
 
-def progress(order: dict, settlements: list[dict]) -> dict:
-    """The store order's state from its terms and the settlements naming it (S301-S305).
+def _closed_unpaid(settlement: dict) -> bool:
+    """Ended without paying the store anything (rejected, or refunded in full)."""
+    return settlement["status"] in FINAL_STATUSES and not settlement.get("to_store")
 
-    ``order`` has ``amount``, ``amount_due``, ``token``, ``buyer`` and ``snapshot_hash``;
-    each settlement is a folded settlement state with its ``id``, in the order they
-    were opened. Returns the fields of the store-order view that depend on the chain.
+
+def primary(terms: OrderTerms, settlements: list[dict]) -> tuple[dict, list[str]] | None:
+    """The settlement the order follows, with its mismatches; None while none is live.
+
+    ``settlements`` are folded states in the order they were opened. A matching
+    settlement beats a mismatched one, and a live one (holding funds, or having paid the
+    store) beats one that ended paying the store nothing: so a rejected or refunded
+    settlement never hides a later valid payment, and another account's settlement
+    never pays an order that names its buyer. Among equals the earliest opened wins.
     """
-    live = [s for s in settlements if s.get("status") not in (None, "unknown")]
-    if not live:   # every key, so a retracted payment leaves nothing behind in the view
-        return {"status": "awaiting_payment", "settlement_id": None, "settlement_status": None, "mismatch": [],
-                "frozen_amount": None, "paid_to_store": 0, "refunded_to_payer": 0, "payment_record": None,
-                "deadline": None, "buyer": None, "payer": None, "steps": [], "other_settlements": []}
-    checked = [(s, _mismatches(order, s)) for s in live]
-    primary, problems = next(((s, p) for s, p in checked if not p), checked[-1])
-    paid_to_store = sum(s.get("to_store", 0) for s in live)
-    refunded = sum(s.get("to_payer", 0) for s in live)
-    state = primary["status"]
+    best = None
+    for index, s in enumerate(settlements):
+        if s.get("status") in (None, "unknown"):
+            continue
+        problems = mismatches(terms, s)
+        rank = (2 if _closed_unpaid(s) else 0) + (1 if problems else 0)
+        if best is None or (rank, index) < best[0]:
+            best = ((rank, index), s, problems)
+    return None if best is None else (best[1], best[2])
+
+
+AWAITING = {"status": "awaiting_payment", "settlement_id": None, "settlement_status": None, "mismatch": [],
+            "frozen_amount": None, "paid_to_store": 0, "refunded_to_payer": 0, "payment_record": None,
+            "deadline": None, "buyer": None, "payer": None, "steps": [], "other_settlements": []}
+
+
+def status_of(terms: OrderTerms, settlement: dict, problems: list[str]) -> str:
+    """The order's status while it follows ``settlement`` (S301-S305)."""
+    state = settlement["status"]
     if state == "paid":
-        status = "paid" if not problems else "payment_mismatch"
-    elif state in ("shipped", "disputed"):
-        status = state
-    elif paid_to_store >= order["amount_due"]:
-        status = "released" if state == "released" else "completed"
-    elif paid_to_store == 0:
-        status = "refunded"
-    else:
-        status = "short_paid"
+        return "paid" if not problems else "payment_mismatch"
+    if state in ("shipped", "disputed"):
+        return state
+    paid = settlement.get("to_store", 0)
+    if paid >= terms.amount_due:
+        return "released" if state == "released" else "completed"
+    return "refunded" if paid == 0 else "short_paid"
+
+
+def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
+    """The store order's chain-dependent fields, from its terms and the settlements naming
+    it (folded states with their ``id``, in the order they were opened). Every key is
+    always present, so a retracted payment leaves nothing behind in a view."""
+    chosen = primary(terms, settlements)
+    if chosen is None:
+        return dict(AWAITING, mismatch=[], steps=[], other_settlements=[])
+    settlement, problems = chosen
     return {
-        "status": status,
-        "settlement_id": primary["id"],
-        "settlement_status": state,
+        "status": status_of(terms, settlement, problems),
+        "settlement_id": settlement["id"],
+        "settlement_status": settlement["status"],
         "mismatch": problems,
-        "frozen_amount": primary.get("amount"),
-        "paid_to_store": paid_to_store,
-        "refunded_to_payer": refunded,
-        "payment_record": primary.get("payment_record"),
-        "deadline": primary.get("deadline"),
-        "buyer": primary.get("buyer"),
-        "payer": primary.get("payer"),
-        "steps": primary.get("steps", []),
-        "other_settlements": [s["id"] for s in live if s is not primary],
+        "frozen_amount": settlement.get("amount"),
+        "paid_to_store": settlement.get("to_store", 0),
+        "refunded_to_payer": settlement.get("to_payer", 0),
+        "payment_record": settlement.get("payment_record"),
+        "deadline": settlement.get("deadline"),
+        "buyer": settlement.get("buyer"),
+        "payer": settlement.get("payer"),
+        "steps": settlement.get("steps", []),
+        "other_settlements": [s["id"] for s in settlements
+                              if s is not settlement and s.get("status") not in (None, "unknown")],
     }
+
+
+# Logs that can change whether a settlement matches the order's terms.
+TERMS_EVENTS = frozenset({"SettlementOpened", "SettlementUpdated"})
+
+
+def history_entry(settlement_id: str, log: dict, *, retracted: bool = False, terms: OrderTerms | None = None,
+                  settlement: dict | None = None) -> dict:
+    """One step of an order's history: a settlement's log with its chain coordinates, or
+    its retraction after a reorganisation. A log that sets the settlement's terms says
+    whether they match the order's (given the settlement's state after it)."""
+    coords = log["coords"]
+    entry = {"step": log["event"], "settlement_id": settlement_id, "block_number": coords["block_number"],
+             "block_hash": coords["block_hash"], "tx_hash": coords["tx_hash"], "log_index": coords["log_index"]}
+    if retracted:
+        entry["retracted"] = True
+    elif terms is not None and settlement is not None and log["event"] in TERMS_EVENTS:
+        entry["mismatch"] = mismatches(terms, settlement)
+    return entry

@@ -3,12 +3,17 @@
 Keys stay with their holders: this module only builds what a wallet signs and passes
 on what it signed. Every build runs ``eth_estimateGas`` first, so an action the
 contract would refuse is reported by its custom error before anyone signs anything.
+
+An unsigned transaction carries every number as a JSON-RPC quantity (a 0x-prefixed hex
+string), ``from`` and ``to`` as checksummed addresses: eth-account's
+``sign_transaction`` and ``eth_signTransaction`` take it as it is.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import rlp
@@ -18,21 +23,14 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 
-from .abi import DecodedRevert
+from .abi import DecodedRevert, FunctionEncoder
 from .manifest import Manifest
 from .rpc import Rpc, RpcError
 
-# Settlement actions: contract function and who must send it.
-ACTIONS = {
-    "open": ("open", "payer"),
-    "open_with_permit": ("openWithPermit", "payer"),
-    "ship": ("ship", "store"),
-    "reject": ("reject", "store"),
-    "confirm": ("confirm", "buyer"),
-    "dispute": ("dispute", "buyer"),
-    "release": ("release", None),
-    "resolve": ("resolve", None),
-}
+SETTLEMENT = "C2CSettlement"
+GAS_MARGIN = 5            # gas limit = estimate + estimate / GAS_MARGIN (20 % headroom)
+DEFAULT_TIP = 10**9       # priority fee when the node does not suggest one (1 gwei)
+NO_CODE = ("0x", "0x0", None)
 
 
 class Reverted(Exception):
@@ -52,6 +50,14 @@ class TxRejected(Exception):
         self.tx_hash = tx_hash
 
 
+class TokenUnsupported(Exception):
+    """The token cannot do what was asked of it (no code, no EIP-712 metadata...)."""
+
+    def __init__(self, token: str, message: str):
+        super().__init__(message)
+        self.token = token
+
+
 def revert_data(exc: RpcError) -> str | None:
     data = exc.data
     if isinstance(data, dict):
@@ -61,30 +67,34 @@ def revert_data(exc: RpcError) -> str | None:
     return None
 
 
-@dataclass
-class SettlementKey:
-    store: str
-    order_number: str   # bytes32 hex
-    buyer: str
-    payer: str
-    token: str
+def _is_revert(exc: RpcError) -> bool:
+    return revert_data(exc) is not None or "revert" in (exc.message or "").lower()
 
-    def as_tuple(self) -> tuple:
-        return (self.store, bytes.fromhex(self.order_number[2:]), self.buyer, self.payer, self.token)
 
-    def settlement_id(self) -> str:
-        from eth_abi import encode
-        return "0x" + keccak(encode(["(address,bytes32,address,address,address)"], [self.as_tuple()])).hex()
+@dataclass(frozen=True)
+class SettlementRules:
+    """What the settlement contract accepts, read from it once (time limits) or per token."""
+
+    address: str
+    default_time_limit: int
+    min_time_limit: int
+    max_time_limit: int
+    _allowed: Any   # token -> bool, asks the contract
+
+    def token_allowed(self, token: str) -> bool:
+        return self._allowed(token)
 
 
 class Transactions:
+    """Builds unsigned transactions and typed data against one deployment, and relays signed ones."""
+
     def __init__(self, rpc: Rpc, manifest: Manifest):
         self.rpc = rpc
         self.manifest = manifest
-        self.settlement = manifest.contract("C2CSettlement")
-        self.functions = self.settlement.functions
         self.errors = manifest.error_decoder()
         self.decoders = {c.address: c.events for c in manifest.contracts.values()}
+        self._encoders = {name: c.functions for name, c in manifest.contracts.items()}
+        self.erc20 = FunctionEncoder(ERC20_ABI)
 
     # -- building
 
@@ -94,58 +104,82 @@ class Transactions:
         try:
             gas = int(self.rpc.call("eth_estimateGas", call), 16)
         except RpcError as exc:
-            data_hex = revert_data(exc)
-            if data_hex is not None or "revert" in (exc.message or "").lower():
-                raise Reverted(self.errors.decode(data_hex)) from None
+            if _is_revert(exc):
+                raise Reverted(self.errors.decode(revert_data(exc))) from None
             raise
         block = self.rpc.block("latest") or {}
         base_fee = int(block.get("baseFeePerGas", "0x0"), 16)
         try:
             tip = int(self.rpc.call("eth_maxPriorityFeePerGas"), 16)
         except RpcError:
-            tip = 10**9
+            tip = DEFAULT_TIP
         nonce = int(self.rpc.call("eth_getTransactionCount", sender, "pending"), 16)
         return {
-            "type": 2, "chainId": self.manifest.chain_id, "from": to_checksum_address(sender),
-            "to": to_checksum_address(to), "data": data, "value": str(value),
-            "gas": str(gas + gas // 5), "nonce": nonce,
-            "maxFeePerGas": str(2 * base_fee + tip), "maxPriorityFeePerGas": str(tip),
+            "type": "0x2", "chainId": hex(self.manifest.chain_id), "from": to_checksum_address(sender),
+            "to": to_checksum_address(to), "data": data, "value": hex(value),
+            "gas": hex(gas + gas // GAS_MARGIN), "nonce": hex(nonce),
+            "maxFeePerGas": hex(2 * base_fee + tip), "maxPriorityFeePerGas": hex(tip),
         }
 
-    def settlement_call(self, action: str, key: SettlementKey, sender: str, **params: Any) -> dict:
-        fn, _ = ACTIONS[action]
-        k = key.as_tuple()
-        if action == "open":
-            args = (k, params["amount"], bytes.fromhex(params["snapshot_hash"][2:]), params.get("time_limit", 0))
-        elif action == "open_with_permit":
-            args = (k, params["amount"], bytes.fromhex(params["snapshot_hash"][2:]), params.get("time_limit", 0),
-                    params["permit_value"], params["permit_deadline"], params["v"],
-                    bytes.fromhex(params["r"][2:]), bytes.fromhex(params["s"][2:]))
-        elif action == "ship":
-            args = (k, bytes.fromhex(params["waybill_hash"][2:]))
-        elif action == "dispute":
-            args = (k, bytes.fromhex(params["reason_hash"][2:]))
-        elif action == "confirm":
-            args = (k, params["amount_due"])
-        elif action == "resolve":
-            args = (k, params["to_store"])
-        else:
-            args = (k,)
-        return self.build(sender, self.settlement.address, self.functions.encode(fn, *args))
+    def call(self, contract: str, function: str, args: tuple, sender: str) -> dict:
+        """The unsigned transaction calling ``contract.function(*args)`` from ``sender``."""
+        deployed = self.manifest.contract(contract)
+        return self.build(sender, deployed.address, self._encoders[contract].encode(function, *args))
+
+    def view(self, contract: str, function: str, *args: Any) -> tuple:
+        """The result of a view function of a deployed contract, at the latest block."""
+        encoder = self._encoders[contract]
+        data = self.rpc.call("eth_call", {"to": self.manifest.contract(contract).address,
+                                          "data": encoder.encode(function, *args)}, "latest")
+        return encoder.decode_output(function, data)
+
+    @cached_property
+    def _time_limits(self) -> tuple[int, int, int]:
+        return tuple(self.view(SETTLEMENT, name)[0] for name in
+                     ("DEFAULT_TIME_LIMIT", "MIN_TIME_LIMIT", "MAX_TIME_LIMIT"))   # type: ignore[return-value]
+
+    def settlement_rules(self) -> SettlementRules:
+        default, minimum, maximum = self._time_limits
+        return SettlementRules(self.manifest.contract(SETTLEMENT).address, default, minimum, maximum,
+                               lambda token: bool(self.view(SETTLEMENT, "tokenAllowed", token)[0]))
 
     def approve(self, token: str, owner: str, amount: int) -> dict:
-        from .abi import FunctionEncoder
-        erc20 = FunctionEncoder(ERC20_ABI)
-        return self.build(owner, token, erc20.encode("approve", self.settlement.address, amount))
+        """ERC-20 approval of the settlement contract."""
+        return self.build(owner, token, self.erc20.encode("approve", self.manifest.contract(SETTLEMENT).address,
+                                                          amount))
+
+    def _token_call(self, token: str, function: str, *args: Any) -> tuple | None:
+        try:
+            data = self.rpc.call("eth_call", {"to": token, "data": self.erc20.encode(function, *args)}, "latest")
+            return self.erc20.decode_output(function, data) if data not in NO_CODE else None
+        except RpcError as exc:
+            if _is_revert(exc):
+                return None
+            raise
+        except Exception:   # an answer that does not decode as the function's output
+            return None
+
+    def token_domain(self, token: str) -> tuple[str, str]:
+        """The token's EIP-712 name and version: its EIP-5267 ``eip712Domain()``, else
+        ``name()`` and ``version()``. :class:`TokenUnsupported` if it has neither."""
+        if self.rpc.call("eth_getCode", token, "latest") in NO_CODE:
+            raise TokenUnsupported(token, f"token {to_checksum_address(token)} has no code on chain "
+                                          f"{self.manifest.chain_id}")
+        domain = self._token_call(token, "eip712Domain")
+        if domain is not None:
+            return domain[1], domain[2]
+        name, version = self._token_call(token, "name"), self._token_call(token, "version")
+        if name is None or version is None:
+            raise TokenUnsupported(token, f"token {to_checksum_address(token)} publishes no EIP-712 domain "
+                                          "(neither eip712Domain() nor name() and version()): it takes no permits")
+        return name[0], version[0]
 
     def permit_typed_data(self, token: str, owner: str, value: int, deadline: int) -> dict:
         """EIP-712 typed data of an EIP-2612 permit for the settlement contract."""
-        from .abi import FunctionEncoder
-        erc20 = FunctionEncoder(ERC20_ABI)
-        name = erc20.decode_output("name", self.rpc.call("eth_call", {"to": token, "data": erc20.encode("name")},
-                                                          "latest"))[0]
-        nonce = erc20.decode_output("nonces", self.rpc.call(
-            "eth_call", {"to": token, "data": erc20.encode("nonces", owner)}, "latest"))[0]
+        name, version = self.token_domain(token)
+        nonce = self._token_call(token, "nonces", owner)
+        if nonce is None:
+            raise TokenUnsupported(token, f"token {to_checksum_address(token)} has no nonces(): it takes no permits")
         return {
             "types": {
                 "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
@@ -156,10 +190,11 @@ class Transactions:
                            {"name": "deadline", "type": "uint256"}],
             },
             "primaryType": "Permit",
-            "domain": {"name": name, "version": "1", "chainId": self.manifest.chain_id,
+            "domain": {"name": name, "version": version, "chainId": self.manifest.chain_id,
                        "verifyingContract": to_checksum_address(token)},
-            "message": {"owner": to_checksum_address(owner), "spender": to_checksum_address(self.settlement.address),
-                        "value": str(value), "nonce": str(nonce), "deadline": str(deadline)},
+            "message": {"owner": to_checksum_address(owner),
+                        "spender": to_checksum_address(self.manifest.contract(SETTLEMENT).address),
+                        "value": str(value), "nonce": str(nonce[0]), "deadline": str(deadline)},
         }
 
     # -- relaying
@@ -204,7 +239,7 @@ class Transactions:
         try:
             self.rpc.call("eth_call", call, "pending")
         except RpcError as exc:
-            if revert_data(exc) is not None or "revert" in (exc.message or "").lower():
+            if _is_revert(exc):
                 raise Reverted(self.errors.decode(revert_data(exc))) from None
             raise TxRejected(exc.message) from None
         try:
@@ -213,9 +248,9 @@ class Transactions:
             message = exc.message or ""
             status = 409 if any(w in message.lower() for w in ("known", "nonce too low", "already")) else 422
             raise TxRejected(message, status, tx["hash"]) from None
-        return self.result(tx_hash, call, wait)
+        return self.result(tx_hash, wait)
 
-    def result(self, tx_hash: str, call: dict | None = None, wait: float = 10.0) -> dict:
+    def result(self, tx_hash: str, wait: float = 10.0) -> dict:
         deadline = time.monotonic() + wait
         receipt = None
         while True:
@@ -267,14 +302,18 @@ class Transactions:
         return self.result(tx_hash, wait=0)
 
 
+def _fn(name: str, inputs: list[tuple[str, str]], outputs: list[str], mutability: str = "view") -> dict:
+    return {"type": "function", "name": name, "stateMutability": mutability,
+            "inputs": [{"name": n, "type": t} for n, t in inputs],
+            "outputs": [{"name": "", "type": t} for t in outputs]}
+
+
+# The ERC-20, EIP-2612 and EIP-5267 functions the engine calls on tokens.
 ERC20_ABI = [
-    {"type": "function", "name": "approve", "stateMutability": "nonpayable",
-     "inputs": [{"name": "spender", "type": "address"}, {"name": "value", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-    {"type": "function", "name": "name", "stateMutability": "view", "inputs": [],
-     "outputs": [{"name": "", "type": "string"}]},
-    {"type": "function", "name": "nonces", "stateMutability": "view",
-     "inputs": [{"name": "owner", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"type": "function", "name": "balanceOf", "stateMutability": "view",
-     "inputs": [{"name": "owner", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
+    _fn("approve", [("spender", "address"), ("value", "uint256")], ["bool"], "nonpayable"),
+    _fn("name", [], ["string"]),
+    _fn("version", [], ["string"]),
+    _fn("nonces", [("owner", "address")], ["uint256"]),
+    _fn("balanceOf", [("owner", "address")], ["uint256"]),
+    _fn("eip712Domain", [], ["bytes1", "string", "string", "uint256", "address", "bytes32", "uint256[]"]),
 ]

@@ -33,7 +33,8 @@ from engine.config import Settings  # noqa: E402
 from engine.node import AnvilNode, deploy  # noqa: E402
 from engine.rpc import Rpc  # noqa: E402
 from engine.settlement import SETTLEMENT_EVENTS  # noqa: E402
-from engine.transactions import SettlementKey, Transactions  # noqa: E402
+from engine.settlement import SettlementKey  # noqa: E402
+from engine.transactions import SETTLEMENT, Transactions  # noqa: E402
 from engine.store_order import order_number_bytes32  # noqa: E402
 from tests.load import DEV_ADDRESSES, STORE, Load  # noqa: E402
 
@@ -65,38 +66,38 @@ def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     buyers = DEV_ADDRESSES[5:9]
     for buyer in buyers:
         _send(rpc, erc20_approve(token, buyer, 2**255))
-    snap = "0x" + "11" * 32
+    snap = b"\x11" * 32
 
     def key(n: str, buyer: str) -> SettlementKey:
         return SettlementKey(STORE, order_number_bytes32(n), buyer, buyer, token)
 
-    def act(action: str, k: SettlementKey, sender: str, **params) -> int:
-        return int(_send(rpc, transactions.settlement_call(action, k, sender, **params))["gasUsed"], 16)
+    def act(action: str, k: SettlementKey, sender: str, *args) -> int:
+        return int(_send(rpc, transactions.call(SETTLEMENT, action, (k.as_tuple(), *args), sender))["gasUsed"], 16)
 
     # As on a live contract: the escrow already holds other settlements' funds, the store has
     # been paid before and the payment-record counter is in use.
     done, held = key("G-0", buyers[0]), key("G-00", buyers[0])
-    act("open", done, buyers[0], amount=1_000_000, snapshot_hash=snap)
-    act("confirm", done, buyers[0], amount_due=1_000_000)
-    act("open", held, buyers[0], amount=1_000_000, snapshot_hash=snap)
+    act("open", done, buyers[0], 1_000_000, snap, 0)
+    act("confirm", done, buyers[0], 1_000_000)
+    act("open", held, buyers[0], 1_000_000, snap, 0)
 
     k1 = key("G-1", buyers[1])
-    gas["open"] = act("open", k1, buyers[1], amount=5_000_000, snapshot_hash=snap)
-    gas["update"] = act("open", k1, buyers[1], amount=6_000_000, snapshot_hash=snap)
-    gas["ship"] = act("ship", k1, STORE, waybill_hash="0x" + "22" * 32)
-    gas["confirm"] = act("confirm", k1, buyers[1], amount_due=6_000_000)
+    gas["open"] = act("open", k1, buyers[1], 5_000_000, snap, 0)
+    gas["update"] = act("open", k1, buyers[1], 6_000_000, snap, 0)
+    gas["ship"] = act("ship", k1, STORE, b"\x22" * 32)
+    gas["confirm"] = act("confirm", k1, buyers[1], 6_000_000)
 
     k2 = key("G-2", buyers[2])
-    act("open", k2, buyers[2], amount=5_000_000, snapshot_hash=snap)
+    act("open", k2, buyers[2], 5_000_000, snap, 0)
     gas["reject"] = act("reject", k2, STORE)
 
     k3 = key("G-3", buyers[3])
-    act("open", k3, buyers[3], amount=5_000_000, snapshot_hash=snap)
-    gas["dispute"] = act("dispute", k3, buyers[3], reason_hash="0x" + "33" * 32)
-    gas["resolve"] = act("resolve", k3, ARBITER, to_store=3_000_000)
+    act("open", k3, buyers[3], 5_000_000, snap, 0)
+    gas["dispute"] = act("dispute", k3, buyers[3], b"\x33" * 32)
+    gas["resolve"] = act("resolve", k3, ARBITER, 3_000_000)
 
     k4 = key("G-4", buyers[0])
-    act("open", k4, buyers[0], amount=5_000_000, snapshot_hash=snap, time_limit=3600)
+    act("open", k4, buyers[0], 5_000_000, snap, 3600)
     rpc.call("evm_increaseTime", 3601)
     rpc.call("evm_mine")
     gas["release"] = act("release", k4, DEV_ADDRESSES[9])
@@ -115,11 +116,12 @@ def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: st
     service = Service(make_settings(work, deployments, name), node.url)
     store = service.app.register_store(STORE_ID, "Bench Shop", STORE)[0]
     token = service.manifest.contract("TestStablecoin").address
+    rules = service.transactions.settlement_rules()
     hashes = {}
     for i in range(settlements):
-        order = service.app.create_store_order(store, f"L-{i}", 1_000_000, token, None, [], None)
+        order = service.app.create_store_order(store, f"L-{i}", 1_000_000, token, None, [], None, rules)
         hashes[order.order_number] = order.snapshot_hash
-    service.view.catch_up()
+    service.project()
     return service, hashes
 
 
@@ -142,7 +144,7 @@ def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlement
         service.reader   # connect and load the checkpoint before the clock starts
         started = time.perf_counter()
         written = service.reader.sync_once()
-        service.view.catch_up(recorded=service.reader.take_recorded())
+        service.project(service.reader.take_recorded())
         elapsed = time.perf_counter() - started
         completed = service.db.fetchone("SELECT count(*) FROM view_orders WHERE status = 'completed'")[0]
         if written < made["events"] or completed != settlements:   # (plus the gas measurement's few)
@@ -225,9 +227,9 @@ def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int
             number = f"T-{i}"
             order = answer(http.post("/stores/latency-shop/orders", headers=headers,
                                      json={"order_number": number, "amount": "1000", "token": token}))
-            tx = service.transactions.settlement_call(
-                "open", SettlementKey("0x" + "ab" * 20, order_number_bytes32(number), buyer, buyer, token), buyer,
-                amount=1000, snapshot_hash=order["snapshot_hash"])
+            key = SettlementKey("0x" + "ab" * 20, order_number_bytes32(number), buyer, buyer, token)
+            tx = service.transactions.call(SETTLEMENT, "open", (key.as_tuple(), 1000,
+                                                                bytes.fromhex(order["snapshot_hash"][2:]), 0), buyer)
             _send(rpc, tx)   # automine: mined when this returns
             mined = time.perf_counter()
             while answer(http.get(f"/stores/latency-shop/orders/{number}", headers=headers))["status"] != "paid":

@@ -2,75 +2,107 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from engine.store_order import MAX_AMOUNT
+from engine.store_order import order_number_bytes32
 from engine.stores import Store
 
 from .. import present
-from ..deps import require_admin, service, store_for_key
-from ..models import StoreIn, StoreOrderIn
+from ..deps import following, require_admin, service, store_for_key
+from ..models import (OrderHistory, OrdersPage, OrderStatus, StoreIn, StoreOrderCreated, StoreOrderIn, StoreOrderOut,
+                      StoreRecord, StoreRegistered)
+from ..problems import responses
 from ..service import Service
+from ..types import OrderNumber
 
-router = APIRouter(tags=["stores"])
-
-Status = Literal["awaiting_payment", "paid", "payment_mismatch", "shipped", "disputed", "completed",
-                 "released", "short_paid", "refunded"]
+router = APIRouter(tags=["stores"], responses=responses(422))
 
 
-@router.post("/stores", status_code=201, dependencies=[Depends(require_admin)],
-             summary="Register a store (admin); returns its API key once")
+def store_responses(*extra: int) -> dict:
+    """What a route behind the store key can answer besides its result."""
+    return responses(401, 404, *extra)
+
+
+OrderNumberPath = Annotated[OrderNumber, Path(description="The store order number.")]
+
+
+def _record(store: Store) -> dict:
+    return {"store_id": store.store_id, "name": store.name, "address": to_checksum_address(store.address)}
+
+
+@router.post("/stores", status_code=201, dependencies=[Depends(require_admin)], response_model=StoreRegistered,
+             responses=responses(401, 403, 409), summary="Register a store (operator); returns its API key once")
 def register_store(body: StoreIn, svc: Service = Depends(service)) -> dict:
     store, key = svc.app.register_store(body.store_id, body.name, body.address.lower())
-    svc.view.catch_up()   # read-your-writes: the store's calls work at once
-    return {"store_id": store.store_id, "name": store.name, "address": to_checksum_address(store.address),
-            "api_key": key}
+    svc.project()   # read-your-writes: the store's calls work at once
+    return dict(_record(store), api_key=key)
 
 
-@router.post("/stores/{store_id}/orders", status_code=201, summary="Create a store order")
-def create_order(body: StoreOrderIn, store: Store = Depends(store_for_key), svc: Service = Depends(service)) -> dict:
-    amount = int(body.amount)
-    if not 0 < amount <= MAX_AMOUNT:
-        raise HTTPException(422, f"amount must be between 1 and {MAX_AMOUNT}")
+@router.get("/stores/{store_id}", response_model=StoreRecord, summary="The store's own record",
+            responses=store_responses())
+def get_store(store: Store = Depends(store_for_key)) -> dict:
+    return _record(store)
+
+
+@router.post("/stores/{store_id}/orders", status_code=201, response_model=StoreOrderCreated,
+             summary="Create a store order", responses=store_responses(409, 502, 503))
+def create_order(body: StoreOrderIn, store: Store = Depends(store_for_key),
+                 svc: Service = Depends(following)) -> dict:
     if body.payout_address and body.payout_address.lower() != store.address:
         raise HTTPException(422, "payout_address must be the store's registered address")
-    items = [dict(i.model_dump(exclude_none=True), unit_price=int(i.unit_price)) for i in body.items]
-    order = svc.app.create_store_order(store, body.order_number, amount, body.token.lower(),
-                                       body.buyer.lower() if body.buyer else None, items, body.time_limit)
-    svc.view.catch_up()   # read-your-writes: the order is in the view when this returns
-    from engine.store_order import order_number_bytes32
+    rules = svc.transactions.settlement_rules()
+    items = [i.model_dump(exclude_none=True) for i in body.items]
+    order = svc.app.create_store_order(store, body.order_number, body.amount, body.token.lower(),
+                                       body.buyer.lower() if body.buyer else None, items, body.time_limit, rules)
+    svc.project()   # read-your-writes: the order is in the view when this returns
     return {
         "store_id": store.store_id, "order_number": order.order_number, "snapshot": order.snapshot,
         "snapshot_hash": order.snapshot_hash,
-        "payment": {  # what the buyer's wallet passes to C2CSettlement.open
-            "settlement_contract": to_checksum_address(svc.manifest.contract("C2CSettlement").address),
-            "store": to_checksum_address(store.address), "order_number": order.order_number,
-            "order_number_bytes32": order_number_bytes32(order.order_number),
-            "token": to_checksum_address(body.token), "amount": str(amount),
-            "snapshot_hash": order.snapshot_hash, "time_limit": body.time_limit or 0,
+        "payment": {
+            "settlement_contract": to_checksum_address(rules.address), "store": to_checksum_address(store.address),
+            "order_number": order.order_number, "order_number_bytes32": order_number_bytes32(order.order_number),
+            "token": to_checksum_address(body.token), "amount": body.amount, "snapshot_hash": order.snapshot_hash,
+            "time_limit": order.snapshot["time_limit"],
         },
     }
 
 
-@router.get("/stores/{store_id}/orders", summary="Page the store's orders by change (poll with the cursor)")
+def _head(svc: Service) -> int | None:
+    return (svc.chain_view.chain(svc.chain_id) or {}).get("head")
+
+
+@router.get("/stores/{store_id}/orders", response_model=OrdersPage, responses=store_responses(400),
+            summary="Page the store's orders by change (poll with the cursor)")
 def list_orders(store: Store = Depends(store_for_key), svc: Service = Depends(service),
-                status: Status | None = None, after: str | None = Query(None, max_length=200),
+                status: OrderStatus | None = None,
+                after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
                 limit: int = Query(100, ge=1, le=1000)) -> dict:
     seq = present.decode_cursor(after)
     rows = svc.view.orders(store.store_id, after=seq, status=status, limit=limit)
-    head = (svc.view.chain(svc.chain_id) or {}).get("head")
-    orders = [present.order(data, s, head) for s, data in rows]
+    head = _head(svc)
     next_seq = rows[-1][0] if rows else seq
-    return {"orders": orders, "next_cursor": present.encode_cursor(next_seq), "has_more": len(rows) == limit}
+    return {"orders": [present.order(data, s, head) for s, data in rows],
+            "next_cursor": present.encode_cursor(next_seq), "has_more": len(rows) == limit}
 
 
-@router.get("/stores/{store_id}/orders/{order_number}", summary="One store order")
-def get_order(order_number: str, store: Store = Depends(store_for_key), svc: Service = Depends(service)) -> dict:
+@router.get("/stores/{store_id}/orders/{order_number}", response_model=StoreOrderOut, summary="One store order",
+            responses=store_responses())
+def get_order(order_number: OrderNumberPath, store: Store = Depends(store_for_key),
+              svc: Service = Depends(service)) -> dict:
     found = svc.view.order(store.store_id, order_number)
     if found is None:
         raise HTTPException(404, f"no store order {order_number!r}")
-    head = (svc.view.chain(svc.chain_id) or {}).get("head")
-    return present.order(found[1], found[0], head)
+    return present.order(found[1], found[0], _head(svc))
+
+
+@router.get("/stores/{store_id}/orders/{order_number}/history", response_model=OrderHistory, responses=store_responses(),
+            summary="Every step the order went through, oldest first (settlement steps, mismatches, retractions)")
+def order_history(order_number: OrderNumberPath, store: Store = Depends(store_for_key),
+                  svc: Service = Depends(service)) -> dict:
+    history = svc.view.history(store.store_id, order_number)
+    if not history:
+        raise HTTPException(404, f"no store order {order_number!r}")
+    return {"store_id": store.store_id, "order_number": order_number, "history": history}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.client import answer
-from api.demo import LENDER, STORE_ID, UNIT, Walk, dev_account
+from api.cli.demo import LENDER, STORE_ID, UNIT, Walk, dev_account
 
 from .conftest import ADMIN
 

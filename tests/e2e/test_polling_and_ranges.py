@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from api.service import Service
 from engine.reader import ChainReader
+from engine.registry import SOURCES
 from engine.rpc import Rpc, RpcError
 from tests.load import DEV_ADDRESSES, Load
 
@@ -60,7 +61,7 @@ def test_a_node_refusing_wide_ranges_gets_narrower_ones(chain, tmp_path):
     node, deployments, rpc = chain
     service = Service(make_settings(tmp_path, deployments), node.url)
     made = Load(rpc, service.manifest).settlements(30, DEV_ADDRESSES[3:6], per_block=4, prefix="N")
-    reader = ChainReader(service.app, NarrowNode(node.url), block_range=5000)
+    reader = ChainReader(service.app, NarrowNode(node.url), SOURCES, block_range=5000)
     written = reader.sync_once()
     assert reader.block_range <= NarrowNode.MAX_BLOCKS
     assert written == made["events"] == 60

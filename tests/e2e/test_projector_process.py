@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from api.service import Service, run_projector
+from api.service import Service
+from projections.runner import run_projector
 from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import make_settings
@@ -17,9 +18,10 @@ def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_
     reader_only = Service(settings, node.url, views=False)
     store = reader_only.app.register_store("scale-shop", "Scale Shop", DEV_ADDRESSES[2])[0]
     token = reader_only.manifest.contract("TestStablecoin").address
+    rules = reader_only.transactions.settlement_rules()
     hashes = {}
     for i in range(40):
-        order = reader_only.app.create_store_order(store, f"S-{i}", 1_000_000, token, None, [], None)
+        order = reader_only.app.create_store_order(store, f"S-{i}", 1_000_000, token, None, [], None, rules)
         hashes[order.order_number] = order.snapshot_hash
     Load(rpc, reader_only.manifest).settlements(40, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="S",
                                                 per_block=7)
@@ -27,7 +29,7 @@ def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_
     assert reader_only.reader.cursor.block == rpc.block_number()
     assert reader_only.view.position() == 0   # the reader left the views alone
     stop = threading.Event()
-    projector = threading.Thread(target=run_projector, args=(settings, node.url, stop), daemon=True)
+    projector = threading.Thread(target=run_projector, args=(settings, stop), daemon=True)
     projector.start()
     try:
         deadline = time.monotonic() + 20

@@ -68,7 +68,8 @@ def test_anvil_reorg_leaves_the_view_equal_to_a_rebuild_and_to_a_fresh_ingestion
     for n in orders:
         o = stored.get(service.app.get_store_order("reorg-shop", n).id)
         fresh.app.create_store_order(fresh.app.get_store("reorg-shop"), n, o.amount, o.snapshot["token"],
-                                     o.snapshot["buyer"], [], o.snapshot["time_limit"])
+                                     o.snapshot["buyer"], [], o.snapshot["time_limit"],
+                                     fresh.transactions.settlement_rules())
     fresh.step()
     assert fresh.reader.reorgs == 0
     assert comparable(fresh.view.snapshot()) == comparable(live)
@@ -168,7 +169,8 @@ def test_a_settlement_reopened_after_a_reorg_is_recorded_by_a_restarted_reader(c
     restarted.step()
     state = restarted.view.order("again-shop", "A-1")[1]
     assert state["status"] == "paid" and len(state["steps"]) == 1
-    aggregate = restarted.app.repository.get(restarted.reader._aggregate_id(state["settlement_id"]))
+    contract = restarted.manifest.contract("C2CSettlement").address
+    aggregate = restarted.app.repository.get(Settlement.create_id(restarted.chain_id, contract, state["settlement_id"]))
     assert [type(e).__name__ for e in restarted.app.events.get(aggregate.id)] == ["Discovered", "Retracted",
                                                                                   "LogRecorded"]
     live = restarted.view.snapshot()

@@ -81,7 +81,7 @@ def test_the_fast_mapper_stores_what_the_standard_one_decodes_to_the_same_event(
     for amount in (5_000_000, 2**96 - 1):   # the second is beyond orjson's 64-bit integers
         coords = {"chain_id": 31337, "block_number": 7, "block_hash": "0x" + "aa" * 32, "tx_hash": "0x" + "bb" * 32,
                   "log_index": 3, "block_timestamp": 1_700_000_000}
-        s = Settlement(chain_id=31337, contract="0x" + "11" * 20, settlement_id="0x" + "22" * 32,
+        s = Settlement(chain_id=31337, contract="0x" + "11" * 20, key="0x" + "22" * 32,
                        first_log={"event": "SettlementOpened", "args": {"amount": amount, "store": "0x" + "33" * 20},
                                   "coords": coords})
         s.record("SettlementCompleted", {"toStore": amount, "toPayer": 0, "paymentRecord": 1},

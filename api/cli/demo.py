@@ -16,7 +16,7 @@ from eth_account import Account
 from engine.node import DEV_MNEMONIC
 from engine.rpc import Rpc
 
-from .client import ApiError, Holder, answer, settlement_key
+from ..client import ApiError, Holder, answer, settlement_key
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -243,7 +243,7 @@ def run_demo(service, settings) -> None:
     import httpx
     import uvicorn
 
-    from .app import create_app
+    from ..app import create_app
 
     service.start()
     server = uvicorn.Server(uvicorn.Config(create_app(service), host=settings.api_host, port=settings.api_port,

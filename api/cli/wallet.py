@@ -8,6 +8,7 @@ it here after the password prompt and relays the signed bytes through ``POST /tx
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Optional
 import typer
 from eth_account import Account
 from eth_utils import to_checksum_address
+from pydantic import WithJsonSchema
 
-from .client import ApiError, Holder, answer
+from ..actions import ACTIONS, Action
+from ..client import ApiError, Holder, answer, sign_transaction
 
 app = typer.Typer(help="Sign and send settlement actions with a local keystore (keys never leave this machine).",
                   no_args_is_help=True)
@@ -103,7 +106,7 @@ def _report(result: dict) -> None:
     colour = "green" if status == "success" else ("yellow" if status == "pending" else "red")
     typer.secho(f"{status}: tx {result['tx_hash']}" + (f" in block {result['block_number']}"
                                                        if "block_number" in result else ""), fg=colour)
-    for event in result.get("events", []):
+    for event in result.get("events") or []:
         args = ", ".join(f"{k}={v}" for k, v in event["args"].items())
         typer.echo(f"  {event['event']}({args})")
     if result.get("revert"):
@@ -116,25 +119,16 @@ def _send(holder: Holder, path: str, body: dict, yes: bool) -> None:
     try:
         built = holder.build(path, body)
         tx = built["transaction"]
-        typer.echo(f"{path.rsplit('/', 1)[-1]} from {holder.address} to {tx['to']}: gas {tx['gas']}, "
-                   f"nonce {tx['nonce']}, chain {tx['chainId']}"
-                   + (f", settlement {built['settlement_id']}" if "settlement_id" in built else ""))
+        typer.echo(f"{path.rsplit('/', 1)[-1]} from {holder.address} to {tx['to']}: gas {int(tx['gas'], 16)}, "
+                   f"nonce {int(tx['nonce'], 16)}, chain {int(tx['chainId'], 16)}"
+                   + (f", settlement {built['settlement_id']}" if built.get("settlement_id") else ""))
+        if tx["from"].lower() != holder.address.lower():
+            _fail(f"this transaction must be signed by {tx['from']}; this wallet is {holder.address}")
         if not yes and not typer.confirm("sign and send?", default=True):
             raise typer.Exit(1)
-        from .client import sign_transaction
         _report(holder.relay(sign_transaction(holder.account, tx)))
     except ApiError as exc:
         _fail(str(exc))
-
-
-def _act(action: str, keystore: Optional[Path], api: str, yes: bool, store: str, order: str,
-         buyer: Optional[str], payer: Optional[str], token: Optional[str], **extra) -> None:
-    """Builds the settlement action through the API, signs it here and relays it."""
-    h = _holder(keystore, api)
-    body = {"key": _key(h, store, order, buyer, payer, token), **extra}
-    if body.pop("sender", None):
-        body["sender"] = h.address
-    _send(h, f"/settlements/{action}", body, yes)
 
 
 # -- keystore
@@ -165,12 +159,6 @@ def address(keystore: Optional[Path] = KEYSTORE):
     typer.echo(to_checksum_address("0x" + json.loads(path.read_text())["address"].removeprefix("0x")))
 
 
-# -- actions
-
-STORE = typer.Option(..., "--store", help="The store's address.")
-ORDER = typer.Option(..., "--order", help="The store order number.")
-BUYER = typer.Option(None, "--buyer", help="The buyer's address [default: this wallet].")
-PAYER = typer.Option(None, "--payer", help="Who pays and receives refunds [default: the buyer].")
 TOKEN = typer.Option(None, "--token", help="Settlement token [default: the deployment's test stablecoin].")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask before signing.")
 
@@ -183,73 +171,59 @@ def approve(amount: str = typer.Option(..., help="Amount in base units."), token
     _send(h, "/settlements/approve", {"owner": h.address, "token": _token(h, token), "amount": amount}, yes)
 
 
-@app.command("open")
-def open_(store: str = STORE, order: str = ORDER, amount: str = typer.Option(..., help="Amount in base units."),
-          snapshot_hash: str = typer.Option(..., help="The store order's snapshot hash."),
-          time_limit: int = typer.Option(0, help="Seconds; 0 = the contract's default."),
-          permit: bool = typer.Option(False, help="Sign an EIP-2612 permit instead of a prior approval."),
-          buyer: Optional[str] = BUYER, payer: Optional[str] = PAYER, token: Optional[str] = TOKEN,
-          keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
-    """Pay for a store order (as the payer): freezes the amount, or updates an unshipped settlement."""
-    h = _holder(keystore, api)
-    key = _key(h, store, order, buyer, payer or (h.address if buyer else None), token)
-    body = {"key": key, "amount": amount, "snapshot_hash": snapshot_hash, "time_limit": time_limit}
-    if permit:
-        try:
-            body["permit"] = h.permit(key["token"], int(amount))
-        except ApiError as exc:
-            _fail(str(exc))
-        _send(h, "/settlements/open-with-permit", body, yes)
-    else:
-        _send(h, "/settlements/open", body, yes)
+# -- the settlement actions, one command per row of the action table
+
+KEY_FIELDS = ("key", "sender", "permit")   # filled in by the wallet, not asked for
 
 
-@app.command()
-def ship(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..., help="The buyer's address."),
-         waybill: str = typer.Option(..., help="The logistics record; its hash goes on chain."),
-         payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
-         api: str = API, yes: bool = YES):
-    """Mark a settlement shipped (as the store)."""
-    _act("ship", keystore, api, yes, store, order, buyer, payer, token, waybill=waybill)
+def _option(name: str, field) -> inspect.Parameter:
+    flag = "--" + name.replace("_", "-")
+    # Amounts are integers shown as decimal strings (their schema says so); plain integers stay integers.
+    kind = int if field.annotation is int and not any(isinstance(m, WithJsonSchema) for m in field.metadata) else str
+    default = ... if field.is_required() else field.default
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
+                             default=typer.Option(default, flag, help=field.description or ""))
 
 
-@app.command()
-def reject(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..., help="The buyer's address."),
-           payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
-           api: str = API, yes: bool = YES):
-    """Reject an unshipped order (as the store): the payer gets everything back."""
-    _act("reject", keystore, api, yes, store, order, buyer, payer, token)
+def _command(action: Action):
+    """A wallet command for ``action``: builds it through the API, signs here, relays it."""
+    buyer_is_wallet = action.signer in ("payer", "buyer")
+    fields = {n: f for n, f in action.model.model_fields.items() if n not in KEY_FIELDS}
+
+    def command(store: str, order: str, buyer: Optional[str], payer: Optional[str], token: Optional[str],
+                keystore: Optional[Path], api: str, yes: bool, **extra) -> None:
+        h = _holder(keystore, api)
+        if action.signer == "payer" and buyer and not payer:
+            payer = h.address   # paying for another buyer
+        body = {"key": _key(h, store, order, buyer, payer, token), **extra}
+        if action.signer == "sender":
+            body["sender"] = h.address
+        if "permit" in action.model.model_fields:
+            try:
+                body["permit"] = h.permit(body["key"]["token"], int(extra["amount"]))
+            except (ApiError, ValueError) as exc:
+                _fail(str(exc))
+        _send(h, f"/settlements/{action.name}", body, yes)
+
+    P = inspect.Parameter
+    buyer_help = "The buyer's address" + (" [default: this wallet]." if buyer_is_wallet else ".")
+    command.__signature__ = inspect.Signature([
+        P("store", P.KEYWORD_ONLY, annotation=str, default=typer.Option(..., "--store", help="The store's address.")),
+        P("order", P.KEYWORD_ONLY, annotation=str, default=typer.Option(..., "--order", help="The store order number.")),
+        P("buyer", P.KEYWORD_ONLY, annotation=Optional[str],
+          default=typer.Option(None if buyer_is_wallet else ..., "--buyer", help=buyer_help)),
+        P("payer", P.KEYWORD_ONLY, annotation=Optional[str],
+          default=typer.Option(None, "--payer", help="Who pays and receives refunds [default: the buyer].")),
+        P("token", P.KEYWORD_ONLY, annotation=Optional[str], default=TOKEN),
+        *(_option(n, f) for n, f in fields.items()),
+        P("keystore", P.KEYWORD_ONLY, annotation=Optional[Path], default=KEYSTORE),
+        P("api", P.KEYWORD_ONLY, annotation=str, default=API),
+        P("yes", P.KEYWORD_ONLY, annotation=bool, default=YES),
+    ])
+    command.__name__ = action.name.replace("-", "_")
+    command.__doc__ = f"{action.summary} (signed by the {action.signer})."
+    return command
 
 
-@app.command()
-def confirm(store: str = STORE, order: str = ORDER,
-            amount_due: str = typer.Option(..., help="What is actually due to the store (≤ the frozen amount)."),
-            buyer: Optional[str] = BUYER, payer: Optional[str] = PAYER, token: Optional[str] = TOKEN,
-            keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
-    """Confirm receipt (as the buyer): the store gets AMOUNT_DUE, the payer the rest."""
-    _act("confirm", keystore, api, yes, store, order, buyer, payer, token, amount_due=amount_due)
-
-
-@app.command()
-def dispute(store: str = STORE, order: str = ORDER, reason: str = typer.Option(..., help="Why; its hash goes on chain."),
-            buyer: Optional[str] = BUYER, payer: Optional[str] = PAYER, token: Optional[str] = TOKEN,
-            keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
-    """Raise a dispute before the time limit (as the buyer): stops the automatic release."""
-    _act("dispute", keystore, api, yes, store, order, buyer, payer, token, reason=reason)
-
-
-@app.command()
-def release(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..., help="The buyer's address."),
-            payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
-            api: str = API, yes: bool = YES):
-    """Release the full amount to the store after the time limit (anyone may)."""
-    _act("release", keystore, api, yes, store, order, buyer, payer, token, sender=True)
-
-
-@app.command()
-def resolve(store: str = STORE, order: str = ORDER, buyer: str = typer.Option(..., help="The buyer's address."),
-            to_store: str = typer.Option(..., help="Amount to the store; the payer gets the rest."),
-            payer: Optional[str] = PAYER, token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE,
-            api: str = API, yes: bool = YES):
-    """Resolve a dispute with a split (as the arbiter)."""
-    _act("resolve", keystore, api, yes, store, order, buyer, payer, token, sender=True, to_store=to_store)
+for _action in ACTIONS:
+    app.command(_action.name)(_command(_action))

@@ -1,4 +1,4 @@
-"""A small client for the orderchain API that signs on the holder's side.
+"""The holder's side of the API: build through it, sign here, relay through it.
 
 The API builds unsigned transactions and permit typed data; :class:`Holder` signs them
 with a local eth-account key and relays the signed bytes through ``POST /tx``. The key
@@ -13,9 +13,6 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-INT_FIELDS = ("gas", "maxFeePerGas", "maxPriorityFeePerGas", "value")
-SIGNED_FIELDS = ("type", "chainId", "to", "data", "nonce") + INT_FIELDS
-
 
 class ApiError(Exception):
     """The API answered with a problem document."""
@@ -27,6 +24,9 @@ class ApiError(Exception):
         revert = problem.get("revert")
         if revert:
             detail = f"{detail} [{revert.get('error')}({', '.join(f'{k}={v}' for k, v in revert.get('args', {}).items())})]"
+        for error in problem.get("errors") or []:   # which fields, and why
+            where = ".".join(str(p) for p in error.get("loc", []) if p != "body")
+            detail = f"{detail}; {where}: {error.get('msg')}"
         super().__init__(f"HTTP {status}: {detail}")
 
 
@@ -42,12 +42,8 @@ def answer(response) -> Any:
 
 
 def sign_transaction(account, tx: dict) -> str:
-    """Signs an unsigned transaction as returned by the API; returns the raw hex."""
-    fields = {k: tx[k] for k in SIGNED_FIELDS if k in tx}
-    for k in INT_FIELDS:
-        if k in fields:
-            fields[k] = int(fields[k])
-    return "0x" + account.sign_transaction(fields).raw_transaction.hex()
+    """Signs an unsigned transaction as the API returns it (taken unchanged); returns the raw hex."""
+    return "0x" + account.sign_transaction(tx).raw_transaction.hex()
 
 
 def sign_typed_data(account, typed_data: dict) -> dict:

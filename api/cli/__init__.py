@@ -1,0 +1,167 @@
+"""The ``orderchain`` command line: run the engine and the API, deploy, walk the demo,
+and sign as a wallet holder (``orderchain wallet``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+from engine.node import AnvilNode, deploy as ape_deploy
+
+from . import serve as s
+from .wallet import app as wallet_app
+
+app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders, event-sourced.",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(wallet_app, name="wallet")
+
+
+@app.command()
+def node() -> None:
+    """Start a local anvil node and keep it running."""
+    settings = s.settings()
+    with AnvilNode(settings.anvil_port) as n:
+        s.say(f"anvil running at {n.url}; Ctrl-C to stop")
+        s.wait_forever()
+
+
+@app.command()
+def deploy() -> None:
+    """Deploy the contracts to ORDERCHAIN_RPC_URL with the ape script."""
+    settings = s.settings()
+    typer.echo(ape_deploy(s.require_rpc_url(settings, "the node to deploy to"), settings.deployments_dir))
+
+
+@app.command()
+def engine(views: bool = typer.Option(True, help="Also keep the views (off: run `orderchain project` beside it).")
+           ) -> None:
+    """Run the chain reader and the keeper (and the views), without the API."""
+    settings = s.settings()
+    with ExitStack() as stack:
+        url = s.node(stack, settings)
+        s.ensure_deployed(url, settings)
+        if views:
+            svc = s.service(url, settings)
+            svc.start()
+            s.say("engine running with its views; Ctrl-C to stop")
+            try:
+                s.wait_forever()
+            finally:
+                svc.stop()
+            return
+        _reader_only(url, settings)
+
+
+def _reader_only(url: str, settings) -> None:
+    """The scale-out shape's reader: the engine alone, no views, no HTTP."""
+    from engine.application import OrderEngine
+    from engine.manifest import Manifest, ManifestError
+    from engine.reader import OtherChain
+    from engine.rpc import Rpc
+    from engine.runner import EngineRunner
+    try:
+        app_ = OrderEngine(settings, Manifest.load(settings.deployments_dir, Rpc(url).chain_id()))
+        runner = EngineRunner(app_, settings, url)
+        runner.reader   # checks that the event store follows this chain
+    except (ManifestError, OtherChain) as exc:
+        s.fail(str(exc))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    s.say("reader running (no views: run `orderchain project` beside it); Ctrl-C to stop")
+    try:
+        runner.run(stop)
+    except KeyboardInterrupt:
+        pass
+    if runner.halted:
+        s.fail(runner.halted)
+
+
+@app.command()
+def project() -> None:
+    """Keep the views up to date from the event store, in a process of its own."""
+    from projections.runner import run_projector
+    settings = s.settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    s.say(f"projecting {settings.db} into {settings.view_db}; Ctrl-C to stop")
+    try:
+        run_projector(settings, stop)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def rebuild(view: str = typer.Argument(None, help="The view to rebuild (default: every view).")) -> None:
+    """Empty one view (or all) and build it again from the event log; the others stay as they are."""
+    from engine.application import OrderEngine
+    from engine.db import Database
+    from projections.runner import Projector
+    settings = s.settings()
+    projector = Projector(OrderEngine(settings), Database(settings.view_db))
+    try:
+        applied = projector.rebuild(view)
+    except KeyError as exc:
+        s.fail(str(exc.args[0]), 2)
+    s.say(f"rebuilt {view or 'every view'} from {applied} events")
+
+
+@app.command()
+def api(engine_: bool = typer.Option(True, "--engine/--no-engine",
+                                     help="Also run the engine (off: an API worker beside a reader and a projector).")
+        ) -> None:
+    """Serve the API (and the engine) against ORDERCHAIN_RPC_URL."""
+    settings = s.settings()
+    url = s.require_rpc_url(settings, "or use `orderchain run`")
+    s.serve(s.service(url, settings, views=engine_, engine=engine_), settings)
+
+
+@app.command()
+def run() -> None:
+    """Start anvil (unless ORDERCHAIN_RPC_URL is set), deploy if needed, serve engine and API."""
+    settings = s.settings()
+    with ExitStack() as stack:
+        url = s.node(stack, settings)
+        s.ensure_deployed(url, settings)
+        s.serve(s.service(url, settings), settings)
+
+
+@app.command()
+def demo() -> None:
+    """`run`, then walk every settlement flow with the dev accounts, printing the store-order view."""
+    from .demo import run_demo
+    settings = s.settings()
+    if not settings.rpc_url:
+        # The demo's own chain, deployment and event store, fresh each time, apart from `run`'s.
+        demo_dir = Path(settings.var_dir) / "demo"
+        shutil.rmtree(demo_dir, ignore_errors=True)
+        db = settings.db if "ORDERCHAIN_DB" in os.environ else str(demo_dir / "orderchain.sqlite")
+        settings = replace(settings, var_dir=str(demo_dir), db=db, deployments_dir=str(demo_dir / "deployments"))
+        s.say(f"demo state in {demo_dir} (fresh chain and event store)")
+    with ExitStack() as stack:
+        url = s.node(stack, settings)
+        s.ensure_deployed(url, settings)
+        run_demo(s.service(url, settings), settings)
+
+
+def _terminate(*_) -> None:
+    raise SystemExit(143)   # unwinds: the engine stops and a started anvil saves its state
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    logging.basicConfig(level=os.environ.get("ORDERCHAIN_LOG", "WARNING").upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

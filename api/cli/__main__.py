@@ -1,0 +1,5 @@
+"""`python -m api.cli`: the orderchain command line."""
+
+from . import main
+
+main()

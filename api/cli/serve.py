@@ -1,0 +1,112 @@
+"""What the commands share: settings, the node (a local anvil or a URL), deployment, and
+serving the API. Heavy parts (the views, the HTTP stack) are imported only by the
+commands that run them."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+import typer
+
+from engine.config import ConfigError, Settings
+from engine.manifest import Manifest, ManifestError
+from engine.node import AnvilNode, deploy as ape_deploy
+from engine.reader import OtherChain
+from engine.rpc import Rpc, RpcUnavailable
+from engine.transactions import NO_CODE, SETTLEMENT
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        typer.secho(f"configuration error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def say(message: str) -> None:
+    typer.secho(message, fg="cyan", err=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def require_rpc_url(settings_: Settings, why: str) -> str:
+    if not settings_.rpc_url:
+        fail(f"set ORDERCHAIN_RPC_URL ({why})", 2)
+    return settings_.rpc_url
+
+
+def deployed(rpc_url: str, settings_: Settings) -> bool:
+    rpc = Rpc(rpc_url)
+    try:
+        manifest = Manifest.load(settings_.deployments_dir, rpc.chain_id())
+        return rpc.call("eth_getCode", manifest.contract(SETTLEMENT).address, "latest") not in NO_CODE
+    except ManifestError:
+        return False
+    finally:
+        rpc.close()
+
+
+def node(stack: ExitStack, settings_: Settings) -> str:
+    """The node URL: ORDERCHAIN_RPC_URL, or a local anvil started for this run."""
+    if settings_.rpc_url:
+        try:
+            Rpc(settings_.rpc_url, timeout=5).chain_id()
+        except RpcUnavailable as exc:
+            fail(f"cannot reach ORDERCHAIN_RPC_URL: {exc}")
+        return settings_.rpc_url
+    settings_.ensure_dirs()
+    var = Path(settings_.var_dir)
+    anvil = stack.enter_context(AnvilNode(settings_.anvil_port, log_path=str(var / "anvil.log"),
+                                          state_path=str(var / "anvil-state.json")))
+    say(f"anvil running at {anvil.url} (chain 31337, dev accounts of the test mnemonic; "
+        f"chain kept in {var / 'anvil-state.json'})")
+    return anvil.url
+
+
+def ensure_deployed(rpc_url: str, settings_: Settings) -> None:
+    if deployed(rpc_url, settings_):
+        return
+    say("deploying contracts with `ape run deploy` ...")
+    say(f"deployment written to {ape_deploy(rpc_url, settings_.deployments_dir)}")
+
+
+def service(rpc_url: str, settings_: Settings, views: bool = True, engine: bool = True):
+    """The composed service; a clear message instead of a traceback when it cannot start."""
+    from api.service import Service
+    try:
+        svc = Service(settings_, rpc_url, views=views, engine=engine)
+        if engine:
+            svc.reader   # checks that the event store follows this chain
+        return svc
+    except (ManifestError, OtherChain) as exc:
+        fail(str(exc))
+
+
+def serve(svc, settings_: Settings) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    svc.start()
+    if settings_.admin_token_generated:
+        say(f"operator token for this run: {settings_.admin_token}  (set ORDERCHAIN_ADMIN_TOKEN to choose one)")
+    say(f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs)")
+    try:
+        uvicorn.run(create_app(svc), host=settings_.api_host, port=settings_.api_port, log_level="warning")
+    finally:
+        svc.stop()
+
+
+def wait_forever(stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass

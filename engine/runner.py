@@ -1,0 +1,86 @@
+"""The chain side of a process: the reader loop and the keeper.
+
+``orderchain engine --no-views`` runs only this; with views, the composing process hands
+each step's saved events to its projector through ``after_step``. When the node turns
+out to serve another chain, the loop stops following it and says why (:attr:`halted`)
+until a person acts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Iterable
+
+from .application import OrderEngine
+from .chain_source import ChainSource
+from .config import Settings
+from .keeper import Keeper
+from .reader import ChainReader, OtherChain
+from .registry import SOURCES
+from .rpc import Rpc
+from .transactions import Transactions
+
+log = logging.getLogger("orderchain.engine")
+RETRY_PAUSE = 1.0   # seconds to wait after a failed step
+
+
+class EngineRunner:
+    """Reads one chain into the event store, step by step or in a loop, and keeps the keeper going."""
+
+    def __init__(self, app: OrderEngine, settings: Settings, rpc_url: str,
+                 sources: Iterable[ChainSource] = SOURCES, transactions: Transactions | None = None,
+                 open_settlements: Callable[[], list[dict]] | None = None):
+        self.app = app
+        self.settings = settings
+        self.rpc_url = rpc_url
+        self.sources = tuple(sources)
+        self._reader: ChainReader | None = None
+        self.keeper = None
+        if settings.keeper_key and open_settlements is not None and transactions is not None:
+            self.keeper = Keeper(Rpc(rpc_url), transactions, settings.keeper_key)
+        elif settings.keeper_key:
+            log.warning("ORDERCHAIN_KEEPER_KEY is set but this process keeps no views: the keeper is off here")
+        self.open_settlements = open_settlements
+        self.halted: str | None = None      # why the engine stopped following the node
+        self.last_error: str | None = None
+        self._last_keeper = 0.0
+
+    @property
+    def reader(self) -> ChainReader:
+        """The chain reader (connects and loads the cursor on first use)."""
+        if self._reader is None:
+            self._reader = ChainReader(self.app, Rpc(self.rpc_url), self.sources, self.settings.confirmations,
+                                       self.settings.block_range)
+        return self._reader
+
+    def step(self) -> list[tuple[int, object]]:
+        """Reads the chain up to the confirmed head; returns the (notification id, event) pairs saved."""
+        self.reader.sync_once()
+        return self.reader.take_recorded()
+
+    def keep(self) -> None:
+        """A keeper round, when one is due."""
+        if self.keeper and time.monotonic() - self._last_keeper >= self.settings.keeper_interval:
+            self._last_keeper = time.monotonic()
+            self.keeper.run_once(self.open_settlements())
+
+    def run(self, stop: threading.Event, after_step: Callable[[list], None] | None = None) -> None:
+        """Steps until ``stop`` is set, or until the node turns out to serve another chain."""
+        while not stop.is_set():
+            try:
+                recorded = self.step()
+                if after_step:
+                    after_step(recorded)
+                self.keep()
+                self.last_error = None
+            except OtherChain as exc:
+                self.halted = str(exc)
+                log.error("stopped following the chain: %s", exc)
+                return
+            except Exception as exc:  # keep following; the next poll retries, /status shows the error
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+                log.exception("engine step failed")
+                stop.wait(RETRY_PAUSE)
+            stop.wait(self.settings.poll_interval)

@@ -1,0 +1,12 @@
+"""The views the projector keeps: a new view is a new file plus one line here."""
+
+from __future__ import annotations
+
+from .chain_status import ChainStatusView
+from .store_orders import StoreOrdersView
+from .view import View
+
+VIEWS: tuple[type[View], ...] = (
+    ChainStatusView,
+    StoreOrdersView,
+)

@@ -1,0 +1,179 @@
+"""The machinery every view shares: exactly-once catch-up from the event log, and rebuild.
+
+A view keeps its own tracking position in the view database, committed in the same
+transaction as the rows it changes, so each event is applied exactly once, whichever
+process applies it. It catches up either from ``(notification id, event)`` pairs the
+reader has just saved (handed over in memory, no read back) or from the event store's
+notification log, in batches: the subclass prefetches the rows a batch needs in bulk,
+applies each event it handles, and writes its rows back once at the end of the batch.
+
+Rebuilding a view empties only its own tables and position. A view whose ``version``
+differs from the one its rows were built with is rebuilt when it is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import orjson
+from eventsourcing.utils import resolve_topic
+
+from engine.application import OrderEngine
+from engine.db import Database
+from engine.perf import gc_paused
+
+TRACKING_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS view_positions (
+        name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL)""",
+)
+BATCH_SIZE = 20_000
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a view row; orjson unless an integer is beyond its 64-bit limit."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
+
+
+def chunks(items: list, size: int = 400):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def run_from(handed: list[tuple[int, Any]], position: int, limit: int) -> list[tuple[int, Any]]:
+    """The handed-over events that directly follow ``position``, without gaps."""
+    i = next((k for k, (seq, _) in enumerate(handed) if seq > position), len(handed))
+    run: list[tuple[int, Any]] = []
+    expected = position + 1
+    while i < len(handed) and len(run) < limit and handed[i][0] == expected:
+        run.append(handed[i])
+        expected += 1
+        i += 1
+    return run
+
+
+class View:
+    """A read model built from the event log (see the module docstring).
+
+    Subclasses set ``name``, ``version``, ``schema``, ``tables`` and ``handles`` (the
+    event classes they apply) and implement :meth:`apply`; :meth:`begin`,
+    :meth:`prefetch` and :meth:`finish` shape a batch, :meth:`remember` and
+    :meth:`restore` keep in-memory caches true when a batch fails.
+    """
+
+    name = ""
+    version = 1
+    schema: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    handles: tuple[type, ...] = ()
+
+    def __init__(self, app: OrderEngine, db: Database):
+        self.app = app
+        self.db = db
+        self._lock = threading.RLock()
+        self._wanted: dict[str, bool] = {}
+        for statement in TRACKING_SCHEMA + self.schema:
+            self.db.execute(statement)
+        row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
+        if row is None:
+            self.db.execute("INSERT INTO view_positions (name, position, version) VALUES (?, 0, ?) "
+                            "ON CONFLICT (name) DO NOTHING", (self.name, self.version))
+        elif int(row[0]) != self.version:
+            self._empty()
+
+    # -- hooks
+
+    def begin(self) -> Any:
+        """A new batch's working state."""
+        return None
+
+    def prefetch(self, batch: Any, events: list[tuple[int, Any]]) -> None:
+        """Loads in bulk what applying ``events`` will read."""
+
+    def apply(self, batch: Any, event: Any, seq: int) -> None:
+        raise NotImplementedError
+
+    def finish(self, batch: Any) -> None:
+        """Writes the batch's rows (inside the batch's transaction)."""
+
+    def remember(self) -> Any:
+        """The in-memory state to restore if the batch fails."""
+        return None
+
+    def restore(self, memory: Any) -> None:
+        """Puts back what :meth:`remember` returned."""
+
+    # -- building
+
+    def position(self) -> int:
+        row = self.db.fetchone("SELECT position FROM view_positions WHERE name = ?", (self.name,))
+        return int(row[0]) if row else 0
+
+    def _wants(self, topic: str) -> bool:
+        found = self._wanted.get(topic)
+        if found is None:
+            found = self._wanted[topic] = issubclass(resolve_topic(topic), self.handles)
+        return found
+
+    def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
+        """Notifications after ``start``; only those this view handles are decoded."""
+        decode = self.app.mapper.to_domain_event
+        return [(n.id, decode(n) if self._wants(n.topic) else None)
+                for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)]
+
+    def catch_up(self, batch_size: int = BATCH_SIZE, recorded: list | None = None) -> int:
+        """Applies every event not yet applied; returns how many were passed over.
+
+        ``recorded`` may hold ``(notification id, domain event)`` pairs the caller has just
+        saved: a run of them that follows on from the view's position is applied as is,
+        without reading the events back. Everything else is read from the event store.
+        The position is read inside the write transaction (and locked on PostgreSQL), so
+        concurrent projectors never apply an event twice.
+        """
+        total = 0
+        handed = sorted(recorded or (), key=lambda pair: pair[0])
+        handles = self.handles
+        lock = " FOR UPDATE" if self.db.is_postgres else ""
+        with self._lock, gc_paused():
+            while True:
+                memory = self.remember()
+                try:
+                    with self.db.transaction():
+                        start = int(self.db.fetchone(
+                            f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,))[0])
+                        events = run_from(handed, start, batch_size) or self._read(start, batch_size)
+                        mine = [(seq, e) for seq, e in events if e is not None and isinstance(e, handles)]
+                        if mine:
+                            batch = self.begin()
+                            self.prefetch(batch, mine)
+                            for seq, event in mine:
+                                self.apply(batch, event, seq)
+                            self.finish(batch)
+                        if events:
+                            self.db.execute("UPDATE view_positions SET position = ? WHERE name = ?",
+                                            (events[-1][0], self.name))
+                except BaseException:
+                    self.restore(memory)
+                    raise
+                if not events:
+                    self.db.checkpoint(idle=total == 0)
+                    return total
+                total += len(events)
+
+    def _empty(self) -> None:
+        with self.db.transaction():
+            for table in self.tables:
+                self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("UPDATE view_positions SET position = 0, version = ? WHERE name = ?",
+                            (self.version, self.name))
+        self.restore(None)
+
+    def rebuild(self) -> int:
+        """Empties this view (and only this view) and builds it again from the event log."""
+        with self._lock:
+            self._empty()
+            return self.catch_up()
