@@ -70,4 +70,11 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(settlements.router)
     app.include_router(chain.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.problem_openapi(generate())
+        return app.openapi_schema
+    app.openapi = openapi
     return app

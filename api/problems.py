@@ -37,6 +37,19 @@ def responses(*statuses: int) -> dict:
                      "description": TITLES.get(status, "Error")} for status in statuses}
 
 
+def problem_openapi(spec: dict) -> dict:
+    """Error responses carry only ``application/problem+json`` (what is actually sent), and
+    the framework's own validation-error schemas, never sent, are dropped."""
+    for methods in spec.get("paths", {}).values():
+        for operation in methods.values():
+            for code, answer in operation.get("responses", {}).items():
+                if code[0] in "45":
+                    answer["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        spec.get("components", {}).get("schemas", {}).pop(unused, None)
+    return spec
+
+
 # What every route can answer: bad input (422) and a node that is down or errs.
 COMMON = (422, 502, 503)
 

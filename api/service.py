@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Iterable
 
 from engine.application import OrderEngine
+from engine.chain_source import ChainSource
 from engine.config import Settings
 from engine.db import Database
 from engine.manifest import Manifest
 from engine.reader import ChainReader
+from engine.registry import SOURCES
 from engine.rpc import Rpc
 from engine.runner import EngineRunner
 from engine.transactions import Transactions
@@ -29,7 +32,8 @@ READY_LAG = 1   # blocks the index may trail the confirmed head and still be rea
 class Service:
     """One process's engine, views and chain access (see the module docstring)."""
 
-    def __init__(self, settings: Settings, rpc_url: str, views: bool = True, engine: bool = True):
+    def __init__(self, settings: Settings, rpc_url: str, views: bool = True, engine: bool = True,
+                 sources: Iterable[ChainSource] = SOURCES):
         self.settings = settings
         self.views = views
         self.rpc = Rpc(rpc_url)
@@ -41,7 +45,7 @@ class Service:
         self.view = self.projector.view(StoreOrdersView)
         self.chain_view = self.projector.view(ChainStatusView)
         self.transactions = Transactions(self.rpc, self.manifest)
-        self.engine = EngineRunner(self.app, settings, rpc_url, transactions=self.transactions,
+        self.engine = EngineRunner(self.app, settings, rpc_url, sources, transactions=self.transactions,
                                    open_settlements=self.view.open_settlements if views else None) if engine else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

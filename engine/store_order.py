@@ -189,16 +189,18 @@ AWAITING = {"status": "awaiting_payment", "settlement_id": None, "settlement_sta
 
 
 def status_of(terms: OrderTerms, settlement: dict, problems: list[str]) -> str:
-    """The order's status while it follows ``settlement`` (S301-S305)."""
+    """The order's status while it follows ``settlement`` (S301-S305). A settlement that
+    does not match the order's terms never pays it, whatever it did since."""
     state = settlement["status"]
-    if state == "paid":
-        return "paid" if not problems else "payment_mismatch"
-    if state in ("shipped", "disputed"):
+    if _closed_unpaid(settlement):
+        return "refunded"
+    if problems:
+        return "payment_mismatch"
+    if state in ("paid", "shipped", "disputed"):
         return state
-    paid = settlement.get("to_store", 0)
-    if paid >= terms.amount_due:
+    if settlement.get("to_store", 0) >= terms.amount_due:
         return "released" if state == "released" else "completed"
-    return "refunded" if paid == 0 else "short_paid"
+    return "short_paid"
 
 
 def follow(terms: OrderTerms, settlements: list[dict]) -> dict:

@@ -47,9 +47,7 @@ def say(message: str) -> None:
 
 
 def _send(rpc: Rpc, tx: dict) -> dict:
-    tx = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "nonce")}
-    tx["gas"] = hex(int(tx["gas"]))
-    tx["nonce"] = hex(int(tx["nonce"]))
+    tx = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "nonce")}   # quantities already
     tx_hash = rpc.call("eth_sendTransaction", tx)
     deadline = time.monotonic() + 10
     while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None and time.monotonic() < deadline:

@@ -6,12 +6,12 @@ block holds many transactions and thousands of settlement events take seconds.
 
 from __future__ import annotations
 
-from eth_abi import encode
 from eth_utils import keccak
 
 from engine.abi import FunctionEncoder
 from engine.manifest import Manifest
 from engine.rpc import Rpc
+from engine.settlement import SettlementKey
 from engine.store_order import order_number_bytes32
 from engine.transactions import ERC20_ABI
 
@@ -27,9 +27,9 @@ GAS = 200_000
 
 
 class Load:
-    def __init__(self, rpc: Rpc, manifest: Manifest, store: str = STORE):
+    def __init__(self, rpc: Rpc, manifest: Manifest, store: str = STORE, contract: str = "C2CSettlement"):
         self.rpc = rpc
-        self.settlement = manifest.contract("C2CSettlement")
+        self.settlement = manifest.contract(contract)
         self.token = manifest.contract("TestStablecoin").address
         self.fn = self.settlement.functions
         self.erc20 = FunctionEncoder(ERC20_ABI)
@@ -38,11 +38,7 @@ class Load:
         self.nonces: dict[str, int] = {}
 
     def key(self, number: str, buyer: str) -> tuple:
-        return (self.store, bytes.fromhex(order_number_bytes32(number)[2:]), buyer, buyer, self.token)
-
-    def settlement_id(self, number: str, buyer: str) -> str:
-        return "0x" + keccak(encode(["(address,bytes32,address,address,address)"],
-                                    [self.key(number, buyer)])).hex()
+        return SettlementKey(self.store, order_number_bytes32(number), buyer, buyer, self.token).as_tuple()
 
     def _tx(self, sender: str, to: str, data: str) -> tuple[str, list]:
         # Explicit nonces: the node handles a batch's requests concurrently.
@@ -70,14 +66,15 @@ class Load:
         return blocks
 
     def settlements(self, count: int, buyers: list[str], amount: int = 1_000_000, confirm: bool = True,
-                    per_block: int = 250, prefix: str = "L", snapshot_hashes: dict | None = None) -> dict:
+                    per_block: int = 250, prefix: str = "L", snapshot_hashes: dict | None = None,
+                    start: int = 0) -> dict:
         """Opens (and confirms) ``count`` settlements; returns numbers of events and blocks."""
         self.rpc.call("evm_setAutomine", False)
         try:
             approvals = [self._tx(b, self.token, self.erc20.encode("approve", self.settlement.address, 2**255))
                          for b in buyers]
             blocks = self._mine(approvals, per_block)
-            numbers = [(f"{prefix}-{i}", buyers[i % len(buyers)]) for i in range(count)]
+            numbers = [(f"{prefix}-{i}", buyers[i % len(buyers)]) for i in range(start, start + count)]
             opens = [self._tx(b, self.settlement.address,
                               self.fn.encode("open", self.key(n, b), amount,
                                              bytes.fromhex((snapshot_hashes or {}).get(n, self.snapshot_hash)[2:]), 0))

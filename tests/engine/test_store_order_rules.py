@@ -1,0 +1,217 @@
+"""Store-device rules as stories: given these settlement events, when this one arrives,
+then the store order is in this state with these reasons. No chain needed."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from engine.settlement import fold
+from engine.store_order import OrderRefused, OrderTerms, decide_terms, follow, history_entry
+
+STORE = "0x" + "51" * 20
+BUYER = "0x" + "b1" * 20
+STRANGER = "0x" + "c3" * 20
+LENDER = "0x" + "d4" * 20
+TOKEN = "0x" + "70" * 20
+OTHER_TOKEN = "0x" + "71" * 20
+SNAPSHOT = "0x" + "5a" * 32
+ORDER = "0x" + "41" * 4 + "00" * 28
+DAY = 86_400
+PAID_AT = 1_700_000_000
+
+_log_index = itertools.count()
+
+
+class Story:
+    """Settlements naming one order, told log by log."""
+
+    def __init__(self, amount_due: int = 25_000_000, buyer: str | None = None, time_limit: int | None = 10 * DAY):
+        self.terms = OrderTerms(amount_due=amount_due, token=TOKEN, snapshot_hash=SNAPSHOT, buyer=buyer,
+                                time_limit=time_limit)
+        self.logs: dict[str, list[dict]] = {}
+        self.block = 100
+
+    def _log(self, settlement: str, event: str, **args) -> None:
+        self.block += 1
+        coords = {"chain_id": 31337, "block_number": self.block, "block_hash": f"0x{self.block:064x}",
+                  "tx_hash": f"0x{self.block:064x}", "log_index": next(_log_index)}
+        self.logs.setdefault(settlement, []).append({"event": event, "args": args, "coords": coords})
+
+    # -- givens / whens
+
+    def opened(self, settlement: str, amount: int = 25_000_000, buyer: str = BUYER, payer: str | None = None,
+               token: str = TOKEN, snapshot: str = SNAPSHOT, time_limit: int = 10 * DAY) -> "Story":
+        self._log(settlement, "SettlementOpened", store=STORE, buyer=buyer, orderNumber=ORDER, payer=payer or buyer,
+                  token=token, amount=amount, snapshotHash=snapshot, paidAt=PAID_AT, deadline=PAID_AT + time_limit)
+        return self
+
+    def updated(self, settlement: str, amount: int, previous: int, time_limit: int = 10 * DAY) -> "Story":
+        self._log(settlement, "SettlementUpdated", previousAmount=previous, amount=amount, snapshotHash=SNAPSHOT,
+                  deadline=PAID_AT + time_limit)
+        return self
+
+    def shipped(self, settlement: str) -> "Story":
+        self._log(settlement, "SettlementShipped", waybillHash="0x" + "77" * 32)
+        return self
+
+    def disputed(self, settlement: str) -> "Story":
+        self._log(settlement, "DisputeRaised", reasonHash="0x" + "88" * 32)
+        return self
+
+    def completed(self, settlement: str, to_store: int, to_payer: int = 0) -> "Story":
+        self._log(settlement, "SettlementCompleted", paymentRecord=1, toStore=to_store, toPayer=to_payer)
+        return self
+
+    def released(self, settlement: str, to_store: int = 25_000_000) -> "Story":
+        self._log(settlement, "SettlementReleased", paymentRecord=2, toStore=to_store)
+        return self
+
+    def rejected(self, settlement: str, to_payer: int = 25_000_000) -> "Story":
+        self._log(settlement, "SettlementRejected", paymentRecord=3, toPayer=to_payer)
+        return self
+
+    def resolved(self, settlement: str, to_store: int, to_payer: int) -> "Story":
+        self._log(settlement, "DisputeResolved", paymentRecord=4, toStore=to_store, toPayer=to_payer)
+        return self
+
+    def retracted(self, settlement: str) -> "Story":
+        """A reorganisation took the settlement's newest log away."""
+        self.logs[settlement].pop()
+        return self
+
+    # -- then
+
+    @property
+    def order(self) -> dict:
+        states = []
+        for sid, logs in self.logs.items():   # in the order they were opened
+            state = fold(logs)
+            state["id"] = sid
+            states.append(state)
+        return follow(self.terms, states)
+
+
+def test_nothing_paid_yet_awaits_payment():
+    order = Story().order
+    assert order["status"] == "awaiting_payment" and order["settlement_id"] is None and order["steps"] == []
+
+
+def test_a_matching_payment_is_paid_and_shipping_and_full_confirmation_complete_it():
+    story = Story().opened("S1")
+    assert story.order["status"] == "paid" and story.order["mismatch"] == []
+    assert story.shipped("S1").order["status"] == "shipped"
+    order = story.completed("S1", 25_000_000).order
+    assert (order["status"], order["paid_to_store"], order["refunded_to_payer"]) == ("completed", 25_000_000, 0)
+    assert [s["step"] for s in order["steps"]] == ["SettlementOpened", "SettlementShipped", "SettlementCompleted"]
+
+
+@pytest.mark.parametrize("given, reason", [
+    (dict(amount=24_000_000), "frozen amount 24000000 differs from the order amount 25000000"),
+    (dict(token=OTHER_TOKEN), f"token {OTHER_TOKEN} is not the order's {TOKEN}"),
+    (dict(snapshot="0x" + "00" * 32), "snapshot hash does not match the order snapshot"),
+    (dict(time_limit=90 * DAY), f"time limit {90 * DAY}s is not the order's {10 * DAY}s"),
+])
+def test_a_payment_that_does_not_match_the_terms_is_a_mismatch_with_its_reason(given, reason):
+    order = Story().opened("S1", **given).order
+    assert order["status"] == "payment_mismatch" and order["mismatch"] == [reason]
+
+
+def test_an_order_without_a_time_limit_takes_any():
+    assert Story(time_limit=None).opened("S1", time_limit=90 * DAY).order["status"] == "paid"
+
+
+def test_a_top_up_turns_a_mismatch_into_a_payment():
+    story = Story().opened("S1", amount=20_000_000)
+    assert story.order["status"] == "payment_mismatch"
+    order = story.updated("S1", amount=25_000_000, previous=20_000_000).order
+    assert order["status"] == "paid" and order["frozen_amount"] == 25_000_000
+
+
+def test_an_update_that_changes_the_time_limit_is_a_mismatch():
+    order = Story().opened("S1").updated("S1", 25_000_000, 25_000_000, time_limit=30 * DAY).order
+    assert order["status"] == "payment_mismatch" and "time limit" in order["mismatch"][0]
+
+
+def test_the_store_is_short_paid_when_less_than_the_amount_due_reached_it():
+    order = Story().opened("S1").shipped("S1").completed("S1", 20_000_000, 5_000_000).order
+    assert (order["status"], order["paid_to_store"], order["refunded_to_payer"]) == ("short_paid", 20_000_000,
+                                                                                      5_000_000)
+
+
+def test_a_rejection_refunds_and_a_release_after_the_time_limit_is_shown_as_released():
+    assert Story().opened("S1").rejected("S1").order["status"] == "refunded"
+    order = Story().opened("S1").shipped("S1").released("S1").order
+    assert (order["status"], order["settlement_status"]) == ("released", "released")
+
+
+def test_a_dispute_shows_until_the_arbiter_splits_it():
+    story = Story().opened("S1").shipped("S1").disputed("S1")
+    assert story.order["status"] == "disputed"
+    order = story.resolved("S1", 15_000_000, 10_000_000).order
+    assert (order["status"], order["settlement_status"], order["paid_to_store"]) == ("short_paid", "resolved",
+                                                                                      15_000_000)
+    assert Story().opened("S1").disputed("S1").resolved("S1", 0, 25_000_000).order["status"] == "refunded"
+
+
+def test_a_matching_settlement_beats_an_earlier_mismatched_one():
+    story = Story().opened("S1", buyer=STRANGER, amount=1).opened("S2")
+    order = story.order
+    assert (order["status"], order["settlement_id"], order["other_settlements"]) == ("paid", "S2", ["S1"])
+
+
+def test_a_later_mismatched_settlement_does_not_hide_a_valid_payment():
+    order = Story().opened("S1").opened("S2", buyer=STRANGER, amount=1).order
+    assert (order["status"], order["settlement_id"]) == ("paid", "S1")
+
+
+def test_a_rejected_settlement_no_longer_hides_a_later_valid_payment():
+    story = Story().opened("S1").rejected("S1")
+    assert story.order["status"] == "refunded"
+    order = story.opened("S2", payer=LENDER).order   # paid again (here by a lender for the buyer)
+    assert (order["status"], order["settlement_id"], order["other_settlements"]) == ("paid", "S2", ["S1"])
+
+
+def test_an_order_naming_its_buyer_is_paid_only_by_that_buyers_settlement():
+    story = Story(buyer=BUYER).opened("S1", buyer=STRANGER)
+    order = story.order
+    assert order["status"] == "payment_mismatch"
+    assert order["mismatch"] == [f"buyer {STRANGER} is not the order's buyer {BUYER}"]
+    # The stranger's settlement even completing pays nothing of this order.
+    order = story.shipped("S1").completed("S1", 25_000_000).order
+    assert (order["status"], order["settlement_id"]) == ("payment_mismatch", "S1") and order["mismatch"]
+    order = story.opened("S2").order
+    assert (order["status"], order["settlement_id"]) == ("paid", "S2")
+
+
+def test_a_retracted_payment_leaves_the_order_awaiting_payment_with_no_trace():
+    story = Story().opened("S1")
+    assert story.order["status"] == "paid"
+    order = story.retracted("S1").order
+    assert order == follow(story.terms, [])
+    assert order["steps"] == [] and order["frozen_amount"] is None
+
+
+def test_a_retracted_shipment_puts_the_order_back_to_paid():
+    assert Story().opened("S1").shipped("S1").retracted("S1").order["status"] == "paid"
+
+
+def test_terms_the_contract_would_refuse_are_refused_at_creation():
+    rules = dict(default_time_limit=10 * DAY, min_time_limit=3600, max_time_limit=90 * DAY)
+    with pytest.raises(OrderRefused, match="not allowed"):
+        decide_terms(1, OTHER_TOKEN, None, token_allowed=False, **rules)
+    with pytest.raises(OrderRefused, match="outside the contract's range"):
+        decide_terms(1, TOKEN, 60, token_allowed=True, **rules)
+    assert decide_terms(1, TOKEN, None, token_allowed=True, **rules) == 10 * DAY   # the contract's default
+    assert decide_terms(1, TOKEN, 7200, token_allowed=True, **rules) == 7200
+
+
+def test_a_history_entry_carries_the_step_its_coordinates_and_whether_it_matched():
+    story = Story().opened("S1", amount=1)
+    log = story.logs["S1"][0]
+    entry = history_entry("S1", log, terms=story.terms, settlement=fold(story.logs["S1"]))
+    assert entry["step"] == "SettlementOpened" and entry["block_number"] == log["coords"]["block_number"]
+    assert entry["mismatch"] == ["frozen amount 1 differs from the order amount 25000000"]
+    gone = history_entry("S1", log, retracted=True)
+    assert gone["retracted"] is True and "mismatch" not in gone
