@@ -46,6 +46,8 @@ demo: compile
 	$(BIN)/orderchain demo
 
 test: compile
+	@echo "== import direction (import-linter)"
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 bench: compile

@@ -37,12 +37,21 @@ def responses(*statuses: int) -> dict:
                      "description": TITLES.get(status, "Error")} for status in statuses}
 
 
+# What any request can be answered with: a body that is no JSON or no UTF-8 (400), one over
+# the size limit (413), one that does not match the schema (422).
+ANY_REQUEST = (400, 413, 422)
+
+
 def problem_openapi(spec: dict) -> dict:
-    """Error responses carry only ``application/problem+json`` (what is actually sent), and
-    the framework's own validation-error schemas, never sent, are dropped."""
+    """Error responses carry only ``application/problem+json`` (what is actually sent), every
+    operation declares what any request can get, and the framework's own validation-error
+    schemas, never sent, are dropped."""
     for methods in spec.get("paths", {}).values():
         for operation in methods.values():
-            for code, answer in operation.get("responses", {}).items():
+            answers = operation.setdefault("responses", {})
+            for status in ANY_REQUEST:
+                answers.setdefault(str(status), {"description": TITLES[status]})
+            for code, answer in answers.items():
                 if code[0] in "45":
                     answer["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -18,7 +18,7 @@ from eventsourcing.utils import get_topic
 from .config import Settings
 from .cursor import ChainCursor
 from .manifest import Manifest
-from .registry import SOURCES
+from .chain_source import ChainAggregate
 from .store_order import StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
 
@@ -58,12 +58,12 @@ class ChainEventMapper(Mapper):
     state. An integer beyond 64 bits (orjson's limit) falls back to the standard path.
     """
 
-    FAST = frozenset([ChainCursor.Advanced] + [cls for source in SOURCES
-                                               for cls in (source.aggregate.Discovered, source.aggregate.LogRecorded)])
+    FAST = (ChainAggregate.Discovered, ChainAggregate.LogRecorded, ChainCursor.Advanced)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._last: tuple = (None, None)
+        self._fast: dict[type, bool] = {}
 
     def _encode(self, value):
         """The transcoder's encoding of a non-JSON value; a batch's events share their
@@ -76,7 +76,10 @@ class ChainEventMapper(Mapper):
 
     def to_stored_event(self, domain_event):
         cls = type(domain_event)
-        if cls not in self.FAST or self.compressor or self.cipher or not isinstance(self.transcoder, JSONTranscoder):
+        fast = self._fast.get(cls)
+        if fast is None:
+            fast = self._fast[cls] = issubclass(cls, self.FAST)
+        if not fast or self.compressor or self.cipher or not isinstance(self.transcoder, JSONTranscoder):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         class_version = getattr(cls, "class_version", 1)

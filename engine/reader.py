@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -35,12 +35,14 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from .abi import EventDecoder
-from .application import OrderEngine
 from .chain_source import ChainAggregate, ChainSource
 from .cursor import KEEP_CHECKPOINTS, ChainCursor
 from .manifest import DeployedContract, ManifestError
 from .perf import gc_paused
 from .rpc import Rpc, RpcError
+
+if TYPE_CHECKING:   # the reader is handed the application; it imports no contract or domain module
+    from .application import OrderEngine
 
 log = logging.getLogger("orderchain.reader")
 
@@ -110,7 +112,7 @@ def _too_large(exc: RpcError) -> bool:
 class ChainReader:
     """Reads one chain into an :class:`OrderEngine`, following the given chain sources."""
 
-    def __init__(self, app: OrderEngine, rpc: Rpc, sources: Iterable[ChainSource], confirmations: int = 0,
+    def __init__(self, app: "OrderEngine", rpc: Rpc, sources: Iterable[ChainSource], confirmations: int = 0,
                  block_range: int = 5000, on_progress: Callable[[int, int, int], None] | None = None,
                  max_logs_per_save: int = 10000):
         self.app = app
