@@ -21,8 +21,6 @@ from engine.transactions import SETTLEMENT
 
 from .models import ConfirmIn, DisputeIn, KeyIn, KeyOnlyIn, OpenIn, OpenWithPermitIn, ResolveIn, SenderKeyIn, ShipIn
 
-SIGNERS = ("payer", "store", "buyer", "sender")
-
 
 def settlement_key(key: KeyIn) -> SettlementKey:
     return SettlementKey(store=key.store.lower(), order_number=order_number_bytes32(key.order_number),

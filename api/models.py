@@ -57,6 +57,9 @@ class Problem(BaseModel):
 # -- stores
 
 class StoreIn(Strict):
+
+    """A store to register."""
+
     store_id: StoreId
     name: Name = Field(examples=["Corner Shop"])
     address: Address = Field(description="The store's on-chain address: signs store actions, receives payouts.")
@@ -71,10 +74,18 @@ class StoreRecord(BaseModel):
 
 
 class StoreRegistered(StoreRecord):
+
+
+    """The registered store, with its API key (shown this once)."""
+
     api_key: str = Field(description="The store's API key, shown this once.")
 
 
 class Item(Strict):
+
+
+    """One line of a store order."""
+
     name: Name
     quantity: int = Field(ge=1, le=1_000_000)
     unit_price: Amount
@@ -82,6 +93,10 @@ class Item(Strict):
 
 
 class StoreOrderIn(Strict):
+
+
+    """A store order to create: its terms become the snapshot the buyer pays against."""
+
     order_number: OrderNumber
     amount: PositiveAmount = Field(description="Amount due in the token's base units.", examples=["25000000"])
     token: Address = Field(description="An ERC-20 token the settlement contract allows.")
@@ -106,6 +121,10 @@ class Payment(BaseModel):
 
 
 class StoreOrderCreated(BaseModel):
+
+
+    """The created order: its snapshot, the snapshot's hash and what the buyer's wallet passes on."""
+
     store_id: str
     order_number: str
     snapshot: dict[str, Any]
@@ -114,6 +133,10 @@ class StoreOrderCreated(BaseModel):
 
 
 class OrderItem(BaseModel):
+
+
+    """One line of a store order, as the view shows it."""
+
     name: str
     quantity: int
     unit_price: AmountOut
@@ -169,6 +192,10 @@ class StoreOrderOut(BaseModel):
 
 
 class OrdersPage(BaseModel):
+
+
+    """A page of the store's orders, oldest change first."""
+
     orders: list[StoreOrderOut]
     next_cursor: str
     has_more: bool
@@ -192,6 +219,10 @@ class HistoryEntry(BaseModel):
 
 
 class OrderHistory(BaseModel):
+
+
+    """Every step an order went through, oldest first."""
+
     store_id: str
     order_number: str
     history: list[HistoryEntry]
@@ -200,6 +231,9 @@ class OrderHistory(BaseModel):
 # -- settlements
 
 class KeyIn(Strict):
+
+    """What identifies a settlement: store, order number, buyer, payer and token."""
+
     store: Address
     order_number: OrderNumber
     buyer: Address
@@ -208,6 +242,10 @@ class KeyIn(Strict):
 
 
 class OpenIn(Strict):
+
+
+    """Open (or update) a settlement: the payer freezes ``amount`` for the order snapshot."""
+
     key: KeyIn
     amount: PositiveAmount
     snapshot_hash: Hash32
@@ -215,6 +253,10 @@ class OpenIn(Strict):
 
 
 class PermitSignature(Strict):
+
+
+    """An EIP-2612 permit the payer signed (``POST /settlements/permit`` gives what to sign)."""
+
     value: Uint256
     deadline: Uint256
     v: int = Field(ge=0, le=255)
@@ -223,38 +265,70 @@ class PermitSignature(Strict):
 
 
 class OpenWithPermitIn(OpenIn):
+
+
+    """Open with a permit instead of a prior approval."""
+
     permit: PermitSignature
 
 
 class ShipIn(Strict):
+
+
+    """The store ships, naming its waybill."""
+
     key: KeyIn
     waybill: Text = Field(description="The logistics record (waybill); its keccak-256 goes on chain.")
 
 
 class ConfirmIn(Strict):
+
+
+    """The buyer confirms receipt with the amount actually due."""
+
     key: KeyIn
     amount_due: Amount
 
 
 class DisputeIn(Strict):
+
+
+    """The buyer disputes, with a reason."""
+
     key: KeyIn
     reason: Text
 
 
 class KeyOnlyIn(Strict):
+
+
+    """An action that needs only the settlement's key."""
+
     key: KeyIn
 
 
 class SenderKeyIn(Strict):
+
+
+    """An action anyone may send: the sender signs it."""
+
     key: KeyIn
     sender: Address
 
 
 class ResolveIn(SenderKeyIn):
+
+
+    """The arbiter's split: ``to_store`` to the store, the rest to the payer."""
+
     to_store: Amount
 
 
 class PermitIn(Strict):
+
+
+    """Typed data of an EIP-2612 permit for the settlement contract."""
+
     owner: Address
     token: Address
     value: Uint256
@@ -262,6 +336,10 @@ class PermitIn(Strict):
 
 
 class ApproveIn(Strict):
+
+
+    """An ERC-20 approval of the settlement contract."""
+
     owner: Address
     token: Address
     amount: Uint256
@@ -285,22 +363,37 @@ class UnsignedTransaction(BaseModel):
 
 
 class Unsigned(BaseModel):
+
+
+    """An unsigned transaction for the holder's wallet, with the settlement it is about."""
+
     settlement_id: Hash32 | None = None
     transaction: UnsignedTransaction
 
 
 class TypedData(BaseModel):
+
+
+    """EIP-712 typed data for the holder to sign."""
+
     typed_data: dict[str, Any] = Field(description="EIP-712 typed data (types, primaryType, domain, message).")
 
 
 # -- chain
 
 class RawTxIn(Strict):
+
+    """A signed raw transaction to relay."""
+
     raw: Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=131072)]
     wait: float = Field(10.0, ge=0, le=60, description="Seconds to wait for the receipt.")
 
 
 class ChainEvent(BaseModel):
+
+
+    """A decoded log of a transaction."""
+
     event: str
     address: Address
     log_index: int
@@ -308,6 +401,10 @@ class ChainEvent(BaseModel):
 
 
 class TxOutcome(BaseModel):
+
+
+    """What became of a transaction: pending, its events, or the custom error it reverted with."""
+
     tx_hash: Hash32
     status: Literal["pending", "success", "reverted"]
     block_number: int | None = None
@@ -317,6 +414,10 @@ class TxOutcome(BaseModel):
 
 
 class Status(BaseModel):
+
+
+    """The engine's view of the chain."""
+
     chain_id: int
     node_head: int | None
     indexed_block: int | None
@@ -331,4 +432,8 @@ class Status(BaseModel):
 
 
 class Ready(BaseModel):
+
+
+    """Readiness: 200 when ready, else a 503 problem saying why."""
+
     ready: bool

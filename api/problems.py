@@ -63,6 +63,23 @@ def problem_openapi(spec: dict) -> dict:
 COMMON = (422, 502, 503)
 
 
+# Exceptions that become a problem document as they are: status and title.
+SIMPLE = {
+    Conflict: (409, "Conflict"),
+    NotFound: (404, "Not found"),
+    OrderRefused: (422, "Order refused"),
+    EngineHalted: (503, "Engine halted"),
+    RpcUnavailable: (503, "Node unavailable"),
+    RpcError: (502, "Node error"),
+}
+
+
+def _simple(status: int, title: str):
+    async def handler(_: Request, exc: Exception):
+        return problem(status, title, str(exc))
+    return handler
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
@@ -75,17 +92,8 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, TITLES.get(exc.status_code, "Error"), str(exc.detail),
                        headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Conflict)
-    async def _conflict(_: Request, exc: Conflict):
-        return problem(409, "Conflict", str(exc))
-
-    @app.exception_handler(NotFound)
-    async def _not_found(_: Request, exc: NotFound):
-        return problem(404, "Not found", str(exc))
-
-    @app.exception_handler(OrderRefused)
-    async def _refused(_: Request, exc: OrderRefused):
-        return problem(422, "Order refused", str(exc))
+    for kind, (status, title) in SIMPLE.items():
+        app.add_exception_handler(kind, _simple(status, title))
 
     @app.exception_handler(Reverted)
     async def _reverted(_: Request, exc: Reverted):
@@ -98,15 +106,3 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TxRejected)
     async def _rejected(_: Request, exc: TxRejected):
         return problem(exc.status, "Transaction rejected", str(exc), tx_hash=exc.tx_hash)
-
-    @app.exception_handler(EngineHalted)
-    async def _halted(_: Request, exc: EngineHalted):
-        return problem(503, "Engine halted", str(exc))
-
-    @app.exception_handler(RpcUnavailable)
-    async def _unavailable(_: Request, exc: RpcUnavailable):
-        return problem(503, "Node unavailable", str(exc))
-
-    @app.exception_handler(RpcError)
-    async def _rpc(_: Request, exc: RpcError):
-        return problem(502, "Node error", str(exc))

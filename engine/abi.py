@@ -39,6 +39,8 @@ def _normalise(value: Any, kind: str) -> Any:
 
 @dataclass(frozen=True)
 class EventSpec:
+    """How to decode one event of an ABI: its topic, indexed and data arguments, and parsers."""
+
     name: str
     topic0: str
     indexed: tuple[tuple[str, str], ...]   # (name, type) in topic order
@@ -142,12 +144,6 @@ class EventDecoder:
             self.events[topic0] = replace(spec, word_parsers=words, topic_parsers=tuple(
                 (name, _topic_parser(kind)) for name, kind in spec.indexed))
 
-    def topic(self, name: str) -> str:
-        for spec in self.events.values():
-            if spec.name == name:
-                return spec.topic0
-        raise KeyError(name)
-
     def decode(self, log: dict) -> tuple[str, dict] | None:
         """(event name, {argument: value}) or None for a log this ABI does not describe."""
         topics = log["topics"]
@@ -179,6 +175,8 @@ PANIC_REASONS = {
 
 @dataclass(frozen=True)
 class DecodedRevert:
+    """A revert as a person reads it: the custom error's name, arguments and a message."""
+
     name: str
     args: dict
     message: str

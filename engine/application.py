@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from .transactions import SettlementRules
 
 
+# The cursor advances with every block read: a snapshot every so many events keeps loading it fast.
+CURSOR_SNAPSHOT_EVERY = 200
+
+
 class Conflict(Exception):
     """The thing already exists."""
 
@@ -99,7 +103,7 @@ class OrderEngine(Application):
     """Stores, store orders and the chain's settlements in one event store."""
 
     name = "orderchain"
-    snapshotting_intervals = {ChainCursor: 200}
+    snapshotting_intervals = {ChainCursor: CURSOR_SNAPSHOT_EVERY}
 
     def __init__(self, settings: Settings, manifest: Manifest | None = None):
         settings.ensure_dirs()

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
+DEFAULT_BLOCK_RANGE = 5000   # blocks per eth_getLogs, halved when a node refuses
+
+
 class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
 
@@ -53,7 +56,7 @@ class Settings:
     deployments_dir: str = "deployments"
     var_dir: str = "var"
     poll_interval: float = 0.1
-    block_range: int = 5000
+    block_range: int = DEFAULT_BLOCK_RANGE
     keeper_key: str | None = None
     keeper_interval: float = 5.0
     max_body_bytes: int = 64 * 1024

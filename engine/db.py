@@ -18,6 +18,10 @@ CHECKPOINT_EVERY = 5.0   # seconds between idle checkpoints
 
 
 class Database:
+
+
+    """A connection per thread to the views' database (SQLite file or PostgreSQL)."""
+
     def __init__(self, target: str):
         self.target = target
         self.is_postgres = target.startswith(("postgresql://", "postgres://"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .abi import ErrorDecoder, EventDecoder, FunctionEncoder
@@ -15,22 +16,26 @@ class ManifestError(RuntimeError):
 
 @dataclass(frozen=True)
 class DeployedContract:
+    """One contract of a deployment: name, address, deployment block and ABI."""
+
     name: str
     address: str          # lower-case hex
     block: int
     abi: list
 
-    @property
+    @cached_property
     def events(self) -> EventDecoder:
         return EventDecoder(self.abi)
 
-    @property
+    @cached_property
     def functions(self) -> FunctionEncoder:
         return FunctionEncoder(self.abi)
 
 
 @dataclass(frozen=True)
 class Manifest:
+    """What was deployed on one chain (``deployments/<chain_id>.json``)."""
+
     chain_id: int
     contracts: dict[str, DeployedContract]
     path: Path | None = None
@@ -59,10 +64,6 @@ class Manifest:
             return self.contracts[name]
         except KeyError:
             raise ManifestError(f"{name} is not deployed on chain {self.chain_id}") from None
-
-    @property
-    def start_block(self) -> int:
-        return min(c.block for c in self.contracts.values())
 
     def error_decoder(self) -> ErrorDecoder:
         return ErrorDecoder(*(c.abi for c in self.contracts.values()))

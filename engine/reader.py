@@ -36,6 +36,7 @@ from eventsourcing.utils import get_topic
 
 from .abi import EventDecoder
 from .chain_source import ChainAggregate, ChainSource
+from .config import DEFAULT_BLOCK_RANGE
 from .cursor import KEEP_CHECKPOINTS, ChainCursor
 from .manifest import DeployedContract, ManifestError
 from .perf import gc_paused
@@ -52,6 +53,9 @@ REORG_WINDOW = 1024
 VERSIONS_KEPT = 200_000      # last saved version per aggregate, kept in memory
 IDS_KEPT = 100_000           # (address, key) -> aggregate id cache
 RECORDED_KEPT = 200_000      # saved events not yet taken by the views
+LOGS_PER_SAVE = 10_000       # logs per transaction while catching up
+# JSON-RPC error codes nodes use for "too many blocks or logs in one eth_getLogs".
+RANGE_REFUSED_CODES = (-32005, -32602, -32614)
 
 
 class ReorgTooDeep(RuntimeError):
@@ -105,7 +109,7 @@ def _split(logs: list[dict], end: int, end_hash: str, size: int):
 
 def _too_large(exc: RpcError) -> bool:
     text = (exc.message or "").lower()
-    return exc.code in (-32005, -32602, -32614) or any(
+    return exc.code in RANGE_REFUSED_CODES or any(
         word in text for word in ("range", "too many", "limit", "exceed", "too large"))
 
 
@@ -113,8 +117,8 @@ class ChainReader:
     """Reads one chain into an :class:`OrderEngine`, following the given chain sources."""
 
     def __init__(self, app: "OrderEngine", rpc: Rpc, sources: Iterable[ChainSource], confirmations: int = 0,
-                 block_range: int = 5000, on_progress: Callable[[int, int, int], None] | None = None,
-                 max_logs_per_save: int = 10000):
+                 block_range: int = DEFAULT_BLOCK_RANGE, on_progress: Callable[[int, int, int], None] | None = None,
+                 max_logs_per_save: int = LOGS_PER_SAVE):
         self.app = app
         self.rpc = rpc
         self.confirmations = confirmations

@@ -32,8 +32,6 @@ STATUS_AFTER = {
     "DisputeResolved": "resolved",
 }
 SETTLEMENT_EVENTS = frozenset(STATUS_AFTER)
-# Statuses in which the settlement still holds the frozen amount.
-OPEN_STATUSES = frozenset({"paid", "shipped", "disputed"})
 # Statuses from which anyone may release the amount once the time limit has passed.
 RELEASABLE_STATUSES = frozenset({"paid", "shipped"})
 FINAL_STATUSES = frozenset({"completed", "released", "rejected", "resolved"})

@@ -17,10 +17,11 @@ from eventsourcing.domain import Aggregate, event
 from .ids import derive
 
 KEY_PREFIX = "ocs_"
+KEY_BYTES = 32   # 256 random bits
 
 
 def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
 
 
 def hash_key(key: str) -> str:
@@ -28,6 +29,10 @@ def hash_key(key: str) -> str:
 
 
 class Store(Aggregate):
+
+
+    """A registered store: its on-chain address and the hash of its API key."""
+
     @staticmethod
     def create_id(store_id: str) -> UUID:
         return derive("store", store_id)
@@ -41,10 +46,6 @@ class Store(Aggregate):
 
     def key_matches(self, key: str) -> bool:
         return hmac.compare_digest(self.key_hash, hash_key(key))
-
-    @event("KeyRotated")
-    def rotate_key(self, key_hash: str) -> None:
-        self.key_hash = key_hash
 
 
 class StoreAddress(Aggregate):

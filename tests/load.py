@@ -27,6 +27,10 @@ GAS = 200_000
 
 
 class Load:
+
+
+    """Puts many settlements on a dev chain (see the module docstring)."""
+
     def __init__(self, rpc: Rpc, manifest: Manifest, store: str = STORE, contract: str = "C2CSettlement"):
         self.rpc = rpc
         self.settlement = manifest.contract(contract)
