@@ -54,6 +54,13 @@ class ChainCursor(Aggregate):
         self.contracts[address] = {"name": name, "from_block": from_block,
                                    "read_to": from_block - 1 if from_block <= self.block else None}
 
+    @event("Adopted")
+    def adopt(self, block: int, block_hash: str | None, recent: list[list]) -> None:
+        """Takes over the position of an earlier layout's cursor (one per set of contracts)."""
+        self.block = block
+        self.block_hash = block_hash
+        self.recent = recent[-KEEP_CHECKPOINTS:]
+
     @event("Advanced")
     def advance(self, to_block: int, block_hash: str, touched: list[str] | None, events: int,
                 head: int | None = None) -> None:
@@ -85,6 +92,11 @@ class ChainCursor(Aggregate):
         for entry in self.contracts.values():
             if entry.get("read_to") is not None and entry["read_to"] > to_block:
                 entry["read_to"] = to_block
+
+    @staticmethod
+    def legacy_id(chain_id: int, addresses: list[str]) -> UUID:
+        """The id an earlier layout gave the cursor of one set of contracts."""
+        return derive("cursor", chain_id, ",".join(sorted(addresses)))
 
     def touched_above(self, block: int) -> set[UUID] | None:
         """Aggregates written above ``block``; None if some were written too deep to be listed."""

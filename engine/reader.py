@@ -149,8 +149,8 @@ class ChainReader:
         try:
             cursor = self.app.repository.get(ChainCursor.create_id(self.chain_id))
         except AggregateNotFoundError:
-            cursor = ChainCursor(chain_id=self.chain_id, genesis_hash=genesis,
-                                 start_block=min(r.block for r in self.routes.values()))
+            cursor = self._adopt_legacy(genesis) or ChainCursor(
+                chain_id=self.chain_id, genesis_hash=genesis, start_block=min(r.block for r in self.routes.values()))
         else:
             if cursor.genesis_hash and genesis and cursor.genesis_hash != genesis:
                 raise OtherChain(
@@ -166,6 +166,36 @@ class ChainReader:
         if cursor.pending_events:
             self._saved(self.app.save(cursor))
         return cursor
+
+    def _adopt_legacy(self, genesis: str | None) -> ChainCursor | None:
+        """An event store written when the cursor was one per set of contracts: the new cursor
+        takes over its position (read from its stored events), so nothing is read twice."""
+        decode = self.app.mapper.transcoder.decode
+        for addresses in [[a] for a in self.routes] + [list(self.routes)]:
+            legacy = ChainCursor.legacy_id(self.chain_id, addresses)
+            first = self.app.recorder.select_events(legacy, limit=1)
+            if not first:
+                continue
+            started = decode(first[0].state)
+            block, block_hash, recent = started["start_block"] - 1, None, []
+            for stored in reversed(self.app.recorder.select_events(legacy, desc=True, limit=KEEP_CHECKPOINTS)):
+                state = decode(stored.state)
+                if stored.topic.endswith(".Advanced"):
+                    recent.append([state["to_block"], state["block_hash"], state["touched"]])
+                elif stored.topic.endswith(".RolledBack"):
+                    recent = [c for c in recent if c[0] <= state["to_block"]]
+                else:
+                    continue
+                block, block_hash = state["to_block"], state["block_hash"]
+            cursor = ChainCursor(chain_id=self.chain_id, start_block=started["start_block"],
+                                 genesis_hash=started.get("genesis_hash") or genesis)
+            for address in addresses:
+                route = self.routes[address]
+                cursor.follow(address=address, name=route.name, from_block=route.block)
+            cursor.adopt(block=block, block_hash=block_hash, recent=recent)
+            log.warning("took over the position of the earlier cursor of %s: block %d", ", ".join(addresses), block)
+            return cursor
+        return None
 
     def _version(self, aggregate_id: UUID) -> int:
         """The aggregate's last saved version (0: none yet), from memory or the event store."""

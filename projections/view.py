@@ -79,10 +79,10 @@ class View:
         for statement in TRACKING_SCHEMA + self.schema:
             self.db.execute(statement)
         row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
-        if row is None:
+        if row is None:   # new here (its tables may hold rows an earlier layout built): start empty
             self.db.execute("INSERT INTO view_positions (name, position, version) VALUES (?, 0, ?) "
                             "ON CONFLICT (name) DO NOTHING", (self.name, self.version))
-        elif int(row[0]) != self.version:
+        if row is None or int(row[0]) != self.version:
             self._empty()
 
     # -- hooks

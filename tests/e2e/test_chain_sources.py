@@ -5,7 +5,7 @@ halts the engine until a person acts."""
 from __future__ import annotations
 
 import json
-import threading
+import sqlite3
 import time
 from collections import Counter
 from dataclasses import replace
@@ -209,3 +209,52 @@ def test_a_node_that_comes_back_as_another_chain_halts_the_engine(tmp_path):
         finally:
             service.stop()
             other.stop()
+
+
+def test_an_event_store_of_the_earlier_cursor_layout_is_taken_over_without_reading_again(chain, tmp_path):
+    node, deployments, rpc = chain
+    settings = make_settings(tmp_path, deployments)
+    earlier = Service(settings, node.url)
+    store = earlier.app.register_store("old-shop", "Old Shop", DEV_ADDRESSES[2])[0]
+    token = earlier.manifest.contract("TestStablecoin").address
+    rules = earlier.transactions.settlement_rules()
+    hashes = {f"O-{i}": earlier.app.create_store_order(store, f"O-{i}", 1_000_000, token, None, [], None,
+                                                       rules).snapshot_hash for i in range(5)}
+    load = Load(rpc, earlier.manifest)
+    load.settlements(3, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="O", per_block=2)
+    earlier.step()
+    block = earlier.reader.cursor.block
+    # What the earlier layout wrote: a cursor per set of contracts (its own id and topic) and
+    # settlements discovered under `settlement_id` (class version 1).
+    settlement = earlier.manifest.contract("C2CSettlement").address
+    legacy = ChainCursor.legacy_id(earlier.chain_id, [settlement])
+    with sqlite3.connect(settings.db) as db:
+        db.execute("UPDATE stored_events SET originator_id = ?, topic = replace(topic, 'engine.cursor:', "
+                   "'engine.reader:') WHERE originator_id = ?",
+                   (legacy.hex, ChainCursor.create_id(earlier.chain_id).hex))
+        assert db.execute("SELECT changes()").fetchone()[0] > 0
+        db.execute("DELETE FROM stored_snapshots")
+        rows = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE '%Settlement.Discovered'").fetchall()
+        for rowid, state in rows:
+            old = json.loads(state)
+            old["settlement_id"] = old.pop("key")
+            old.pop("class_version")
+            db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (json.dumps(old).encode(), rowid))
+    assert len(rows) == 3
+
+    load.settlements(2, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="O", per_block=2, start=3)
+    upgraded = Service(settings, node.url)
+    assert upgraded.reader.cursor.block == block   # taken over, not started from the deployment block
+    upgraded.step()
+    seen = recorded_logs(upgraded.app)
+    assert max(seen.values()) == 1 and sum(seen.values()) == 10
+    old = upgraded.app.repository.get(Settlement.create_id(upgraded.chain_id, settlement,
+                                                           load_settlement_id(load, "O-0", DEV_ADDRESSES[3])))
+    assert old.status == "completed" and old.settlement_id.startswith("0x")   # v1 events read as v2
+    assert Counter(status for status, _ in upgraded.view.snapshot().values()) == {"completed": 5}
+
+
+def load_settlement_id(load: Load, number: str, buyer: str) -> str:
+    from engine.settlement import SettlementKey
+    from engine.store_order import order_number_bytes32
+    return SettlementKey(load.store, order_number_bytes32(number), buyer, buyer, load.token).settlement_id()

@@ -41,5 +41,15 @@ def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_
         projector.join(10)
     projected = reader_only.view.snapshot()
     assert len(projected) == 40 and {status for status, _ in projected.values()} == {"completed"}
-    reader_only.view.rebuild()
+    status = reader_only.chain_view.chain(reader_only.chain_id)
+    assert status["block"] == rpc.block_number()
+    # Rebuilding one view leaves the others alone: not their rows, not their positions.
+    positions = {v.name: v.position() for v in reader_only.projector.views}
+    with reader_only.db.transaction():   # a mark no rebuild of the chain-status view would keep
+        reader_only.db.execute("UPDATE view_chain_status SET updated_at = 'untouched'")
+    reader_only.projector.rebuild("store_orders")
     assert reader_only.view.snapshot() == projected
+    assert reader_only.chain_view.chain(reader_only.chain_id)["updated_at"] == "untouched"
+    assert {v.name: v.position() for v in reader_only.projector.views} == positions
+    reader_only.projector.rebuild()
+    assert reader_only.chain_view.chain(reader_only.chain_id) == status

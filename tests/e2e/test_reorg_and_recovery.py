@@ -59,8 +59,13 @@ def test_anvil_reorg_leaves_the_view_equal_to_a_rebuild_and_to_a_fresh_ingestion
              for n in service.app.recorder.select_notifications(start=1, limit=1000)]
     assert kinds.count("Retracted") == 2
     live = service.view.snapshot()
+    history = {n: service.view.history("reorg-shop", n) for n in orders}
+    assert [(h["step"], h.get("retracted", False)) for h in history["R-2"]] == [("OrderCreated", False),
+                                                                     ("SettlementOpened", False),
+                                                                     ("SettlementOpened", True)]
     service.view.rebuild()
     assert service.view.snapshot() == live
+    assert {n: service.view.history("reorg-shop", n) for n in orders} == history
     # ... and equals what a reader that never saw the orphaned blocks builds in a new store.
     fresh = Service(replace(make_settings(tmp_path, deployments), db=str(tmp_path / "fresh.sqlite")), node.url)
     fresh.app.register_store("reorg-shop", "Reorg-Shop", store.address.lower())
