@@ -221,6 +221,13 @@ class Walk:
         for o in page["orders"]:
             self.out(f"  {o['order_number']:<6} {o['status']:<17} settlement {o.get('settlement_status') or '-'}")
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
+        self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
+        history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
+        for h in history["history"]:
+            where = f"block {h['block_number']}, tx {h['tx_hash'][:12]}…" if h.get("block_number") else h["created_at"]
+            verdict = "" if h.get("mismatch") is None else (
+                "  matches the order" if not h["mismatch"] else f"  mismatch: {'; '.join(h['mismatch'])}")
+            self.out(f"  {h['step']:<18} {where}{verdict}")
         return self.results
 
 

@@ -31,5 +31,8 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     assert d8["frozen_amount"] == str(50 * UNIT) and d8["mismatch"] == []
     assert [s["step"] for s in d8["steps"]] == ["SettlementOpened", "SettlementUpdated"]
     assert any("release before the limit is refused: TimeLimitNotReached" in line for line in lines)
+    # The order's history is printed: the mismatched payment, then the top-up that matches.
+    assert any("SettlementOpened" in line and "mismatch: frozen amount" in line for line in lines)
+    assert any("SettlementUpdated" in line and "matches the order" in line for line in lines)
     # The printed view follows each step.
     assert sum(line.strip().startswith("view: D-1") for line in lines) == 4
