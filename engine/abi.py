@@ -46,7 +46,6 @@ class EventSpec:
     indexed: tuple[tuple[str, str], ...]   # (name, type) in topic order
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
-    order: tuple[str, ...]                 # argument names in declaration order
     one_word: bool = False                 # every data type fits one 32-byte word
     topic_parsers: tuple = ()              # (name, parser) per indexed argument
     word_parsers: tuple = ()               # (name, parser, start) per data word, when one_word
@@ -135,7 +134,6 @@ class EventDecoder:
                 indexed=tuple((p["name"], type_string(p)) for p in inputs if p.get("indexed")),
                 data_names=tuple(p["name"] for p in inputs if not p.get("indexed")),
                 data_types=tuple(type_string(p) for p in inputs if not p.get("indexed")),
-                order=tuple(p["name"] for p in inputs),
                 one_word=all(_one_word(type_string(p)) for p in inputs if not p.get("indexed")),
             )
             spec = self.events[topic0]
