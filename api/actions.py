@@ -19,7 +19,8 @@ from engine.settlement import SettlementKey
 from engine.store_order import order_number_bytes32
 from engine.transactions import SETTLEMENT
 
-from .models import ConfirmIn, DisputeIn, KeyIn, KeyOnlyIn, OpenIn, OpenWithPermitIn, ResolveIn, SenderKeyIn, ShipIn
+from .models import (ClaimIn, ContestIn, DisputeIn, KeyIn, KeyOnlyIn, OpenIn, OpenWithPermitIn, ResolveIn, SenderKeyIn,
+                     SettleIn, ShipIn)
 
 
 def settlement_key(key: KeyIn) -> SettlementKey:
@@ -40,6 +41,10 @@ def _permit_args(body: OpenWithPermitIn, key: SettlementKey) -> tuple:
     return _open_args(body, key) + (p.value, p.deadline, p.v, _b32(p.r), _b32(p.s))
 
 
+def _key_only(_body, key: SettlementKey) -> tuple:
+    return (key.as_tuple(),)
+
+
 @dataclass(frozen=True)
 class Action:
     """One row of the table (see the module docstring)."""
@@ -51,6 +56,7 @@ class Action:
     args: Callable[[BaseModel, SettlementKey], tuple]
     summary: str
     contract: str = SETTLEMENT
+    opens: bool = False   # creates (or updates) a settlement: its id is the one `open` makes now
 
     def sender(self, body: BaseModel, key: SettlementKey) -> str:
         return body.sender.lower() if self.signer == "sender" else getattr(key, self.signer)
@@ -58,19 +64,36 @@ class Action:
 
 ACTIONS: tuple[Action, ...] = (
     Action("open", "open", "payer", OpenIn, _open_args,
-           "Pay for a store order: freezes the amount (again for the same key: updates an unshipped one)"),
+           "Pay for a store order: freezes the amount (again for the same key: updates an unshipped one)",
+           opens=True),
     Action("open-with-permit", "openWithPermit", "payer", OpenWithPermitIn, _permit_args,
-           "Pay for a store order with an EIP-2612 permit instead of a prior approval"),
-    Action("ship", "ship", "store", ShipIn, lambda b, k: (k.as_tuple(), keccak(text=b.waybill)),
-           "The store ships, with the hash of its waybill"),
-    Action("reject", "reject", "store", KeyOnlyIn, lambda b, k: (k.as_tuple(),),
-           "The store rejects an unshipped order (or concedes a dispute): full refund"),
-    Action("confirm", "confirm", "buyer", ConfirmIn, lambda b, k: (k.as_tuple(), b.amount_due),
-           "The buyer confirms receipt with the amount due; the payer gets the rest"),
-    Action("dispute", "dispute", "buyer", DisputeIn, lambda b, k: (k.as_tuple(), keccak(text=b.reason)),
-           "The buyer disputes before the time limit, stopping the automatic release"),
-    Action("release", "release", "sender", SenderKeyIn, lambda b, k: (k.as_tuple(),),
+           "Pay for a store order with an EIP-2612 permit instead of a prior approval", opens=True),
+    Action("ship", "ship", "store", ShipIn,
+           lambda b, k: (k.as_tuple(), keccak(text=b.waybill), b.amount, _b32(b.snapshot_hash)),
+           "The store ships against the frozen amount and snapshot it saw, with the hash of its waybill"),
+    Action("reject", "reject", "store", KeyOnlyIn, _key_only,
+           "The store rejects an unshipped order, or concedes a claim or dispute: full refund"),
+    Action("accept-claim", "acceptClaim", "store", KeyOnlyIn, _key_only,
+           "The store accepts the buyer's claim: paid the amount claimed, the payer the rest"),
+    Action("contest-claim", "contestClaim", "store", ContestIn, lambda b, k: (k.as_tuple(), keccak(text=b.reason)),
+           "The store contests the buyer's claim: a dispute for the arbiter"),
+    Action("confirm", "confirm", "buyer", KeyOnlyIn, _key_only,
+           "The buyer confirms receipt in full (also withdraws a claim or dispute): the store is paid"),
+    Action("claim", "claim", "buyer", ClaimIn,
+           lambda b, k: (k.as_tuple(), b.amount_due, keccak(text=b.reason)),
+           "The buyer claims that less is due, before the time limit; the store answers within its window"),
+    Action("dispute", "dispute", "buyer", DisputeIn,
+           lambda b, k: (k.as_tuple(), b.proposed_to_store, keccak(text=b.reason)),
+           "The buyer disputes before the time limit, proposing a split; stops the automatic release"),
+    Action("settle", "settle", "sender", SettleIn,
+           lambda b, k: (k.as_tuple(), b.to_store, b.deadline, _b32(b.store_signature), _b32(b.buyer_signature)),
+           "A split both parties agree to (the sender's own consent, or its EIP-712 signature)"),
+    Action("release", "release", "sender", SenderKeyIn, _key_only,
            "Anyone releases the full amount to the store after the time limit"),
+    Action("execute-claim", "executeClaim", "sender", SenderKeyIn, _key_only,
+           "Anyone executes a claim the store left unanswered past the response window"),
     Action("resolve", "resolve", "sender", ResolveIn, lambda b, k: (k.as_tuple(), b.to_store),
-           "The arbiter ends a dispute with a split"),
+           "The dispute's arbiter splits it"),
+    Action("end-lapsed-dispute", "endLapsedDispute", "sender", SenderKeyIn, _key_only,
+           "Anyone ends a dispute the arbiter left undecided past the arbitration window"),
 )

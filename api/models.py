@@ -57,7 +57,6 @@ class Problem(BaseModel):
 # -- stores
 
 class StoreIn(Strict):
-
     """A store to register."""
 
     store_id: StoreId
@@ -74,16 +73,12 @@ class StoreRecord(BaseModel):
 
 
 class StoreRegistered(StoreRecord):
-
-
     """The registered store, with its API key (shown this once)."""
 
     api_key: str = Field(description="The store's API key, shown this once.")
 
 
 class Item(Strict):
-
-
     """One line of a store order."""
 
     name: Name
@@ -93,8 +88,6 @@ class Item(Strict):
 
 
 class StoreOrderIn(Strict):
-
-
     """A store order to create: its terms become the snapshot the buyer pays against."""
 
     order_number: OrderNumber
@@ -121,8 +114,6 @@ class Payment(BaseModel):
 
 
 class StoreOrderCreated(BaseModel):
-
-
     """The created order: its snapshot, the snapshot's hash and what the buyer's wallet passes on."""
 
     store_id: str
@@ -133,14 +124,38 @@ class StoreOrderCreated(BaseModel):
 
 
 class OrderItem(BaseModel):
-
-
     """One line of a store order, as the view shows it."""
 
     name: str
     quantity: int
     unit_price: AmountOut
     sku: str | None = None
+
+
+class ClaimOut(BaseModel):
+    """The buyer's claim of a lower amount due, waiting for the store's answer."""
+
+    amount_due: AmountOut
+    reason_hash: Hash32
+    respond_by: Uint256Out = Field(description="After this (unix time) anyone may execute the claim.")
+
+
+class DisputeOut(BaseModel):
+    """A dispute in progress: who raised it, the buyer's proposed split, and its arbiter."""
+
+    by: str
+    proposed_to_store: AmountOut
+    reason_hash: Hash32
+    arbiter: str
+    decide_by: Uint256Out = Field(description="After this (unix time) anyone may end it halfway between the "
+                                              "positions.")
+
+
+class Credit(BaseModel):
+    """A payout the token would not transfer (a blocked recipient): claimable by the recipient."""
+
+    recipient: str
+    amount: AmountOut
 
 
 class Step(BaseModel):
@@ -157,6 +172,10 @@ class Step(BaseModel):
     payment_record: Uint256Out | None = None
     to_store: AmountOut | None = None
     to_payer: AmountOut | None = None
+    amount_due: AmountOut | None = None
+    proposed_to_store: AmountOut | None = None
+    ending: str | None = None
+    recipient: str | None = None
 
 
 class StoreOrderOut(BaseModel):
@@ -186,14 +205,17 @@ class StoreOrderOut(BaseModel):
     deadline: Uint256Out | None
     buyer: str | None
     payer: str | None
+    claim: ClaimOut | None
+    dispute: DisputeOut | None
+    ending: str | None = Field(description="How the settlement ended: confirmed, claim_accepted, claim_executed, "
+                                           "agreed, arbitrated or arbitration_lapsed.")
+    credited: list[Credit]
     steps: list[Step]
     other_settlements: list[Hash32]
     cursor: str = Field(description="This change's position: pass it as `after` to poll for later changes.")
 
 
 class OrdersPage(BaseModel):
-
-
     """A page of the store's orders, oldest change first."""
 
     orders: list[StoreOrderOut]
@@ -219,8 +241,6 @@ class HistoryEntry(BaseModel):
 
 
 class OrderHistory(BaseModel):
-
-
     """Every step an order went through, oldest first."""
 
     store_id: str
@@ -231,7 +251,6 @@ class OrderHistory(BaseModel):
 # -- settlements
 
 class KeyIn(Strict):
-
     """What identifies a settlement: store, order number, buyer, payer and token."""
 
     store: Address
@@ -242,8 +261,6 @@ class KeyIn(Strict):
 
 
 class OpenIn(Strict):
-
-
     """Open (or update) a settlement: the payer freezes ``amount`` for the order snapshot."""
 
     key: KeyIn
@@ -253,8 +270,6 @@ class OpenIn(Strict):
 
 
 class PermitSignature(Strict):
-
-
     """An EIP-2612 permit the payer signed (``POST /settlements/permit`` gives what to sign)."""
 
     value: Uint256
@@ -265,51 +280,75 @@ class PermitSignature(Strict):
 
 
 class OpenWithPermitIn(OpenIn):
-
-
     """Open with a permit instead of a prior approval."""
 
     permit: PermitSignature
 
 
 class ShipIn(Strict):
-
-
-    """The store ships, naming its waybill."""
+    """The store ships, naming its waybill and the frozen amount and snapshot it ships against."""
 
     key: KeyIn
     waybill: Text = Field(description="The logistics record (waybill); its keccak-256 goes on chain.")
+    amount: PositiveAmount = Field(description="The frozen amount the store ships against (the order's "
+                                               "`frozen_amount`); a change by the payer in between reverts.")
+    snapshot_hash: Hash32 = Field(description="The snapshot hash the store ships against.")
 
 
-class ConfirmIn(Strict):
-
-
-    """The buyer confirms receipt with the amount actually due."""
+class ClaimIn(Strict):
+    """The buyer claims that less is due (the store accepts or contests; silence executes it)."""
 
     key: KeyIn
     amount_due: Amount
+    reason: Text
 
 
 class DisputeIn(Strict):
+    """The buyer disputes, proposing a split."""
+
+    key: KeyIn
+    proposed_to_store: Amount
+    reason: Text
 
 
-    """The buyer disputes, with a reason."""
+class ContestIn(Strict):
+    """The store contests the buyer's claim, with its reason."""
 
     key: KeyIn
     reason: Text
 
 
+Signature = Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{130})?$")]
+
+
+class SettleIn(Strict):
+    """A split both parties agree to: the sender is one party (or neither), the others signed."""
+
+    key: KeyIn
+    sender: Address
+    to_store: Amount
+    deadline: Uint256 = Field(description="Until when the signatures hold (unix time).")
+    store_signature: Signature = Field("0x", description="The store's EIP-712 Agreement signature, unless the "
+                                                         "store sends this.")
+    buyer_signature: Signature = Field("0x", description="The buyer's EIP-712 Agreement signature, unless the "
+                                                         "buyer sends this.")
+
+
+class AgreementIn(Strict):
+    """The EIP-712 Agreement to a split, for a party to sign."""
+
+    key: KeyIn
+    to_store: Amount
+    deadline: Uint256 | None = Field(None, description="Default: a week from the chain's clock.")
+
+
 class KeyOnlyIn(Strict):
-
-
     """An action that needs only the settlement's key."""
 
     key: KeyIn
 
 
 class SenderKeyIn(Strict):
-
-
     """An action anyone may send: the sender signs it."""
 
     key: KeyIn
@@ -317,16 +356,12 @@ class SenderKeyIn(Strict):
 
 
 class ResolveIn(SenderKeyIn):
-
-
     """The arbiter's split: ``to_store`` to the store, the rest to the payer."""
 
     to_store: Amount
 
 
 class PermitIn(Strict):
-
-
     """Typed data of an EIP-2612 permit for the settlement contract."""
 
     owner: Address
@@ -336,8 +371,6 @@ class PermitIn(Strict):
 
 
 class ApproveIn(Strict):
-
-
     """An ERC-20 approval of the settlement contract."""
 
     owner: Address
@@ -363,8 +396,6 @@ class UnsignedTransaction(BaseModel):
 
 
 class Unsigned(BaseModel):
-
-
     """An unsigned transaction for the holder's wallet, with the settlement it is about."""
 
     settlement_id: Hash32 | None = None
@@ -372,8 +403,6 @@ class Unsigned(BaseModel):
 
 
 class TypedData(BaseModel):
-
-
     """EIP-712 typed data for the holder to sign."""
 
     typed_data: dict[str, Any] = Field(description="EIP-712 typed data (types, primaryType, domain, message).")
@@ -382,7 +411,6 @@ class TypedData(BaseModel):
 # -- chain
 
 class RawTxIn(Strict):
-
     """A signed raw transaction to relay."""
 
     raw: Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=131072)]
@@ -390,8 +418,6 @@ class RawTxIn(Strict):
 
 
 class ChainEvent(BaseModel):
-
-
     """A decoded log of a transaction."""
 
     event: str
@@ -401,8 +427,6 @@ class ChainEvent(BaseModel):
 
 
 class TxOutcome(BaseModel):
-
-
     """What became of a transaction: pending, its events, or the custom error it reverted with."""
 
     tx_hash: Hash32
@@ -414,8 +438,6 @@ class TxOutcome(BaseModel):
 
 
 class Status(BaseModel):
-
-
     """The engine's view of the chain."""
 
     chain_id: int
@@ -432,8 +454,6 @@ class Status(BaseModel):
 
 
 class Ready(BaseModel):
-
-
     """Readiness: 200 when ready, else a 503 problem saying why."""
 
     ready: bool

@@ -18,8 +18,6 @@ CHECKPOINT_EVERY = 5.0   # seconds between idle checkpoints
 
 
 class Database:
-
-
     """A connection per thread to the views' database (SQLite file or PostgreSQL)."""
 
     def __init__(self, target: str):

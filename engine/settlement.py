@@ -20,21 +20,27 @@ from .chain_source import ChainAggregate, ChainSource
 # The contract keeps amounts in a uint96.
 MAX_AMOUNT = 2**96 - 1
 
-# Log name on chain -> settlement status after it.
+# Log name on chain -> settlement status after it (None: the status stays).
 STATUS_AFTER = {
     "SettlementOpened": "paid",
     "SettlementUpdated": "paid",
     "SettlementShipped": "shipped",
+    "ClaimOpened": "claimed",
     "DisputeRaised": "disputed",
     "SettlementCompleted": "completed",
     "SettlementReleased": "released",
     "SettlementRejected": "rejected",
     "DisputeResolved": "resolved",
+    "PayoutCredited": None,
 }
 SETTLEMENT_EVENTS = frozenset(STATUS_AFTER)
-# Statuses from which anyone may release the amount once the time limit has passed.
-RELEASABLE_STATUSES = frozenset({"paid", "shipped"})
+# Statuses in which the settlement holds the frozen amount; each ends, at the latest, when
+# its window passes: the time limit (paid, shipped), the store's response window (claimed),
+# the arbitration window (disputed).
+OPEN_STATUSES = frozenset({"paid", "shipped", "claimed", "disputed"})
 FINAL_STATUSES = frozenset({"completed", "released", "rejected", "resolved"})
+# The contract's `Ending`, by its number in a payout event.
+ENDINGS = ("confirmed", "claim_accepted", "claim_executed", "agreed", "arbitrated", "arbitration_lapsed")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,9 @@ class SettlementKey:
         return (self.store, bytes.fromhex(self.order_number[2:]), self.buyer, self.payer, self.token)
 
     def settlement_id(self) -> str:
-        """The contract's ``settlementId(key)``: keccak-256 of the ABI-encoded key."""
+        """The id of the key's first settlement: keccak-256 of the ABI-encoded key (a key whose
+        settlement closed gets a new id when paid again; the contract's ``settlementId``
+        tells the current one)."""
         return "0x" + keccak(abi_encode(["(address,bytes32,address,address,address)"],
                                         [self.as_tuple()])).hex()
 
@@ -91,11 +99,22 @@ def fold(logs: list[dict]) -> dict:
             step["previous_amount"] = args["previousAmount"]
         elif name == "SettlementShipped":
             state["waybill_hash"] = args["waybillHash"]
+        elif name == "ClaimOpened":
+            state["claim"] = {"amount_due": args["amountDue"], "reason_hash": args["reasonHash"],
+                              "respond_by": args["respondBy"]}
+            step["amount_due"] = args["amountDue"]
         elif name == "DisputeRaised":
-            state["dispute_reason_hash"] = args["reasonHash"]
+            state["dispute"] = {"by": args["by"], "proposed_to_store": args["proposedToStore"],
+                                "reason_hash": args["reasonHash"], "arbiter": args["arbiter"],
+                                "decide_by": args["decideBy"]}
+            step["proposed_to_store"] = args["proposedToStore"]
         elif name == "SettlementCompleted" or name == "DisputeResolved":
             state.update(to_store=args["toStore"], to_payer=args["toPayer"],
-                         payment_record=args["paymentRecord"])
+                         payment_record=args["paymentRecord"], ending=ENDINGS[args["ending"]])
+            step["ending"] = state["ending"]
+        elif name == "PayoutCredited":   # a blocked recipient: its share waits for it in the contract
+            state.setdefault("credited", []).append({"recipient": args["recipient"], "amount": args["amount"]})
+            step.update(recipient=args["recipient"], amount=args["amount"])
         elif name == "SettlementReleased":
             state.update(to_store=args["toStore"], to_payer=0, payment_record=args["paymentRecord"])
         elif name == "SettlementRejected":
@@ -105,7 +124,8 @@ def fold(logs: list[dict]) -> dict:
         elif "paymentRecord" in args:
             step.update(payment_record=args["paymentRecord"], to_store=state["to_store"],
                         to_payer=state["to_payer"])
-        state["status"] = STATUS_AFTER[name]
+        if STATUS_AFTER[name] is not None:
+            state["status"] = STATUS_AFTER[name]
         state["steps"].append(step)
     return state
 

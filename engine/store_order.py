@@ -9,7 +9,8 @@ order, following the store-device steps of the payment method (S301-S305), in
 - paid only while a settlement's token, frozen amount, buyer (when the order names one),
   snapshot hash and time limit match the order's terms; a mismatch is shown with its
   reasons, never taken as payment;
-- shipped when the store's shipment is on chain; disputed while a dispute is open;
+- shipped when the store's shipment is on chain; claimed while the buyer's claim of a
+  lower amount due waits for the store's answer; disputed while a dispute is open;
 - completed only when the net amount paid to the store covers the amount due; released
   when that happened because the time limit passed; a smaller payout is short-paid,
   none at all refunded.
@@ -35,7 +36,7 @@ from .settlement import FINAL_STATUSES
 ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 ORDER_NUMBER = re.compile(ORDER_NUMBER_PATTERN)
 
-ORDER_STATUSES = ("awaiting_payment", "paid", "payment_mismatch", "shipped", "disputed", "completed",
+ORDER_STATUSES = ("awaiting_payment", "paid", "payment_mismatch", "shipped", "claimed", "disputed", "completed",
                   "released", "short_paid", "refunded")
 
 
@@ -185,7 +186,8 @@ def primary(terms: OrderTerms, settlements: list[dict]) -> tuple[dict, list[str]
 
 AWAITING = {"status": "awaiting_payment", "settlement_id": None, "settlement_status": None, "mismatch": [],
             "frozen_amount": None, "paid_to_store": 0, "refunded_to_payer": 0, "payment_record": None,
-            "deadline": None, "buyer": None, "payer": None, "steps": [], "other_settlements": []}
+            "deadline": None, "buyer": None, "payer": None, "claim": None, "dispute": None, "ending": None,
+            "credited": [], "steps": [], "other_settlements": []}
 
 
 def status_of(terms: OrderTerms, settlement: dict, problems: list[str]) -> str:
@@ -196,7 +198,7 @@ def status_of(terms: OrderTerms, settlement: dict, problems: list[str]) -> str:
         return "refunded"
     if problems:
         return "payment_mismatch"
-    if state in ("paid", "shipped", "disputed"):
+    if state in ("paid", "shipped", "claimed", "disputed"):
         return state
     if settlement.get("to_store", 0) >= terms.amount_due:
         return "released" if state == "released" else "completed"
@@ -209,7 +211,7 @@ def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
     always present, so a retracted payment leaves nothing behind in a view."""
     chosen = primary(terms, settlements)
     if chosen is None:
-        return dict(AWAITING, mismatch=[], steps=[], other_settlements=[])
+        return dict(AWAITING, mismatch=[], credited=[], steps=[], other_settlements=[])
     settlement, problems = chosen
     return {
         "status": status_of(terms, settlement, problems),
@@ -223,6 +225,10 @@ def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
         "deadline": settlement.get("deadline"),
         "buyer": settlement.get("buyer"),
         "payer": settlement.get("payer"),
+        "claim": settlement.get("claim"),
+        "dispute": settlement.get("dispute"),
+        "ending": settlement.get("ending"),
+        "credited": settlement.get("credited", []),
         "steps": settlement.get("steps", []),
         "other_settlements": [s["id"] for s in settlements
                               if s is not settlement and s.get("status") not in (None, "unknown")],

@@ -29,8 +29,6 @@ def hash_key(key: str) -> str:
 
 
 class Store(Aggregate):
-
-
     """A registered store: its on-chain address and the hash of its API key."""
 
     @staticmethod

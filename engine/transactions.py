@@ -143,6 +143,27 @@ class Transactions:
         return SettlementRules(self.manifest.contract(SETTLEMENT).address, default, minimum, maximum,
                                lambda token: bool(self.view(SETTLEMENT, "tokenAllowed", token)[0]))
 
+    def settlement_id(self, key, opening: bool = False) -> str:
+        """The id of the key's settlement: the latest one, or (``opening``) the one ``open``
+        creates or updates now (a closed key's next payment opens a new settlement)."""
+        return self.view(SETTLEMENT, "openSettlementId" if opening else "settlementId", key.as_tuple())[0]
+
+    def agreement_typed_data(self, key, to_store: int, deadline: int) -> dict:
+        """EIP-712 typed data of ``Agreement(settlementId, toStore, deadline)``: what the store
+        and the buyer each sign to agree on a split."""
+        contract = self.manifest.contract(SETTLEMENT).address
+        name, version = self.eip712_domain(contract)
+        return {
+            "types": {"EIP712Domain": DOMAIN_FIELDS,
+                      "Agreement": [{"name": "settlementId", "type": "bytes32"},
+                                    {"name": "toStore", "type": "uint256"}, {"name": "deadline", "type": "uint256"}]},
+            "primaryType": "Agreement",
+            "domain": {"name": name, "version": version, "chainId": self.manifest.chain_id,
+                       "verifyingContract": to_checksum_address(contract)},
+            "message": {"settlementId": self.settlement_id(key), "toStore": str(to_store),
+                        "deadline": str(deadline)},
+        }
+
     def approve(self, token: str, owner: str, amount: int) -> dict:
         """ERC-20 approval of the settlement contract."""
         return self.build(owner, token, self.erc20.encode("approve", self.manifest.contract(SETTLEMENT).address,
@@ -159,8 +180,8 @@ class Transactions:
         except Exception:   # an answer that does not decode as the function's output
             return None
 
-    def token_domain(self, token: str) -> tuple[str, str]:
-        """The token's EIP-712 name and version: its EIP-5267 ``eip712Domain()``, else
+    def eip712_domain(self, token: str) -> tuple[str, str]:
+        """A contract's EIP-712 name and version: its EIP-5267 ``eip712Domain()``, else
         ``name()`` and ``version()``. :class:`TokenUnsupported` if it has neither."""
         if self.rpc.call("eth_getCode", token, "latest") in NO_CODE:
             raise TokenUnsupported(token, f"token {to_checksum_address(token)} has no code on chain "
@@ -176,15 +197,13 @@ class Transactions:
 
     def permit_typed_data(self, token: str, owner: str, value: int, deadline: int) -> dict:
         """EIP-712 typed data of an EIP-2612 permit for the settlement contract."""
-        name, version = self.token_domain(token)
+        name, version = self.eip712_domain(token)
         nonce = self._token_call(token, "nonces", owner)
         if nonce is None:
             raise TokenUnsupported(token, f"token {to_checksum_address(token)} has no nonces(): it takes no permits")
         return {
             "types": {
-                "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                 {"name": "chainId", "type": "uint256"},
-                                 {"name": "verifyingContract", "type": "address"}],
+                "EIP712Domain": DOMAIN_FIELDS,
                 "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
                            {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
                            {"name": "deadline", "type": "uint256"}],
@@ -307,6 +326,9 @@ def _fn(name: str, inputs: list[tuple[str, str]], outputs: list[str], mutability
             "inputs": [{"name": n, "type": t} for n, t in inputs],
             "outputs": [{"name": "", "type": t} for t in outputs]}
 
+
+DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
 
 # The ERC-20, EIP-2612 and EIP-5267 functions the engine calls on tokens.
 ERC20_ABI = [

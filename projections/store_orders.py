@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.chain_source import log_key, log_of
 from engine.db import Database
-from engine.settlement import RELEASABLE_STATUSES, Settlement, fold
+from engine.settlement import OPEN_STATUSES, Settlement, fold
 from engine.store_order import (OrderTerms, StoreOrder, follow, history_entry, order_number_bytes32,
                                 order_number_from_bytes32)
 from engine.stores import Store
@@ -158,7 +158,7 @@ class StoreOrdersView(View):
     """Store orders with the progress of the settlements that pay them."""
 
     name = "store_orders"
-    version = 2
+    version = 3
     schema = (
         """CREATE TABLE IF NOT EXISTS view_stores (
             store_id TEXT PRIMARY KEY, name TEXT NOT NULL, address TEXT NOT NULL UNIQUE,
@@ -341,11 +341,11 @@ class StoreOrdersView(View):
             "SELECT store_id, order_number, status, data FROM view_orders")}
 
     def open_settlements(self) -> list[dict]:
-        """Settlements anyone may release once their time limit has passed, with their keys."""
+        """Settlements still holding funds (folded, with their ids), for the keeper."""
         out = []
         for settlement_id, logs in self.db.fetchall("SELECT settlement_id, logs FROM view_settlements"):
             state = fold(json.loads(logs))
-            if state["status"] in RELEASABLE_STATUSES:
+            if state["status"] in OPEN_STATUSES:
                 state["id"] = settlement_id
                 out.append(state)
         return out

@@ -48,10 +48,16 @@ def _entry(container, contract) -> dict:
 @click.option("--default-time-limit", default=10 * DAY, show_default=True, type=int,
               help="Settlement time limit in seconds when the payer gives none.")
 @click.option("--min-time-limit", default=3600, show_default=True, type=int)
-@click.option("--max-time-limit", default=90 * DAY, show_default=True, type=int)
+@click.option("--max-time-limit", default=90 * DAY, show_default=True, type=int, help="At most 365 days.")
+@click.option("--response-window", default=7 * DAY, show_default=True, type=int,
+              help="Seconds the store has to answer a buyer's claim (1 to 90 days).")
+@click.option("--arbitration-window", default=30 * DAY, show_default=True, type=int,
+              help="Seconds the arbiter has to split a dispute (1 to 90 days).")
+@click.option("--arbiter-delay", default=3 * DAY, show_default=True, type=int,
+              help="Seconds from a new arbiter's announcement until it takes effect (1 to 90 days).")
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
 def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit,
-        min_time_limit, max_time_limit, out_dir):
+        min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, out_dir):
     chain_id = chain.chain_id
     dev = chain_id in DEV_CHAIN_IDS
     if deployer_alias:
@@ -76,7 +82,7 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
 
     settlement = project.C2CSettlement.deploy(
         deployer, arbiter or deployer, default_time_limit, min_time_limit, max_time_limit,
-        sender=deployer,
+        response_window, arbitration_window, arbiter_delay, sender=deployer,
     )
     contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
     for token in allowed:

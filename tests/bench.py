@@ -4,7 +4,9 @@ Runs on its own anvil with a fresh deployment and prints progress on stderr; the
 line on stdout is one JSON document:
 
     {"gas": {"open": .., "update": .., "ship": .., "confirm": .., "release": .., "reject": ..,
-             "dispute": .., "resolve": ..},
+             "dispute": .., "resolve": .., "claim": .., "accept_claim": .., "contest_claim": ..,
+             "execute_claim": .., "settle_signed": .., "open_with_permit": .., "end_lapsed_dispute": ..},
+     "gas_without_base": {the same, less the 21,000 every transaction pays},
      "ingest": {"events": .., "events_per_s": .., "baseline_events_per_s": .., "speedup": ..},
      "latency_ms": {"p50": .., "p99": ..}}
 
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.config import Settings  # noqa: E402
-from engine.node import AnvilNode, deploy  # noqa: E402
+from engine.node import DEV_MNEMONIC, AnvilNode, deploy  # noqa: E402
 from engine.rpc import Rpc  # noqa: E402
 from engine.settlement import SETTLEMENT_EVENTS  # noqa: E402
 from engine.settlement import SettlementKey  # noqa: E402
@@ -39,6 +41,7 @@ from engine.store_order import order_number_bytes32  # noqa: E402
 from tests.load import DEV_ADDRESSES, STORE, Load  # noqa: E402
 
 ARBITER = DEV_ADDRESSES[0]
+BASE_GAS = 21_000   # what every transaction pays before it runs any code
 STORE_ID = "bench-shop"
 
 
@@ -57,14 +60,21 @@ def _send(rpc: Rpc, tx: dict) -> dict:
     return receipt
 
 
+def _dev_key(index: int):
+    from eth_account import Account
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
 def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     """Gas used by each action, on settlements of a store that already holds a token balance."""
-    erc20_approve = transactions.approve
+    from api.client import sign_typed_data, signature_of
     gas: dict[str, int] = {}
     buyers = DEV_ADDRESSES[5:9]
     for buyer in buyers:
-        _send(rpc, erc20_approve(token, buyer, 2**255))
+        _send(rpc, transactions.approve(token, buyer, 2**255))
     snap = b"\x11" * 32
+    reason = b"\x33" * 32
 
     def key(n: str, buyer: str) -> SettlementKey:
         return SettlementKey(STORE, order_number_bytes32(n), buyer, buyer, token)
@@ -76,14 +86,14 @@ def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     # been paid before and the payment-record counter is in use.
     done, held = key("G-0", buyers[0]), key("G-00", buyers[0])
     act("open", done, buyers[0], 1_000_000, snap, 0)
-    act("confirm", done, buyers[0], 1_000_000)
+    act("confirm", done, buyers[0])
     act("open", held, buyers[0], 1_000_000, snap, 0)
 
     k1 = key("G-1", buyers[1])
     gas["open"] = act("open", k1, buyers[1], 5_000_000, snap, 0)
     gas["update"] = act("open", k1, buyers[1], 6_000_000, snap, 0)
-    gas["ship"] = act("ship", k1, STORE, b"\x22" * 32)
-    gas["confirm"] = act("confirm", k1, buyers[1], 6_000_000)
+    gas["ship"] = act("ship", k1, STORE, b"\x22" * 32, 6_000_000, snap)
+    gas["confirm"] = act("confirm", k1, buyers[1])
 
     k2 = key("G-2", buyers[2])
     act("open", k2, buyers[2], 5_000_000, snap, 0)
@@ -91,14 +101,47 @@ def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
 
     k3 = key("G-3", buyers[3])
     act("open", k3, buyers[3], 5_000_000, snap, 0)
-    gas["dispute"] = act("dispute", k3, buyers[3], b"\x33" * 32)
+    gas["dispute"] = act("dispute", k3, buyers[3], 1_000_000, reason)
     gas["resolve"] = act("resolve", k3, ARBITER, 3_000_000)
+
+    # The claim path: claimed, then accepted; claimed, then contested; claimed, then executed.
+    k5, k6, k7 = key("G-5", buyers[1]), key("G-6", buyers[2]), key("G-7", buyers[3])
+    for k in (k5, k6, k7):
+        act("open", k, k.buyer, 5_000_000, snap, 0)
+    gas["claim"] = act("claim", k5, buyers[1], 4_000_000, reason)
+    gas["accept_claim"] = act("acceptClaim", k5, STORE)
+    act("claim", k6, buyers[2], 4_000_000, reason)
+    gas["contest_claim"] = act("contestClaim", k6, STORE, reason)
+    act("claim", k7, buyers[3], 4_000_000, reason)
+
+    # The amicable path: the buyer brings the store's signed agreement to a lower amount.
+    k8 = key("G-8", buyers[1])
+    act("open", k8, buyers[1], 5_000_000, snap, 0)
+    typed = transactions.agreement_typed_data(k8, 4_500_000, 2**40)
+    store_signature = bytes.fromhex(signature_of(_dev_key(2), typed)[2:])
+    gas["settle_signed"] = act("settle", k8, buyers[1], 4_500_000, 2**40, store_signature, b"")
+
+    # Open with a permit instead of a prior approval (a buyer that never approved).
+    payer = _dev_key(4)
+    k9 = SettlementKey(STORE, order_number_bytes32("G-9"), payer.address.lower(), payer.address.lower(), token)
+    permit = transactions.permit_typed_data(token, payer.address.lower(), 5_000_000, 2**40)
+    sig = sign_typed_data(payer, permit)
+    gas["open_with_permit"] = int(_send(rpc, transactions.call(
+        SETTLEMENT, "openWithPermit", (k9.as_tuple(), 5_000_000, snap, 0, 5_000_000, 2**40, sig["v"],
+                                       bytes.fromhex(sig["r"][2:]), bytes.fromhex(sig["s"][2:])),
+        payer.address.lower()))["gasUsed"], 16)
 
     k4 = key("G-4", buyers[0])
     act("open", k4, buyers[0], 5_000_000, snap, 3600)
     rpc.call("evm_increaseTime", 3601)
     rpc.call("evm_mine")
     gas["release"] = act("release", k4, DEV_ADDRESSES[9])
+    rpc.call("evm_increaseTime", 7 * 86_400)
+    rpc.call("evm_mine")
+    gas["execute_claim"] = act("executeClaim", k7, DEV_ADDRESSES[9])
+    rpc.call("evm_increaseTime", 30 * 86_400)
+    rpc.call("evm_mine")
+    gas["end_lapsed_dispute"] = act("endLapsedDispute", k6, DEV_ADDRESSES[9])
     return gas
 
 
@@ -266,7 +309,8 @@ def main() -> None:
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas.items()) + f"; open + confirm {gas['open'] + gas['confirm']:,}")
         ingest = measure_ingestion(node, deployments, work, args.settlements)
         latency = measure_latency(node, deployments, work, args.latency_samples)
-    print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency}))
+    print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
+                      "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()}}))
 
 
 if __name__ == "__main__":

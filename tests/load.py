@@ -27,8 +27,6 @@ GAS = 200_000
 
 
 class Load:
-
-
     """Puts many settlements on a dev chain (see the module docstring)."""
 
     def __init__(self, rpc: Rpc, manifest: Manifest, store: str = STORE, contract: str = "C2CSettlement"):
@@ -86,7 +84,7 @@ class Load:
             blocks += self._mine(opens, per_block)
             events = count
             if confirm:
-                confirms = [self._tx(b, self.settlement.address, self.fn.encode("confirm", self.key(n, b), amount))
+                confirms = [self._tx(b, self.settlement.address, self.fn.encode("confirm", self.key(n, b)))
                             for n, b in numbers]
                 blocks += self._mine(confirms, per_block)
                 events += count

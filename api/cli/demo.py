@@ -16,7 +16,7 @@ from eth_account import Account
 from engine.node import DEV_MNEMONIC
 from engine.rpc import Rpc
 
-from ..client import ApiError, Holder, answer, settlement_key
+from ..client import ApiError, Holder, agreement, answer, settlement_key
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -113,6 +113,18 @@ class Walk:
         self.store_headers = {"Authorization": f"Bearer {key}"}
         self.out(f"registered store {STORE_ID!r} at {store.address} (dev account {STORE}); API key issued once")
 
+    def _ship(self, number: str, key: dict, waybill: str) -> None:
+        """The store ships against the frozen amount and snapshot its view shows."""
+        seen = self._order(number)
+        self._send(STORE, "/settlements/ship", {"key": key, "waybill": waybill, "amount": seen["frozen_amount"],
+                                                "snapshot_hash": seen["snapshot_hash"]},
+                   f"store shipped against {tusd(int(seen['frozen_amount']))}")
+
+    def _later(self, seconds: int, what: str) -> None:
+        self.rpc.call("evm_increaseTime", seconds)
+        self.rpc.call("evm_mine")
+        self.out(f"  … the dev chain's clock moved forward {what}")
+
     def happy_path(self) -> None:
         alice = self.holders[ALICE].address
         _, pay = self._new_order("D-1", 25 * UNIT, "pay, ship, confirm",
@@ -121,20 +133,22 @@ class Walk:
         self.show("D-1")
         self._pay(ALICE, key, 25 * UNIT, pay, "Alice opened the settlement (funds frozen)")
         self.show("D-1")
-        self._send(STORE, "/settlements/ship", {"key": key, "waybill": "SF1000000001"}, "store shipped")
+        self._ship("D-1", key, "SF1000000001")
         self.show("D-1")
-        self._send(ALICE, "/settlements/confirm", {"key": key, "amount_due": str(25 * UNIT)},
-                   "Alice confirmed receipt of everything")
+        self._send(ALICE, "/settlements/confirm", {"key": key}, "Alice confirmed receipt of everything")
         self.show("D-1")
 
-    def reduced_confirm(self) -> None:
+    def claim_accepted(self) -> None:
         alice = self.holders[ALICE].address
-        _, pay = self._new_order("D-2", 40 * UNIT, "confirm with a lower amount due (one item missing)")
+        _, pay = self._new_order("D-2", 40 * UNIT, "the buyer claims a lower amount due; the store accepts")
         key = settlement_key(pay, "D-2", alice, self.token)
         self._pay(ALICE, key, 40 * UNIT, pay, "Alice opened the settlement")
-        self._send(STORE, "/settlements/ship", {"key": key, "waybill": "SF1000000002"}, "store shipped")
-        self._send(ALICE, "/settlements/confirm", {"key": key, "amount_due": str(30 * UNIT)},
-                   "Alice confirmed 30 tUSD due; 10 tUSD go back to her")
+        self._ship("D-2", key, "SF1000000002")
+        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": str(30 * UNIT),
+                                                 "reason": "one item missing"}, "Alice claimed 30 tUSD due")
+        self.show("D-2")
+        self._send(STORE, "/settlements/accept-claim", {"key": key},
+                   "store accepted: 30 tUSD to the store, 10 tUSD back to Alice")
         self.show("D-2")
 
     def reject(self) -> None:
@@ -148,11 +162,13 @@ class Walk:
 
     def dispute(self) -> None:
         bob = self.holders[BOB].address
-        _, pay = self._new_order("D-4", 60 * UNIT, "dispute, resolved by the arbiter with a split")
+        _, pay = self._new_order("D-4", 60 * UNIT, "dispute with a proposed split, resolved by the arbiter")
         key = settlement_key(pay, "D-4", bob, self.token)
         self._pay(BOB, key, 60 * UNIT, pay, "Bob opened the settlement")
-        self._send(STORE, "/settlements/ship", {"key": key, "waybill": "SF1000000004"}, "store shipped")
-        self._send(BOB, "/settlements/dispute", {"key": key, "reason": "box arrived damaged"}, "Bob raised a dispute")
+        self._ship("D-4", key, "SF1000000004")
+        self._send(BOB, "/settlements/dispute", {"key": key, "proposed_to_store": str(20 * UNIT),
+                                                 "reason": "box arrived damaged"},
+                   "Bob raised a dispute, proposing 20 tUSD to the store")
         self.show("D-4")
         arbiter = self.holders[ARBITER].address
         self._send(ARBITER, "/settlements/resolve", {"key": key, "sender": arbiter, "to_store": str(36 * UNIT)},
@@ -165,14 +181,12 @@ class Walk:
                                  time_limit=3600)
         key = settlement_key(pay, "D-5", alice, self.token)
         self._pay(ALICE, key, 20 * UNIT, pay, "Alice opened the settlement (time limit 1 hour)")
-        self._send(STORE, "/settlements/ship", {"key": key, "waybill": "SF1000000005"}, "store shipped")
+        self._ship("D-5", key, "SF1000000005")
         try:
             self.holders[KEEPER].build("/settlements/release", {"key": key, "sender": self.holders[KEEPER].address})
         except ApiError as exc:
             self.out(f"  ✗ release before the limit is refused: {exc.problem.get('revert', {}).get('error')}")
-        self.rpc.call("evm_increaseTime", 3601)
-        self.rpc.call("evm_mine")
-        self.out("  … the dev chain's clock moved forward 1 hour")
+        self._later(3601, "1 hour")
         self._send(KEEPER, "/settlements/release", {"key": key, "sender": self.holders[KEEPER].address},
                    "anyone (here dev account 9) released the full amount to the store")
         self.show("D-5")
@@ -184,10 +198,11 @@ class Walk:
         permit = bob.permit(self.token, 12 * UNIT)
         self.out("  Bob signed a permit (typed data) locally; no approval transaction")
         self._send(BOB, "/settlements/open-with-permit", {"key": key, "amount": str(12 * UNIT),
-                                                          "snapshot_hash": pay["snapshot_hash"], "permit": permit},
+                                                          "snapshot_hash": pay["snapshot_hash"],
+                                                          "time_limit": pay["time_limit"], "permit": permit},
                    "Bob opened with the permit")
         self.show("D-6")
-        self._send(BOB, "/settlements/confirm", {"key": key, "amount_due": str(12 * UNIT)}, "Bob confirmed")
+        self._send(BOB, "/settlements/confirm", {"key": key}, "Bob confirmed")
         self.show("D-6")
 
     def third_party_payer(self) -> None:
@@ -196,9 +211,10 @@ class Walk:
         key = settlement_key(pay, "D-7", alice, self.token, payer=lender)
         self._pay(LENDER, key, 30 * UNIT, pay, "the lender (dev account 4) opened for Alice")
         self.show("D-7")
-        self._send(STORE, "/settlements/ship", {"key": key, "waybill": "SF1000000007"}, "store shipped")
-        self._send(ALICE, "/settlements/confirm", {"key": key, "amount_due": str(25 * UNIT)},
-                   "Alice confirmed 25 tUSD due; 5 tUSD return to the lender")
+        self._ship("D-7", key, "SF1000000007")
+        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": str(25 * UNIT), "reason": "a size short"},
+                   "Alice claimed 25 tUSD due")
+        self._send(STORE, "/settlements/accept-claim", {"key": key}, "store accepted; 5 tUSD return to the lender")
         self.show("D-7")
 
     def mismatch_then_update(self) -> None:
@@ -210,10 +226,54 @@ class Walk:
         self._pay(BOB, key, 50 * UNIT, pay, "Bob opened again with 50 tUSD: 5 tUSD topped up, same settlement")
         self.show("D-8")
 
+    def claim_unanswered(self) -> None:
+        alice = self.holders[ALICE].address
+        _, pay = self._new_order("D-9", 18 * UNIT, "the store leaves a claim unanswered; anyone executes it")
+        key = settlement_key(pay, "D-9", alice, self.token)
+        self._pay(ALICE, key, 18 * UNIT, pay, "Alice opened the settlement")
+        self._ship("D-9", key, "SF1000000009")
+        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": str(9 * UNIT), "reason": "half spoiled"},
+                   "Alice claimed 9 tUSD due")
+        self.show("D-9")
+        self._later(7 * 86_400, "7 days: the store's response window passed")
+        self._send(KEEPER, "/settlements/execute-claim", {"key": key, "sender": self.holders[KEEPER].address},
+                   "anyone executed the unanswered claim: 9 tUSD to the store, 9 tUSD back to Alice")
+        self.show("D-9")
+
+    def amicable(self) -> None:
+        bob = self.holders[BOB]
+        _, pay = self._new_order("D-10", 30 * UNIT, "amicable: the store signs a lower amount, the buyer settles")
+        key = settlement_key(pay, "D-10", bob.address, self.token)
+        self._pay(BOB, key, 30 * UNIT, pay, "Bob opened the settlement")
+        signed = agreement(self.holders[STORE], key, 28 * UNIT)
+        self.out("  the store signed Agreement(settlement, 28 tUSD, deadline) locally and gave Bob the signature")
+        self._send(BOB, "/settlements/settle", {"key": key, "sender": bob.address, "to_store": str(28 * UNIT),
+                                                "deadline": signed["deadline"],
+                                                "store_signature": signed["signature"]},
+                   "Bob settled with it: 28 tUSD to the store, 2 tUSD back, in one call")
+        self.show("D-10")
+
+    def contested(self) -> None:
+        alice = self.holders[ALICE].address
+        _, pay = self._new_order("D-11", 22 * UNIT, "the store contests a claim; the arbiter splits")
+        key = settlement_key(pay, "D-11", alice, self.token)
+        self._pay(ALICE, key, 22 * UNIT, pay, "Alice opened the settlement")
+        self._ship("D-11", key, "SF1000000011")
+        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": "0", "reason": "never arrived"},
+                   "Alice claimed nothing is due")
+        self._send(STORE, "/settlements/contest-claim", {"key": key, "reason": "courier shows it delivered"},
+                   "store contested: a dispute for the arbiter")
+        self.show("D-11")
+        arbiter = self.holders[ARBITER].address
+        self._send(ARBITER, "/settlements/resolve", {"key": key, "sender": arbiter, "to_store": str(22 * UNIT)},
+                   "arbiter resolved: all 22 tUSD to the store")
+        self.show("D-11")
+
     def run(self) -> dict[str, str]:
         self.setup()
-        for flow in (self.happy_path, self.reduced_confirm, self.reject, self.dispute, self.release,
-                     self.permit, self.third_party_payer, self.mismatch_then_update):
+        for flow in (self.happy_path, self.claim_accepted, self.reject, self.dispute, self.release, self.permit,
+                     self.third_party_payer, self.mismatch_then_update, self.claim_unanswered, self.amicable,
+                     self.contested):
             flow()
         self.out("\n== the store's orders, polled by change with the opaque cursor")
         page = answer(self.http.get(f"/stores/{STORE_ID}/orders", params={"limit": 100},

@@ -20,7 +20,7 @@ from eth_utils import to_checksum_address
 from pydantic import WithJsonSchema
 
 from ..actions import ACTIONS, Action
-from ..client import ApiError, Holder, answer, sign_transaction
+from ..client import ApiError, Holder, agreement, answer, sign_transaction
 
 app = typer.Typer(help="Sign and send settlement actions with a local keystore (keys never leave this machine).",
                   no_args_is_help=True)
@@ -169,6 +169,26 @@ def approve(amount: str = typer.Option(..., help="Amount in base units."), token
     """Approve the settlement contract to take AMOUNT of the token (before `open`)."""
     h = _holder(keystore, api)
     _send(h, "/settlements/approve", {"owner": h.address, "token": _token(h, token), "amount": amount}, yes)
+
+
+@app.command()
+def agree(store: str = typer.Option(..., "--store", help="The store's address."),
+          order: str = typer.Option(..., "--order", help="The store order number."),
+          to_store: str = typer.Option(..., "--to-store", help="What the store gets; the payer gets the rest."),
+          buyer: Optional[str] = typer.Option(None, "--buyer", help="The buyer's address [default: this wallet]."),
+          payer: Optional[str] = typer.Option(None, "--payer", help="The payer [default: the buyer]."),
+          deadline: Optional[str] = typer.Option(None, "--deadline", help="Unix time [default: a week from now]."),
+          token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE, api: str = API):
+    """Sign an agreed split of a settlement (EIP-712, locally): give the signature to the
+    other party, who sends `settle` with it."""
+    h = _holder(keystore, api)
+    try:
+        signed = agreement(h, _key(h, store, order, buyer, payer, token), int(to_store),
+                           int(deadline) if deadline else None)
+    except (ApiError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"signature {signed['signature']}\ndeadline {signed['deadline']}\n"
+               f"settlement {signed['settlement_id']}\nsigned by {h.address}")
 
 
 # -- the settlement actions, one command per row of the action table

@@ -3,6 +3,8 @@
 Nothing here imports the server: a wallet needs only HTTP and eth-account.
 """
 
-from .holder import ApiError, Holder, answer, settlement_key, sign_transaction, sign_typed_data
+from .holder import (ApiError, Holder, agreement, answer, settlement_key, sign_transaction, sign_typed_data,
+                     signature_of)
 
-__all__ = ["ApiError", "Holder", "answer", "settlement_key", "sign_transaction", "sign_typed_data"]
+__all__ = ["ApiError", "Holder", "agreement", "answer", "settlement_key", "sign_transaction", "sign_typed_data",
+           "signature_of"]

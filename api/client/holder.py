@@ -46,15 +46,24 @@ def sign_transaction(account, tx: dict) -> str:
     return "0x" + account.sign_transaction(tx).raw_transaction.hex()
 
 
-def sign_typed_data(account, typed_data: dict) -> dict:
-    """Signs EIP-712 typed data; returns ``{v, r, s}`` as the API's permit body wants them."""
+def _signed(account, typed_data: dict):
     types = typed_data["types"]
     primary = typed_data["primaryType"]
     message = {f["name"]: (int(typed_data["message"][f["name"]]) if f["type"].startswith(("uint", "int"))
                            else typed_data["message"][f["name"]]) for f in types[primary]}
-    signed = account.sign_message(encode_typed_data(full_message={**typed_data, "message": message}))
+    return account.sign_message(encode_typed_data(full_message={**typed_data, "message": message}))
+
+
+def sign_typed_data(account, typed_data: dict) -> dict:
+    """Signs EIP-712 typed data; returns ``{v, r, s}`` as the API's permit body wants them."""
+    signed = _signed(account, typed_data)
     return {"v": signed.v, "r": "0x" + signed.r.to_bytes(32, "big").hex(),
             "s": "0x" + signed.s.to_bytes(32, "big").hex()}
+
+
+def signature_of(account, typed_data: dict) -> str:
+    """The 65-byte signature (r, s, v) of EIP-712 typed data, as contracts check it."""
+    return "0x" + bytes(_signed(account, typed_data).signature).hex()
 
 
 class Holder:
@@ -92,6 +101,16 @@ class Holder:
         typed = self.build("/settlements/permit", body)["typed_data"]
         return {"value": str(value), "deadline": str(typed["message"]["deadline"]),
                 **sign_typed_data(self.account, typed)}
+
+
+def agreement(holder: "Holder", key: dict, to_store: int, deadline: int | None = None) -> dict:
+    """The holder's signature of a split (``Agreement(settlementId, toStore, deadline)``)."""
+    body = {"key": key, "to_store": str(to_store)}
+    if deadline is not None:
+        body["deadline"] = str(deadline)
+    typed = holder.build("/settlements/agreement", body)["typed_data"]
+    return {"signature": signature_of(holder.account, typed), "deadline": typed["message"]["deadline"],
+            "settlement_id": typed["message"]["settlementId"]}
 
 
 def settlement_key(payment: dict, order_number: str, buyer: str, token: str, payer: str | None = None) -> dict:

@@ -11,12 +11,13 @@ from engine.transactions import SETTLEMENT
 
 from ..actions import ACTIONS, Action, settlement_key
 from ..deps import following
-from ..models import ApproveIn, PermitIn, TypedData, Unsigned
+from ..models import AgreementIn, ApproveIn, PermitIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
 
 router = APIRouter(prefix="/settlements", tags=["settlements"], responses=responses(*COMMON))
 PERMIT_VALIDITY = 3600   # seconds a permit stays valid when the caller names no deadline
+AGREEMENT_VALIDITY = 7 * 86_400   # seconds an agreement's signatures hold when the caller names no deadline
 
 
 def _route(action: Action) -> None:
@@ -24,7 +25,7 @@ def _route(action: Action) -> None:
         key = settlement_key(body.key)
         tx = svc.transactions.call(action.contract, action.function, action.args(body, key),
                                    action.sender(body, key))
-        return Unsigned(settlement_id=key.settlement_id(), transaction=tx)
+        return Unsigned(settlement_id=svc.transactions.settlement_id(key, opening=action.opens), transaction=tx)
 
     endpoint.__name__ = "settlement_" + action.name.replace("-", "_")
     endpoint.__signature__ = inspect.Signature([   # the request model of this row, for FastAPI and OpenAPI
@@ -52,3 +53,13 @@ def permit(body: PermitIn, svc: Service = Depends(following)) -> TypedData:
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + PERMIT_VALIDITY
     return TypedData(typed_data=svc.transactions.permit_typed_data(body.token.lower(), body.owner.lower(),
                                                                    body.value, deadline))
+
+
+@router.post("/agreement", response_model=TypedData, summary="EIP-712 typed data of an agreed split, for a party to sign",
+             description="Both the store and the buyer sign the same `Agreement(settlementId, toStore, deadline)`; "
+                         "`POST /settlements/settle` takes the signatures (the sender's own consent counts). The "
+                         "domain is read from the settlement contract's `eip712Domain()`.")
+def agreement(body: AgreementIn, svc: Service = Depends(following)) -> TypedData:
+    key = settlement_key(body.key)
+    deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + AGREEMENT_VALIDITY
+    return TypedData(typed_data=svc.transactions.agreement_typed_data(key, body.to_store, deadline))

@@ -42,7 +42,8 @@ def token(project, owner, accounts):
 
 @pytest.fixture(scope="module")
 def settlement(project, owner, arbiter, token, accounts):
-    s = project.C2CSettlement.deploy(owner, arbiter, 10 * DAY, 3600, 90 * DAY, sender=owner)
+    s = project.C2CSettlement.deploy(owner, arbiter, 10 * DAY, 3600, 90 * DAY, 7 * DAY, 30 * DAY, 3 * DAY,
+                                     sender=owner)
     s.setTokenAllowed(token, True, sender=owner)
     for account in accounts[:8]:
         token.approve(s, 2**256 - 1, sender=account)

@@ -98,3 +98,23 @@ def comparable(snapshot: dict) -> dict:
     """A view snapshot without what legitimately differs between two event stores."""
     return {key: (status, {k: v for k, v in data.items() if k not in ("created_at",)})
             for key, (status, data) in snapshot.items()}
+
+
+def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, int, list]:
+    """Deploys a compiled contract of the project from dev account 0: (address, block, ABI)."""
+    import json
+    import time
+
+    from eth_abi import encode as abi_encode
+
+    from engine.node import PROJECT_ROOT
+    artifact = json.loads((PROJECT_ROOT / ".build" / "__local__.json").read_text())["contractTypes"][name]
+    tx_hash = rpc.call("eth_sendTransaction", {"from": dev_account(0).address, "gas": hex(6_000_000),
+                                               "data": artifact["deploymentBytecode"]["bytecode"]
+                                               + abi_encode(types, args).hex()})
+    deadline = time.monotonic() + 10
+    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+        assert time.monotonic() < deadline, "deployment not mined"
+        time.sleep(0.02)
+    assert receipt["status"] == "0x1", receipt
+    return receipt["contractAddress"].lower(), int(receipt["blockNumber"], 16), artifact["abi"]

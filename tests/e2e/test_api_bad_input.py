@@ -156,11 +156,12 @@ def test_reverts_come_back_as_custom_errors_with_arguments(client, service, shop
     assert r["revert"]["error"] == "ERC20InsufficientAllowance"
     assert r["revert"]["args"]["needed"] == "5000000"
     # Nothing to ship yet.
-    r = problem(client.post("/settlements/ship", json={"key": key, "waybill": "W"}), 422)
+    r = problem(client.post("/settlements/ship", json={"key": key, "waybill": "W", "amount": "5000000",
+                                                       "snapshot_hash": GOOD_HASH}), 422)
     assert r["revert"]["error"] == "InvalidStatus" and r["revert"]["args"]["status"] == "0"
-    # Only the arbiter resolves.
+    # Nothing to resolve: no dispute.
     r = problem(client.post("/settlements/resolve", json={"key": key, "sender": BUYER.address, "to_store": "1"}), 422)
-    assert r["revert"]["error"] == "NotArbiter"
+    assert r["revert"]["error"] == "InvalidStatus" and r["revert"]["args"]["status"] == "0"
     r = problem(client.post("/settlements/open", json={"key": key, "amount": "5000000", "time_limit": 60,
                                                        "snapshot_hash": GOOD_HASH}), 422)
     assert r["revert"]["error"] in ("TimeLimitOutOfRange", "ERC20InsufficientAllowance")
@@ -180,7 +181,7 @@ def test_a_transaction_that_reverted_on_chain_is_reported_by_its_custom_error(cl
     opened = buyer.send("/settlements/open", {"key": key, "amount": "5000000", "time_limit": 3600,
                                               "snapshot_hash": shop["order"]["snapshot_hash"]})
     deadline = int(next(e for e in opened["events"] if e["event"] == "SettlementOpened")["args"]["deadline"])
-    raw = buyer.sign_only("/settlements/dispute", {"key": key, "reason": "too late"})
+    raw = buyer.sign_only("/settlements/dispute", {"key": key, "proposed_to_store": "0", "reason": "too late"})
     rpc.call("anvil_setNextBlockTimestamp", deadline + 5)
     tx_hash = rpc.call("eth_sendRawTransaction", raw)   # not through the relay: no preflight
     found = client.get(f"/tx/{tx_hash}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from api.present import encode_cursor
 
-from .conftest import Wallet, create_order, dev_account, register
+from .conftest import Wallet, create_order, deploy_artifact, dev_account, register
 
 
 def test_every_route_declares_its_response_model_errors_and_security(client):
@@ -72,14 +72,18 @@ def test_readiness_405_and_out_of_range_cursors(client, service):
                       headers=headers).status_code == 200
 
 
-def test_permits_for_tokens_without_code_or_eip712_metadata_are_422_naming_the_token(client, service):
+def test_permits_for_tokens_without_code_or_eip712_metadata_are_422_naming_the_token(client, service, chain):
+    _, _, rpc = chain
     owner = dev_account(1).address
     no_code = dev_account(8).address
     r = client.post("/settlements/permit", json={"owner": owner, "token": no_code, "value": "1"})
     assert r.status_code == 422 and r.json()["token"] == no_code and "no code" in r.json()["detail"]
-    contract = service.manifest.contract("C2CSettlement").address
+    plain, _, _ = deploy_artifact(rpc, "TestFeeToken", ["address"], [owner])   # name(), but no EIP-712 domain
+    r = client.post("/settlements/permit", json={"owner": owner, "token": plain, "value": "1"})
+    assert r.status_code == 422 and r.json()["token"].lower() == plain and "EIP-712" in r.json()["detail"]
+    contract = service.manifest.contract("C2CSettlement").address   # an EIP-712 domain, but no permits
     r = client.post("/settlements/permit", json={"owner": owner, "token": contract, "value": "1"})
-    assert r.status_code == 422 and r.json()["token"].lower() == contract and "EIP-712" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["token"].lower() == contract and "no nonces()" in r.json()["detail"]
     token = service.manifest.contract("TestStablecoin").address
     typed = client.post("/settlements/permit", json={"owner": owner, "token": token, "value": "1"}).json()
     assert typed["typed_data"]["domain"]["name"] == "Test USD"

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from dataclasses import replace
 
-from eth_abi import encode as abi_encode
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -18,13 +17,13 @@ from api.service import Service
 from engine.abi import FunctionEncoder
 from engine.chain_source import log_of
 from engine.cursor import ChainCursor
-from engine.node import PROJECT_ROOT, AnvilNode, deploy
+from engine.node import AnvilNode, deploy
 from engine.registry import SOURCES
 from engine.rpc import Rpc
 from engine.settlement import SOURCE as SETTLEMENT_SOURCE, Settlement
 from tests.load import DEV_ADDRESSES, Load
 
-from .conftest import Wallet, create_order, dev_account, make_settings, register, view
+from .conftest import Wallet, create_order, deploy_artifact, dev_account, make_settings, register, view
 
 DAY = 86_400
 SECOND = "C2CSettlementB"
@@ -41,19 +40,16 @@ def _mined(rpc: Rpc, tx_hash: str) -> dict:
 
 def deploy_second_settlement(rpc: Rpc, manifest_path, token: str) -> str:
     """Deploys another C2CSettlement from the compiled artifact and adds it to the manifest."""
-    artifact = json.loads((PROJECT_ROOT / ".build" / "__local__.json").read_text())["contractTypes"]["C2CSettlement"]
     owner = DEV_ADDRESSES[0]
-    args = abi_encode(["address", "address", "uint32", "uint32", "uint32"], [owner, owner, 10 * DAY, 3600, 90 * DAY])
-    receipt = _mined(rpc, rpc.call("eth_sendTransaction", {
-        "from": owner, "data": artifact["deploymentBytecode"]["bytecode"] + args.hex(), "gas": hex(6_000_000)}))
-    address = receipt["contractAddress"]
-    abi = artifact["abi"]
+    address, block, abi = deploy_artifact(
+        rpc, "C2CSettlement", ["address", "address"] + ["uint32"] * 6,
+        [owner, owner, 10 * DAY, 3600, 90 * DAY, 7 * DAY, 30 * DAY, 3 * DAY])
     _mined(rpc, rpc.call("eth_sendTransaction", {
         "from": owner, "to": address, "data": FunctionEncoder(abi).encode("setTokenAllowed", token, True)}))
     manifest = json.loads(manifest_path.read_text())
-    manifest["contracts"][SECOND] = {"address": address, "block": int(receipt["blockNumber"], 16), "abi": abi}
+    manifest["contracts"][SECOND] = {"address": address, "block": block, "abi": abi}
     manifest_path.write_text(json.dumps(manifest))
-    return address.lower()
+    return address
 
 
 def recorded_logs(app) -> Counter:

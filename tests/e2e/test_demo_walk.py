@@ -14,16 +14,21 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     results = walk.run()
     assert results == {
         "D-1": "completed",      # pay, ship, confirm
-        "D-2": "short_paid",     # buyer confirmed 30 of 40 due
+        "D-2": "short_paid",     # buyer claimed 30 of 40 due, the store accepted
         "D-3": "refunded",       # store rejected
-        "D-4": "short_paid",     # arbiter split 36 / 24
+        "D-4": "short_paid",     # dispute with a proposal; arbiter split 36 / 24
         "D-5": "released",       # time limit passed, released by anyone
         "D-6": "completed",      # opened with a permit
-        "D-7": "short_paid",     # lender paid, buyer confirmed 25 of 30
+        "D-7": "short_paid",     # lender paid, buyer claimed 25 of 30, the store accepted
         "D-8": "paid",           # mismatch, then topped up
+        "D-9": "short_paid",     # claim left unanswered, executed by anyone after the window
+        "D-10": "short_paid",    # the store signed 28 of 30, the buyer settled with it
+        "D-11": "completed",     # claim contested; the arbiter gave the store everything
     }
     get = lambda n: answer(client.get(f"/stores/{STORE_ID}/orders/{n}", headers=walk.store_headers))  # noqa: E731
     d2, d4, d7, d8 = get("D-2"), get("D-4"), get("D-7"), get("D-8")
+    assert [get(n)["ending"] for n in ("D-2", "D-9", "D-10", "D-11")] == ["claim_accepted", "claim_executed",
+                                                                        "agreed", "arbitrated"]
     assert (d2["paid_to_store"], d2["refunded_to_payer"]) == (str(30 * UNIT), str(10 * UNIT))
     assert (d4["paid_to_store"], d4["refunded_to_payer"]) == (str(36 * UNIT), str(24 * UNIT))
     assert d4["settlement_status"] == "resolved"
@@ -35,4 +40,4 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     assert any("SettlementOpened" in line and "mismatch: frozen amount" in line for line in lines)
     assert any("SettlementUpdated" in line and "matches the order" in line for line in lines)
     # The printed view follows each step.
-    assert sum(line.strip().startswith("view: D-1") for line in lines) == 4
+    assert sum(line.strip().startswith("view: D-1 ") for line in lines) == 4

@@ -78,8 +78,9 @@ def test_the_settlement_flow_on_postgresql(chain, tmp_path, postgres_db):
         buyer, store = Wallet(client, dev_account(1)), Wallet(client, dev_account(6))
         headers, key = _paid_order(client, service, "pg-shop", "P-1", 9_000_000, buyer, store.address)
         assert view(client, service, "pg-shop", headers, "P-1")["status"] == "paid"
-        store.send("/settlements/ship", {"key": key, "waybill": "PG-1"})
-        buyer.send("/settlements/confirm", {"key": key, "amount_due": "9000000"})
+        snapshot = client.get("/stores/pg-shop/orders/P-1", headers=headers).json()["snapshot_hash"]
+        store.send("/settlements/ship", {"key": key, "waybill": "PG-1", "amount": "9000000", "snapshot_hash": snapshot})
+        buyer.send("/settlements/confirm", {"key": key})
         state = view(client, service, "pg-shop", headers, "P-1")
         assert state["status"] == "completed" and state["paid_to_store"] == "9000000"
         live = service.view.snapshot()

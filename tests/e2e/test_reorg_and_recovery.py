@@ -39,7 +39,8 @@ def test_anvil_reorg_leaves_the_view_equal_to_a_rebuild_and_to_a_fresh_ingestion
     reject_raw = store.sign_only("/settlements/reject", {"key": keys["R-1"]})
     buyer.send("/settlements/open", {"key": keys["R-2"], "amount": "10000000",
                                      "snapshot_hash": orders["R-2"]["snapshot_hash"]})
-    store.send("/settlements/ship", {"key": keys["R-1"], "waybill": "SF-REORG-1"})
+    store.send("/settlements/ship", {"key": keys["R-1"], "waybill": "SF-REORG-1", "amount": "20000000",
+                                     "snapshot_hash": orders["R-1"]["snapshot_hash"]})
     assert view(client, service, "reorg-shop", headers, "R-1")["status"] == "shipped"
     assert view(client, service, "reorg-shop", headers, "R-2")["status"] == "paid"
     head = rpc.block_number()

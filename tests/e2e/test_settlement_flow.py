@@ -30,10 +30,11 @@ def test_open_ship_confirm_completes_the_store_order(client, service):
     state = view(client, service, "corner-shop", headers, "A-1001")
     assert state["status"] == "paid" and state["frozen_amount"] == "25000000"
 
-    store.send("/settlements/ship", {"key": key, "waybill": "SF1234567890"})
+    store.send("/settlements/ship", {"key": key, "waybill": "SF1234567890", "amount": state["frozen_amount"],
+                                     "snapshot_hash": pay["snapshot_hash"]})
     assert view(client, service, "corner-shop", headers, "A-1001")["status"] == "shipped"
 
-    done = buyer.send("/settlements/confirm", {"key": key, "amount_due": "25000000"})
+    done = buyer.send("/settlements/confirm", {"key": key})
     completed = next(e for e in done["events"] if e["event"] == "SettlementCompleted")
     state = view(client, service, "corner-shop", headers, "A-1001")
     assert state["status"] == "completed"

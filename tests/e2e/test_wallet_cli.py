@@ -48,13 +48,13 @@ def test_a_whole_flow_from_keystores(run, client, service, tmp_path):
     assert "SettlementOpened(" in out
     assert view(client, service, "cli-shop", headers, "C-1")["status"] == "paid"
     run("ship", "--keystore", store_ks, "--store", store.address, "--order", "C-1", "--buyer", buyer.address,
-        "--waybill", "SF-CLI-1", "-y")
+        "--waybill", "SF-CLI-1", "--amount", "3000000", "--snapshot-hash", order["snapshot_hash"], "-y")
     assert view(client, service, "cli-shop", headers, "C-1")["status"] == "shipped"
     # The store cannot confirm for the buyer: the wallet will not sign another account's transaction.
     out = run("confirm", "--keystore", store_ks, "--store", store.address, "--order", "C-1", "--buyer",
-              buyer.address, "--amount-due", "3000000", "-y", ok=False)
+              buyer.address, "-y", ok=False)
     assert f"must be signed by {buyer.address}" in out
-    run("confirm", "--keystore", buyer_ks, "--store", store.address, "--order", "C-1", "--amount-due", "3000000", "-y")
+    run("confirm", "--keystore", buyer_ks, "--store", store.address, "--order", "C-1", "-y")
     state = view(client, service, "cli-shop", headers, "C-1")
     assert state["status"] == "completed" and state["paid_to_store"] == "3000000"
 
@@ -86,7 +86,8 @@ def test_dispute_resolve_and_reject_from_keystores(run, client, service, tmp_pat
         run("open", "--keystore", keystores["buyer"], "--store", store.address, "--order", number,
             "--amount", "2000000", "--snapshot-hash", order["snapshot_hash"], "-y")
     where = ["--store", store.address, "--order", "C-2"]
-    assert "DisputeRaised(" in run("dispute", "--keystore", keystores["buyer"], *where, "--reason", "broken", "-y")
+    assert "DisputeRaised(" in run("dispute", "--keystore", keystores["buyer"], *where, "--proposed-to-store", "0",
+                                   "--reason", "broken", "-y")
     assert "NotArbiter" in run("resolve", "--keystore", keystores["store"], *where, "--buyer", buyer.address,
                                "--to-store", "1", "-y", ok=False)
     assert "DisputeResolved(" in run("resolve", "--keystore", keystores["arbiter"], *where, "--buyer", buyer.address,
@@ -99,3 +100,60 @@ def test_dispute_resolve_and_reject_from_keystores(run, client, service, tmp_pat
     c3 = view(client, service, "cli-dispute-shop", headers, "C-3")
     assert (c2["settlement_status"], c2["paid_to_store"], c2["refunded_to_payer"]) == ("resolved", "500000", "1500000")
     assert c3["status"] == "refunded"
+
+
+def _wallets(run, tmp_path) -> dict:
+    keystores = {}
+    for name, index in (("arbiter", 0), ("buyer", 1), ("store", 2), ("anyone", 9)):
+        keystores[name] = str(tmp_path / f"{name}.json")
+        run("import", "--keystore", keystores[name], env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(index).key.hex()})
+    return keystores
+
+
+def test_claims_answered_contested_left_unanswered_and_agreed_from_keystores(run, client, service, chain, tmp_path):
+    _, _, rpc = chain
+    ks = _wallets(run, tmp_path)
+    buyer, store = dev_account(1), dev_account(2)
+    token = service.manifest.contract("TestStablecoin").address
+    headers = register(client, "cli-claim-shop", store.address)
+    run("approve", "--keystore", ks["buyer"], "--amount", "8000000", "-y")
+    for number in ("K-1", "K-2", "K-3", "K-4"):
+        order = create_order(client, "cli-claim-shop", headers, number, 2_000_000, token)
+        run("open", "--keystore", ks["buyer"], "--store", store.address, "--order", number, "--amount", "2000000",
+            "--snapshot-hash", order["snapshot_hash"], "-y")
+
+    def where(number, as_buyer=False):
+        return ["--store", store.address, "--order", number] + ([] if as_buyer else ["--buyer", buyer.address])
+
+    def order(number):
+        return view(client, service, "cli-claim-shop", headers, number)
+
+    # The buyer claims less; the store accepts.
+    assert "ClaimOpened(" in run("claim", "--keystore", ks["buyer"], *where("K-1", True), "--amount-due", "1500000",
+                                 "--reason", "one tin dented", "-y")
+    assert order("K-1")["status"] == "claimed" and order("K-1")["claim"]["amount_due"] == "1500000"
+    assert "SettlementCompleted(" in run("accept-claim", "--keystore", ks["store"], *where("K-1"), "-y")
+    k1 = order("K-1")
+    assert (k1["status"], k1["ending"], k1["paid_to_store"], k1["refunded_to_payer"]) == (
+        "short_paid", "claim_accepted", "1500000", "500000")
+    # The store contests; the arbiter splits.
+    run("claim", "--keystore", ks["buyer"], *where("K-2", True), "--amount-due", "0", "--reason", "never came", "-y")
+    assert "DisputeRaised(" in run("contest-claim", "--keystore", ks["store"], *where("K-2"), "--reason",
+                                   "tracking says delivered", "-y")
+    assert order("K-2")["status"] == "disputed" and order("K-2")["dispute"]["by"] == store.address.lower()
+    run("resolve", "--keystore", ks["arbiter"], *where("K-2"), "--to-store", "1000000", "-y")
+    assert (order("K-2")["ending"], order("K-2")["paid_to_store"]) == ("arbitrated", "1000000")
+    # The store stays silent: anyone executes the claim once its response window has passed.
+    run("claim", "--keystore", ks["buyer"], *where("K-3", True), "--amount-due", "500000", "--reason", "late", "-y")
+    assert "WindowOpen" in run("execute-claim", "--keystore", ks["anyone"], *where("K-3"), "-y", ok=False)
+    rpc.call("evm_increaseTime", 7 * 86_400)
+    rpc.call("evm_mine")
+    run("execute-claim", "--keystore", ks["anyone"], *where("K-3"), "-y")
+    assert (order("K-3")["ending"], order("K-3")["paid_to_store"]) == ("claim_executed", "500000")
+    # Amicable: the store signs the lower amount; the buyer completes with it in one call.
+    signed = run("agree", "--keystore", ks["store"], *where("K-4"), "--to-store", "1800000")
+    signature = next(line.split()[1] for line in signed.splitlines() if line.startswith("signature "))
+    deadline = next(line.split()[1] for line in signed.splitlines() if line.startswith("deadline "))
+    assert "SettlementCompleted(" in run("settle", "--keystore", ks["buyer"], *where("K-4"), "--to-store",
+                                         "1800000", "--deadline", deadline, "--store-signature", signature, "-y")
+    assert (order("K-4")["ending"], order("K-4")["paid_to_store"]) == ("agreed", "1800000")

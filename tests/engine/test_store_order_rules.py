@@ -56,12 +56,23 @@ class Story:
         self._log(settlement, "SettlementShipped", waybillHash="0x" + "77" * 32)
         return self
 
-    def disputed(self, settlement: str) -> "Story":
-        self._log(settlement, "DisputeRaised", reasonHash="0x" + "88" * 32)
+    def claimed(self, settlement: str, amount_due: int) -> "Story":
+        self._log(settlement, "ClaimOpened", amountDue=amount_due, reasonHash="0x" + "66" * 32,
+                  respondBy=PAID_AT + 7 * DAY)
         return self
 
-    def completed(self, settlement: str, to_store: int, to_payer: int = 0) -> "Story":
-        self._log(settlement, "SettlementCompleted", paymentRecord=1, toStore=to_store, toPayer=to_payer)
+    def disputed(self, settlement: str, proposed: int = 0, by: str = BUYER) -> "Story":
+        self._log(settlement, "DisputeRaised", by=by, proposedToStore=proposed, reasonHash="0x" + "88" * 32,
+                  arbiter="0x" + "ab" * 20, decideBy=PAID_AT + 30 * DAY)
+        return self
+
+    def completed(self, settlement: str, to_store: int, to_payer: int = 0, ending: int = 0) -> "Story":
+        self._log(settlement, "SettlementCompleted", paymentRecord=1, toStore=to_store, toPayer=to_payer,
+                  ending=ending)
+        return self
+
+    def credited(self, settlement: str, recipient: str, amount: int) -> "Story":
+        self._log(settlement, "PayoutCredited", recipient=recipient, token=TOKEN, amount=amount)
         return self
 
     def released(self, settlement: str, to_store: int = 25_000_000) -> "Story":
@@ -72,8 +83,8 @@ class Story:
         self._log(settlement, "SettlementRejected", paymentRecord=3, toPayer=to_payer)
         return self
 
-    def resolved(self, settlement: str, to_store: int, to_payer: int) -> "Story":
-        self._log(settlement, "DisputeResolved", paymentRecord=4, toStore=to_store, toPayer=to_payer)
+    def resolved(self, settlement: str, to_store: int, to_payer: int, ending: int = 4) -> "Story":
+        self._log(settlement, "DisputeResolved", paymentRecord=4, toStore=to_store, toPayer=to_payer, ending=ending)
         return self
 
     def retracted(self, settlement: str) -> "Story":
@@ -153,6 +164,33 @@ def test_a_dispute_shows_until_the_arbiter_splits_it():
     assert (order["status"], order["settlement_status"], order["paid_to_store"]) == ("short_paid", "resolved",
                                                                                       15_000_000)
     assert Story().opened("S1").disputed("S1").resolved("S1", 0, 25_000_000).order["status"] == "refunded"
+
+
+def test_a_claim_waits_for_the_store_then_ends_as_accepted_or_executed():
+    story = Story().opened("S1").shipped("S1").claimed("S1", 20_000_000)
+    order = story.order
+    assert order["status"] == "claimed" and order["claim"]["amount_due"] == 20_000_000
+    order = story.completed("S1", 20_000_000, 5_000_000, ending=1).order
+    assert (order["status"], order["ending"], order["paid_to_store"]) == ("short_paid", "claim_accepted", 20_000_000)
+    silent = Story().opened("S1").claimed("S1", 0).completed("S1", 0, 25_000_000, ending=2).order
+    assert (silent["status"], silent["ending"]) == ("refunded", "claim_executed")
+
+
+def test_a_contested_claim_is_a_dispute_with_the_buyers_proposal_until_it_ends():
+    story = Story().opened("S1").claimed("S1", 10_000_000).disputed("S1", 10_000_000, by=STORE)
+    order = story.order
+    assert order["status"] == "disputed" and order["dispute"]["by"] == STORE
+    assert order["dispute"]["proposed_to_store"] == 10_000_000
+    order = story.resolved("S1", 17_500_000, 7_500_000, ending=5).order
+    assert (order["status"], order["ending"]) == ("short_paid", "arbitration_lapsed")
+    agreed = Story().opened("S1").disputed("S1", 0).resolved("S1", 25_000_000, 0, ending=3).order
+    assert (agreed["status"], agreed["ending"]) == ("completed", "agreed")
+
+
+def test_a_blocked_recipients_share_is_credited_and_the_order_still_completes():
+    order = Story().opened("S1").completed("S1", 25_000_000).credited("S1", STORE, 25_000_000).order
+    assert (order["status"], order["paid_to_store"]) == ("completed", 25_000_000)
+    assert order["credited"] == [{"recipient": STORE, "amount": 25_000_000}]
 
 
 def test_a_matching_settlement_beats_an_earlier_mismatched_one():
