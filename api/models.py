@@ -370,6 +370,14 @@ class PermitIn(Strict):
     deadline: Uint256 | None = Field(None, description="Default: an hour from the chain's clock.")
 
 
+class ClaimCreditIn(Strict):
+    """A recipient's credited payouts (a token that would not transfer to it), sent where it names."""
+
+    owner: Address = Field(description="The recipient the payouts were credited to; it signs.")
+    token: Address
+    to: Address = Field(description="Where the credited amount goes.")
+
+
 class ApproveIn(Strict):
     """An ERC-20 approval of the settlement contract."""
 

@@ -171,6 +171,14 @@ def approve(amount: str = typer.Option(..., help="Amount in base units."), token
     _send(h, "/settlements/approve", {"owner": h.address, "token": _token(h, token), "amount": amount}, yes)
 
 
+@app.command("claim-credit")
+def claim_credit(to: str = typer.Option(..., "--to", help="Where the credited payouts go."),
+                 token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
+    """Claim payouts the token would not transfer to this wallet (it was blocked), to another address."""
+    h = _holder(keystore, api)
+    _send(h, "/settlements/claim-credit", {"owner": h.address, "token": _token(h, token), "to": to}, yes)
+
+
 @app.command()
 def agree(store: str = typer.Option(..., "--store", help="The store's address."),
           order: str = typer.Option(..., "--order", help="The store order number."),

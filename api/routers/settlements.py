@@ -11,7 +11,7 @@ from engine.transactions import SETTLEMENT
 
 from ..actions import ACTIONS, Action, settlement_key
 from ..deps import following
-from ..models import AgreementIn, ApproveIn, PermitIn, TypedData, Unsigned
+from ..models import AgreementIn, ApproveIn, ClaimCreditIn, PermitIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
 
@@ -63,3 +63,10 @@ def agreement(body: AgreementIn, svc: Service = Depends(following)) -> TypedData
     key = settlement_key(body.key)
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + AGREEMENT_VALIDITY
     return TypedData(typed_data=svc.transactions.agreement_typed_data(key, body.to_store, deadline))
+
+
+@router.post("/claim-credit", response_model=Unsigned,
+             summary="Unsigned claim of payouts credited to a blocked recipient, sent to an address it names")
+def claim_credit(body: ClaimCreditIn, svc: Service = Depends(following)) -> Unsigned:
+    return Unsigned(transaction=svc.transactions.call(SETTLEMENT, "claimCredit", (body.token.lower(), body.to.lower()),
+                                                      body.owner.lower()))

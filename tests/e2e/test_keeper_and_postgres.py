@@ -31,31 +31,50 @@ def _paid_order(client, service, store_id, number, amount, buyer, store_address,
     return headers, key
 
 
-def test_keeper_releases_a_settlement_once_its_time_limit_has_passed(chain, tmp_path):
+def _wait_for(client, headers, number, status) -> dict:
+    deadline = time.monotonic() + 15
+    while (state := client.get(f"/stores/quiet-shop/orders/{number}", headers=headers).json())["status"] != status:
+        assert time.monotonic() < deadline, f"the keeper did not end {number}: {state}"
+        time.sleep(0.1)
+    return state
+
+
+def test_keeper_ends_what_a_silent_party_left_once_its_window_has_passed(chain, tmp_path):
     node, deployments, rpc = chain
     settings = make_settings(tmp_path, deployments, keeper_key=KEEPER.key.hex(), keeper_interval=0.2)
     service = Service(settings, node.url)
     with TestClient(create_app(service)) as client:
-        buyer = Wallet(client, dev_account(1))
-        headers, key = _paid_order(client, service, "quiet-shop", "Q-1", 7_000_000, buyer,
-                                   dev_account(5).address, time_limit=3600)
+        buyer, store = Wallet(client, dev_account(1)), dev_account(5)
+        headers, key = _paid_order(client, service, "quiet-shop", "Q-1", 7_000_000, buyer, store.address,
+                                   time_limit=3600)
+        token = service.manifest.contract("TestStablecoin").address
+        claimed = create_order(client, "quiet-shop", headers, "Q-2", 4_000_000, token)
+        claim_key = dict(key, order_number="Q-2")
+        buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "4000000"})
+        buyer.send("/settlements/open", {"key": claim_key, "amount": "4000000",
+                                         "snapshot_hash": claimed["snapshot_hash"], "time_limit": 10 * 86_400})
+        buyer.send("/settlements/claim", {"key": claim_key, "amount_due": "1000000", "reason": "half broken"})
         assert view(client, service, "quiet-shop", headers, "Q-1")["status"] == "paid"
+        assert view(client, service, "quiet-shop", headers, "Q-2")["status"] == "claimed"
         service.start()
         try:
-            time.sleep(0.6)   # a few keeper rounds before the deadline: nothing is sent
+            time.sleep(0.6)   # a few keeper rounds before any window passed: nothing is sent
             assert client.get("/stores/quiet-shop/orders/Q-1", headers=headers).json()["status"] == "paid"
-            rpc.call("evm_increaseTime", 3601)
+            rpc.call("evm_increaseTime", 3601)   # the silent buyer's time limit
             rpc.call("evm_mine")
-            deadline = time.monotonic() + 15
-            while (state := client.get("/stores/quiet-shop/orders/Q-1", headers=headers).json())["status"] != "released":
-                assert time.monotonic() < deadline, f"keeper did not release: {state}"
-                time.sleep(0.1)
+            released = _wait_for(client, headers, "Q-1", "released")
+            assert client.get("/stores/quiet-shop/orders/Q-2", headers=headers).json()["status"] == "claimed"
+            rpc.call("evm_increaseTime", 7 * 86_400)   # the silent store's response window
+            rpc.call("evm_mine")
+            executed = _wait_for(client, headers, "Q-2", "short_paid")
         finally:
             service.stop()
-    assert state["paid_to_store"] == "7000000" and state["settlement_status"] == "released"
-    release = state["steps"][-1]
-    tx = rpc.call("eth_getTransactionByHash", release["tx_hash"])
-    assert tx["from"].lower() == KEEPER.address.lower()
+    assert released["paid_to_store"] == "7000000" and released["settlement_status"] == "released"
+    assert (executed["ending"], executed["paid_to_store"], executed["refunded_to_payer"]) == (
+        "claim_executed", "1000000", "3000000")
+    for state in (released, executed):
+        tx = rpc.call("eth_getTransactionByHash", state["steps"][-1]["tx_hash"])
+        assert tx["from"].lower() == KEEPER.address.lower()
 
 
 @pytest.fixture

@@ -83,3 +83,54 @@ def test_a_confirmation_depth_holds_back_the_newest_blocks(chain, tmp_path):
         rpc.call("anvil_mine", "0x1")
         state = view(client, service, "careful-shop", headers, "K-1")
         assert state["status"] == "paid" and state["steps"][0]["confirmations"] == 3
+
+
+def test_a_key_paid_again_after_its_settlement_closed_opens_a_new_one_the_order_follows(client, service):
+    token = service.manifest.contract("TestStablecoin").address
+    store, buyer = Wallet(client, dev_account(2)), Wallet(client, dev_account(1))
+    headers = register(client, "again-shop", store.address)
+    order = create_order(client, "again-shop", headers, "N-1", 3_000_000, token)
+    key = {"store": store.address, "order_number": "N-1", "buyer": buyer.address, "token": token}
+    pay = {"key": key, "amount": "3000000", "snapshot_hash": order["snapshot_hash"]}
+    buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "6000000"})
+    first = buyer.send("/settlements/open", pay)
+    store.send("/settlements/reject", {"key": key})   # out of stock today
+    assert view(client, service, "again-shop", headers, "N-1")["status"] == "refunded"
+    built = client.post("/settlements/open", json=pay).json()
+    again = buyer.send("/settlements/open", pay)   # in stock again: the same key pays again
+    opened = [next(e for e in r["events"] if e["event"] == "SettlementOpened") for r in (first, again)]
+    assert opened[0]["args"]["id"] != opened[1]["args"]["id"] == built["settlement_id"]
+    state = view(client, service, "again-shop", headers, "N-1")
+    assert (state["status"], state["settlement_id"], state["other_settlements"]) == (
+        "paid", opened[1]["args"]["id"], [opened[0]["args"]["id"]])
+
+
+def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, service, chain):
+    from engine.abi import FunctionEncoder
+
+    from .conftest import deploy_artifact
+    _, _, rpc = chain
+    owner = dev_account(0).address
+    token, _, abi = deploy_artifact(rpc, "TestBlocklistToken", ["address"], [owner])
+    erc = FunctionEncoder(abi)
+    settlement = service.manifest.contract("C2CSettlement")
+    buyer, store, elsewhere = Wallet(client, dev_account(1)), Wallet(client, dev_account(2)), dev_account(8)
+    for to, data in ((token, erc.encode("mint", buyer.address, 5_000_000)),
+                     (settlement.address, settlement.functions.encode("setTokenAllowed", token, True))):
+        rpc.call("eth_sendTransaction", {"from": owner, "to": to, "data": data})
+    headers = register(client, "blocked-shop", store.address)
+    order = create_order(client, "blocked-shop", headers, "X-1", 5_000_000, token)
+    key = {"store": store.address, "order_number": "X-1", "buyer": buyer.address, "token": token}
+    buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "5000000"})
+    buyer.send("/settlements/open", {"key": key, "amount": "5000000", "snapshot_hash": order["snapshot_hash"]})
+    rpc.call("eth_sendTransaction", {"from": owner, "to": token, "data": erc.encode("setBlocked", store.address, True)})
+    done = buyer.send("/settlements/confirm", {"key": key})
+    assert [e["event"] for e in done["events"] if e["event"] in ("SettlementCompleted", "PayoutCredited")] == [
+        "SettlementCompleted", "PayoutCredited"]
+    state = view(client, service, "blocked-shop", headers, "X-1")
+    assert state["status"] == "completed"
+    assert state["credited"] == [{"recipient": store.address.lower(), "amount": "5000000"}]
+    store.send("/settlements/claim-credit", {"owner": store.address, "token": token, "to": elsewhere.address})
+    balance = erc.decode_output("balanceOf", rpc.call("eth_call", {
+        "to": token, "data": erc.encode("balanceOf", elsewhere.address)}, "latest"))[0]
+    assert balance == 5_000_000
