@@ -1,4 +1,4 @@
-"""Deploys the settlement contract (and, on development chains, the test stablecoin).
+"""Deploys the settlement and liquor-case contracts (and, on development chains, the test stablecoin).
 
     ape run deploy --network ethereum:local:foundry
     ape run deploy --network ethereum:local:http://127.0.0.1:8545
@@ -85,8 +85,11 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
         response_window, arbitration_window, arbiter_delay, sender=deployer,
     )
     contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
+    liquor = project.LiquorCases.deploy(deployer, sender=deployer)
+    contracts["LiquorCases"] = _entry(project.LiquorCases, liquor)
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)
+        liquor.setTokenAllowed(token, True, sender=deployer)
 
     manifest = {
         "chain_id": chain_id,

@@ -53,3 +53,4 @@ def settlement(project, owner, arbiter, token, accounts):
 @pytest.fixture
 def key(store, buyer, token):
     return (store.address, ORDER, buyer.address, buyer.address, token.address)
+
