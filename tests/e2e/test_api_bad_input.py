@@ -149,7 +149,7 @@ def test_raw_transactions_malformed_wrong_chain_and_replayed(client, service, sh
 
 def test_reverts_come_back_as_custom_errors_with_arguments(client, service, shop):
     before = written(service)
-    key, token = shop["key"], shop["token"]
+    key = shop["key"]
     # Not approved: the token's own custom error.
     r = problem(client.post("/settlements/open", json={"key": key, "amount": "5000000",
                                                        "snapshot_hash": shop["order"]["snapshot_hash"]}), 422)
