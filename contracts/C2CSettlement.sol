@@ -5,10 +5,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {CreditedPayouts} from "./lib/CreditedPayouts.sol";
 
 /// @title C2CSettlement: escrowed settlement of store orders in ERC-20 tokens
 /// @notice A buyer (or a credit provider paying for the buyer) freezes the amount of a
@@ -43,7 +42,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 /// payout transfer that fails (a token that blocklists the recipient) is credited to the
 /// recipient instead, who claims it later to an address it names; nobody else is held up.
 /// A token that delivers less than the amount sent is refused.
-contract C2CSettlement is Ownable2Step, ReentrancyGuardTransient, EIP712 {
+contract C2CSettlement is CreditedPayouts, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Identifies a settlement; pass it to every call about that settlement.
@@ -118,9 +117,6 @@ contract C2CSettlement is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     uint40[] public arbiterFrom;
     /// @notice The payment record number the next payout gets (numbers start at 1).
     uint256 public nextPaymentRecord = 1;
-    mapping(address token => bool) public tokenAllowed;
-    /// @notice Payouts that could not be transferred, claimable by their recipient.
-    mapping(address token => mapping(address recipient => uint256)) public credits;
     mapping(bytes32 keyHash => Settlement) internal _settlements;
     mapping(bytes32 id => Pending) internal _pending;
 
@@ -154,17 +150,12 @@ contract C2CSettlement is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         bytes32 indexed id, uint256 indexed paymentRecord, uint256 toStore, uint256 toPayer, Ending ending
     );
     event PayoutCredited(bytes32 indexed id, address indexed recipient, address token, uint256 amount);
-    event CreditClaimed(address indexed recipient, address indexed to, address token, uint256 amount);
-    event TokenAllowed(address indexed token, bool allowed);
     event ArbiterAnnounced(address indexed arbiter, uint256 effectiveFrom);
 
     error NotPayer(address caller, address payer);
     error NotBuyer(address caller, address buyer);
     error NotStore(address caller, address store);
     error NotArbiter(address caller, address arbiter);
-    error NotAParty(address caller);
-    error ZeroAddress();
-    error TokenNotAllowed(address token);
     error InvalidAmount(uint256 amount);
     error AmountExceedsFrozen(uint256 amount, uint256 frozen);
     error TimeLimitOutOfRange(uint256 timeLimit, uint256 min, uint256 max);
@@ -174,10 +165,8 @@ contract C2CSettlement is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     error TimeLimitNotReached(bytes32 id, uint256 deadline);
     error WindowOpen(bytes32 id, uint256 until);
     error TermsChanged(bytes32 id, uint256 frozenAmount);
-    error TransferShortfall(address token, uint256 sent, uint256 received);
     error AgreementExpired(uint256 deadline);
     error BadSignature(address signer);
-    error NothingToClaim(address token, address recipient);
     error TooManyRounds(bytes32 keyHash);
 
     /// @param owner_ Account that allow-lists tokens and announces arbiters.
@@ -430,24 +419,7 @@ contract C2CSettlement is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         _resolve(key, s, id, p.toStore + (s.amount - p.toStore) / 2, Ending.ArbitrationLapsed);
     }
 
-    /// @notice Transfers the caller's credited payouts in `token` to `to`.
-    function claimCredit(address token, address to) external nonReentrant {
-        uint256 amount = credits[token][msg.sender];
-        if (amount == 0) revert NothingToClaim(token, msg.sender);
-        if (to == address(0)) revert ZeroAddress();
-        credits[token][msg.sender] = 0;
-        emit CreditClaimed(msg.sender, to, token, amount);
-        IERC20(token).safeTransfer(to, amount);
-    }
-
     // ----------------------------------------------------------------- owner
-
-    /// @notice Allows or disallows a token for new settlements; open ones are unaffected.
-    function setTokenAllowed(address token, bool allowed) external onlyOwner {
-        if (token == address(0)) revert ZeroAddress();
-        tokenAllowed[token] = allowed;
-        emit TokenAllowed(token, allowed);
-    }
 
     /// @notice Announces the next arbiter: it takes effect `ARBITER_DELAY` from now, for
     /// disputes raised from then on. Announcing again before then replaces the announcement.
@@ -570,18 +542,7 @@ contract C2CSettlement is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     /// @dev A transfer that fails (the token blocklists the recipient) credits the recipient
     /// instead, so one blocked party never holds up the settlement or anybody else.
     function _pay(bytes32 id, IERC20 token, address to, uint256 amount) internal {
-        if (!token.trySafeTransfer(to, amount)) {
-            credits[address(token)][to] += amount;
-            emit PayoutCredited(id, to, address(token), amount);
-        }
-    }
-
-    /// @dev Pulls exactly `amount` from the payer; a token that delivers less is refused.
-    function _pull(IERC20 token, address from, uint256 amount) internal {
-        uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(from, address(this), amount);
-        uint256 received = token.balanceOf(address(this)) - before;
-        if (received != amount) revert TransferShortfall(address(token), amount, received);
+        if (!_tryPay(token, to, amount)) emit PayoutCredited(id, to, address(token), amount);
     }
 
     function _open(SettlementKey calldata key, uint256 amount, bytes32 snapshotHash, uint32 timeLimit)

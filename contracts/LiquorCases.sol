@@ -5,11 +5,10 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {CreditedPayouts} from "./lib/CreditedPayouts.sol";
 
 /// @notice ERC-5192: minimal soulbound interface, read by marketplaces for lock state.
 interface IERC5192 {
@@ -34,7 +33,7 @@ interface IERC5192 {
 ///   nonce, deadline); holds, gives, pledges or redeems its cases.
 /// - Payer (the buyer, or a lender paying for it): pays the price into this contract. Silent
 ///   warehouse: units not assigned within the fulfilment window can be cancelled by the
-///   payer, whose refund is credited for it to withdraw (never stuck).
+///   payer, whose refund is credited for it to claim (never stuck).
 /// - Warehouse (the plan's): records outbound with a case code never used before; publishes
 ///   its public key (checked against its address) so holders encrypt delivery addresses to
 ///   it; dispatches pickups and confirms delivery with the code given at the door, which
@@ -46,8 +45,10 @@ interface IERC5192 {
 ///   stays locked until repaid; repayment is credited to the lender if the token refuses it.
 /// - Owner: allow-lists payment tokens and sets the metadata base URI; it never moves funds
 ///   or cases.
+/// Payment handling (allow-listed tokens, refusal of tokens that deliver less than sent,
+/// credits for refused payouts) is `CreditedPayouts`, shared with the settlement contract.
 /// A locked case (pledged, or being redeemed) cannot move except by its lender's seizure.
-contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient, EIP712 {
+contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     using SafeERC20 for IERC20;
 
     enum CaseState {
@@ -122,7 +123,6 @@ contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient
         keccak256("PickupRequest(uint256 tokenId,bytes32 ciphertextHash,bytes32 codeHash,uint256 nonce)");
     uint32 public constant MAX_FULFILMENT_WINDOW = 365 days;
 
-    mapping(address token => bool) public tokenAllowed;
     mapping(uint256 planId => Plan) public plans;
     mapping(uint256 purchaseId => Purchase) public purchases;
     mapping(uint256 tokenId => CaseRecord) public caseOf;
@@ -131,8 +131,6 @@ contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient
     mapping(bytes32 caseCode => bool) public caseCodeUsed;
     mapping(address account => uint256) public nonces;
     mapping(address warehouse => bytes) public warehouseKey;
-    /// @notice Refunds and payouts waiting for their recipient to withdraw them.
-    mapping(address token => mapping(address recipient => uint256)) public credits;
     uint256 public planCount;
     uint256 public purchaseCount;
     uint256 public caseCount;
@@ -179,10 +177,7 @@ contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient
     event Delivered(uint256 indexed tokenId, bytes32 caseCode);
     event WarehouseKeySet(address indexed warehouse, bytes publicKey);
     event Credited(address indexed recipient, address token, uint256 amount);
-    event Withdrawn(address indexed recipient, address indexed to, address token, uint256 amount);
-    event TokenAllowed(address indexed token, bool allowed);
 
-    error TokenNotAllowed(address token);
     error InvalidPlan(uint256 planId);
     error InvalidAmount(uint256 amount);
     error SoldOut(uint256 planId, uint256 available);
@@ -202,9 +197,6 @@ contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient
     error WrongPickupCode(uint256 tokenId);
     error BadCiphertext();
     error KeyNotOfSender(address caller);
-    error TransferShortfall(address token, uint256 sent, uint256 received);
-    error NothingToWithdraw(address token, address recipient);
-    error ZeroAddress();
 
     constructor(address owner_) ERC721("Liquor Cases in Custody", "CASE") Ownable(owner_) EIP712("LiquorCases", "1") {}
 
@@ -466,26 +458,7 @@ contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient
         emit Unlocked(tokenId);
     }
 
-    // ----------------------------------------------------------------- anyone
-
-    /// @notice Withdraws the caller's credited refunds and payouts in `token` to `to`.
-    function withdraw(address token, address to) external nonReentrant {
-        uint256 amount = credits[token][msg.sender];
-        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
-        if (to == address(0)) revert ZeroAddress();
-        credits[token][msg.sender] = 0;
-        emit Withdrawn(msg.sender, to, token, amount);
-        IERC20(token).safeTransfer(to, amount);
-    }
-
     // ----------------------------------------------------------------- owner
-
-    /// @notice Allows or disallows a payment token for new plans.
-    function setTokenAllowed(address token, bool allowed) external onlyOwner {
-        if (token == address(0)) revert ZeroAddress();
-        tokenAllowed[token] = allowed;
-        emit TokenAllowed(token, allowed);
-    }
 
     /// @notice The base of every case's metadata URI (the engine serves `.../cases/{id}/metadata`).
     function setBaseURI(string calldata base) external onlyOwner {
@@ -527,16 +500,9 @@ contract LiquorCases is ERC721, IERC5192, Ownable2Step, ReentrancyGuardTransient
         if (msg.sender != warehouse) revert NotWarehouse(msg.sender, warehouse);
     }
 
-    function _pull(IERC20 token, address from, uint256 amount) internal {
-        uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(from, address(this), amount);
-        uint256 received = token.balanceOf(address(this)) - before;
-        if (received != amount) revert TransferShortfall(address(token), amount, received);
-    }
-
     /// @dev Pays now; if the token refuses (a blocked recipient), credits it instead.
     function _pay(address token, address to, uint256 amount) internal {
-        if (!IERC20(token).trySafeTransfer(to, amount)) _credit(token, to, amount);
+        if (!_tryPay(IERC20(token), to, amount)) emit Credited(to, token, amount);
     }
 
     function _credit(address token, address to, uint256 amount) internal {

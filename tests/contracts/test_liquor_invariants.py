@@ -116,9 +116,9 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
             SEEN["refunded"] += 1
 
         @rule(who=st.integers(0, len(parties) - 1))
-        def withdraw(self, who):
+        def claim_credit(self, who):
             party = parties[who]
-            if self._call(self.c.withdraw, token, party, sender=party) is not None:
+            if self._call(self.c.claimCredit, token, party, sender=party) is not None:
                 self.balance[party.address] += self.credits[party.address]
                 self.credits[party.address] = 0
 
@@ -244,7 +244,7 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
                     self.c.cancelUnassigned(purchase, sender=payer)
             for party in parties:
                 if self.c.credits(token, party):
-                    self.c.withdraw(token, party, sender=party)
+                    self.c.claimCredit(token, party, sender=party)
             assert token.balanceOf(self.c) == 0, "a purchased unit ended neither assigned nor refunded"
 
     Machine.TestCase.settings = settings(max_examples=12, stateful_step_count=40, deadline=None, derandomize=True,
