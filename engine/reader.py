@@ -298,8 +298,7 @@ class ChainReader:
             first = header = self.rpc.block(end)
         if header is None or first is None:
             raise ChainMoved(f"block {end} is gone")
-        if parent_hash is not None and first["parentHash"] != parent_hash:
-            self._roll_back(self.rpc.block_number())
+        if parent_hash is not None and first["parentHash"] != parent_hash:   # the next continuity check rolls back
             raise ChainMoved(f"block {start} no longer follows block {start - 1}")
         if expected_end is not None and header["hash"] != expected_end:
             raise ChainMoved(f"block {end} changed")

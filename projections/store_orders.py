@@ -14,7 +14,7 @@ from typing import Any
 from engine.chain_source import log_key, log_of
 from engine.db import Database
 from engine.settlement import OPEN_STATUSES, Settlement, fold
-from engine.store_order import (OrderTerms, StoreOrder, follow, history_entry, order_number_bytes32,
+from engine.store_order import (TERMS_EVENTS, OrderTerms, StoreOrder, follow, history_entry, order_number_bytes32,
                                 order_number_from_bytes32)
 from engine.stores import Store
 
@@ -291,9 +291,9 @@ class StoreOrdersView(View):
             order = batch.order((store_id, number)) if number else None
             if order is None:
                 continue
-            state = None if retracted else fold(settlement["logs"]) if log["event"] in ("SettlementOpened",
-                                                                                     "SettlementUpdated") else None
-            entry = history_entry(settlement["id"], log, retracted=retracted, terms=_terms(order), settlement=state)
+            sets_terms = not retracted and log["event"] in TERMS_EVENTS
+            entry = history_entry(settlement["id"], log, retracted=retracted, terms=_terms(order),
+                                  settlement=fold(settlement["logs"]) if sets_terms else None)
             batch.history.append((store_id, number, seq, 0, dumps(entry)))
             batch.dirty_orders[(store_id, number)] = seq
 
