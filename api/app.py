@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from . import problems
-from .routers import chain, settlements, stores
+from .routers import chain, liquor, settlements, stores
 from .service import Service
 
 
@@ -62,12 +62,14 @@ def create_app(service: Service) -> FastAPI:
         title="orderchain",
         version="0.1.0",
         description="Event-sourced order engine on a smart-contract chain: escrowed C2C settlement of "
-                    "store orders. Amounts are decimal strings of token base units.",
+                    "store orders, and cases of liquor in custody as ERC-721 tokens. Amounts are decimal strings of token base units.",
     )
     app.state.service = service
     problems.install(app)
     app.include_router(stores.router)
     app.include_router(settlements.router)
+    app.include_router(liquor.router)
+    app.include_router(liquor.metadata_router)
     app.include_router(chain.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     generate = app.openapi

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
+from engine.liquor import ListingRefused
 from engine.rpc import RpcError, RpcUnavailable
 from engine.store_order import OrderRefused
 from engine.transactions import Reverted, TokenUnsupported, TxRejected
@@ -68,6 +69,7 @@ SIMPLE = {
     Conflict: (409, "Conflict"),
     NotFound: (404, "Not found"),
     OrderRefused: (422, "Order refused"),
+    ListingRefused: (422, "Listing refused"),
     EngineHalted: (503, "Engine halted"),
     RpcUnavailable: (503, "Node unavailable"),
     RpcError: (502, "Node error"),

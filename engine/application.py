@@ -19,6 +19,7 @@ from .config import Settings
 from .cursor import ChainCursor
 from .manifest import Manifest
 from .chain_source import ChainAggregate
+from .liquor import LiquorListing, document_hash, facts_document, terms_document
 from .store_order import StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
 
@@ -180,6 +181,33 @@ class OrderEngine(Application):
             return self.repository.get(StoreOrder.create_id(store_id, order_number))
         except AggregateNotFoundError:
             raise NotFound(f"no store order {order_number!r}") from None
+
+    # -- liquor listings (the facts and custody terms behind a sale plan's hashes)
+
+    def register_listing(self, producer: str, facts: dict, terms: dict, sale: dict | None) -> LiquorListing:
+        """Records a producer's liquor facts and custody terms (canonical documents and their
+        hashes); the same listing again is answered with the one recorded, a different one
+        under the same producer and facts is a :class:`Conflict`.
+        :class:`~engine.liquor.ListingRefused` for facts or terms that are incomplete."""
+        facts_doc, terms_doc = facts_document(facts), terms_document(terms)
+        listing = LiquorListing(chain_id=self.manifest.chain_id, producer=producer, facts=facts_doc,
+                                facts_hash=document_hash(facts_doc), terms=terms_doc,
+                                terms_hash=document_hash(terms_doc), sale=sale)
+        try:
+            self.save(listing)
+        except IntegrityError:
+            found = self.repository.get(listing.id)
+            if found.as_dict() != listing.as_dict():
+                raise Conflict(f"producer {producer} already listed these facts ({listing.facts_hash}) with "
+                               "other terms or sale; list the new terms as new facts (another batch)") from None
+            return found
+        return listing
+
+    def get_listing(self, producer: str, facts_hash: str) -> LiquorListing:
+        try:
+            return self.repository.get(LiquorListing.create_id(self.manifest.chain_id, producer, facts_hash))
+        except AggregateNotFoundError:
+            raise NotFound(f"no listing of producer {producer} with facts hash {facts_hash}") from None
 
     def _exists(self, aggregate_id) -> bool:
         try:

@@ -1,11 +1,13 @@
 """What every contract module declares to the chain reader, and the aggregate its logs fold into.
 
 A contract's engine side is one module (``engine/settlement.py`` is the first) that
-declares a :class:`ChainSource`: the contract's name in the deployment manifest, the
-:class:`ChainAggregate` subclass its logs fold into, the events it reads, the log
-argument that keys the aggregate and the event that opens one. The reader routes each
-log by its address to its source and builds the aggregate's next event; it never needs
-to know which contract it is reading.
+declares a :class:`ChainSource` per kind of thing the contract keeps: the contract's name
+in the deployment manifest, the :class:`ChainAggregate` subclass its logs fold into, the
+events it reads, the log argument that keys the aggregate and the event that opens one.
+A contract may declare several (the liquor contract keeps plans, purchases and cases),
+each reading its own events. The reader routes each log by its address and event name
+to its source and builds the aggregate's next event; it never needs to know which
+contract it is reading.
 """
 
 from __future__ import annotations
@@ -114,4 +116,4 @@ class ChainSource:
     aggregate: type[ChainAggregate]    # what its logs fold into
     events: frozenset[str]             # the log names it reads; others are ignored
     key: str                           # the log argument naming the aggregate
-    opens: str                         # the log that opens an aggregate
+    opens: str | None                  # the log that opens an aggregate (None: any log may come again)

@@ -1,4 +1,8 @@
-"""Deterministic aggregate ids, so that every writer derives the same id for the same thing."""
+"""Deterministic aggregate ids, so that every writer derives the same id for the same thing,
+and the canonical JSON that off-chain documents are hashed in."""
+
+import json
+from typing import Any
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -7,3 +11,8 @@ NAMESPACE = uuid5(NAMESPACE_URL, "orderchain")
 
 def derive(*parts: object) -> UUID:
     return uuid5(NAMESPACE, ":".join(str(p).lower() for p in parts))
+
+
+def canonical_json(data: Any) -> bytes:
+    """Keys sorted, no spaces, UTF-8: the bytes a document's keccak-256 hash is taken of."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

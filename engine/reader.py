@@ -5,7 +5,7 @@ registry, ``engine/registry.py``, lists them; the reader imports none), reading 
 ranges with ``eth_getLogs`` (halving a range the node refuses) and saving the resulting
 events together with its checkpoint in one transaction, so a crash loses or repeats
 nothing. Blocks newer than the confirmation depth are left for later. Each log is routed
-by its address to its source, which says which aggregate it folds into.
+by its address and event name to its source, which says which aggregate it folds into.
 
 Every range read is linked to the checkpoint: the first new block's parent must be the
 recorded block, and the range's last block must still be the same after its logs were
@@ -70,24 +70,39 @@ class ChainMoved(Exception):
     """The chain changed under a range while it was being read; read it again."""
 
 
+class Target:
+    """Where one source's logs go: the aggregate's key argument, opening log and event classes."""
+
+    __slots__ = ("key", "opens", "aggregate", "kind", "topic", "discovered", "recorded")
+
+    def __init__(self, source: ChainSource):
+        self.key = source.key
+        self.opens = source.opens
+        self.aggregate = source.aggregate
+        self.kind = source.aggregate.kind
+        self.topic = get_topic(source.aggregate)
+        self.discovered = source.aggregate.Discovered
+        self.recorded = source.aggregate.LogRecorded
+
+
 class Route:
-    """Where the logs of one contract address go: its decoder, its source and event classes."""
+    """Where the logs of one contract address go: its decoder, and per event name its target."""
 
-    __slots__ = ("name", "address", "block", "decoder", "events", "key", "opens", "aggregate", "topic",
-                 "discovered", "recorded")
+    __slots__ = ("name", "address", "block", "decoder", "targets")
 
-    def __init__(self, deployed: DeployedContract, source: ChainSource):
+    def __init__(self, deployed: DeployedContract):
         self.name = deployed.name
         self.address = deployed.address
         self.block = deployed.block
         self.decoder = EventDecoder(deployed.abi)
-        self.events = source.events
-        self.key = source.key
-        self.opens = source.opens
-        self.aggregate = source.aggregate
-        self.topic = get_topic(source.aggregate)
-        self.discovered = source.aggregate.Discovered
-        self.recorded = source.aggregate.LogRecorded
+        self.targets: dict[str, Target] = {}
+
+    def add(self, source: ChainSource) -> None:
+        target = Target(source)
+        for name in source.events:
+            if name in self.targets:
+                raise ValueError(f"{self.name}: event {name} is read by two sources")
+            self.targets[name] = target
 
 
 def _split(logs: list[dict], end: int, end_hash: str, size: int):
@@ -131,12 +146,12 @@ class ChainReader:
         for source in sources:
             deployed = manifest.contracts.get(source.contract)
             if deployed is not None:
-                self.routes[deployed.address] = Route(deployed, source)
+                self.routes.setdefault(deployed.address, Route(deployed)).add(source)
         if not self.routes:
             raise ManifestError(f"none of the contracts the engine reads is deployed on chain {self.chain_id}")
         self.recorded: list[tuple[int, object]] = []   # saved, not yet handed to the views
         self._versions: OrderedDict[UUID, int] = OrderedDict()
-        self._ids: dict[tuple[str, str], UUID] = {}
+        self._ids: dict[tuple[str, str, str], UUID] = {}
         self.head: int | None = None
         self.reorgs = 0
         self._written = 0
@@ -338,27 +353,32 @@ class ChainReader:
             if route is None:
                 continue
             decoded = route.decoder.decode(raw)
-            if decoded is None or decoded[0] not in route.events:
+            if decoded is None:
                 continue
             name, args = decoded
+            target = route.targets.get(name)
+            if target is None:
+                continue
             block_number = int(raw["blockNumber"], 16)
             coords = {"chain_id": chain_id, "block_number": block_number, "block_hash": raw["blockHash"],
                       "tx_hash": raw["transactionHash"], "log_index": int(raw["logIndex"], 16)}
             if raw.get("blockTimestamp"):
                 coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
-            key = args.pop(route.key)   # the aggregate's own identity: not repeated in every event
-            aggregate_id = self._aggregate_id(route, key)
+            key = args.pop(target.key)   # the aggregate's own identity: not repeated in every event
+            if not isinstance(key, str):
+                key = str(key)
+            aggregate_id = self._aggregate_id(route.address, target, key)
             version = versions.get(aggregate_id)
             if version is None:
-                version = 0 if trust_opened and name == route.opens else self._version(aggregate_id)
+                version = 0 if trust_opened and name == target.opens else self._version(aggregate_id)
             entry = {"event": name, "args": args, "coords": coords}
             if version == 0:
-                events.append(route.discovered(originator_id=aggregate_id, originator_version=1, timestamp=now,
-                                               originator_topic=route.topic, chain_id=chain_id,
-                                               contract=route.address, key=key, first_log=entry))
+                events.append(target.discovered(originator_id=aggregate_id, originator_version=1, timestamp=now,
+                                                originator_topic=target.topic, chain_id=chain_id,
+                                                contract=route.address, key=key, first_log=entry))
             else:
-                events.append(route.recorded(originator_id=aggregate_id, originator_version=version + 1,
-                                             timestamp=now, event_name=name, args=args, coords=coords))
+                events.append(target.recorded(originator_id=aggregate_id, originator_version=version + 1,
+                                              timestamp=now, event_name=name, args=args, coords=coords))
             versions[aggregate_id] = version + 1
             blocks[aggregate_id] = block_number
         checkpoint(versions, blocks, len(events))
@@ -376,10 +396,10 @@ class ChainReader:
         self._written += len(events)
         return len(events)
 
-    def _aggregate_id(self, route: Route, key: str) -> UUID:
-        found = self._ids.get((route.address, key))
+    def _aggregate_id(self, address: str, target: Target, key: str) -> UUID:
+        found = self._ids.get((target.kind, address, key))
         if found is None:
-            found = self._ids[(route.address, key)] = route.aggregate.create_id(self.chain_id, route.address, key)
+            found = self._ids[(target.kind, address, key)] = target.aggregate.create_id(self.chain_id, address, key)
             if len(self._ids) > IDS_KEPT:
                 self._ids.clear()
         return found

@@ -21,7 +21,6 @@ several; it follows the best current one (:func:`primary`).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from uuid import UUID
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from .ids import derive
+from .ids import canonical_json, derive
 from .settlement import FINAL_STATUSES
 
 ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
@@ -58,10 +57,6 @@ def order_number_from_bytes32(value: str) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if ORDER_NUMBER.match(text) else None
-
-
-def canonical_json(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def snapshot_of(terms: dict) -> tuple[dict, str]:

@@ -28,6 +28,7 @@ from .manifest import Manifest
 from .rpc import Rpc, RpcError
 
 SETTLEMENT = "C2CSettlement"
+LIQUOR = "LiquorCases"
 GAS_MARGIN = 5            # gas limit = estimate + estimate / GAS_MARGIN (20 % headroom)
 DEFAULT_TIP = 10**9       # priority fee when the node does not suggest one (1 gwei)
 NO_CODE = ("0x", "0x0", None)
@@ -164,9 +165,25 @@ class Transactions:
                         "deadline": str(deadline)},
         }
 
-    def approve(self, token: str, owner: str, amount: int) -> dict:
-        """ERC-20 approval of the settlement contract."""
-        return self.build(owner, token, self.erc20.encode("approve", self.manifest.contract(SETTLEMENT).address,
+    def contract_typed_data(self, contract: str, primary: str, fields: list[tuple[str, str]], message: dict) -> dict:
+        """EIP-712 typed data of a message a deployed contract verifies (``fields``: its
+        (name, type) pairs as the contract hashes them), the domain read from the contract.
+        Integers go as decimal strings, addresses checksummed."""
+        address = self.manifest.contract(contract).address
+        name, version = self.eip712_domain(address)
+        return {
+            "types": {"EIP712Domain": DOMAIN_FIELDS, primary: [{"name": n, "type": t} for n, t in fields]},
+            "primaryType": primary,
+            "domain": {"name": name, "version": version, "chainId": self.manifest.chain_id,
+                       "verifyingContract": to_checksum_address(address)},
+            "message": {n: (str(message[n]) if t == "uint256" else
+                            to_checksum_address(message[n]) if t == "address" else message[n])
+                        for n, t in fields},
+        }
+
+    def approve(self, token: str, owner: str, amount: int, spender: str = SETTLEMENT) -> dict:
+        """ERC-20 approval of a deployed contract (the settlement contract unless named)."""
+        return self.build(owner, token, self.erc20.encode("approve", self.manifest.contract(spender).address,
                                                           amount))
 
     def _token_call(self, token: str, function: str, *args: Any) -> tuple | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from .chain_status import ChainStatusView
+from .liquor import LiquorView
 from .store_orders import StoreOrdersView
 from .view import View
 
 VIEWS: tuple[type[View], ...] = (
     ChainStatusView,
     StoreOrdersView,
+    LiquorView,
 )

@@ -55,9 +55,11 @@ def _entry(container, contract) -> dict:
               help="Seconds the arbiter has to split a dispute (1 to 90 days).")
 @click.option("--arbiter-delay", default=3 * DAY, show_default=True, type=int,
               help="Seconds from a new arbiter's announcement until it takes effect (1 to 90 days).")
+@click.option("--metadata-base", default="http://127.0.0.1:8000/cases/", show_default=True,
+              help="Base of every case's tokenURI: the API's /cases/ (tokenURI is BASE{tokenId}/metadata).")
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
 def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit,
-        min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, out_dir):
+        min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, metadata_base, out_dir):
     chain_id = chain.chain_id
     dev = chain_id in DEV_CHAIN_IDS
     if deployer_alias:
@@ -87,6 +89,7 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
     contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
     liquor = project.LiquorCases.deploy(deployer, sender=deployer)
     contracts["LiquorCases"] = _entry(project.LiquorCases, liquor)
+    liquor.setBaseURI(metadata_base, sender=deployer)
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)
         liquor.setTokenAllowed(token, True, sender=deployer)

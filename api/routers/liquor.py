@@ -1,0 +1,236 @@
+"""Cases of liquor in custody: listings, plans, purchases, cases, pickups and pledges.
+
+Actions answer with unsigned transactions (one route per row of the liquor action table)
+or with EIP-712 typed data for the custody agreement, the loan offer and the pickup
+request; the API never holds a key. Reads come from the liquor views: holdings,
+warehouse inventory (in each plan), provenance, the redemption queue and the lender book.
+The chain's data is public, so the reads need no credential.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated
+
+from eth_utils import keccak
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import BaseModel
+
+from engine.liquor import CONTRACT, SALE_FIELDS, SIGNED_TYPES, case_metadata
+from engine.transactions import LIQUOR
+
+from ..deps import following, require_admin, service
+from ..liquor_actions import LIQUOR_ACTIONS, LiquorAction, purchase_request
+from ..liquor_models import (Case, CreatePlanIn, CustodyIn, LenderLoan, Listing, ListingIn, LoanOfferIn, Metadata,
+                             PickupTypedIn, Plan, Purchase, QueuedPickup, Step, WarehouseKey)
+from ..models import ApproveIn, ClaimCreditIn, TypedData, Unsigned
+from ..problems import COMMON, responses
+from ..service import Service
+from ..types import Address
+
+router = APIRouter(prefix="/liquor", tags=["liquor"], responses=responses(*COMMON))
+metadata_router = APIRouter(tags=["liquor"])
+CUSTODY_VALIDITY = 3600       # seconds a custody agreement signature holds when the caller names no deadline
+OFFER_VALIDITY = 86_400       # seconds a loan offer holds when the lender names no deadline
+
+AddressPath = Annotated[Address, Path(description="An account address.")]
+TokenIdPath = Annotated[int, Path(ge=1, le=2**64 - 1, description="The case's token id.")]
+IdPath = Annotated[int, Path(ge=1, le=2**64 - 1)]
+
+
+def _found(value, what: str):
+    if value is None:
+        raise HTTPException(404, f"no {what}")
+    return value
+
+
+# -- listings
+
+@router.post("/listings", status_code=201, dependencies=[Depends(require_admin)], response_model=Listing,
+             responses=responses(401, 403, 409), summary="Record a producer's liquor facts and custody terms "
+                                                          "(operator); returns the hashes its plan must carry")
+def register_listing(body: ListingIn, svc: Service = Depends(service)) -> dict:
+    sale = None
+    if body.sale:
+        sale = {field: getattr(body.sale, field) for field in SALE_FIELDS}
+        sale.update(token=sale["token"].lower(), warehouse=sale["warehouse"].lower())
+    listing = svc.app.register_listing(body.producer.lower(), body.facts.model_dump(), body.terms.model_dump(
+        exclude_none=True), sale)
+    svc.project()
+    return listing.as_dict()
+
+
+@router.get("/listings/{producer}/{facts_hash}", response_model=Listing, responses=responses(404),
+            summary="A producer's listing by the facts hash its plan carries")
+def get_listing(producer: AddressPath, facts_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+                svc: Service = Depends(service)) -> dict:
+    return svc.app.get_listing(producer.lower(), facts_hash.lower()).as_dict()
+
+
+# -- plans and purchases
+
+@router.post("/create-plan", response_model=Unsigned, responses=responses(404),
+             summary="Unsigned `createPlan` over a listing's facts and terms (S1), signed by the producer",
+             description="Parameters the body leaves out are taken from the listing's sale.")
+def create_plan(body: CreatePlanIn, svc: Service = Depends(following)) -> Unsigned:
+    listing = svc.app.get_listing(body.sender.lower(), body.facts_hash.lower())
+    sale = listing.sale or {}
+    values = {field: getattr(body, field) if getattr(body, field) is not None else sale.get(field)
+              for field in ("cases", "unit_price", "token", "warehouse", "fulfilment_window")}
+    missing = [field for field, value in values.items() if value is None]
+    if missing:
+        raise HTTPException(422, f"give {', '.join(missing)} (the listing names no sale for them)")
+    args = (bytes.fromhex(listing.facts_hash[2:]), values["cases"], values["unit_price"], values["token"].lower(),
+            values["warehouse"].lower(), bytes.fromhex(listing.terms_hash[2:]), values["fulfilment_window"])
+    return Unsigned(transaction=svc.transactions.call(LIQUOR, "createPlan", args, body.sender.lower()))
+
+
+@router.get("/plans", response_model=list[Plan], summary="Sale plans with their inventory (warehouse inventory)")
+def plans(warehouse: Annotated[Address | None, Query(description="Only this warehouse's plans.")] = None,
+          producer: Annotated[Address | None, Query(description="Only this producer's plans.")] = None,
+          svc: Service = Depends(service)) -> list[dict]:
+    return svc.liquor.plans(warehouse=warehouse and warehouse.lower(), producer=producer and producer.lower())
+
+
+@router.get("/plans/{plan_id}", response_model=Plan, responses=responses(404),
+            summary="A sale plan: facts, terms, mismatches with its listing, inventory")
+def plan(plan_id: IdPath, svc: Service = Depends(service)) -> dict:
+    return _found(svc.liquor.plan(plan_id), f"plan {plan_id}")
+
+
+@router.get("/purchases", response_model=list[Purchase], summary="Purchases of a plan or of a buyer (or payer)")
+def purchases(plan_id: Annotated[int | None, Query(ge=1, le=2**64 - 1)] = None,
+              buyer: Annotated[Address | None, Query(description="Purchases this account bought or paid.")] = None,
+              svc: Service = Depends(service)) -> list[dict]:
+    return svc.liquor.purchases(plan_id=plan_id, buyer=buyer and buyer.lower())
+
+
+@router.get("/purchases/{purchase_id}", response_model=Purchase, responses=responses(404), summary="A purchase")
+def purchase(purchase_id: IdPath, svc: Service = Depends(service)) -> dict:
+    return _found(svc.liquor.purchase(purchase_id), f"purchase {purchase_id}")
+
+
+# -- typed data the parties sign
+
+def _typed(svc: Service, primary: str, message: dict) -> TypedData:
+    return TypedData(typed_data=svc.transactions.contract_typed_data(LIQUOR, primary, SIGNED_TYPES[primary], message))
+
+
+def _nonce(svc: Service, account: str) -> int:
+    return svc.transactions.view(LIQUOR, "nonces", account)[0]
+
+
+@router.post("/custody-agreement", response_model=TypedData, responses=responses(404),
+             summary="EIP-712 custody agreement for the buyer to sign before buying (S2, S3)",
+             description="Over plan, quantity, the plan's terms hash, the loan terms (a loan purchase), the "
+                         "buyer's nonce and a deadline. The terms themselves are in `GET /liquor/plans/{id}`.")
+def custody_agreement(body: CustodyIn, svc: Service = Depends(following)) -> TypedData:
+    plan = _found(svc.liquor.plan(body.plan_id), f"plan {body.plan_id}")
+    deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + CUSTODY_VALIDITY
+    plan_id, quantity, buyer, lender, interest, due_at, deadline = purchase_request(
+        body.model_copy(update={"deadline": deadline}))
+    return _typed(svc, "CustodyAgreement", {
+        "planId": plan_id, "quantity": quantity, "termsHash": plan["terms_hash"], "lender": lender,
+        "interestPerCase": interest, "dueAt": due_at, "nonce": _nonce(svc, buyer), "deadline": deadline})
+
+
+@router.post("/loan-offer", response_model=TypedData, summary="EIP-712 loan offer against a case, for the lender "
+                                                             "to sign (C1)")
+def loan_offer(body: LoanOfferIn, svc: Service = Depends(following)) -> TypedData:
+    deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + OFFER_VALIDITY
+    return _typed(svc, "LoanOffer", {
+        "tokenId": body.token_id, "principal": body.principal, "interest": body.interest, "dueAt": body.due_at,
+        "lender": body.lender.lower(), "nonce": _nonce(svc, body.lender.lower()), "deadline": deadline})
+
+
+@router.post("/pickup-request", response_model=TypedData,
+             summary="EIP-712 pickup request for the holder to sign (S6): over the ciphertext's hash and the "
+                     "pickup code's hash")
+def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> TypedData:
+    return _typed(svc, "PickupRequest", {
+        "tokenId": body.token_id, "ciphertextHash": "0x" + keccak(bytes.fromhex(body.ciphertext[2:])).hex(),
+        "codeHash": body.code_hash.lower(), "nonce": _nonce(svc, body.holder.lower())})
+
+
+# -- unsigned transactions, one route per row of the action table
+
+def _route(action: LiquorAction) -> None:
+    def endpoint(body: BaseModel, svc: Service) -> Unsigned:
+        return Unsigned(transaction=svc.transactions.call(LIQUOR, action.function, action.args(body),
+                                                          body.sender.lower()))
+
+    endpoint.__name__ = "liquor_" + action.name.replace("-", "_")
+    endpoint.__signature__ = inspect.Signature([
+        inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=action.model),
+        inspect.Parameter("svc", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Service,
+                          default=Depends(following)),
+    ], return_annotation=Unsigned)
+    router.post(f"/{action.name}", response_model=Unsigned, summary=action.summary,
+                description=f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")(endpoint)
+
+
+for _action in LIQUOR_ACTIONS:
+    _route(_action)
+
+
+@router.post("/approve", response_model=Unsigned,
+             summary="Unsigned ERC-20 approval of the liquor contract (before buying, repaying, or lending)")
+def approve(body: ApproveIn, svc: Service = Depends(following)) -> Unsigned:
+    return Unsigned(transaction=svc.transactions.approve(body.token.lower(), body.owner.lower(), body.amount,
+                                                         spender=CONTRACT))
+
+
+@router.post("/claim-credit", response_model=Unsigned,
+             summary="Unsigned claim of refunds and payouts the liquor contract credited, sent where the owner names")
+def claim_credit(body: ClaimCreditIn, svc: Service = Depends(following)) -> Unsigned:
+    return Unsigned(transaction=svc.transactions.call(LIQUOR, "claimCredit", (body.token.lower(), body.to.lower()),
+                                                      body.owner.lower()))
+
+
+# -- cases and the views of them
+
+@router.get("/cases/{token_id}", response_model=Case, responses=responses(404),
+            summary="A case: owner, state, loan, pickup and its own steps")
+def case(token_id: TokenIdPath, svc: Service = Depends(service)) -> dict:
+    return _found(svc.liquor.case(token_id), f"case {token_id}")
+
+
+@router.get("/cases/{token_id}/provenance", response_model=list[Step], responses=responses(404),
+            summary="Every step of a case from its plan to its burn, with chain coordinates")
+def provenance(token_id: TokenIdPath, svc: Service = Depends(service)) -> list[dict]:
+    return _found(svc.liquor.provenance(token_id), f"case {token_id}")
+
+
+@router.get("/holdings/{owner}", response_model=list[Case],
+            summary="The cases an account holds, with their locked / pledged / redeeming state")
+def holdings(owner: AddressPath, svc: Service = Depends(service)) -> list[dict]:
+    return svc.liquor.holdings(owner.lower())
+
+
+@router.get("/warehouses/{warehouse}/queue", response_model=list[QueuedPickup],
+            summary="The warehouse's redemption queue: pending pickups with their encrypted addresses")
+def redemption_queue(warehouse: AddressPath, svc: Service = Depends(service)) -> list[dict]:
+    return svc.liquor.redemption_queue(warehouse.lower())
+
+
+@router.get("/warehouses/{warehouse}/key", response_model=WarehouseKey,
+            summary="The warehouse's published encryption key (what holders encrypt delivery addresses to)")
+def warehouse_key(warehouse: AddressPath, svc: Service = Depends(service)) -> dict:
+    return {"warehouse": warehouse, "public_key": svc.liquor.warehouse_key(warehouse.lower())}
+
+
+@router.get("/lenders/{lender}/loans", response_model=list[LenderLoan],
+            summary="The lender book: every pledge to the lender, active, repaid or seized, overdue ones flagged")
+def lender_book(lender: AddressPath, svc: Service = Depends(service)) -> list[dict]:
+    return svc.liquor.lender_book(lender.lower(), svc.rpc.chain_time())
+
+
+@metadata_router.get("/cases/{token_id}/metadata", response_model=Metadata, responses=responses(404),
+                     summary="ERC-721 metadata of a case (what `tokenURI` points at)")
+def metadata(token_id: TokenIdPath, svc: Service = Depends(service)) -> dict:
+    found = svc.liquor.case(token_id)
+    if found is None or found["state"] == "delivered":
+        raise HTTPException(404, f"no case {token_id}" + (" (delivered: the token is burned)" if found else ""))
+    plan = svc.liquor.plan(found["plan_id"]) or {}
+    return case_metadata(token_id, found, plan, plan.get("facts"))
+

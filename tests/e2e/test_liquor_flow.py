@@ -1,0 +1,158 @@
+"""A case's whole life on anvil through the API: every step signed locally, every view checked.
+
+Plan, purchase under a signed custody agreement, outbound with a case code, gift, pledge,
+repay, pledge again and seizure after the due date, a loan purchase, an encrypted pickup
+the warehouse decrypts, delivery with the door code and the burn; then the views equal a
+rebuild.
+"""
+
+from __future__ import annotations
+
+from api.client import answer
+from api.client.liquor import (buy, custody_signature, loan_offer, pledge, public_key_of, redemption_queue, repay,
+                               request_pickup)
+
+from .conftest import ADMIN_HEADERS, Wallet, dev_account
+
+PRICE = 250_000_000
+DAY = 86_400
+FACTS = {"name": "Old Reserve Single Malt", "producer": "Glen Example Distillery", "vintage": 2015,
+         "volume_ml": 700, "abv": "43.5", "bottles_per_case": 6}
+TERMS = {"text": "The warehouse keeps the cases insured at 12-16 C until redeemed.",
+         "storage_fee_per_case_year": "0"}
+
+
+def ok(result: dict) -> dict:
+    assert result["status"] == "success", result
+    return result
+
+
+def event(result: dict, name: str) -> dict:
+    return next(e["args"] for e in result["events"] if e["event"] == name)
+
+
+def advance(rpc, seconds: int) -> None:
+    rpc.call("evm_increaseTime", seconds)
+    rpc.call("evm_mine")
+
+
+def listed_plan(client, service, producer: Wallet, warehouse: Wallet, token: str, cases: int = 10) -> int:
+    r = client.post("/liquor/listings", headers=ADMIN_HEADERS, json={
+        "producer": producer.address, "facts": FACTS, "terms": TERMS,
+        "sale": {"cases": cases, "unit_price": str(PRICE), "token": token, "warehouse": warehouse.address,
+                 "fulfilment_window": 30 * DAY}})
+    assert r.status_code == 201, r.text
+    listing = r.json()
+    created = ok(producer.send("/liquor/create-plan", {"sender": producer.address,
+                                                       "facts_hash": listing["facts_hash"]}))
+    return int(event(created, "PlanCreated")["planId"])
+
+
+def bought_case(client, service, buyer: Wallet, warehouse: Wallet, plan_id: int, code: str) -> int:
+    signed = custody_signature(buyer, plan_id, 1)
+    purchase_id = int(event(ok(buy(buyer, plan_id, 1, signed)), "Purchased")["purchaseId"])
+    out = ok(warehouse.send("/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id),
+                                                 "case_code": code}))
+    return int(event(out, "CaseOutbound")["tokenId"])
+
+
+def test_a_case_from_plan_to_burn(chain, service, client):
+    _, _, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    producer, buyer, friend, warehouse, lender = (Wallet(client, dev_account(i)) for i in (2, 3, 4, 6, 7))
+    plan_id = listed_plan(client, service, producer, warehouse, token)
+    service.step()
+    plan = answer(client.get(f"/liquor/plans/{plan_id}"))
+    assert plan["facts"]["name"] == FACTS["name"] and plan["mismatches"] == []
+    assert plan["inventory"]["for_sale"] == 10
+
+    # S2-S5: purchase under the signed custody agreement, outbound with the case code.
+    token_id = bought_case(client, service, buyer, warehouse, plan_id, "GLN-2015-000001")
+    service.step()
+    case = answer(client.get(f"/liquor/cases/{token_id}"))
+    assert case["owner"] == buyer.address.lower() and case["state"] == "in_custody"
+    assert case["case_code_text"] == "GLN-2015-000001" and case["locked"] is False
+    inventory = answer(client.get(f"/liquor/plans/{plan_id}"))["inventory"]
+    assert (inventory["for_sale"], inventory["awaiting_outbound"], inventory["in_custody"]) == (9, 0, 1)
+    metadata = answer(client.get(f"/cases/{token_id}/metadata"))
+    traits = {a["trait_type"]: a["value"] for a in metadata["attributes"]}
+    assert traits["Case code"] == "GLN-2015-000001" and traits["Vintage"] == 2015 and traits["Locked"] == "no"
+    uri = service.transactions.view("LiquorCases", "tokenURI", token_id)[0]
+    assert uri.endswith(f"/cases/{token_id}/metadata")
+
+    # A: gift to a friend.
+    ok(buyer.send("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id), "to": friend.address,
+                                   "message": "Happy birthday"}))
+    service.step()
+    assert [c["token_id"] for c in answer(client.get(f"/liquor/holdings/{friend.address}"))] == [token_id]
+    assert answer(client.get(f"/liquor/holdings/{buyer.address}")) == []
+
+    # C: pledge, repay; pledge again, seize after the due date.
+    now = service.rpc.chain_time()
+    offer = loan_offer(lender, token_id, 100_000_000, 5_000_000, now + 10 * DAY)
+    ok(pledge(friend, offer))
+    service.step()
+    held = answer(client.get(f"/liquor/holdings/{friend.address}"))[0]
+    assert held["state"] == "pledged" and held["locked"] and held["loan"]["lender"] == lender.address.lower()
+    # A locked case cannot be gifted: the API refuses before anything is signed.
+    r = client.post("/liquor/gift", json={"sender": friend.address, "token_id": str(token_id), "to": buyer.address})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "CaseLocked", r.text
+    ok(repay(friend, token_id))
+    offer = loan_offer(lender, token_id, 80_000_000, 0, service.rpc.chain_time() + 2 * DAY)
+    ok(pledge(friend, offer))
+    r = client.post("/liquor/seize", json={"sender": lender.address, "token_id": str(token_id)})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "NotDue", r.text
+    advance(rpc, 3 * DAY)
+    service.step()
+    book = answer(client.get(f"/liquor/lenders/{lender.address}/loans"))
+    assert [(loan["status"], loan["overdue"]) for loan in book] == [("active", True), ("repaid", False)]
+    ok(lender.send("/liquor/seize", {"sender": lender.address, "token_id": str(token_id)}))
+    service.step()
+    assert answer(client.get(f"/liquor/cases/{token_id}"))["owner"] == lender.address.lower()
+    assert [loan["status"] for loan in answer(client.get(f"/liquor/lenders/{lender.address}/loans"))] == \
+        ["seized", "repaid"]
+
+    # B: a loan purchase: the lender pays, the case is minted to the buyer pledged to it.
+    due = service.rpc.chain_time() + 30 * DAY
+    loan = {"lender": lender.address, "interest_per_case": "1000000", "due_at": str(due)}
+    signed = custody_signature(buyer, plan_id, 1, loan=loan)
+    bought = ok(buy(lender, plan_id, 1, signed, buyer=buyer.address, loan=loan))
+    purchase_id = int(event(bought, "Purchased")["purchaseId"])
+    out = ok(warehouse.send("/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id),
+                                                 "case_code": "GLN-2015-000002"}))
+    loaned = int(event(out, "CaseOutbound")["tokenId"])
+    service.step()
+    case = answer(client.get(f"/liquor/cases/{loaned}"))
+    assert case["owner"] == buyer.address.lower() and case["state"] == "pledged"
+    assert case["loan"]["principal"] == str(PRICE) and case["loan"]["interest"] == "1000000"
+
+    # S6-S7: the lender (now holder of the seized case) redeems it; the warehouse decrypts and delivers.
+    ok(warehouse.send("/liquor/warehouse-key", {"sender": warehouse.address,
+                                                "public_key": public_key_of(warehouse.account)}))
+    service.step()
+    asked = request_pickup(lender, token_id, "7 Harbour Road, Leith")
+    ok(asked)
+    service.step()
+    queue = redemption_queue(warehouse)
+    assert [(q["token_id"], q["delivery_address"]) for q in queue] == [(token_id, "7 Harbour Road, Leith")]
+    assert "Harbour" not in str(answer(client.get(f"/liquor/warehouses/{warehouse.address}/queue")))
+    ok(warehouse.send("/liquor/dispatch", {"sender": warehouse.address, "token_id": str(token_id)}))
+    r = client.post("/liquor/confirm-delivery", json={"sender": warehouse.address, "token_id": str(token_id),
+                                                      "pickup_code": "not-the-code"})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "WrongPickupCode", r.text
+    ok(warehouse.send("/liquor/confirm-delivery", {"sender": warehouse.address, "token_id": str(token_id),
+                                                   "pickup_code": asked["pickup_code"]}))
+    service.step()
+    assert answer(client.get(f"/liquor/cases/{token_id}"))["state"] == "delivered"
+    assert client.get(f"/cases/{token_id}/metadata").status_code == 404
+    assert redemption_queue(warehouse) == []
+    steps = [s["step"] for s in answer(client.get(f"/liquor/cases/{token_id}/provenance"))]
+    assert steps == ["PlanCreated", "Purchased", "CaseOutbound", "CaseGifted", "Pledged", "Repaid", "Pledged",
+                     "Seized", "PickupRequested", "PickupDispatched", "Delivered"]
+    inventory = answer(client.get(f"/liquor/plans/{plan_id}"))["inventory"]
+    assert inventory == {"cases": 10, "for_sale": 8, "awaiting_outbound": 0, "in_custody": 1, "pledged": 1,
+                         "redeeming": 0, "delivered": 1}
+
+    live = service.liquor.snapshot()
+    service.liquor.rebuild()
+    assert service.liquor.snapshot() == live
