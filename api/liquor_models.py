@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from engine.liquor import CASE_CODE_PATTERN, CASE_STATES, LOAN_STATUSES, MAX_CASES, MAX_WINDOW
 
-from .models import Name, Signature, Strict, Text
+from .models import Name, Signature, Strict, Text, TypedData
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out, _integer_string
 
 Count = Annotated[int, Field(ge=1, le=MAX_CASES)]
@@ -341,3 +341,18 @@ class Metadata(BaseModel):
     name: str
     description: str
     attributes: list[dict[str, Any]]
+
+
+class CustodyTypedData(TypedData):
+    """The custody agreement to sign, with what the buyer agrees to and what the payer pays."""
+
+    terms: dict[str, Any] | None = Field(description="The custody terms (None: no listing carries the plan's "
+                                                      "terms hash; the buyer signs only the hash).")
+    token: Address
+    amount: Uint256Out = Field(description="The price of the quantity, token base units.")
+
+
+class LoanOfferTypedData(TypedData):
+    """The loan offer to sign, with the token the principal is paid in."""
+
+    token: Address

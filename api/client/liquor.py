@@ -51,17 +51,18 @@ def custody_signature(holder: Holder, plan_id: int, quantity: int, buyer: str | 
         body["loan"] = loan
     if deadline is not None:
         body["deadline"] = str(deadline)
-    typed = holder.build("/liquor/custody-agreement", body)["typed_data"]
+    built = holder.build("/liquor/custody-agreement", body)
+    typed = built["typed_data"]
     return {"signature": signature_of(holder.account, typed), "deadline": int(typed["message"]["deadline"]),
-            "terms_hash": typed["message"]["termsHash"]}
+            "terms_hash": typed["message"]["termsHash"], "terms": built["terms"], "token": built["token"],
+            "amount": int(built["amount"])}
 
 
 def buy(holder: Holder, plan_id: int, quantity: int, signed: dict, buyer: str | None = None,
         loan: dict | None = None) -> dict:
     """Pays for a purchase the buyer signed (approving the price first); returns the relay answer."""
-    plan = answer(holder.http.get(f"/liquor/plans/{plan_id}"))
-    holder.send("/liquor/approve", {"owner": holder.address, "token": plan["token"],
-                                    "amount": str(int(plan["unit_price"]) * quantity)})
+    holder.send("/liquor/approve", {"owner": holder.address, "token": signed["token"],
+                                    "amount": str(signed["amount"])})
     body = {"sender": holder.address, "plan_id": str(plan_id), "quantity": quantity,
             "buyer": buyer or holder.address, "deadline": str(signed["deadline"]),
             "buyer_signature": signed["signature"]}
@@ -73,14 +74,13 @@ def buy(holder: Holder, plan_id: int, quantity: int, signed: dict, buyer: str | 
 def loan_offer(holder: Holder, token_id: int, principal: int, interest: int, due_at: int,
                deadline: int | None = None) -> dict:
     """The lender's signed offer (and the approval of the principal it will pay out)."""
-    case = answer(holder.http.get(f"/liquor/cases/{token_id}"))
-    plan = answer(holder.http.get(f"/liquor/plans/{case['plan_id']}"))
     body = {"token_id": str(token_id), "lender": holder.address, "principal": str(principal),
             "interest": str(interest), "due_at": str(due_at)}
     if deadline is not None:
         body["deadline"] = str(deadline)
-    typed = holder.build("/liquor/loan-offer", body)["typed_data"]
-    holder.send("/liquor/approve", {"owner": holder.address, "token": plan["token"], "amount": str(principal)})
+    built = holder.build("/liquor/loan-offer", body)
+    typed = built["typed_data"]
+    holder.send("/liquor/approve", {"owner": holder.address, "token": built["token"], "amount": str(principal)})
     return {**body, "deadline": typed["message"]["deadline"], "lender_signature": signature_of(holder.account, typed)}
 
 

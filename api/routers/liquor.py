@@ -21,8 +21,9 @@ from engine.transactions import LIQUOR
 
 from ..deps import following, require_admin, service
 from ..liquor_actions import LIQUOR_ACTIONS, LiquorAction, purchase_request
-from ..liquor_models import (Case, CreatePlanIn, CustodyIn, LenderLoan, Listing, ListingIn, LoanOfferIn, Metadata,
-                             PickupTypedIn, Plan, Purchase, QueuedPickup, Step, WarehouseKey)
+from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, LenderLoan, Listing, ListingIn, LoanOfferIn,
+                             LoanOfferTypedData, Metadata, PickupTypedIn, Plan, Purchase, QueuedPickup, Step,
+                             WarehouseKey)
 from ..models import ApproveIn, ClaimCreditIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
@@ -120,27 +121,46 @@ def _nonce(svc: Service, account: str) -> int:
     return svc.transactions.view(LIQUOR, "nonces", account)[0]
 
 
-@router.post("/custody-agreement", response_model=TypedData, responses=responses(404),
+def _plan_on_chain(svc: Service, plan_id: int) -> dict:
+    """A plan as the contract holds it now (the views may not have seen it yet)."""
+    producer, warehouse, token, unit_price, cases, sold, window, facts_hash, terms_hash = svc.transactions.view(
+        LIQUOR, "plans", plan_id)
+    if int(producer, 16) == 0:
+        raise HTTPException(404, f"no plan {plan_id}")
+    return {"producer": producer, "warehouse": warehouse, "token": token, "unit_price": unit_price,
+            "facts_hash": facts_hash, "terms_hash": terms_hash}
+
+
+@router.post("/custody-agreement", response_model=CustodyTypedData, responses=responses(404),
              summary="EIP-712 custody agreement for the buyer to sign before buying (S2, S3)",
              description="Over plan, quantity, the plan's terms hash, the loan terms (a loan purchase), the "
-                         "buyer's nonce and a deadline. The terms themselves are in `GET /liquor/plans/{id}`.")
-def custody_agreement(body: CustodyIn, svc: Service = Depends(following)) -> TypedData:
-    plan = _found(svc.liquor.plan(body.plan_id), f"plan {body.plan_id}")
+                         "buyer's nonce and a deadline; with the terms themselves (from the producer's listing) "
+                         "and the price the payer will pay.")
+def custody_agreement(body: CustodyIn, svc: Service = Depends(following)) -> CustodyTypedData:
+    plan = _plan_on_chain(svc, body.plan_id)
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + CUSTODY_VALIDITY
     plan_id, quantity, buyer, lender, interest, due_at, deadline = purchase_request(
         body.model_copy(update={"deadline": deadline}))
-    return _typed(svc, "CustodyAgreement", {
+    typed = _typed(svc, "CustodyAgreement", {
         "planId": plan_id, "quantity": quantity, "termsHash": plan["terms_hash"], "lender": lender,
         "interestPerCase": interest, "dueAt": due_at, "nonce": _nonce(svc, buyer), "deadline": deadline})
+    listing = svc.liquor.listing(plan["producer"].lower(), plan["facts_hash"])
+    terms = listing["terms"] if listing and listing["terms_hash"] == plan["terms_hash"] else None
+    return CustodyTypedData(typed_data=typed.typed_data, terms=terms, token=plan["token"],
+                            amount=plan["unit_price"] * quantity)
 
 
-@router.post("/loan-offer", response_model=TypedData, summary="EIP-712 loan offer against a case, for the lender "
-                                                             "to sign (C1)")
-def loan_offer(body: LoanOfferIn, svc: Service = Depends(following)) -> TypedData:
+@router.post("/loan-offer", response_model=LoanOfferTypedData, responses=responses(404),
+             summary="EIP-712 loan offer against a case, for the lender to sign (C1)")
+def loan_offer(body: LoanOfferIn, svc: Service = Depends(following)) -> LoanOfferTypedData:
+    plan_id = svc.transactions.view(LIQUOR, "caseOf", body.token_id)[0]
+    if plan_id == 0:
+        raise HTTPException(404, f"no case {body.token_id}")
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + OFFER_VALIDITY
-    return _typed(svc, "LoanOffer", {
+    typed = _typed(svc, "LoanOffer", {
         "tokenId": body.token_id, "principal": body.principal, "interest": body.interest, "dueAt": body.due_at,
         "lender": body.lender.lower(), "nonce": _nonce(svc, body.lender.lower()), "deadline": deadline})
+    return LoanOfferTypedData(typed_data=typed.typed_data, token=_plan_on_chain(svc, plan_id)["token"])
 
 
 @router.post("/pickup-request", response_model=TypedData,

@@ -12,7 +12,9 @@ from api.client import answer
 from api.client.liquor import (buy, custody_signature, loan_offer, pledge, public_key_of, redemption_queue, repay,
                                request_pickup)
 
-from .conftest import ADMIN_HEADERS, Wallet, dev_account
+from api.service import Service
+
+from .conftest import ADMIN_HEADERS, Wallet, dev_account, make_settings
 
 PRICE = 250_000_000
 DAY = 86_400
@@ -156,3 +158,45 @@ def test_a_case_from_plan_to_burn(chain, service, client):
     live = service.liquor.snapshot()
     service.liquor.rebuild()
     assert service.liquor.snapshot() == live
+
+
+def test_a_reorg_across_a_gift_and_a_pledge_leaves_the_views_equal_to_a_rebuild(chain, service, client, tmp_path):
+    node, deployments, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    producer, buyer, friend, other, warehouse, lender = (Wallet(client, dev_account(i)) for i in (2, 3, 4, 5, 6, 7))
+    plan_id = listed_plan(client, service, producer, warehouse, token)
+    token_id = bought_case(client, service, buyer, warehouse, plan_id, "GLN-REORG-1")
+    offer = loan_offer(lender, token_id, 50_000_000, 1_000_000, service.rpc.chain_time() + 10 * DAY)
+    # The fork will carry a gift to another account instead of the gift and the pledge.
+    fork_gift = buyer.sign_only("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id),
+                                                 "to": other.address})
+    ok(buyer.send("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id), "to": friend.address}))
+    ok(pledge(friend, offer))
+    service.step()
+    assert answer(client.get(f"/liquor/holdings/{friend.address}"))[0]["state"] == "pledged"
+    assert [loan["status"] for loan in answer(client.get(f"/liquor/lenders/{lender.address}/loans"))] == ["active"]
+
+    head = rpc.block_number()
+    rpc.call("anvil_reorg", 2, [[fork_gift, 0]])
+    assert rpc.block_number() == head
+    service.step()
+    assert service.reader.reorgs == 1
+    assert answer(client.get(f"/liquor/holdings/{friend.address}")) == []
+    held = answer(client.get(f"/liquor/holdings/{other.address}"))
+    assert [(c["token_id"], c["state"], c["locked"], c["loan"]) for c in held] == [(token_id, "in_custody", False,
+                                                                                     None)]
+    assert answer(client.get(f"/liquor/lenders/{lender.address}/loans")) == []
+    steps = [s["step"] for s in answer(client.get(f"/liquor/cases/{token_id}/provenance"))]
+    assert steps == ["PlanCreated", "Purchased", "CaseOutbound", "CaseGifted"]
+
+    live = service.liquor.snapshot()
+    service.liquor.rebuild()
+    assert service.liquor.snapshot() == live
+    # A reader that never saw the orphaned blocks tells the same case.
+    fresh = Service(make_settings(tmp_path / "fresh", deployments), node.url)
+    try:
+        fresh.step()
+        assert {k: v for k, v in fresh.liquor.case(token_id).items() if k != "seq"} == \
+            {k: v for k, v in service.liquor.case(token_id).items() if k != "seq"}
+    finally:
+        fresh.stop()
