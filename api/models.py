@@ -450,6 +450,8 @@ class Status(BaseModel):
 
     chain_id: int
     node_head: int | None
+    chain_time: int | None = Field(description="The latest block's timestamp (the chain's clock: due dates and "
+                                                "deadlines are measured by it).")
     indexed_block: int | None
     indexed_block_hash: Hash32 | None
     confirmations: int

@@ -92,9 +92,10 @@ class Service:
     def status(self) -> dict:
         try:
             head = self.rpc.block_number()
+            chain_time = self.rpc.chain_time()
             node_ok = True
         except Exception:
-            head, node_ok = None, False
+            head, chain_time, node_ok = None, None, False
         chain = self.chain_view.chain(self.chain_id) or {}
         indexed = chain.get("block")
         target = None if head is None else head - self.settings.confirmations
@@ -103,6 +104,7 @@ class Service:
         return {
             "chain_id": self.chain_id,
             "node_head": head,
+            "chain_time": chain_time,
             "indexed_block": indexed,
             "indexed_block_hash": chain.get("block_hash"),
             "confirmations": self.settings.confirmations,

@@ -1,5 +1,6 @@
 """The ``orderchain`` command line: run the engine and the API, deploy, walk the demo,
-and sign as a wallet holder (``orderchain wallet``)."""
+sign as a wallet holder (``orderchain wallet``) or serve as a custody warehouse
+(``orderchain warehouse``)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ import typer
 from engine.node import AnvilNode, deploy as ape_deploy
 
 from . import serve as s
+from .liquor import warehouse as warehouse_app
 from .wallet import app as wallet_app
 
-app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders, event-sourced.",
+app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders and liquor cases in custody, "
+                       "event-sourced.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(warehouse_app, name="warehouse")
 
 
 @app.command()

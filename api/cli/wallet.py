@@ -173,10 +173,15 @@ def approve(amount: str = typer.Option(..., help="Amount in base units."), token
 
 @app.command("claim-credit")
 def claim_credit(to: str = typer.Option(..., "--to", help="Where the credited payouts go."),
+                 contract: str = typer.Option("settlement", help="Which contract credited them: settlement, or "
+                                                                 "liquor (refunds of cancelled purchases too)."),
                  token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
-    """Claim payouts the token would not transfer to this wallet (it was blocked), to another address."""
+    """Claim payouts credited to this wallet (the token would not transfer to it, or a refund), to an address."""
+    paths = {"settlement": "/settlements/claim-credit", "liquor": "/liquor/claim-credit"}
+    if contract not in paths:
+        _fail(f"--contract is one of {', '.join(paths)}")
     h = _holder(keystore, api)
-    _send(h, "/settlements/claim-credit", {"owner": h.address, "token": _token(h, token), "to": to}, yes)
+    _send(h, paths[contract], {"owner": h.address, "token": _token(h, token), "to": to}, yes)
 
 
 @app.command()
