@@ -1,4 +1,5 @@
-"""`orderchain demo`: every settlement flow, walked through the API with the dev accounts.
+"""`orderchain demo`: every settlement flow and a liquor case's life, walked through the API
+with the dev accounts.
 
 Each holder signs locally (:class:`api.client.Holder`) and relays through ``POST /tx``;
 after each step the walk waits until the engine has indexed the transaction and prints
@@ -17,6 +18,7 @@ from engine.node import DEV_MNEMONIC
 from engine.rpc import Rpc
 
 from ..client import ApiError, Holder, agreement, answer, settlement_key
+from .demo_liquor import CaseWalk
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -53,6 +55,7 @@ class Walk:
         self.store_headers: dict = {}
         self.token = ""
         self.results: dict[str, str] = {}
+        self.liquor: dict[str, object] = {}
 
     # -- plumbing
 
@@ -270,6 +273,7 @@ class Walk:
         self.show("D-11")
 
     def run(self) -> dict[str, str]:
+        """Every settlement flow, then a liquor case's life (its results in ``self.liquor``)."""
         self.setup()
         for flow in (self.happy_path, self.claim_accepted, self.reject, self.dispute, self.release, self.permit,
                      self.third_party_payer, self.mismatch_then_update, self.claim_unanswered, self.amicable,
@@ -280,6 +284,8 @@ class Walk:
                                     headers=self.store_headers))
         for o in page["orders"]:
             self.out(f"  {o['order_number']:<6} {o['status']:<17} settlement {o.get('settlement_status') or '-'}")
+        self.liquor = CaseWalk(self.http, self.rpc, self.admin, self.token, self.settle,
+                               lambda i: Holder(self.http, dev_account(i)), out=self.out).run()
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
         self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
         history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
@@ -324,7 +330,7 @@ def run_demo(service, settings) -> None:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the API did not start on {base}")
             time.sleep(0.05)
-        print(f"API on {base} (docs at /docs); walking the settlement flows\n", flush=True)
+        print(f"API on {base} (docs at /docs); walking the settlement flows and a liquor case\n", flush=True)
         with httpx.Client(base_url=base, timeout=30) as http:
             walk = Walk(http, service.rpc, settings.admin_token, settle_by_polling(http),
                         out=lambda line: print(line, flush=True))

@@ -1,4 +1,4 @@
-"""Every settlement flow of `orderchain demo`, walked through the API on a real anvil."""
+"""Every flow of `orderchain demo` (settlements, a liquor case), walked through the API on a real anvil."""
 
 from __future__ import annotations
 
@@ -41,3 +41,13 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     assert any("SettlementUpdated" in line and "matches the order" in line for line in lines)
     # The printed view follows each step.
     assert sum(line.strip().startswith("view: D-1 ") for line in lines) == 4
+    # The liquor case's life, with the views printed after each step.
+    liquor = walk.liquor
+    assert liquor["provenance"] == ["PlanCreated", "Purchased", "CaseOutbound", "CaseGifted", "Pledged", "Repaid",
+                                    "Pledged", "Seized", "PickupRequested", "PickupDispatched", "Delivered"]
+    assert liquor["locked_gift"] == "CaseLocked"
+    assert liquor["decrypted"] == "7 Harbour Road, Leith EH6 6LX"
+    assert liquor["inventory"] == {"cases": 12, "for_sale": 9, "awaiting_outbound": 0, "in_custody": 2, "pledged": 1,
+                                   "redeeming": 0, "delivered": 1}
+    assert any("lender book: #1 active overdue" in line for line in lines)
+    assert any(line.strip().startswith("holdings of lender: #1 in_custody") for line in lines)
