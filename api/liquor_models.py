@@ -6,15 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from engine.liquor import CASE_CODE_PATTERN, CASE_STATES, LOAN_STATUSES, MAX_CASES, MAX_WINDOW
+from engine.liquor import CASE_CODE_PATTERN, CASE_STATES, LOAN_STATUSES, MAX_CASES, MAX_ID, MAX_WINDOW
 
 from .models import Name, Signature, Strict, Text, TypedData
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out, _integer_string
 
 Count = Annotated[int, Field(ge=1, le=MAX_CASES)]
-TokenId = _integer_string(1, 2**64 - 1, "a case's token id")
-PlanId = _integer_string(1, 2**64 - 1, "a sale plan's id")
-PurchaseId = _integer_string(1, 2**64 - 1, "a purchase's id")
+TokenId = _integer_string(1, MAX_ID, "a case's token id")
+PlanId = _integer_string(1, MAX_ID, "a sale plan's id")
+PurchaseId = _integer_string(1, MAX_ID, "a purchase's id")
 Timestamp = _integer_string(0, 2**40 - 1, "unix time in seconds")
 Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="seconds")]
 CaseCode = Annotated[str, StringConstraints(pattern=CASE_CODE_PATTERN), Field(examples=["GLN-2015-000123"])]

@@ -30,6 +30,7 @@ CONTRACT = "LiquorCases"
 MAX_PRICE = 2**96 - 1           # unitPrice, principal and interest are uint96 on chain
 MAX_CASES = 2**32 - 1           # cases and quantities are uint32
 MAX_WINDOW = 365 * 86_400       # the contract's MAX_FULFILMENT_WINDOW
+MAX_ID = 2**63 - 1              # plan, purchase and token ids count up from 1; the views keep them as BIGINT
 ZERO_ADDRESS = "0x" + "00" * 20
 
 # A case's states: the contract's four (in custody, pledged, redeeming, dispatched) and its end.

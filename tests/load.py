@@ -91,3 +91,104 @@ class Load:
         finally:
             self.rpc.call("evm_setAutomine", True)
         return {"events": events, "blocks": blocks, "numbers": numbers}
+
+
+class LiquorLoad:
+    """Puts many liquor cases on a dev chain: a plan, purchases signed by their buyers, an
+    outbound per case, a gift of each, and pledges that are repaid (see the module docstring)."""
+
+    def __init__(self, load: Load, manifest: Manifest, producer: str = DEV_ADDRESSES[5],
+                 warehouse: str = DEV_ADDRESSES[6], lender: str = DEV_ADDRESSES[7]):
+        self.load = load
+        self.rpc = load.rpc
+        self.contract = manifest.contract("LiquorCases")
+        self.fn = self.contract.functions
+        self.chain_id = manifest.chain_id
+        self.producer, self.warehouse, self.lender = producer, warehouse, lender
+
+    def _view(self, function: str, *args):
+        data = self.rpc.call("eth_call", {"to": self.contract.address, "data": self.fn.encode(function, *args)},
+                             "latest")
+        return self.fn.decode_output(function, data)
+
+    def _signature(self, account, primary: str, message: dict) -> bytes:
+        from eth_account.messages import encode_typed_data
+
+        from engine.liquor import SIGNED_TYPES
+        typed = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                            {"name": "chainId", "type": "uint256"},
+                                            {"name": "verifyingContract", "type": "address"}],
+                           primary: [{"name": n, "type": t} for n, t in SIGNED_TYPES[primary]]},
+                 "primaryType": primary,
+                 "domain": {"name": "LiquorCases", "version": "1", "chainId": self.chain_id,
+                            "verifyingContract": self.contract.address},
+                 "message": message}
+        return bytes(account.sign_message(encode_typed_data(full_message=typed)).signature)
+
+    def cases(self, count: int, buyers: list, pledges: int = 0, per_block: int = 150,
+              price: int = 1_000_000) -> dict:
+        """``count`` cases bought by ``buyers`` (eth-account accounts of unlocked dev addresses),
+        each sent out and given to the next buyer; ``pledges`` of them pledged and repaid.
+        Returns the number of events the engine reads and of blocks mined."""
+        load, fn, to = self.load, self.fn, self.contract.address
+        self.rpc.call("evm_setAutomine", False)
+        try:
+            addresses = [b.address.lower() for b in buyers]
+            blocks = load._mine([load._tx(a, load.token, load.erc20.encode("approve", to, 2**255))
+                                 for a in addresses + [self.lender]], per_block)
+            plan_id = self._view("planCount")[0] + 1
+            blocks += load._mine([load._tx(self.producer, to, fn.encode(
+                "createPlan", keccak(text=f"facts {plan_id}"), count, price, load.token, self.warehouse,
+                keccak(text="terms"), 86_400))], per_block)
+            events = 1
+            first_purchase = self._view("purchaseCount")[0] + 1
+            shares = [count // len(buyers) + (1 if i < count % len(buyers) else 0) for i in range(len(buyers))]
+            purchases = []
+            for buyer, share in zip(buyers, shares):
+                nonce = self._view("nonces", buyer.address.lower())[0]
+                deadline = 2**40
+                signature = self._signature(buyer, "CustodyAgreement", {
+                    "planId": plan_id, "quantity": share, "termsHash": keccak(text="terms"),
+                    "lender": "0x" + "00" * 20, "interestPerCase": 0, "dueAt": 0, "nonce": nonce,
+                    "deadline": deadline})
+                purchases.append(load._tx(buyer.address.lower(), to, fn.encode(
+                    "buy", (plan_id, share, buyer.address.lower(), "0x" + "00" * 20, 0, 0, deadline), signature)))
+            blocks += load._mine(purchases, per_block)
+            events += len(buyers)
+            first_token = self._view("caseCount")[0] + 1
+            outbounds, owners = [], []
+            for i, (buyer, share) in enumerate(zip(addresses, shares)):
+                for n in range(share):
+                    code = keccak(text=f"case {plan_id}-{i}-{n}")
+                    outbounds.append(load._tx(self.warehouse, to, fn.encode("outbound", first_purchase + i, code)))
+                    owners.append(buyer)
+            blocks += load._mine(outbounds, per_block)
+            events += 2 * count                       # CaseOutbound, Transfer
+            tokens = list(range(first_token, first_token + count))
+            gifts = [load._tx(owner, to, fn.encode("gift", token_id, addresses[(addresses.index(owner) + 1)
+                                                                                % len(addresses)], b"\x01" * 32))
+                     for token_id, owner in zip(tokens, owners)]
+            blocks += load._mine(gifts, per_block)
+            events += 2 * count                       # CaseGifted, Transfer
+            owners = [addresses[(addresses.index(o) + 1) % len(addresses)] for o in owners]
+            if pledges:
+                from eth_account import Account
+
+                from engine.node import DEV_MNEMONIC
+                Account.enable_unaudited_hdwallet_features()
+                lender = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/7")
+                nonce = self._view("nonces", self.lender)[0]
+                offers = []
+                for k, (token_id, owner) in enumerate(zip(tokens[:pledges], owners)):
+                    message = {"tokenId": token_id, "principal": price // 2, "interest": 1000, "dueAt": 2**39,
+                               "lender": self.lender, "nonce": nonce + k, "deadline": 2**40}
+                    offers.append(load._tx(owner, to, fn.encode(
+                        "pledge", token_id, price // 2, 1000, 2**39, self.lender, 2**40,
+                        self._signature(lender, "LoanOffer", message))))
+                blocks += load._mine(offers, per_block)
+                blocks += load._mine([load._tx(owner, to, fn.encode("repay", token_id))
+                                      for token_id, owner in zip(tokens[:pledges], owners)], per_block)
+                events += 2 * pledges                 # Pledged, Repaid
+        finally:
+            self.rpc.call("evm_setAutomine", True)
+        return {"events": events, "blocks": blocks, "tokens": tokens}

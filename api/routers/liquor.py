@@ -16,7 +16,7 @@ from eth_utils import keccak
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
-from engine.liquor import CONTRACT, SALE_FIELDS, SIGNED_TYPES, case_metadata
+from engine.liquor import CONTRACT, MAX_ID, SALE_FIELDS, SIGNED_TYPES, case_metadata
 from engine.transactions import LIQUOR
 
 from ..deps import following, require_admin, service
@@ -35,8 +35,8 @@ CUSTODY_VALIDITY = 3600       # seconds a custody agreement signature holds when
 OFFER_VALIDITY = 86_400       # seconds a loan offer holds when the lender names no deadline
 
 AddressPath = Annotated[Address, Path(description="An account address.")]
-TokenIdPath = Annotated[int, Path(ge=1, le=2**64 - 1, description="The case's token id.")]
-IdPath = Annotated[int, Path(ge=1, le=2**64 - 1)]
+TokenIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's token id.")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _found(value, what: str):
@@ -100,7 +100,7 @@ def plan(plan_id: IdPath, svc: Service = Depends(service)) -> dict:
 
 
 @router.get("/purchases", response_model=list[Purchase], summary="Purchases of a plan or of a buyer (or payer)")
-def purchases(plan_id: Annotated[int | None, Query(ge=1, le=2**64 - 1)] = None,
+def purchases(plan_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
               buyer: Annotated[Address | None, Query(description="Purchases this account bought or paid.")] = None,
               svc: Service = Depends(service)) -> list[dict]:
     return svc.liquor.purchases(plan_id=plan_id, buyer=buyer and buyer.lower())
