@@ -8,11 +8,18 @@ line on stdout is one JSON document:
              "execute_claim": .., "settle_signed": .., "open_with_permit": .., "end_lapsed_dispute": ..},
      "gas_without_base": {the same, less the 21,000 every transaction pays},
      "ingest": {"events": .., "events_per_s": .., "baseline_events_per_s": .., "speedup": ..},
-     "latency_ms": {"p50": .., "p99": ..}}
+     "latency_ms": {"p50": .., "p99": ..},
+     "gas_liquor": {"create_plan": .., "buy": .., "outbound": .., "gift": .., "transfer": .., "pledge": ..,
+                    "repay": .., "seize": .., "loan_purchase": .., "outbound_pledged": .., "request_pickup": ..,
+                    "cancel_pickup": .., "dispatch": .., "confirm_delivery": .., "cancel_unassigned": ..,
+                    "set_warehouse_key": ..},
+     "ingest_mixed": {"events": .., "events_per_s": .., "settlement_events": .., "liquor_events": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
 web3.py path: ``contract.events.X.get_logs`` for each event type and one commit per event.
+Mixed ingestion adds ``--cases`` liquor cases to that chain (each bought, sent out, given
+away; a fifth of them pledged and repaid) and reads both contracts into every view.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from engine.settlement import SETTLEMENT_EVENTS  # noqa: E402
 from engine.settlement import SettlementKey  # noqa: E402
 from engine.transactions import SETTLEMENT, Transactions  # noqa: E402
 from engine.store_order import order_number_bytes32  # noqa: E402
-from tests.load import DEV_ADDRESSES, STORE, Load  # noqa: E402
+from tests.load import DEV_ADDRESSES, STORE, Load, LiquorLoad  # noqa: E402
 
 ARBITER = DEV_ADDRESSES[0]
 BASE_GAS = 21_000   # what every transaction pays before it runs any code
@@ -143,6 +150,122 @@ def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     rpc.call("evm_mine")
     gas["end_lapsed_dispute"] = act("endLapsedDispute", k6, DEV_ADDRESSES[9])
     return gas
+
+
+def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
+    """Gas used by each liquor action, on a contract that already holds cases and payments."""
+    from eth_keys import keys
+    from eth_utils import keccak
+
+    from api.client import signature_of
+    from engine.liquor import SIGNED_TYPES
+    gas: dict[str, int] = {}
+    producer, buyer, friend, warehouse, lender = (_dev_key(i) for i in (5, 1, 8, 6, 7))
+    P, B, F, W, L = (a.address.lower() for a in (producer, buyer, friend, warehouse, lender))
+    price = 2_000_000
+
+    def act(name: str | None, sender: str, function: str, *args) -> dict:
+        receipt = _send(rpc, transactions.call("LiquorCases", function, args, sender))
+        if name:
+            gas[name] = int(receipt["gasUsed"], 16)
+        return receipt
+
+    def signed(account, primary: str, message: dict) -> bytes:
+        typed = transactions.contract_typed_data("LiquorCases", primary, SIGNED_TYPES[primary], message)
+        return bytes.fromhex(signature_of(account, typed)[2:])
+
+    def nonce(account: str) -> int:
+        return transactions.view("LiquorCases", "nonces", account)[0]
+
+    def buy(name: str | None, payer: str, quantity: int, loan: tuple = ("0x" + "00" * 20, 0, 0)) -> int:
+        sig = signed(buyer, "CustodyAgreement", {"planId": plan, "quantity": quantity, "termsHash": terms,
+                                                 "lender": loan[0], "interestPerCase": loan[1], "dueAt": loan[2],
+                                                 "nonce": nonce(B), "deadline": 2**40})
+        act(name, payer, "buy", (plan, quantity, B, *loan, 2**40), sig)
+        return transactions.view("LiquorCases", "purchaseCount")[0]
+
+    def outbound(name: str | None, purchase: int, code: str) -> int:
+        act(name, W, "outbound", purchase, keccak(text=code))
+        return transactions.view("LiquorCases", "caseCount")[0]
+
+    def offer(token_id: int, due: int) -> tuple:
+        sig = signed(lender, "LoanOffer", {"tokenId": token_id, "principal": price // 2, "interest": 10_000,
+                                           "dueAt": due, "lender": L, "nonce": nonce(L), "deadline": 2**40})
+        return token_id, price // 2, 10_000, due, L, 2**40, sig
+
+    for account in (B, F, L):
+        _send(rpc, transactions.approve(token, account, 2**255, spender="LiquorCases"))
+    terms = keccak(text="custody terms")
+    act("set_warehouse_key", W, "setWarehouseKey", keys.PrivateKey(bytes(warehouse.key)).public_key.to_bytes())
+    act(None, P, "createPlan", keccak(text="facts 0"), 100, price, token, W, terms, 86_400)   # the contract in use
+    act("create_plan", P, "createPlan", keccak(text="facts 1"), 100, price, token, W, terms, 86_400)
+    plan = transactions.view("LiquorCases", "planCount")[0]
+    buy(None, B, 2)
+    purchase = buy("buy", B, 6)
+    first = outbound(None, purchase, "G-1")
+    second = outbound("outbound", purchase, "G-2")
+    act("gift", B, "gift", first, F, b"\x01" * 32)
+    act("transfer", F, "transferFrom", F, B, first)
+    now = rpc.chain_time()
+    act("pledge", B, "pledge", *offer(first, now + 30 * 86_400))
+    act("repay", F, "repay", first)
+    act(None, B, "pledge", *offer(first, now + 86_400))
+    rpc.call("evm_increaseTime", 2 * 86_400)
+    rpc.call("evm_mine")
+    act("seize", L, "seize", first)
+    loaned = buy("loan_purchase", L, 1, (L, 10_000, rpc.chain_time() + 30 * 86_400))
+    outbound("outbound_pledged", loaned, "G-3")
+    code = b"door-code"
+
+    def pickup(token_id: int) -> tuple:
+        ciphertext = b"\x04" + b"\x55" * 96
+        sig = signed(buyer, "PickupRequest", {"tokenId": token_id, "ciphertextHash": keccak(ciphertext),
+                                              "codeHash": keccak(code), "nonce": nonce(B)})
+        return token_id, ciphertext, keccak(code), sig
+
+    act("request_pickup", B, "requestPickup", *pickup(second))
+    act("cancel_pickup", B, "cancelPickup", second)
+    act(None, B, "requestPickup", *pickup(second))
+    act("dispatch", W, "dispatch", second)
+    act("confirm_delivery", W, "confirmDelivery", second, code)
+    unassigned = buy(None, B, 2)
+    rpc.call("evm_increaseTime", 86_401)
+    rpc.call("evm_mine")
+    act("cancel_unassigned", B, "cancelUnassigned", unassigned)
+    return gas
+
+
+def measure_mixed_ingestion(node: AnvilNode, deployments: Path, work: Path, settlements: int, cases: int,
+                            settlement_events: int, runs: int = 3) -> dict:
+    """Adds liquor cases to the ingestion chain and reads both contracts into every view."""
+    from engine.manifest import Manifest
+
+    rpc = Rpc(node.url)
+    manifest = Manifest.load(str(deployments), rpc.chain_id())
+    say(f"putting {cases} liquor cases on the chain (bought, sent out, given away; a fifth pledged and repaid) ...")
+    started = time.perf_counter()
+    buyers = [_dev_key(i) for i in (1, 3, 4, 8)]
+    made = LiquorLoad(Load(rpc, manifest), manifest).cases(cases, buyers, pledges=cases // 5)
+    say(f"  {made['events']} liquor events in {made['blocks']} blocks, {time.perf_counter() - started:.1f}s")
+    rates, written = [], 0
+    for run in range(1, runs + 1):
+        say(f"mixed run {run}/{runs}: a fresh event store with {settlements} store orders ...")
+        service, _ = _engine_with_orders(node, deployments, work, f"mixed{run}", settlements)
+        service.reader
+        started = time.perf_counter()
+        written = service.reader.sync_once()
+        service.project(service.reader.take_recorded())
+        elapsed = time.perf_counter() - started
+        held = service.db.fetchone("SELECT count(*) FROM view_liquor_cases")[0]
+        if written < settlement_events + made["events"] or held < cases:
+            raise RuntimeError(f"mixed ingestion is wrong: {written} events, {held} cases in the view")
+        rates.append(written / elapsed)
+        say(f"  ingested {written} events into every view in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
+        service.stop()
+    rate = statistics.median(rates)
+    say(f"  median of {runs} runs: {rate:,.0f} events/s")
+    return {"events": written, "events_per_s": round(rate, 1), "settlement_events": settlement_events,
+            "liquor_events": made["events"], "runs_events_per_s": [round(r, 1) for r in rates]}
 
 
 def make_settings(work: Path, deployments: Path, name: str) -> Settings:
@@ -294,6 +417,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--settlements", type=int, default=10_000,
                         help="settlements on the ingestion chain (2 events each; default 10000)")
+    parser.add_argument("--cases", type=int, default=2500,
+                        help="liquor cases added for mixed ingestion (about 4.4 events each; default 2500)")
     parser.add_argument("--latency-samples", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
@@ -308,9 +433,14 @@ def main() -> None:
         gas = measure_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas.items()) + f"; open + confirm {gas['open'] + gas['confirm']:,}")
         ingest = measure_ingestion(node, deployments, work, args.settlements)
+        say("measuring gas per liquor action ...")
+        gas_liquor = measure_liquor_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
+        say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_liquor.items()))
+        mixed = measure_mixed_ingestion(node, deployments, work, args.settlements, args.cases, ingest["events"])
         latency = measure_latency(node, deployments, work, args.latency_samples)
     print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
-                      "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()}}))
+                      "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
+                      "gas_liquor": gas_liquor, "ingest_mixed": mixed}))
 
 
 if __name__ == "__main__":
