@@ -200,3 +200,46 @@ def test_a_reorg_across_a_gift_and_a_pledge_leaves_the_views_equal_to_a_rebuild(
             {k: v for k, v in service.liquor.case(token_id).items() if k != "seq"}
     finally:
         fresh.stop()
+
+
+def test_liquor_mistakes_get_clear_problems(chain, service, client):
+    token = service.manifest.contract("TestStablecoin").address
+    producer, buyer, warehouse = (Wallet(client, dev_account(i)) for i in (2, 3, 6))
+    body = {"producer": producer.address, "facts": FACTS, "terms": TERMS}
+    assert client.post("/liquor/listings", json=body).status_code == 401
+    r = client.post("/liquor/listings", headers=ADMIN_HEADERS, json=dict(body, facts=dict(FACTS, abv="strong")))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    first = client.post("/liquor/listings", headers=ADMIN_HEADERS, json=body)
+    assert first.status_code == 201
+    assert client.post("/liquor/listings", headers=ADMIN_HEADERS, json=body).json() == first.json()   # idempotent
+    r = client.post("/liquor/listings", headers=ADMIN_HEADERS, json=dict(body, terms={"text": "other terms"}))
+    assert r.status_code == 409 and "already listed" in r.json()["detail"]
+    r = client.post("/liquor/create-plan", json={"sender": buyer.address, "facts_hash": first.json()["facts_hash"]})
+    assert r.status_code == 404 and "no listing" in r.json()["detail"]
+    r = client.post("/liquor/create-plan", json={"sender": producer.address, "facts_hash": first.json()["facts_hash"]})
+    assert r.status_code == 422 and "cases" in r.json()["detail"]   # the listing names no sale
+    assert client.get("/liquor/plans/7").status_code == 404
+    assert client.post("/liquor/custody-agreement", json={"plan_id": "7", "quantity": 1,
+                                                          "buyer": buyer.address}).status_code == 404
+    plan_id = listed_plan(client, service, Wallet(client, dev_account(5)), warehouse, token)
+    signed = custody_signature(buyer, plan_id, 1)
+    purchase_id = int(event(ok(buy(buyer, plan_id, 1, signed)), "Purchased")["purchaseId"])
+    # Only the plan's warehouse records an outbound; a case code is never used twice.
+    r = client.post("/liquor/outbound", json={"sender": buyer.address, "purchase_id": str(purchase_id),
+                                              "case_code": "GLN-X-1"})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "NotWarehouse"
+    ok(warehouse.send("/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id),
+                                           "case_code": "GLN-X-1"}))
+    signed = custody_signature(buyer, plan_id, 1)
+    purchase_id = int(event(ok(buy(buyer, plan_id, 1, signed)), "Purchased")["purchaseId"])
+    r = client.post("/liquor/outbound", json={"sender": warehouse.address, "purchase_id": str(purchase_id),
+                                              "case_code": "GLN-X-1"})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "CaseCodeUsed"
+    r = client.post("/liquor/outbound", json={"sender": warehouse.address, "purchase_id": str(purchase_id),
+                                              "case_code": "no spaces allowed"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "case_code"
+    # A custody signature over other terms than the plan's is refused by the contract.
+    r = client.post("/liquor/buy", json={"sender": buyer.address, "plan_id": str(plan_id), "quantity": 1,
+                                         "buyer": buyer.address, "deadline": str(2**39),
+                                         "buyer_signature": "0x" + "11" * 65})
+    assert r.status_code == 422 and r.json()["revert"]["error"] in ("BadSignature", "ECDSAInvalidSignature")
