@@ -23,7 +23,6 @@ import json
 from typing import Any
 
 from engine.chain_source import log_key, log_of
-from engine.db import Database
 from engine.liquor import (AGGREGATES, LiquorCase, LiquorListing, LiquorPlan, LiquorPurchase, WarehouseKey,
                            inventory, loan_overdue, plan_mismatches)
 

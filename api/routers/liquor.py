@@ -9,7 +9,6 @@ The chain's data is public, so the reads need no credential.
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated
 
 from eth_utils import keccak
@@ -27,6 +26,7 @@ from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, Le
 from ..models import ApproveIn, ClaimCreditIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
+from .generated import post_unsigned
 from ..types import Address
 
 router = APIRouter(prefix="/liquor", tags=["liquor"], responses=responses(*COMMON))
@@ -175,18 +175,12 @@ def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> Ty
 # -- unsigned transactions, one route per row of the action table
 
 def _route(action: LiquorAction) -> None:
-    def endpoint(body: BaseModel, svc: Service) -> Unsigned:
+    def build(body: BaseModel, svc: Service) -> Unsigned:
         return Unsigned(transaction=svc.transactions.call(LIQUOR, action.function, action.args(body),
                                                           body.sender.lower()))
 
-    endpoint.__name__ = "liquor_" + action.name.replace("-", "_")
-    endpoint.__signature__ = inspect.Signature([
-        inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=action.model),
-        inspect.Parameter("svc", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Service,
-                          default=Depends(following)),
-    ], return_annotation=Unsigned)
-    router.post(f"/{action.name}", response_model=Unsigned, summary=action.summary,
-                description=f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")(endpoint)
+    post_unsigned(router, f"/{action.name}", "liquor_" + action.name.replace("-", "_"), action.model, build,
+                  action.summary, f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")
 
 
 for _action in LIQUOR_ACTIONS:

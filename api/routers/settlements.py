@@ -2,8 +2,6 @@
 table), the token approval and permit typed data. The API never holds a key: it returns
 what the holder's wallet signs."""
 
-import inspect
-
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
@@ -14,6 +12,7 @@ from ..deps import following
 from ..models import AgreementIn, ApproveIn, ClaimCreditIn, PermitIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
+from .generated import post_unsigned
 
 router = APIRouter(prefix="/settlements", tags=["settlements"], responses=responses(*COMMON))
 PERMIT_VALIDITY = 3600   # seconds a permit stays valid when the caller names no deadline
@@ -21,20 +20,14 @@ AGREEMENT_VALIDITY = 7 * 86_400   # seconds an agreement's signatures hold when 
 
 
 def _route(action: Action) -> None:
-    def endpoint(body: BaseModel, svc: Service) -> Unsigned:
+    def build(body: BaseModel, svc: Service) -> Unsigned:
         key = settlement_key(body.key)
         tx = svc.transactions.call(action.contract, action.function, action.args(body, key),
                                    action.sender(body, key))
         return Unsigned(settlement_id=svc.transactions.settlement_id(key, opening=action.opens), transaction=tx)
 
-    endpoint.__name__ = "settlement_" + action.name.replace("-", "_")
-    endpoint.__signature__ = inspect.Signature([   # the request model of this row, for FastAPI and OpenAPI
-        inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=action.model),
-        inspect.Parameter("svc", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Service,
-                          default=Depends(following)),
-    ], return_annotation=Unsigned)
-    router.post(f"/{action.name}", response_model=Unsigned, summary=action.summary,
-                description=f"The unsigned `{action.function}` transaction, signed by the {action.signer}.")(endpoint)
+    post_unsigned(router, f"/{action.name}", "settlement_" + action.name.replace("-", "_"), action.model, build,
+                  action.summary, f"The unsigned `{action.function}` transaction, signed by the {action.signer}.")
 
 
 for _action in ACTIONS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import pytest
@@ -58,7 +59,9 @@ def service(chain, tmp_path):
 
 @pytest.fixture
 def client(service):
-    with TestClient(create_app(service), raise_server_exceptions=bool(__import__("os").environ.get("RAISE"))) as c:
+    # A 500 is a bug the tests must see as a 500; ORDERCHAIN_TEST_RAISE=1 shows its traceback instead.
+    raise_errors = bool(os.environ.get("ORDERCHAIN_TEST_RAISE"))
+    with TestClient(create_app(service), raise_server_exceptions=raise_errors) as c:
         yield c
 
 
@@ -117,3 +120,24 @@ def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, 
         time.sleep(0.02)
     assert receipt["status"] == "0x1", receipt
     return receipt["contractAddress"].lower(), int(receipt["blockNumber"], 16), artifact["abi"]
+
+
+CLI_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def cli(client, monkeypatch):
+    """Runs `orderchain ...` against the test API (keystore password from the environment);
+    ``ok`` says whether it must succeed, ``input`` answers its prompts."""
+    from typer.testing import CliRunner
+
+    from api.cli import app, wallet
+    monkeypatch.setattr(wallet, "http_client", lambda api: client)
+    monkeypatch.setenv("ORDERCHAIN_WALLET_PASSWORD", CLI_PASSWORD)
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True, env: dict | None = None, input: str | None = None) -> str:
+        result = runner.invoke(app, list(args), env=env, input=input)
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+    return invoke

@@ -9,29 +9,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from api.cli import app, wallet
 from api.client.liquor import decrypt_address
 
 from .conftest import ADMIN_HEADERS, dev_account
 from .test_liquor_flow import FACTS, PRICE, TERMS
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def cli(client, monkeypatch):
-    monkeypatch.setattr(wallet, "http_client", lambda api: client)
-    monkeypatch.setenv("ORDERCHAIN_WALLET_PASSWORD", PASSWORD)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True, env: dict | None = None, input: str | None = None):
-        result = runner.invoke(app, list(args), env=env, input=input)
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-    return invoke
-
 
 def test_a_case_from_the_command_line(cli, client, service, tmp_path):
     keystores = {}

@@ -5,27 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from api.cli import wallet
-from api.cli import app
 
 from .conftest import create_order, dev_account, register, view
 
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture
-def run(client, monkeypatch):
-    monkeypatch.setattr(wallet, "http_client", lambda api: client)
-    monkeypatch.setenv("ORDERCHAIN_WALLET_PASSWORD", PASSWORD)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True, env: dict | None = None):
-        result = runner.invoke(app, ["wallet", *args], env=env)
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-    return invoke
+def run(cli):
+    return lambda *args, **kw: cli("wallet", *args, **kw)
 
 
 def test_a_whole_flow_from_keystores(run, client, service, tmp_path):
