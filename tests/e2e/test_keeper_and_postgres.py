@@ -113,3 +113,29 @@ def test_the_settlement_flow_on_postgresql(chain, tmp_path, postgres_db):
     assert again.view.snapshot() == live
     with psycopg.connect(postgres_db) as conn:
         assert conn.execute("SELECT count(*) FROM view_orders").fetchone()[0] == 1
+
+
+def test_a_liquor_case_on_postgresql(chain, tmp_path, postgres_db):
+    from api.client.liquor import loan_offer, pledge
+
+    from .test_liquor_flow import bought_case, listed_plan, ok
+    node, deployments, _ = chain
+    settings = replace(make_settings(tmp_path, deployments), db=postgres_db)
+    service = Service(settings, node.url)
+    with TestClient(create_app(service)) as client:
+        producer, buyer, warehouse, lender = (Wallet(client, dev_account(i)) for i in (2, 3, 6, 7))
+        token = service.manifest.contract("TestStablecoin").address
+        plan_id = listed_plan(client, service, producer, warehouse, token)
+        token_id = bought_case(client, service, buyer, warehouse, plan_id, "PG-CASE-1")
+        ok(pledge(buyer, loan_offer(lender, token_id, 1_000_000, 0, service.rpc.chain_time() + 86_400)))
+        service.step()
+        held = client.get(f"/liquor/holdings/{buyer.address}").json()
+        assert [(c["token_id"], c["state"]) for c in held] == [(token_id, "pledged")]
+        assert client.get(f"/liquor/plans/{plan_id}").json()["inventory"]["pledged"] == 1
+        live = service.liquor.snapshot()
+    again = Service(settings, node.url)
+    assert again.liquor.snapshot() == live
+    again.liquor.rebuild()
+    assert again.liquor.snapshot() == live
+    with psycopg.connect(postgres_db) as conn:
+        assert conn.execute("SELECT count(*) FROM view_liquor_loans").fetchone()[0] == 1
