@@ -62,7 +62,8 @@ def create_app(service: Service) -> FastAPI:
         title="orderchain",
         version="0.1.0",
         description="Event-sourced order engine on a smart-contract chain: escrowed C2C settlement of "
-                    "store orders, and cases of liquor in custody as ERC-721 tokens. Amounts are decimal strings of token base units.",
+                    "store orders, and cases of liquor in custody as ERC-721 tokens. Amounts are decimal "
+                    "strings of token base units.",
     )
     app.state.service = service
     problems.install(app)

@@ -28,7 +28,6 @@ from .manifest import Manifest
 from .rpc import Rpc, RpcError
 
 SETTLEMENT = "C2CSettlement"
-LIQUOR = "LiquorCases"
 GAS_MARGIN = 5            # gas limit = estimate + estimate / GAS_MARGIN (20 % headroom)
 DEFAULT_TIP = 10**9       # priority fee when the node does not suggest one (1 gwei)
 NO_CODE = ("0x", "0x0", None)

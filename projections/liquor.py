@@ -325,7 +325,8 @@ class LiquorView(View):
         return [dict(json.loads(data), token_id=int(token_id), seq=int(seq),
                      overdue=loan_overdue(json.loads(data), now))
                 for token_id, seq, data in self.db.fetchall(
-                    "SELECT token_id, seq, data FROM view_liquor_loans WHERE lender = ? ORDER BY seq DESC, token_id, n DESC",
+                    "SELECT token_id, seq, data FROM view_liquor_loans WHERE lender = ? "
+                    "ORDER BY seq DESC, token_id, n DESC",
                     (lender,))]
 
     def warehouse_key(self, warehouse: str) -> str | None:

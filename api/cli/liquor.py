@@ -48,7 +48,8 @@ def _loan(lender: Optional[str], interest_per_case: str, due_at: Optional[int]) 
 
 def create_plan(facts_hash: str = typer.Option(..., "--facts-hash", help="The listing's facts hash."),
                 cases: Optional[int] = typer.Option(None, help="Cases for sale [default: the listing's]."),
-                unit_price: Optional[str] = typer.Option(None, help="Price per case, base units [default: the listing's]."),
+                unit_price: Optional[str] = typer.Option(None, help="Price per case, base units "
+                                                                    "[default: the listing's]."),
                 keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
     """Create a sale plan over your listing's facts and custody terms (you are the producer)."""
     h = _holder(keystore, api)
@@ -123,7 +124,8 @@ def _price(h, plan: int, quantity: int, buyer: str, loan: dict | None) -> dict:
 
 def cancel_purchase(purchase: int = typer.Option(..., "--purchase", help="The purchase's id."),
                     keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
-    """After the fulfilment window, cancel the cases not yet assigned (the refund is credited: `claim-credit --contract liquor`)."""
+    """After the fulfilment window, cancel the cases not yet assigned (the refund is credited:
+    `claim-credit --contract liquor`)."""
     h = _holder(keystore, api)
     wallet._send(h, "/liquor/cancel-unassigned", {"sender": h.address, "purchase_id": str(purchase)}, yes)
 
@@ -298,6 +300,7 @@ def return_(token_id: int = TOKEN_ID, keystore: Optional[Path] = WAREHOUSE_KEYST
 @warehouse.command()
 def deliver(token_id: int = TOKEN_ID, keystore: Optional[Path] = WAREHOUSE_KEYSTORE, api: str = API,
             yes: bool = YES):
-    """Confirm delivery with the pickup code the recipient gives at the door (typed at a prompt): the token is burned."""
+    """Confirm delivery with the pickup code the recipient gives at the door (typed at a prompt):
+    the token is burned."""
     code = typer.prompt("pickup code given at the door", hide_input=True)
     _warehouse_case("confirm-delivery", token_id, keystore, api, yes, pickup_code=code.strip())

@@ -110,8 +110,9 @@ def request_pickup(holder: Holder, token_id: int, delivery_address: str, code: s
         raise ValueError(f"warehouse {case['warehouse']} has published no encryption key yet")
     code = code or new_pickup_code()
     ciphertext = encrypt_address(key, delivery_address)
-    typed = holder.build("/liquor/pickup-request", {"token_id": str(token_id), "holder": holder.address,
-                                                    "ciphertext": ciphertext, "code_hash": code_hash(code)})["typed_data"]
+    typed = holder.build("/liquor/pickup-request", {
+        "token_id": str(token_id), "holder": holder.address, "ciphertext": ciphertext,
+        "code_hash": code_hash(code)})["typed_data"]
     result = holder.send("/liquor/request-pickup", {
         "sender": holder.address, "token_id": str(token_id), "ciphertext": ciphertext, "code_hash": code_hash(code),
         "holder_signature": signature_of(holder.account, typed)})

@@ -16,18 +16,17 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from engine.liquor import CONTRACT, MAX_ID, SALE_FIELDS, SIGNED_TYPES, case_metadata
-from engine.transactions import LIQUOR
 
 from ..deps import following, require_admin, service
 from ..liquor_actions import LIQUOR_ACTIONS, LiquorAction, purchase_request
-from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, LenderLoan, Listing, ListingIn, LoanOfferIn,
-                             LoanOfferTypedData, Metadata, PickupTypedIn, Plan, Purchase, QueuedPickup, Step,
-                             WarehouseKey)
+from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, LenderLoan, Listing, ListingIn,
+                             LoanOfferIn, LoanOfferTypedData, Metadata, PickupTypedIn, Plan, Purchase, QueuedPickup,
+                             Step, WarehouseKey)
 from ..models import ApproveIn, ClaimCreditIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
-from .generated import post_unsigned
 from ..types import Address
+from .generated import post_unsigned
 
 router = APIRouter(prefix="/liquor", tags=["liquor"], responses=responses(*COMMON))
 metadata_router = APIRouter(tags=["liquor"])
@@ -83,7 +82,7 @@ def create_plan(body: CreatePlanIn, svc: Service = Depends(following)) -> Unsign
         raise HTTPException(422, f"give {', '.join(missing)} (the listing names no sale for them)")
     args = (bytes.fromhex(listing.facts_hash[2:]), values["cases"], values["unit_price"], values["token"].lower(),
             values["warehouse"].lower(), bytes.fromhex(listing.terms_hash[2:]), values["fulfilment_window"])
-    return Unsigned(transaction=svc.transactions.call(LIQUOR, "createPlan", args, body.sender.lower()))
+    return Unsigned(transaction=svc.transactions.call(CONTRACT, "createPlan", args, body.sender.lower()))
 
 
 @router.get("/plans", response_model=list[Plan], summary="Sale plans with their inventory (warehouse inventory)")
@@ -114,17 +113,17 @@ def purchase(purchase_id: IdPath, svc: Service = Depends(service)) -> dict:
 # -- typed data the parties sign
 
 def _typed(svc: Service, primary: str, message: dict) -> TypedData:
-    return TypedData(typed_data=svc.transactions.contract_typed_data(LIQUOR, primary, SIGNED_TYPES[primary], message))
+    return TypedData(typed_data=svc.transactions.contract_typed_data(CONTRACT, primary, SIGNED_TYPES[primary], message))
 
 
 def _nonce(svc: Service, account: str) -> int:
-    return svc.transactions.view(LIQUOR, "nonces", account)[0]
+    return svc.transactions.view(CONTRACT, "nonces", account)[0]
 
 
 def _plan_on_chain(svc: Service, plan_id: int) -> dict:
     """A plan as the contract holds it now (the views may not have seen it yet)."""
     producer, warehouse, token, unit_price, cases, sold, window, facts_hash, terms_hash = svc.transactions.view(
-        LIQUOR, "plans", plan_id)
+        CONTRACT, "plans", plan_id)
     if int(producer, 16) == 0:
         raise HTTPException(404, f"no plan {plan_id}")
     return {"producer": producer, "warehouse": warehouse, "token": token, "unit_price": unit_price,
@@ -153,7 +152,7 @@ def custody_agreement(body: CustodyIn, svc: Service = Depends(following)) -> Cus
 @router.post("/loan-offer", response_model=LoanOfferTypedData, responses=responses(404),
              summary="EIP-712 loan offer against a case, for the lender to sign (C1)")
 def loan_offer(body: LoanOfferIn, svc: Service = Depends(following)) -> LoanOfferTypedData:
-    plan_id = svc.transactions.view(LIQUOR, "caseOf", body.token_id)[0]
+    plan_id = svc.transactions.view(CONTRACT, "caseOf", body.token_id)[0]
     if plan_id == 0:
         raise HTTPException(404, f"no case {body.token_id}")
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + OFFER_VALIDITY
@@ -176,7 +175,7 @@ def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> Ty
 
 def _route(action: LiquorAction) -> None:
     def build(body: BaseModel, svc: Service) -> Unsigned:
-        return Unsigned(transaction=svc.transactions.call(LIQUOR, action.function, action.args(body),
+        return Unsigned(transaction=svc.transactions.call(CONTRACT, action.function, action.args(body),
                                                           body.sender.lower()))
 
     post_unsigned(router, f"/{action.name}", "liquor_" + action.name.replace("-", "_"), action.model, build,
@@ -197,7 +196,7 @@ def approve(body: ApproveIn, svc: Service = Depends(following)) -> Unsigned:
 @router.post("/claim-credit", response_model=Unsigned,
              summary="Unsigned claim of refunds and payouts the liquor contract credited, sent where the owner names")
 def claim_credit(body: ClaimCreditIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.call(LIQUOR, "claimCredit", (body.token.lower(), body.to.lower()),
+    return Unsigned(transaction=svc.transactions.call(CONTRACT, "claimCredit", (body.token.lower(), body.to.lower()),
                                                       body.owner.lower()))
 
 
