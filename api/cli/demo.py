@@ -335,7 +335,7 @@ def run_demo(service, settings) -> None:
             walk = Walk(http, service.rpc, settings.admin_token, settle_by_polling(http),
                         out=lambda line: print(line, flush=True))
             results = walk.run()
-        print(f"\ndemo finished: {len(results)} orders walked. The API keeps serving on {base}; "
+        print(f"\ndemo finished: {len(results)} orders and a liquor case walked. The API keeps serving on {base}; "
               f"admin token {settings.admin_token}. Ctrl-C to stop.", flush=True)
         thread.join()
     except KeyboardInterrupt:
