@@ -84,7 +84,7 @@ def run_machine(project, owner, enterprise, backers):
             allowed = self._status(c, when) in ("open", "succeeded") and when <= c["target"] \
                 and c["pledged"] + quantity <= c["max"]
             receipt = self._call(self.c.pledge, campaign, quantity, b"\xc0" * 32, sender=backer)
-            assert (receipt is not None) == allowed, (status, c, quantity)
+            assert (receipt is not None) == allowed, (when, c, quantity)
             if receipt is None:
                 return
             c["pledged"] += quantity
