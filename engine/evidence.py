@@ -23,6 +23,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
+from .chain_source import ChainAggregate, ChainSource
+
 DOMAIN_NAME, DOMAIN_VERSION = "orderchain evidence", "1"
 DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
                  {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
@@ -201,3 +203,30 @@ def seal_signer(bundle_hash: str, signature: str) -> str | None:
                                        signature=signature).lower()
     except Exception:
         return None
+
+
+# -- the chain: batches anchored by EvidenceAnchor
+
+
+def fold_batch(logs: list[dict]) -> dict:
+    state: dict = {"steps": []}
+    for log in logs:
+        if log["event"] == "Anchored":
+            a, coords = log["args"], log["coords"]
+            state.update(root=a["root"], count=a["count"], witness=a["witness"], anchored_at=a["anchoredAt"],
+                         tx_hash=coords["tx_hash"], block_number=coords["block_number"])
+            state["steps"].append({"step": "Anchored", "block_number": coords["block_number"],
+                                   "tx_hash": coords["tx_hash"], "log_index": coords["log_index"]})
+    return state
+
+
+class AnchoredBatch(ChainAggregate):
+    """A batch of evidence-bundle hashes anchored by ``EvidenceAnchor``, keyed by its batch id."""
+
+    kind = "evidence-batch"
+    fold = staticmethod(fold_batch)
+
+
+CONTRACT = "EvidenceAnchor"
+SOURCES = (ChainSource(contract=CONTRACT, aggregate=AnchoredBatch, events=frozenset({"Anchored"}), key="batchId",
+                       opens="Anchored"),)

@@ -7,10 +7,12 @@ modules itself.
 
 from __future__ import annotations
 
-from . import liquor, settlement
+from . import evidence, group_buy, liquor, settlement
 from .chain_source import ChainSource
 
 SOURCES: tuple[ChainSource, ...] = (
     settlement.SOURCE,
     *liquor.SOURCES,
+    *group_buy.SOURCES,
+    *evidence.SOURCES,
 )

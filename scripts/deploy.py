@@ -57,9 +57,13 @@ def _entry(container, contract) -> dict:
               help="Seconds from a new arbiter's announcement until it takes effect (1 to 90 days).")
 @click.option("--metadata-base", default="http://127.0.0.1:8000/cases/", show_default=True,
               help="Base of every case's tokenURI: the API's /cases/ (tokenURI is BASE{tokenId}/metadata).")
+@click.option("--witness", default=None,
+              help="The evidence witness that anchors order evidence (default: the deployer; on development "
+                   "chains dev account 8).")
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
 def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit,
-        min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, metadata_base, out_dir):
+        min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, metadata_base, witness,
+        out_dir):
     chain_id = chain.chain_id
     dev = chain_id in DEV_CHAIN_IDS
     if deployer_alias:
@@ -90,9 +94,15 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
     liquor = project.LiquorCases.deploy(deployer, sender=deployer)
     contracts["LiquorCases"] = _entry(project.LiquorCases, liquor)
     liquor.setBaseURI(metadata_base, sender=deployer)
+    group_buy = project.GroupBuy.deploy(deployer, sender=deployer)
+    contracts["GroupBuy"] = _entry(project.GroupBuy, group_buy)
+    witness = witness or (accounts.test_accounts[8].address if dev else deployer.address)
+    anchor = project.EvidenceAnchor.deploy(deployer, witness, sender=deployer)
+    contracts["EvidenceAnchor"] = _entry(project.EvidenceAnchor, anchor)
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)
         liquor.setTokenAllowed(token, True, sender=deployer)
+        group_buy.setTokenAllowed(token, True, sender=deployer)
 
     manifest = {
         "chain_id": chain_id,
