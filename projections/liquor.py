@@ -20,39 +20,25 @@ listing) are the domain's, in ``engine/liquor.py``.
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from engine.chain_source import log_key, log_of
 from engine.liquor import (AGGREGATES, LiquorCase, LiquorListing, LiquorPlan, LiquorPurchase, WarehouseKey,
                            inventory, loan_overdue, plan_mismatches)
 
-from .view import View, chunks, dumps
+from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .view import chunks, dumps
 
-EVENT_CLASSES = tuple(cls for aggregate in AGGREGATES
-                      for cls in (aggregate.Discovered, aggregate.LogRecorded, aggregate.Retracted))
-DISCOVERED = tuple(aggregate.Discovered for aggregate in AGGREGATES)
-RETRACTED = tuple(aggregate.Retracted for aggregate in AGGREGATES)
-KIND_OF = {aggregate.Discovered: aggregate.kind for aggregate in AGGREGATES}
 REDEEMING = ("redeeming", "dispatched")
 
 
-class _Batch:
-    """The aggregates' logs one catch-up step reads and changes, written back once at the end."""
-
-    def __init__(self):
-        self.things: dict[str, dict | None] = {}   # aggregate id -> {"kind", "key", "logs"}
-        self.dirty: dict[str, int] = {}             # aggregate id -> seq of its last change
-        self.listings: list[tuple] = []
-
-
-class LiquorView(View):
+class LiquorView(ChainRowsView):
     """Plans, purchases, cases and loans of ``LiquorCases`` (see the module docstring)."""
 
     name = "liquor"
     version = 1
+    aggregates = AGGREGATES
+    logs_table = "view_liquor_logs"
     schema = (
-        """CREATE TABLE IF NOT EXISTS view_liquor_logs (
-            aggregate_id TEXT PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, logs TEXT NOT NULL)""",
+        logs_schema("view_liquor_logs"),
         """CREATE TABLE IF NOT EXISTS view_liquor_plans (
             plan_id BIGINT PRIMARY KEY, producer TEXT NOT NULL, warehouse TEXT NOT NULL, facts_hash TEXT NOT NULL,
             seq BIGINT NOT NULL, data TEXT NOT NULL)""",
@@ -80,61 +66,15 @@ class LiquorView(View):
     )
     tables = ("view_liquor_logs", "view_liquor_plans", "view_liquor_purchases", "view_liquor_cases",
               "view_liquor_loans", "view_liquor_warehouses", "view_liquor_listings")
-    handles = EVENT_CLASSES + (LiquorListing.Registered,)
+    handles = chain_events(AGGREGATES) + (LiquorListing.Registered,)
 
-    # -- batches
-
-    def begin(self) -> _Batch:
-        return _Batch()
-
-    def prefetch(self, batch: _Batch, events: list[tuple[int, Any]]) -> None:
-        wanted = [str(e.originator_id) for _, e in events if isinstance(e, EVENT_CLASSES)
-                  and not isinstance(e, DISCOVERED)]
-        self._load(batch, wanted)
-
-    def _load(self, batch: _Batch, ids: list[str]) -> None:
-        wanted = [i for i in dict.fromkeys(ids) if i not in batch.things]
-        for chunk in chunks(wanted):
-            for i in chunk:
-                batch.things[i] = None
-            for aggregate_id, kind, key, logs in self.db.fetchall(
-                    "SELECT aggregate_id, kind, key, logs FROM view_liquor_logs "
-                    f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})", chunk):
-                batch.things[aggregate_id] = {"kind": kind, "key": key, "logs": json.loads(logs)}
-
-    def apply(self, batch: _Batch, event: Any, seq: int) -> None:
-        if isinstance(event, LiquorListing.Registered):
-            listing = {"producer": event.producer, "facts": event.facts, "facts_hash": event.facts_hash,
-                       "terms": event.terms, "terms_hash": event.terms_hash, "sale": event.sale}
-            batch.listings.append((event.producer, event.facts_hash, seq, dumps(listing)))
-            return
-        aggregate_id = str(event.originator_id)
-        if isinstance(event, DISCOVERED):
-            batch.things[aggregate_id] = {"kind": KIND_OF[type(event)], "key": event.key, "logs": []}
-        thing = batch.things.get(aggregate_id)
-        if thing is None:
-            self._load(batch, [aggregate_id])
-            thing = batch.things.get(aggregate_id)
-            if thing is None:   # cannot happen: Discovered always comes first
-                return
-        if isinstance(event, RETRACTED):
-            key = log_key(event.coords)
-            thing["logs"] = [lg for lg in thing["logs"] if log_key(lg["coords"]) != key]
-        else:
-            log = log_of(event)
-            if log is not None:
-                thing["logs"].append(log)
-        batch.dirty[aggregate_id] = seq
-
-    def finish(self, batch: _Batch) -> None:
+    def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
         rows: dict[str, list] = {"plans": [], "purchases": [], "cases": [], "warehouses": []}
         gone: dict[str, list] = {"plans": [], "purchases": [], "cases": []}
         loans: list[tuple] = []
         cases: dict[int, dict] = {}
         plans: dict[int, dict] = {}
-        for aggregate_id, seq in batch.dirty.items():
-            thing = batch.things[aggregate_id]
-            kind, key, logs = thing["kind"], thing["key"], thing["logs"]
+        for kind, key, logs, seq in changed:
             if kind == LiquorPlan.kind:
                 state = LiquorPlan.fold(logs)
                 if not state["steps"]:
@@ -170,7 +110,11 @@ class LiquorView(View):
             for n, loan in enumerate(state["loans"]):
                 loans.append((token_id, n, loan["lender"], loan["holder"], loan["status"], loan["due_at"], seq,
                               dumps(loan)))
-        self._write(batch, rows, gone, loans, [token_id for token_id in cases])
+        listings = [(e.producer, e.facts_hash, seq, dumps({
+            "producer": e.producer, "facts": e.facts, "facts_hash": e.facts_hash, "terms": e.terms,
+            "terms_hash": e.terms_hash, "sale": e.sale}))
+            for seq, e in batch.other if isinstance(e, LiquorListing.Registered)]
+        self._write(rows, gone, loans, list(cases), listings)
 
     def _warehouses(self, plan_ids: set[int], known: dict[int, dict]) -> dict[int, str]:
         found = {plan_id: state["warehouse"] for plan_id, state in known.items()}
@@ -180,12 +124,8 @@ class LiquorView(View):
                 chunk))
         return found
 
-    def _write(self, batch: _Batch, rows: dict, gone: dict, loans: list, loan_tokens: list[int]) -> None:
+    def _write(self, rows: dict, gone: dict, loans: list, loan_tokens: list[int], listings: list[tuple]) -> None:
         db = self.db
-        things = [(i, batch.things[i]["kind"], batch.things[i]["key"], dumps(batch.things[i]["logs"]))
-                  for i in batch.dirty]
-        db.executemany("INSERT INTO view_liquor_logs (aggregate_id, kind, key, logs) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (aggregate_id) DO UPDATE SET logs = excluded.logs", things)
         db.executemany(
             "INSERT INTO view_liquor_plans (plan_id, producer, warehouse, facts_hash, seq, data) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id) DO UPDATE SET producer = excluded.producer, "
@@ -214,7 +154,7 @@ class LiquorView(View):
         db.executemany("INSERT INTO view_liquor_loans (token_id, n, lender, holder, status, due_at, seq, data) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", loans)
         db.executemany("INSERT INTO view_liquor_listings (producer, facts_hash, seq, data) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (producer, facts_hash) DO NOTHING", batch.listings)
+                       "ON CONFLICT (producer, facts_hash) DO NOTHING", listings)
 
     # -- queries
 
