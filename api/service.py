@@ -22,6 +22,7 @@ from engine.rpc import Rpc
 from engine.runner import EngineRunner
 from engine.transactions import Transactions
 from projections.chain_status import ChainStatusView
+from projections.group_buy import GroupBuyView
 from projections.liquor import LiquorView
 from projections.runner import Projector
 from projections.store_orders import StoreOrdersView
@@ -46,6 +47,7 @@ class Service:
         self.view = self.projector.view(StoreOrdersView)
         self.chain_view = self.projector.view(ChainStatusView)
         self.liquor = self.projector.view(LiquorView)
+        self.group_buy = self.projector.view(GroupBuyView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self.engine = EngineRunner(self.app, settings, rpc_url, sources, transactions=self.transactions,
                                    open_settlements=self.view.open_settlements if views else None) if engine else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .chain_status import ChainStatusView
+from .group_buy import GroupBuyView
 from .liquor import LiquorView
 from .store_orders import StoreOrdersView
 from .view import View
@@ -11,4 +12,5 @@ VIEWS: tuple[type[View], ...] = (
     ChainStatusView,
     StoreOrdersView,
     LiquorView,
+    GroupBuyView,
 )
