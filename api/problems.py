@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
+from engine.group_buy import SchemeError
 from engine.liquor import ListingRefused
 from engine.rpc import RpcError, RpcUnavailable
 from engine.store_order import OrderRefused
@@ -70,6 +71,7 @@ SIMPLE = {
     NotFound: (404, "Not found"),
     OrderRefused: (422, "Order refused"),
     ListingRefused: (422, "Listing refused"),
+    SchemeError: (422, "Catalogue refused"),
     EngineHalted: (503, "Engine halted"),
     RpcUnavailable: (503, "Node unavailable"),
     RpcError: (502, "Node error"),

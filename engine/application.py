@@ -19,6 +19,7 @@ from .config import Settings
 from .cursor import ChainCursor
 from .manifest import Manifest
 from .chain_source import ChainAggregate
+from .group_buy import Catalogue
 from .liquor import LiquorListing, document_hash, facts_document, terms_document
 from .store_order import StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
@@ -208,6 +209,22 @@ class OrderEngine(Application):
             return self.repository.get(LiquorListing.create_id(self.manifest.chain_id, producer, facts_hash))
         except AggregateNotFoundError:
             raise NotFound(f"no listing of producer {producer} with facts hash {facts_hash}") from None
+
+    # -- group buying: a store's catalogue
+
+    def catalogue(self, store_id: str) -> Catalogue:
+        """The store's catalogue (an empty one if it has none yet)."""
+        try:
+            return self.repository.get(Catalogue.create_id(store_id))
+        except AggregateNotFoundError:
+            return Catalogue(store_id=store_id)
+
+    def change_catalogue(self, store_id: str, change) -> Catalogue:
+        """Applies ``change(catalogue)`` (which checks what it records) and saves it."""
+        catalogue = self.catalogue(store_id)
+        change(catalogue)
+        self.save(catalogue)
+        return catalogue
 
     def _exists(self, aggregate_id) -> bool:
         try:

@@ -82,8 +82,8 @@ def confirmation_typed_data(dom: dict, order: dict, risk_notice: str, sign_in_me
 
 def _signable(typed: dict):
     fields = typed["types"][typed["primaryType"]]
-    message = {f["name"]: int(typed["message"][f["name"]]) if f["type"].startswith("uint") else typed["message"][f["name"]]
-               for f in fields}
+    given = typed["message"]
+    message = {f["name"]: int(given[f["name"]]) if f["type"].startswith("uint") else given[f["name"]] for f in fields}
     return encode_typed_data(full_message={**typed, "message": message})
 
 

@@ -1,0 +1,102 @@
+"""Group buying on anvil through the API: a catalogue, its MOQ, the order book moving with
+every pledge, a campaign that succeeds and one that fails and refunds; views equal a rebuild."""
+
+from __future__ import annotations
+
+from api.client import answer
+
+from .conftest import Wallet, dev_account, register
+
+DAY = 86_400
+QFD = {"requirements": [{"name": "comfort", "weight": 5}, {"name": "durability", "weight": 3}],
+       "attributes": ["material", "weight"],
+       "relations": [{"requirement": "comfort", "attribute": "material", "strength": 9},
+                     {"requirement": "comfort", "attribute": "weight", "strength": 3},
+                     {"requirement": "durability", "attribute": "material", "strength": 3}],
+       "roof": [{"a": "material", "b": "weight", "sign": "-"}]}
+SCHEMES = {"parameters": [
+    {"id": "color", "kind": "design", "options": [{"id": "red"}, {"id": "blue", "surcharge": 100}]},
+    {"id": "fabric", "kind": "design", "options": [{"id": "wool", "attribute": "material", "surcharge": 500},
+                                                   {"id": "cotton"}]},
+    {"id": "build", "kind": "perception", "options": [{"id": "light", "attribute": "weight", "surcharge": 200},
+                                                      {"id": "sturdy"}]}],
+    "ladder": [{"minimum_quantity": 1, "unit_price": "10000"}, {"minimum_quantity": 10, "unit_price": "9000"}],
+    "terms": [1, 2], "term_discounts": [{"term": 2, "basis_points": 500}]}
+C = "color=red,fabric=cotton,build=sturdy"
+
+
+def ok(result: dict) -> dict:
+    assert result["status"] == "success", result
+    return result
+
+
+def catalogue(client, headers) -> None:
+    r = client.put("/stores/maker/catalogue/qfd", json=QFD, headers=headers)
+    assert r.status_code == 200, r.text
+    # material 5*9 + 3*3 = 54, weight 5*3 = 15: 78.26 % and 21.74 %
+    assert r.json()["relative"] == {"material": "78.26", "weight": "21.74"}
+    r = client.put("/stores/maker/catalogue/schemes", json=SCHEMES, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == 6 and len(r.json()["excluded"]) == 2   # wool with light conflicts
+    for department, fixed, variable in (("production", 40_000, 4_000), ("logistics", 0, 1_000)):
+        r = client.post("/stores/maker/catalogue/costs", headers=headers, json={
+            "scheme": C, "term": 1, "department": department, "fixed": str(fixed), "variable": str(variable)})
+        assert r.status_code == 200, r.text
+    # fixed 40,000, variable 5,000: at 10,000 a unit, 40,000 / 5,000 = 8 units (in the 1-9 band)
+    assert r.json()["moq"] == 8
+    assert r.json()["band"] == {"minimum_quantity": 1, "unit_price": "10000", "margin": "5000"}
+
+
+def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service, client):
+    _, _, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    maker, a, b = (Wallet(client, dev_account(i)) for i in (2, 3, 4))
+    headers = register(client, "maker", maker.address)
+    catalogue(client, headers)
+    assert client.post("/catalogues/maker/classify", json={"scheme": C, "term": 1, "quantity": 9}).json()["class"] \
+        == "wholesale"
+    assert client.post("/catalogues/maker/classify", json={"scheme": C, "term": 1, "quantity": 3}).json()["class"] \
+        == "retail"
+    target = service.rpc.chain_time() + 10 * DAY
+    opened = ok(maker.send("/group-buy/open-campaign", {
+        "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
+        "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(target)}))
+    campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
+    service.step()
+    shown = answer(client.get(f"/campaigns/{campaign}"))
+    assert (shown["moq"], shown["unit_price"], shown["status"], shown["missing"]) == (8, "10000", "open", 8)
+
+    book = answer(client.get("/catalogues/maker/book", params={"scheme": C, "term": 1, "quantity": 3}))
+    assert book["queue"] == 0
+    for backer, quantity in ((a, 5), (b, 3)):
+        ok(backer.send("/group-buy/approve", {"owner": backer.address, "token": token, "amount": "1000000"}))
+        result = ok(backer.send("/group-buy/pledge", {"sender": backer.address, "campaign_id": str(campaign),
+                                                      "quantity": quantity, "confirmation_hash": "0x" + "c0" * 32}))
+        service.step()
+        moved = answer(client.get("/catalogues/maker/book", params={"scheme": C, "term": 1, "quantity": 3}))
+        assert moved["seq"] > book["seq"] and moved["queue"] == book["queue"] + quantity
+        book = moved
+    assert any(e["event"] == "ProductionTriggered" for e in result["events"])
+    shown = answer(client.get(f"/campaigns/{campaign}"))
+    assert (shown["status"], shown["pledged"], shown["deposits"]) == ("succeeded", 8, str(8 * 2000))
+    ok(maker.send("/group-buy/collect", {"sender": maker.address, "campaign_id": str(campaign)}))
+
+    failing = ok(maker.send("/group-buy/open-campaign", {
+        "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
+        "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(service.rpc.chain_time() + DAY)}))
+    second = int(next(e for e in failing["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
+    ok(a.send("/group-buy/pledge", {"sender": a.address, "campaign_id": str(second), "quantity": 2,
+                                    "confirmation_hash": "0x" + "c1" * 32}))
+    r = client.post("/group-buy/refund", json={"sender": a.address, "campaign_id": str(second)})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "NoRefund"
+    rpc.call("evm_increaseTime", 2 * DAY)
+    rpc.call("evm_mine")
+    service.step()
+    assert answer(client.get(f"/campaigns/{second}"))["status"] == "failed"
+    ok(a.send("/group-buy/refund", {"sender": a.address, "campaign_id": str(second)}))
+    service.step()
+    assert answer(client.get(f"/campaigns/{second}"))["refunded"] == "4000"
+
+    live = service.group_buy.snapshot()
+    service.group_buy.rebuild()
+    assert service.group_buy.snapshot() == live
