@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Iterable
 
+from engine.anchorer import Anchorer
 from engine.application import OrderEngine
 from engine.chain_source import ChainSource
 from engine.config import Settings
@@ -19,9 +20,11 @@ from engine.manifest import Manifest
 from engine.reader import ChainReader
 from engine.registry import SOURCES
 from engine.rpc import Rpc
-from engine.runner import EngineRunner
+from engine.runner import Chore, EngineRunner
+from engine.signin import SignIn
 from engine.transactions import Transactions
 from projections.chain_status import ChainStatusView
+from projections.evidence import EvidenceView
 from projections.group_buy import GroupBuyView
 from projections.liquor import LiquorView
 from projections.runner import Projector
@@ -29,6 +32,8 @@ from projections.store_orders import StoreOrdersView
 
 log = logging.getLogger("orderchain.service")
 READY_LAG = 1   # blocks the index may trail the confirmed head and still be ready
+DEV_CHAIN_ID = 31337     # anvil's: its well-known accounts may serve the demo
+DEV_WITNESS_INDEX = 8    # the dev account the deploy script names as the evidence witness there
 
 
 class Service:
@@ -48,12 +53,36 @@ class Service:
         self.chain_view = self.projector.view(ChainStatusView)
         self.liquor = self.projector.view(LiquorView)
         self.group_buy = self.projector.view(GroupBuyView)
+        self.evidence = self.projector.view(EvidenceView)
         self.transactions = Transactions(self.rpc, self.manifest)
+        self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
+        self.witness = self._witness()
+        self.anchorer = Anchorer(self.app, self.rpc, self.transactions, self.witness.key.hex(),
+                                 self.evidence.unbatched, self._unanchored) if self.witness and views else None
+        chores = [Chore("anchorer", settings.anchor_interval, self.anchorer.run_once)] if self.anchorer else []
         self.engine = EngineRunner(self.app, settings, rpc_url, sources, transactions=self.transactions,
-                                   open_settlements=self.view.open_settlements if views else None) if engine else None
+                                   open_settlements=self.view.open_settlements if views else None,
+                                   chores=chores) if engine else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.changed = threading.Condition()
+
+    def _witness(self):
+        """The evidence witness's account: ``ORDERCHAIN_WITNESS_KEY``, or on the local dev chain
+        the dev account the deploy script names as witness. None: evidence is not sealed."""
+        from eth_account import Account
+        if self.settings.witness_key:
+            return Account.from_key(self.settings.witness_key)
+        if self.chain_id == DEV_CHAIN_ID and "EvidenceAnchor" in self.manifest.contracts:
+            from engine.node import DEV_MNEMONIC
+            Account.enable_unaudited_hdwallet_features()
+            account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{DEV_WITNESS_INDEX}")
+            log.info("evidence witness: dev account %d (%s) of the local chain", DEV_WITNESS_INDEX, account.address)
+            return account
+        return None
+
+    def _unanchored(self) -> list[str]:
+        return [root for root in self.evidence.roots() if self.group_buy.batch_of_root(root) is None]
 
     @property
     def reader(self) -> ChainReader:

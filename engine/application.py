@@ -19,6 +19,7 @@ from .config import Settings
 from .cursor import ChainCursor
 from .manifest import Manifest
 from .chain_source import ChainAggregate
+from .evidence import EvidenceBatch, EvidenceRecord
 from .group_buy import Catalogue
 from .liquor import LiquorListing, document_hash, facts_document, terms_document
 from .store_order import StoreOrder, decide_terms, snapshot_of
@@ -148,6 +149,14 @@ class OrderEngine(Application):
             raise Conflict(f"address {address} already belongs to another store") from None
         return store, key
 
+    def store_of_address(self, address: str) -> Store | None:
+        """The store an address belongs to, if any."""
+        try:
+            claim = self.repository.get(StoreAddress.create_id(address))
+        except AggregateNotFoundError:
+            return None
+        return self.get_store(claim.store_id)
+
     def get_store(self, store_id: str) -> Store:
         try:
             return self.repository.get(Store.create_id(store_id))
@@ -225,6 +234,44 @@ class OrderEngine(Application):
         change(catalogue)
         self.save(catalogue)
         return catalogue
+
+    # -- order evidence
+
+    def record_evidence(self, bundle_hash: str, bundle: dict, seal: str, witness: str, campaign_id: int,
+                        backer: str) -> EvidenceRecord:
+        """Keeps a checked, sealed bundle (the same bundle again is answered with the one kept)."""
+        record = EvidenceRecord(bundle_hash=bundle_hash, bundle=bundle, seal=seal, witness=witness,
+                                campaign_id=campaign_id, backer=backer)
+        try:
+            self.save(record)
+        except IntegrityError:
+            return self.repository.get(record.id)
+        return record
+
+    def evidence(self, bundle_hash: str) -> EvidenceRecord:
+        try:
+            return self.repository.get(EvidenceRecord.create_id(bundle_hash))
+        except AggregateNotFoundError:
+            raise NotFound(f"no evidence bundle {bundle_hash}") from None
+
+    def batch_evidence(self, root: str, hashes: list[str]) -> EvidenceBatch:
+        """Records a Merkle batch of bundle hashes and marks each record with its root and
+        position, in one transaction (an existing batch of that root is answered as is)."""
+        batch = EvidenceBatch(root=root, hashes=hashes)
+        records = [self.repository.get(EvidenceRecord.create_id(h)) for h in hashes]
+        for position, record in enumerate(records):
+            record.batched(root=root, position=position, bundle_hash=record.bundle_hash)
+        try:
+            self.save(batch, *records)
+        except IntegrityError:
+            return self.repository.get(batch.id)
+        return batch
+
+    def evidence_batch(self, root: str) -> EvidenceBatch | None:
+        try:
+            return self.repository.get(EvidenceBatch.create_id(root))
+        except AggregateNotFoundError:
+            return None
 
     def _exists(self, aggregate_id) -> bool:
         try:

@@ -61,6 +61,11 @@ class Settings:
     keeper_interval: float = 5.0
     max_body_bytes: int = 64 * 1024
     view_db_override: str | None = None
+    witness_key: str | None = None
+    anchor_interval: float = 5.0
+    siwe_domain: str | None = None
+    session_seconds: int = 3600
+    sign_in_max_age: int = 600
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -82,7 +87,17 @@ class Settings:
             keeper_key=env.get("ORDERCHAIN_KEEPER_KEY") or None,
             keeper_interval=_float(env, "ORDERCHAIN_KEEPER_INTERVAL", base.keeper_interval),
             view_db_override=env.get("ORDERCHAIN_VIEW_DB") or None,
+            witness_key=env.get("ORDERCHAIN_WITNESS_KEY") or None,
+            anchor_interval=_float(env, "ORDERCHAIN_ANCHOR_INTERVAL", base.anchor_interval),
+            siwe_domain=env.get("ORDERCHAIN_SIWE_DOMAIN") or None,
+            session_seconds=_int(env, "ORDERCHAIN_SESSION_SECONDS", base.session_seconds, minimum=60),
+            sign_in_max_age=_int(env, "ORDERCHAIN_SIGN_IN_MAX_AGE", base.sign_in_max_age, minimum=30),
         )
+
+    @property
+    def domain(self) -> str:
+        """The domain sign-in messages must name (EIP-4361): this API's host and port unless set."""
+        return self.siwe_domain or f"{self.api_host}:{self.api_port}"
 
     @property
     def is_postgres(self) -> bool:

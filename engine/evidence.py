@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from uuid import UUID
 
 import rfc8785
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_utils import keccak, to_checksum_address
+from eventsourcing.domain import Aggregate, event
 
 from .chain_source import ChainAggregate, ChainSource
+from .ids import derive
 
 DOMAIN_NAME, DOMAIN_VERSION = "orderchain evidence", "1"
 DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
@@ -230,3 +233,56 @@ class AnchoredBatch(ChainAggregate):
 CONTRACT = "EvidenceAnchor"
 SOURCES = (ChainSource(contract=CONTRACT, aggregate=AnchoredBatch, events=frozenset({"Anchored"}), key="batchId",
                        opens="Anchored"),)
+
+
+# -- off chain: recorded bundles and the batches they are anchored in
+
+RISK_NOTICE = ("Risk notice. By confirming this order you commit to {quantity} unit(s) of scheme {scheme} for "
+               "production cycle {term} at {unit_price} base units each, and pay a deposit of {deposit} base units "
+               "into the GroupBuy escrow now. If the campaign reaches its minimum order quantity, production starts "
+               "and the deposit is paid to the enterprise: it is not refunded, and the balance of the price is due "
+               "on delivery; if you do not pay it, the deposit is forfeit and the enterprise may claim the damage "
+               "its production caused, under the law governing this sale. If the campaign fails or is cancelled, "
+               "you take your deposit back from the contract. Your signatures are evidence of this order.")
+
+
+def risk_notice(order: dict) -> str:
+    """The legal and financial consequences of default, for this order (S1.3)."""
+    return RISK_NOTICE.format(**order)
+
+
+class EvidenceRecord(Aggregate):
+    """An order's evidence bundle, checked and sealed, keyed by its hash; later batched for anchoring."""
+
+    @staticmethod
+    def create_id(bundle_hash: str) -> UUID:
+        return derive("evidence", bundle_hash)
+
+    @event("Recorded")
+    def __init__(self, bundle_hash: str, bundle: dict, seal: str, witness: str, campaign_id: int, backer: str):
+        self.bundle_hash = bundle_hash
+        self.bundle = bundle
+        self.seal = seal
+        self.witness = witness
+        self.campaign_id = campaign_id
+        self.backer = backer
+        self.root: str | None = None
+
+    @event("Batched")
+    def batched(self, root: str, position: int, bundle_hash: str):
+        """Taken into the batch of ``root`` at ``position`` (the event names the bundle for the views)."""
+        self.root = root
+        self.position = position
+
+
+class EvidenceBatch(Aggregate):
+    """The bundle hashes of one Merkle root, in their leaf order (what every proof is made from)."""
+
+    @staticmethod
+    def create_id(root: str) -> UUID:
+        return derive("evidence-batch", root)
+
+    @event("Made")
+    def __init__(self, root: str, hashes: list[str]):
+        self.root = root
+        self.hashes = hashes

@@ -40,6 +40,7 @@ from .ids import derive
 RELATION_SCALE = frozenset({0, 1, 3, 9})
 BOOK_DEPTH = 5             # price levels shown above and below the buyer's own quote
 MAX_MOQ_SEARCH = 10**9     # quantities beyond this are not a production run
+MAX_PRICE = 2**96 - 1      # the contract keeps a unit price in a uint96
 DAY = 86_400
 
 
@@ -176,6 +177,9 @@ def schemes(parameters: list[Parameter], ladder: list[tuple[int, int]], terms: l
             excluded.append({"scheme": scheme_id(pairs), "conflicts": conflicts})
             continue
         surcharge = sum(o.surcharge for o in combination)
+        if not all(0 < p + surcharge <= MAX_PRICE for _, p in base):
+            raise SchemeError(f"scheme {scheme_id(pairs)}: its options' surcharges of {surcharge} put a ladder price "
+                              f"out of 1..{MAX_PRICE}")
         kept.append(Scheme(id=scheme_id(pairs), options=pairs,
                            ladder=tuple((q, p + surcharge) for q, p in base), terms=tuple(sorted(terms)),
                            term_discount_bps=discounts))

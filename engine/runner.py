@@ -1,4 +1,4 @@
-"""The chain side of a process: the reader loop and the keeper.
+"""The chain side of a process: the reader loop and its chores (the keeper, the anchorer ...).
 
 ``orderchain engine --no-views`` runs only this; with views, the composing process hands
 each step's saved events to its projector through ``after_step``. When the node turns
@@ -26,12 +26,23 @@ log = logging.getLogger("orderchain.engine")
 RETRY_PAUSE = 1.0   # seconds to wait after a failed step
 
 
+class Chore:
+    """Work the engine loop does every ``interval`` seconds besides reading (errors are logged, not fatal)."""
+
+    def __init__(self, name: str, interval: float, run: Callable[[], object]):
+        self.name = name
+        self.interval = interval
+        self.run = run
+        self.last = 0.0
+        self.last_error: str | None = None
+
+
 class EngineRunner:
-    """Reads one chain into the event store, step by step or in a loop, and keeps the keeper going."""
+    """Reads one chain into the event store, step by step or in a loop, and does its chores."""
 
     def __init__(self, app: OrderEngine, settings: Settings, rpc_url: str,
                  sources: Iterable[ChainSource] = SOURCES, transactions: Transactions | None = None,
-                 open_settlements: Callable[[], list[dict]] | None = None):
+                 open_settlements: Callable[[], list[dict]] | None = None, chores: Iterable[Chore] = ()):
         self.app = app
         self.settings = settings
         self.rpc_url = rpc_url
@@ -43,6 +54,7 @@ class EngineRunner:
         elif settings.keeper_key:
             log.warning("ORDERCHAIN_KEEPER_KEY is set but this process keeps no views: the keeper is off here")
         self.open_settlements = open_settlements
+        self.chores = list(chores)
         self.halted: str | None = None      # why the engine stopped following the node
         self.last_error: str | None = None
         self._last_keeper = 0.0
@@ -61,10 +73,19 @@ class EngineRunner:
         return self.reader.take_recorded()
 
     def keep(self) -> None:
-        """A keeper round, when one is due."""
+        """A keeper round and each chore, when due."""
         if self.keeper and time.monotonic() - self._last_keeper >= self.settings.keeper_interval:
             self._last_keeper = time.monotonic()
             self.keeper.run_once(self.open_settlements())
+        for chore in self.chores:
+            if time.monotonic() - chore.last >= chore.interval:
+                chore.last = time.monotonic()
+                try:
+                    chore.run()
+                    chore.last_error = None
+                except Exception as exc:   # a chore's failure never stops the reading; it is retried
+                    chore.last_error = f"{exc.__class__.__name__}: {exc}"
+                    log.exception("%s failed", chore.name)
 
     def run(self, stop: threading.Event, after_step: Callable[[list], None] | None = None) -> None:
         """Steps until ``stop`` is set, or until the node turns out to serve another chain."""

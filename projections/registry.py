@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .chain_status import ChainStatusView
+from .evidence import EvidenceView
 from .group_buy import GroupBuyView
 from .liquor import LiquorView
 from .store_orders import StoreOrdersView
@@ -13,4 +14,5 @@ VIEWS: tuple[type[View], ...] = (
     StoreOrdersView,
     LiquorView,
     GroupBuyView,
+    EvidenceView,
 )

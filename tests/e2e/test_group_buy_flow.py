@@ -3,7 +3,10 @@ every pledge, a campaign that succeeds and one that fails and refunds; views equ
 
 from __future__ import annotations
 
+import json
+
 from api.client import answer
+from engine import evidence
 
 from .conftest import Wallet, dev_account, register
 
@@ -100,3 +103,49 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     live = service.group_buy.snapshot()
     service.group_buy.rebuild()
     assert service.group_buy.snapshot() == live
+
+
+def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is_caught(chain, service, client):
+    from api.client.group_buy import order, sign_in
+
+    token = service.manifest.contract("TestStablecoin").address
+    maker, buyer = Wallet(client, dev_account(2)), Wallet(client, dev_account(5))
+    headers = register(client, "maker", maker.address)
+    catalogue(client, headers)
+    opened = ok(maker.send("/group-buy/open-campaign", {
+        "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
+        "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(service.rpc.chain_time() + 10 * DAY)}))
+    campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
+    service.step()
+    # Without a session there is no ordering; a sign-in nonce is used once.
+    r = client.post("/group-buy/orders/prepare", json={"campaign_id": str(campaign), "quantity": 1,
+                                                       "sign_in": {"message": "x", "signature": "0x"}})
+    assert r.status_code == 401
+    session = sign_in(buyer)
+    recorded = order(buyer, session, campaign, 2)
+    prepared = recorded["prepared"]
+    assert "deposit is forfeit" in prepared["risk_notice"] and prepared["order"]["scheme"] == C
+    assert recorded["witness"] == dev_account(8).address.lower() and recorded["anchoring"] is None
+    assert recorded["bundle"]["deposit"]["confirmation_hash"] == prepared["confirmation_hash"]
+
+    service.step()
+    assert service.anchorer.run_once()   # the batch's root goes on chain
+    service.step()
+    kept = answer(client.get(f"/evidence/{recorded['bundle_hash']}"))
+    assert kept["anchoring"]["root"] == kept["root"] and kept["anchoring"]["anchored_at"] > 0
+    assert service.anchorer.run_once() == []   # anchored once, never again
+
+    verdict = answer(client.post("/evidence/verify", json={"bundle": recorded["bundle"]}))
+    assert (verdict["intact"], verdict["signatures_valid"], verdict["countersignature_valid"], verdict["anchored"]) \
+        == (True, True, True, True)
+    assert verdict["anchoring"]["tx_hash"] == kept["anchoring"]["tx_hash"]
+    # One changed byte: a different hash, not the recorded bundle, not anchored, its signatures broken.
+    tampered = json.loads(json.dumps(recorded["bundle"]))
+    tampered["order"]["quantity"] = 3
+    verdict = answer(client.post("/evidence/verify", json={"bundle": tampered}))
+    assert (verdict["intact"], verdict["signatures_valid"], verdict["anchored"]) == (False, False, False)
+    assert verdict["checks"]["confirmation"] is False
+    # A seal by someone who is not a witness is not a countersignature.
+    forged = evidence.seal(recorded["bundle_hash"], dev_account(5))
+    verdict = answer(client.post("/evidence/verify", json={"bundle": recorded["bundle"], "seal": forged}))
+    assert verdict["countersignature_valid"] is False and verdict["intact"] is True

@@ -178,3 +178,9 @@ def test_expected_effects_come_from_the_campaigns_data():
     assert effects["most_economical"] == 4     # 7,000 (the failed 5's 6,000 does not count)
     assert expected_effects([], now) == {"most_popular": None, "most_potential": None, "most_urgent": None,
                                          "most_economical": None, "growth_24h": {}}
+
+
+def test_surcharges_never_make_a_price_free_or_negative():
+    discount = [Parameter("color", "design", (Option("red", surcharge=-10_000),))]
+    with pytest.raises(SchemeError, match="out of 1"):
+        schemes(discount, LADDER, [1])
