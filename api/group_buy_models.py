@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 
 from .models import Name, Strict
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
@@ -241,6 +241,8 @@ class CampaignOut(BaseModel):
     pledges: list[PledgeOut]
     triggered: dict[str, Any] | None = None
     steps: list[CampaignStep]
+    instruction: dict[str, Any] | None = Field(None, description="The production instruction's delivery: state, "
+                                                                "attempts, last error.")
     seq: int
 
 
@@ -273,3 +275,12 @@ class LowerMoqIn(CampaignActionIn):
 
 class ExtendIn(CampaignActionIn):
     target_date: Annotated[int, Field(ge=1, le=2**40 - 1)]
+
+
+class WebhookIn(Strict):
+    url: AnyHttpUrl = Field(description="The enterprise system's endpoint for production instructions.")
+
+
+class WebhookOut(BaseModel):
+    url: str
+    secret: str = Field(description="The HMAC-SHA256 signing secret, shown once.")

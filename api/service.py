@@ -13,6 +13,9 @@ from typing import Iterable
 
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
+from engine.group_buy import CONTRACT as GROUP_BUY
+from engine.group_buy import scheme_hash
+from engine.instructions import Dispatcher
 from engine.chain_source import ChainSource
 from engine.config import Settings
 from engine.db import Database
@@ -26,6 +29,7 @@ from engine.transactions import Transactions
 from projections.chain_status import ChainStatusView
 from projections.evidence import EvidenceView
 from projections.group_buy import GroupBuyView
+from projections.instructions import InstructionsView
 from projections.liquor import LiquorView
 from projections.runner import Projector
 from projections.store_orders import StoreOrdersView
@@ -54,12 +58,18 @@ class Service:
         self.liquor = self.projector.view(LiquorView)
         self.group_buy = self.projector.view(GroupBuyView)
         self.evidence = self.projector.view(EvidenceView)
+        self.instructions = self.projector.view(InstructionsView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
         self.witness = self._witness()
         self.anchorer = Anchorer(self.app, self.rpc, self.transactions, self.witness.key.hex(),
                                  self.evidence.unbatched, self._unanchored) if self.witness and views else None
         chores = [Chore("anchorer", settings.anchor_interval, self.anchorer.run_once)] if self.anchorer else []
+        self.dispatcher = None
+        if views and GROUP_BUY in self.manifest.contracts:
+            self.dispatcher = Dispatcher(self.app, self.chain_id, self._uninstructed, self.instructions.pending,
+                                         self.scheme_name, self.manifest.contract(GROUP_BUY).address)
+            chores.append(Chore("production instructions", settings.poll_interval * 5, self.dispatcher.run_once))
         self.engine = EngineRunner(self.app, settings, rpc_url, sources, transactions=self.transactions,
                                    open_settlements=self.view.open_settlements if views else None,
                                    chores=chores) if engine else None
@@ -80,6 +90,19 @@ class Service:
             log.info("evidence witness: dev account %d (%s) of the local chain", DEV_WITNESS_INDEX, account.address)
             return account
         return None
+
+    def scheme_name(self, campaign: dict) -> str:
+        """A campaign's scheme by its name in the enterprise's catalogue (its hash if none names it)."""
+        store = self.app.store_of_address(campaign["enterprise"])
+        if store is not None:
+            for scheme in self.app.catalogue(store.store_id).schemes()[0]:
+                if scheme_hash(scheme.id) == campaign["scheme_hash"]:
+                    return scheme.id
+        return campaign["scheme_hash"]
+
+    def _uninstructed(self) -> list[dict]:
+        done = self.instructions.campaigns()
+        return [c for c in self.group_buy.succeeded(self.rpc.chain_time()) if c["campaign_id"] not in done]
 
     def _unanchored(self) -> list[str]:
         return [root for root in self.evidence.roots() if self.group_buy.batch_of_root(root) is None]

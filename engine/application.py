@@ -21,6 +21,7 @@ from .manifest import Manifest
 from .chain_source import ChainAggregate
 from .evidence import EvidenceBatch, EvidenceRecord
 from .group_buy import Catalogue
+from .instructions import ProductionInstruction, new_secret
 from .liquor import LiquorListing, document_hash, facts_document, terms_document
 from .store_order import StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
@@ -234,6 +235,23 @@ class OrderEngine(Application):
         change(catalogue)
         self.save(catalogue)
         return catalogue
+
+    # -- production instructions
+
+    def set_webhook(self, store: Store, url: str) -> str:
+        """Sets the store's webhook URL with a new secret; returns the secret (shown once)."""
+        secret = new_secret()
+        store.set_webhook(url=url, secret=secret)
+        self.save(store)
+        return secret
+
+    def instruct(self, instruction: ProductionInstruction) -> ProductionInstruction:
+        """Keeps a campaign's production instruction; one already made for it is kept as it is."""
+        try:
+            self.save(instruction)
+        except IntegrityError:
+            return self.repository.get(instruction.id)
+        return instruction
 
     # -- order evidence
 

@@ -45,6 +45,12 @@ class Store(Aggregate):
     def key_matches(self, key: str) -> bool:
         return hmac.compare_digest(self.key_hash, hash_key(key))
 
+    @event("WebhookSet")
+    def set_webhook(self, url: str, secret: str):
+        """Where production instructions go, and the secret they are signed with (HMAC-SHA256)."""
+        self.webhook_url = url
+        self.webhook_secret = secret
+
 
 class StoreAddress(Aggregate):
     """Claims an address for one store, so two stores can never share payouts or orders."""

@@ -96,6 +96,11 @@ class GroupBuyView(ChainRowsView):
         return [self._shown(json.loads(data), int(seq), now)
                 for seq, data in self.db.fetchall(sql + " ORDER BY campaign_id", params)]
 
+    def succeeded(self, now: int) -> list[dict]:
+        """Campaigns that triggered production."""
+        return [self._shown(json.loads(data), int(seq), now) for seq, data in self.db.fetchall(
+            "SELECT seq, data FROM view_campaigns WHERE outcome = 'succeeded' ORDER BY campaign_id")]
+
     def queues(self, now: int) -> tuple[dict[tuple[str, int], int], int]:
         """Quantity queued per (scheme hash, production cycle) in campaigns still taking pledges,
         and the sequence number of the latest change to any campaign."""

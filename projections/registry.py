@@ -5,6 +5,7 @@ from __future__ import annotations
 from .chain_status import ChainStatusView
 from .evidence import EvidenceView
 from .group_buy import GroupBuyView
+from .instructions import InstructionsView
 from .liquor import LiquorView
 from .store_orders import StoreOrdersView
 from .view import View
@@ -15,4 +16,5 @@ VIEWS: tuple[type[View], ...] = (
     LiquorView,
     GroupBuyView,
     EvidenceView,
+    InstructionsView,
 )

@@ -19,7 +19,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from engine import evidence, merkle
 from engine.evidence import CONTRACT as ANCHOR
 from engine.group_buy import CONTRACT as GROUP_BUY
-from engine.group_buy import scheme_hash
 from engine.signin import SignInRefused, utcnow
 
 from ..deps import following, service
@@ -65,16 +64,6 @@ def _campaign(svc: Service, campaign_id: int) -> dict:
     return found
 
 
-def _scheme_of(svc: Service, campaign: dict) -> str:
-    """The scheme's id text, from the enterprise's catalogue (its hash when no catalogue names it)."""
-    store = svc.app.store_of_address(campaign["enterprise"])
-    if store is not None:
-        for scheme in svc.app.catalogue(store.store_id).schemes()[0]:
-            if scheme_hash(scheme.id) == campaign["scheme_hash"]:
-                return scheme.id
-    return campaign["scheme_hash"]
-
-
 @router.post("/group-buy/orders/prepare", response_model=PreparedOut, responses=responses(401, 404, 409),
              summary="Show an order and its risk notice, and the typed data the buyer signs (after a fresh sign-in)")
 def prepare(body: PrepareIn, session: dict = Depends(buyer), svc: Service = Depends(following)) -> dict:
@@ -90,7 +79,7 @@ def prepare(body: PrepareIn, session: dict = Depends(buyer), svc: Service = Depe
         raise HTTPException(409, f"campaign {body.campaign_id} takes no pledges: it is {campaign['status']}")
     if body.quantity > campaign["room"]:
         raise HTTPException(409, f"campaign {body.campaign_id} has room for {campaign['room']} more unit(s)")
-    order = {"campaign_id": body.campaign_id, "scheme": _scheme_of(svc, campaign),
+    order = {"campaign_id": body.campaign_id, "scheme": svc.scheme_name(campaign),
              "scheme_hash": campaign["scheme_hash"], "term": campaign["cycle"], "quantity": body.quantity,
              "unit_price": str(campaign["unit_price"]), "deposit": str(campaign["deposit_per_unit"] * body.quantity),
              "buyer": session["address"], "token": campaign["token"], "chain_id": svc.chain_id,

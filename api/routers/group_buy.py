@@ -22,7 +22,7 @@ from engine.stores import Store
 from ..deps import following, service, store_for_key
 from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, ExtendIn, Intention,
                                 LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut, SchemeId,
-                                SchemesIn, SchemesOut, Term, WholesaleOut)
+                                SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
 from ..models import ApproveIn, ClaimCreditIn, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
@@ -194,12 +194,21 @@ def get_campaigns(enterprise: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, responses=responses(404),
-            summary="A campaign: progress, backers, deposits, status")
+            summary="A campaign: progress, backers, deposits, status, and its production instruction's delivery")
 def get_campaign(campaign_id: Annotated[int, Path(ge=1, le=2**63 - 1)], svc: Service = Depends(service)) -> dict:
     found = svc.group_buy.campaign(campaign_id, svc.rpc.chain_time())
     if found is None:
         raise HTTPException(404, f"no campaign {campaign_id}")
-    return found
+    return dict(found, instruction=svc.instructions.of_campaign(campaign_id))
+
+
+@router.put("/stores/{store_id}/webhook", response_model=WebhookOut, responses=responses(401, 404),
+            summary="Where production instructions go; answers the signing secret (shown once)",
+            description="Each instruction is a POST of JSON with `X-Signature: sha256=<hex HMAC-SHA256 of the body "
+                        "under the secret>` and `X-Instruction-Id` (one per campaign: a repeat has the same id).")
+def put_webhook(body: WebhookIn, store: Store = Depends(store_for_key), svc: Service = Depends(service)) -> dict:
+    secret = svc.app.set_webhook(store, str(body.url))
+    return {"url": str(body.url), "secret": secret}
 
 
 # -- unsigned campaign transactions, one route per row

@@ -149,3 +149,89 @@ def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is
     forged = evidence.seal(recorded["bundle_hash"], dev_account(5))
     verdict = answer(client.post("/evidence/verify", json={"bundle": recorded["bundle"], "seal": forged}))
     assert verdict["countersignature_valid"] is False and verdict["intact"] is True
+
+
+class Receiver:
+    """A real HTTP endpoint of the enterprise's system: records each request, fails the first ``fail`` ones."""
+
+    def __init__(self, fail: int = 0):
+        import http.server
+        import threading
+        self.requests: list[tuple[dict, bytes]] = []
+        self.fail = fail
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status = 503 if len(receiver.requests) <= receiver.fail else 204
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *_):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/production"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_success_sends_one_signed_production_instruction_retried_and_never_twice(chain, service, client, tmp_path):
+    from api.service import Service
+    from engine.instructions import signature_valid
+
+    from .conftest import make_settings
+
+    token = service.manifest.contract("TestStablecoin").address
+    maker, backer = Wallet(client, dev_account(2)), Wallet(client, dev_account(3))
+    headers = register(client, "maker", maker.address)
+    catalogue(client, headers)
+    receiver = Receiver(fail=1)
+    try:
+        hook = client.put("/stores/maker/webhook", json={"url": receiver.url}, headers=headers)
+        assert hook.status_code == 200, hook.text
+        secret = hook.json()["secret"]
+        opened = ok(maker.send("/group-buy/open-campaign", {
+            "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
+            "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(service.rpc.chain_time() + 5 * DAY)}))
+        campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
+        ok(backer.send("/group-buy/approve", {"owner": backer.address, "token": token, "amount": "100000"}))
+        ok(backer.send("/group-buy/pledge", {"sender": backer.address, "campaign_id": str(campaign), "quantity": 8,
+                                             "confirmation_hash": "0x" + "c0" * 32}))
+        service.step()
+        clock = [1_000.0]
+        service.dispatcher.clock = lambda: clock[0]
+        assert service.dispatcher.run_once() == 0          # the receiver fails the first attempt
+        service.project()
+        assert answer(client.get(f"/campaigns/{campaign}"))["instruction"]["state"] == "retrying"
+        assert service.dispatcher.run_once() == 0          # not due yet: backoff
+        assert len(receiver.requests) == 1
+        clock[0] += 2.5
+        assert service.dispatcher.run_once() == 1
+        service.project()
+        shown = answer(client.get(f"/campaigns/{campaign}"))["instruction"]
+        assert (shown["state"], shown["attempts"]) == ("delivered", 2)
+        first, second = receiver.requests
+        assert first[0]["X-Instruction-Id"] == second[0]["X-Instruction-Id"]   # a repeat is recognisable
+        sent = json.loads(second[1])
+        assert (sent["instruction"], sent["campaign_id"], sent["scheme"], sent["quantity"], sent["moq"]) == (
+            "produce", campaign, C, 8, 8)
+        assert signature_valid(secret, second[1], second[0]["X-Signature"])
+        assert not signature_valid("whsec_other", second[1], second[0]["X-Signature"])
+
+        # A restarted engine on the same event store sends nothing more for this campaign.
+        service.stop()
+        again = Service(make_settings(tmp_path, chain[1]), chain[0].url)
+        try:
+            again.step()
+            again.dispatcher.clock = lambda: clock[0] + 10_000
+            assert again.dispatcher.run_once() == 0
+            assert len(receiver.requests) == 2
+        finally:
+            again.stop()
+    finally:
+        receiver.close()

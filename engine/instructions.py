@@ -1,0 +1,168 @@
+"""Production instructions: when a campaign succeeds, the enterprise's system is told to produce.
+
+The instruction is an HTTP POST of a JSON body to the webhook URL the store registered,
+signed with HMAC-SHA256 under the store's webhook secret (``X-Signature: sha256=<hex>``
+over the exact body bytes) and named by ``X-Instruction-Id`` (one id per campaign, so a
+receiver can tell a repeat). Each campaign gets one :class:`ProductionInstruction`
+aggregate (its id derives from the chain and campaign, so it is never made twice); every
+attempt is recorded with its outcome, failures are retried with exponential backoff, and
+a delivered instruction is never sent again. A restarted engine finds the instructions
+still pending in the event store and carries on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from .ids import derive
+
+log = logging.getLogger("orderchain.instructions")
+BACKOFF_FIRST = 2.0         # seconds before the first retry; doubled each time
+BACKOFF_MAX = 3600.0        # the longest wait between attempts
+TIMEOUT = 5.0               # seconds a receiver has to answer
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(SECRET_BYTES)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Signature`` header of a body: HMAC-SHA256 under the secret, hex."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(secret: str, body: bytes, header: str) -> bool:
+    return hmac.compare_digest(signature(secret, body), header or "")
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after ``attempts`` failed attempts."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+
+
+def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) -> dict:
+    """What the enterprise's system is told when a campaign succeeds."""
+    triggered = campaign.get("triggered") or {}
+    return {"instruction": "produce", "chain_id": chain_id, "contract": contract,
+            "campaign_id": campaign["campaign_id"], "scheme": scheme, "scheme_hash": campaign["scheme_hash"],
+            "cycle": campaign["cycle"], "quantity": triggered.get("pledged", campaign["pledged"]),
+            "moq": triggered.get("moq", campaign["moq"]), "unit_price": str(campaign["unit_price"]),
+            "triggered_tx": triggered.get("tx_hash"), "triggered_at": triggered.get("timestamp")}
+
+
+class ProductionInstruction(Aggregate):
+    """The production instruction of one succeeded campaign, and its delivery."""
+
+    @staticmethod
+    def create_id(chain_id: int, campaign_id: int) -> UUID:
+        return derive("production-instruction", chain_id, campaign_id)
+
+    @event("Created")
+    def __init__(self, chain_id: int, campaign_id: int, store_id: str, url: str, body: dict, created_at: float):
+        self.chain_id = chain_id
+        self.campaign_id = campaign_id
+        self.store_id = store_id
+        self.url = url
+        self.body = body
+        self.attempts = 0
+        self.next_at = created_at
+        self.delivered_at: float | None = None
+        self.last_error: str | None = None
+
+    @property
+    def instruction_id(self) -> str:
+        return str(self.id)
+
+    def payload(self) -> bytes:
+        return json.dumps(self.body, sort_keys=True, separators=(",", ":")).encode()
+
+    @event("Attempted")
+    def attempted(self, at: float, error: str):
+        self.attempts += 1
+        self.last_error = error
+        self.next_at = at + backoff(self.attempts)
+
+    @event("Delivered")
+    def delivered(self, at: float, status: int):
+        self.attempts += 1
+        self.delivered_at = at
+        self.last_error = None
+
+    @property
+    def state(self) -> str:
+        return "delivered" if self.delivered_at is not None else ("retrying" if self.attempts else "pending")
+
+
+def deliver(instruction: ProductionInstruction, secret: str, post, now: float) -> bool:
+    """One attempt: POSTs the signed body with ``post(url, content, headers)`` (an httpx-like
+    call returning a response with ``status_code``); records the outcome on the aggregate."""
+    body = instruction.payload()
+    headers = {"Content-Type": "application/json", "X-Signature": signature(secret, body),
+               "X-Instruction-Id": instruction.instruction_id, "User-Agent": "orderchain-webhooks"}
+    try:
+        response = post(instruction.url, content=body, headers=headers, timeout=TIMEOUT)
+    except Exception as exc:   # refused, timed out, DNS: all retried
+        instruction.attempted(at=now, error=f"{type(exc).__name__}: {exc}"[:300])
+        return False
+    if 200 <= response.status_code < 300:
+        instruction.delivered(at=now, status=response.status_code)
+        return True
+    instruction.attempted(at=now, error=f"HTTP {response.status_code}")
+    return False
+
+
+class Dispatcher:
+    """Makes the instruction of every succeeded campaign of a store with a webhook, and sends
+    every instruction due (one round per call; the engine loop calls it as a chore)."""
+
+    def __init__(self, app, chain_id: int, succeeded, pending, scheme_of, contract: str, post=None, clock=None):
+        """``succeeded()``: campaigns that succeeded (view rows) and have no instruction yet;
+        ``pending()``: ids of instructions not delivered; ``scheme_of(campaign)``: the scheme's name."""
+        import time
+
+        import httpx
+        self.app = app
+        self.chain_id = chain_id
+        self.succeeded = succeeded
+        self.pending = pending
+        self.scheme_of = scheme_of
+        self.contract = contract
+        self.post = post or httpx.post
+        self.clock = clock or time.time
+        self.sent = 0
+
+    def run_once(self) -> int:
+        """Returns the number of instructions delivered this round."""
+        made = []
+        for campaign in self.succeeded():
+            store = self.app.store_of_address(campaign["enterprise"])
+            if store is None or not getattr(store, "webhook_url", None):
+                continue
+            made.append(self.app.instruct(ProductionInstruction(
+                chain_id=self.chain_id, campaign_id=campaign["campaign_id"], store_id=store.store_id,
+                url=store.webhook_url, body=instruction_body(campaign, self.scheme_of(campaign), self.chain_id,
+                                                            self.contract), created_at=self.clock())).id)
+        delivered = 0
+        for instruction_id in dict.fromkeys(made + self.pending()):   # the new ones before the views see them
+            instruction = self.app.repository.get(instruction_id)
+            if instruction.delivered_at is not None or instruction.next_at > self.clock():
+                continue
+            store = self.app.get_store(instruction.store_id)
+            ok = deliver(instruction, store.webhook_secret, self.post, self.clock())
+            self.app.save(instruction)
+            if ok:
+                delivered += 1
+                self.sent += 1
+                log.info("production instruction of campaign %d delivered", instruction.campaign_id)
+            else:
+                log.warning("production instruction of campaign %d failed (%s); retry in %.0fs",
+                            instruction.campaign_id, instruction.last_error, instruction.next_at - self.clock())
+        return delivered
