@@ -1,4 +1,4 @@
-"""Dependencies: the service handle, and the two credentials (operator token, store key).
+"""Dependencies: the service handle, and the credentials (operator token, store key, buyer session).
 
 Both are declared as OpenAPI security schemes. A store key goes in
 ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; the operator token in
@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.application import NotFound
+from engine.signin import utcnow
 from engine.stores import Store, hash_key
 
 from .problems import EngineHalted
@@ -22,6 +23,8 @@ operator_token = HTTPBearer(scheme_name="operatorToken", auto_error=False,
                             description="The operator's token (ORDERCHAIN_ADMIN_TOKEN): `Authorization: Bearer <token>`.")
 store_bearer = HTTPBearer(scheme_name="storeKey", auto_error=False,
                           description="The store's API key: `Authorization: Bearer <key>`.")
+session_bearer = HTTPBearer(scheme_name="buyerSession", auto_error=False,
+                            description="A sign-in session: `Authorization: Bearer <token>` from `POST /auth/sign-in`.")
 store_header = APIKeyHeader(name="X-API-Key", scheme_name="storeApiKey", auto_error=False,
                             description="The store's API key, as a header of its own: `X-API-Key: <key>`.")
 
@@ -60,3 +63,13 @@ def store_for_key(store_id: str, bearer: HTTPAuthorizationCredentials | None = D
     if store is None or not store.key_matches(key):
         raise HTTPException(404, f"no store {store_id!r} for this key")
     return store
+
+
+def buyer(credentials: HTTPAuthorizationCredentials | None = Depends(session_bearer),
+          svc: Service = Depends(service)) -> dict:
+    """The signed-in buyer's session (401 without a live one)."""
+    found = svc.sign_in.session(credentials.credentials, utcnow()) if credentials else None
+    if found is None:
+        raise HTTPException(401, "sign in first (POST /auth/nonce, then POST /auth/sign-in); a session expires",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return found

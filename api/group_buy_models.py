@@ -157,6 +157,7 @@ class ClassOut(BaseModel):
     class_: Literal["wholesale", "retail"] = Field(alias="class")
     reason: str
     moq: int | None
+    buyer: Address
 
 
 # -- quotes

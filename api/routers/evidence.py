@@ -14,33 +14,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine import evidence, merkle
 from engine.evidence import CONTRACT as ANCHOR
 from engine.group_buy import CONTRACT as GROUP_BUY
 from engine.signin import SignInRefused, utcnow
 
-from ..deps import following, service
+from ..deps import buyer, following, service
 from ..evidence_models import (EvidenceIn, EvidenceOut, NonceOut, PrepareIn, PreparedOut, SessionOut, SignInIn,
                                VerifyIn, VerifyOut)
 from ..problems import COMMON, responses
 from ..service import Service
 
 router = APIRouter(tags=["sign-in and evidence"], responses=responses(*COMMON))
-session_bearer = HTTPBearer(scheme_name="buyerSession", auto_error=False,
-                            description="A sign-in session: `Authorization: Bearer <token>` from `POST /auth/sign-in`.")
 Hash32Path = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
-
-
-def buyer(credentials: HTTPAuthorizationCredentials | None = Depends(session_bearer),
-          svc: Service = Depends(service)) -> dict:
-    """The signed-in buyer's session (401 without a live one)."""
-    found = svc.sign_in.session(credentials.credentials, utcnow()) if credentials else None
-    if found is None:
-        raise HTTPException(401, "sign in first (POST /auth/nonce, then POST /auth/sign-in); a session expires",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return found
 
 
 @router.post("/auth/nonce", response_model=NonceOut, summary="A single-use nonce for an EIP-4361 sign-in message")

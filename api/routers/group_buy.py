@@ -19,7 +19,7 @@ from engine.group_buy import (CONTRACT, Offer, SchemeError, classify, expected_e
                               wholesale_quote)
 from engine.stores import Store
 
-from ..deps import following, service, store_for_key
+from ..deps import buyer, following, service, store_for_key
 from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, ExtendIn, Intention,
                                 LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut, SchemeId,
                                 SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
@@ -124,16 +124,18 @@ def get_moq(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], term: A
     return catalogue.moq(catalogue.scheme(scheme), term)
 
 
-@router.post("/catalogues/{store_id}/classify", response_model=ClassOut, responses=responses(404),
-             summary="Wholesale or retail, for a purchase intention (scheme, term, quantity)")
-def post_classify(store_id: StoreIdPath, body: Intention, svc: Service = Depends(service)) -> dict:
+@router.post("/catalogues/{store_id}/classify", response_model=ClassOut, responses=responses(401, 404),
+             summary="Wholesale or retail, for the signed-in buyer's purchase intention (scheme, term, quantity)",
+             description="The buyer's identity is its sign-in session (`POST /auth/sign-in`).")
+def post_classify(store_id: StoreIdPath, body: Intention, session: dict = Depends(buyer),
+                  svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
     catalogue = svc.app.catalogue(store_id)
     computed = catalogue.moq(catalogue.scheme(body.scheme, body.term), body.term)["moq"]
     if computed is None:
         raise SchemeError(f"scheme {body.scheme!r} has no MOQ for a term of {body.term}: its costs are not covered "
                           "or not submitted")
-    return dict(classify(body.quantity, body.term, computed), moq=computed)
+    return dict(classify(body.quantity, body.term, computed), moq=computed, buyer=session["address"])
 
 
 def _offers(svc: Service, store_id: str, now: int) -> tuple[list[Offer], int]:

@@ -56,10 +56,13 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     maker, a, b = (Wallet(client, dev_account(i)) for i in (2, 3, 4))
     headers = register(client, "maker", maker.address)
     catalogue(client, headers)
-    assert client.post("/catalogues/maker/classify", json={"scheme": C, "term": 1, "quantity": 9}).json()["class"] \
-        == "wholesale"
-    assert client.post("/catalogues/maker/classify", json={"scheme": C, "term": 1, "quantity": 3}).json()["class"] \
-        == "retail"
+    from api.client.group_buy import sign_in
+    intention = {"scheme": C, "term": 1, "quantity": 9}
+    assert client.post("/catalogues/maker/classify", json=intention).status_code == 401   # sign in first
+    session = {"Authorization": f"Bearer {sign_in(a)['token']}"}
+    assert client.post("/catalogues/maker/classify", json=intention, headers=session).json()["class"] == "wholesale"
+    assert client.post("/catalogues/maker/classify", json=dict(intention, quantity=3),
+                       headers=session).json()["class"] == "retail"
     target = service.rpc.chain_time() + 10 * DAY
     opened = ok(maker.send("/group-buy/open-campaign", {
         "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
