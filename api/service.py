@@ -14,7 +14,7 @@ from typing import Iterable
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
 from engine.group_buy import CONTRACT as GROUP_BUY
-from engine.group_buy import scheme_hash
+from engine.group_buy import Catalogue, Market, scheme_hash
 from engine.instructions import Dispatcher
 from engine.chain_source import ChainSource
 from engine.config import Settings
@@ -60,6 +60,7 @@ class Service:
         self.evidence = self.projector.view(EvidenceView)
         self.instructions = self.projector.view(InstructionsView)
         self.transactions = Transactions(self.rpc, self.manifest)
+        self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
         self.witness = self._witness()
         self.anchorer = Anchorer(self.app, self.rpc, self.transactions, self.witness.key.hex(),
@@ -91,13 +92,32 @@ class Service:
             return account
         return None
 
+    def catalogue(self, store_id: str):
+        """A store's catalogue for reading, its scheme list made once per catalogue version
+        (the version is one indexed lookup; a change made by any process is seen at once)."""
+        catalogue_id = Catalogue.create_id(store_id)
+        last = self.app.recorder.select_events(catalogue_id, desc=True, limit=1)
+        version = last[0].originator_version if last else 0
+        cached = self._catalogues.get(store_id)
+        if cached is None or cached[0] != version:
+            catalogue = self.app.catalogue(store_id)
+            kept = catalogue.schemes()[0]
+            cached = self._catalogues[store_id] = (version, catalogue, {scheme_hash(s.id): s.id for s in kept},
+                                                   Market(kept))
+        return cached[1]
+
+    def market(self, store_id: str) -> tuple[Market, dict[str, str]]:
+        """The store's scheme list indexed for quotes, and scheme names by their on-chain hash."""
+        self.catalogue(store_id)
+        cached = self._catalogues[store_id]
+        return cached[3], cached[2]
+
     def scheme_name(self, campaign: dict) -> str:
         """A campaign's scheme by its name in the enterprise's catalogue (its hash if none names it)."""
         store = self.app.store_of_address(campaign["enterprise"])
         if store is not None:
-            for scheme in self.app.catalogue(store.store_id).schemes()[0]:
-                if scheme_hash(scheme.id) == campaign["scheme_hash"]:
-                    return scheme.id
+            self.catalogue(store.store_id)
+            return self._catalogues[store.store_id][2].get(campaign["scheme_hash"], campaign["scheme_hash"])
         return campaign["scheme_hash"]
 
     def _uninstructed(self) -> list[dict]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import product
+from itertools import product, takewhile
 from math import ceil
 from typing import Iterable
 from uuid import UUID
@@ -274,7 +274,8 @@ class Book:
     queue: int = 0
 
 
-def order_book(offers: list[Offer], scheme: str, term: int, quantity: int, depth: int = BOOK_DEPTH) -> Book:
+def order_book(offers: list[Offer], scheme: str, term: int, quantity: int, depth: int = BOOK_DEPTH,
+               cheapest: dict | None | bool = False) -> Book:
     """The retail order book of a purchase intention (scheme, term, quantity).
 
     The buyer's own quote is the middle. Associated offers are the schemes that differ in
@@ -283,6 +284,7 @@ def order_book(offers: list[Offer], scheme: str, term: int, quantity: int, depth
     summed, their schemes listed). The ``depth`` levels above the own price are the asks,
     the ``depth`` below the bids, nearest first. The cheapest scheme is taken from every
     offer with the intended term; the queue is what is queued for the intended offer.
+    (:class:`Market` hands in only the associated offers and the cheapest it found.)
     """
     own = next((o for o in offers if o.scheme.id == scheme and o.term == term), None)
     if own is None:
@@ -307,12 +309,73 @@ def order_book(offers: list[Offer], scheme: str, term: int, quantity: int, depth
         book.asks.append([price, levels[price][1], sorted(levels[price][2])])
     for price in sorted((p for p in levels if p < own_price), reverse=True)[:depth]:
         book.bids.append([price, levels[price][1], sorted(levels[price][2])])
+    if cheapest is not False:
+        book.cheapest = cheapest
+        return book
     candidates = [(o.scheme.unit_price(quantity, term), -o.queued, o.scheme.id, o) for o in offers
                   if o.term == term and quantity >= o.scheme.ladder[0][0]]
     if candidates:
         price, _, _, best = min(candidates, key=lambda c: c[:3])
         book.cheapest = {"scheme": best.scheme.id, "term": term, "price": price, "queued": best.queued}
     return book
+
+
+class Market:
+    """A scheme list indexed for quotes, made once per catalogue version: each scheme's
+    neighbours (the schemes one parameter away) and, per term and quantity, every scheme by
+    price. :meth:`book` answers what :func:`order_book` over every offer answers, looking
+    only at the offers that can be in it."""
+
+    PRICE_LISTS_KEPT = 512
+
+    def __init__(self, schemes_: list[Scheme]):
+        self.schemes = {s.id: s for s in schemes_}
+        self._buckets: dict[tuple, list[Scheme]] = {}
+        for s in schemes_:
+            for key in self._keys(s):
+                self._buckets.setdefault(key, []).append(s)
+        self._by_price: dict[tuple[int, int], list[tuple[int, str]]] = {}
+
+    @staticmethod
+    def _keys(s: Scheme):
+        options = [o for _, o in s.options]
+        for i in range(len(options)):
+            yield (i, *options[:i], *options[i + 1:])
+
+    def neighbours(self, scheme: Scheme) -> list[Scheme]:
+        """The scheme and every scheme that sets one parameter differently."""
+        found: dict[str, Scheme] = {scheme.id: scheme}
+        for key in self._keys(scheme):
+            for other in self._buckets.get(key, ()):
+                found.setdefault(other.id, other)
+        return list(found.values())
+
+    def _prices(self, term: int, quantity: int) -> list[tuple[int, str]]:
+        key = (term, quantity)
+        found = self._by_price.get(key)
+        if found is None:
+            found = sorted((s.unit_price(quantity, term), s.id) for s in self.schemes.values()
+                           if term in s.terms and quantity >= s.ladder[0][0])
+            if len(self._by_price) >= self.PRICE_LISTS_KEPT:
+                self._by_price.clear()
+            self._by_price[key] = found
+        return found
+
+    def book(self, queued: dict[tuple[str, int], int], scheme: str, term: int, quantity: int,
+             depth: int = BOOK_DEPTH) -> Book:
+        own = self.schemes.get(scheme)
+        if own is None:
+            raise SchemeError(f"no scheme {scheme!r} in this catalogue")
+        offers = [Offer(s, t, queued.get((s.id, t), 0)) for s in self.neighbours(own) for t in s.terms
+                  if abs(t - term) <= 1]
+        prices = self._prices(term, quantity)
+        cheapest = None
+        if prices:
+            low = prices[0][0]
+            ties = [sid for _, sid in takewhile(lambda entry: entry[0] == low, prices)]
+            best = min(ties, key=lambda sid: (-queued.get((sid, term), 0), sid))
+            cheapest = {"scheme": best, "term": term, "price": low, "queued": queued.get((best, term), 0)}
+        return order_book(offers, scheme, term, quantity, depth, cheapest=cheapest)
 
 
 def wholesale_quote(scheme: Scheme, term: int, quantity: int) -> dict:

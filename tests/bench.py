@@ -13,7 +13,12 @@ line on stdout is one JSON document:
                     "repay": .., "seize": .., "loan_purchase": .., "outbound_pledged": .., "request_pickup": ..,
                     "cancel_pickup": .., "dispatch": .., "confirm_delivery": .., "cancel_unassigned": ..,
                     "set_warehouse_key": ..},
-     "ingest_mixed": {"events": .., "events_per_s": .., "settlement_events": .., "liquor_events": ..}}
+     "ingest_mixed": {"events": .., "events_per_s": .., "settlement_events": .., "liquor_events": ..},
+     "gas_group_buy": {"open_campaign": .., "pledge_first": .., "pledge": .., "pledge_triggering": ..,
+                       "pledge_after_success": .., "lower_moq": .., "extend_target_date": .., "collect": ..,
+                       "cancel": .., "refund": .., "anchor_batch": ..},
+     "order_book_ms": {"schemes": .., "campaigns": .., "pledges": .., "p50": .., "p99": ..},
+     "evidence_anchoring": {"bundles": .., "batches": .., "bundles_per_s": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -408,6 +413,187 @@ def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int
     return {"p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
 
 
+def measure_group_buy_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
+    """Gas used by each GroupBuy action and by anchoring a batch, on contracts already in use."""
+    from eth_utils import keccak
+
+    from engine import merkle
+    gas: dict[str, int] = {}
+    enterprise, backers = DEV_ADDRESSES[2], DEV_ADDRESSES[5:8]
+
+    def act(name: str | None, sender: str, function: str, *args, contract: str = "GroupBuy") -> dict:
+        receipt = _send(rpc, transactions.call(contract, function, args, sender))
+        if name:
+            gas[name] = int(receipt["gasUsed"], 16)
+        return receipt
+
+    def campaign(moq: int, days: int = 30) -> int:
+        act(None, enterprise, "openCampaign", keccak(text="scheme"), 1, token, 10_000, 2_000, moq, 100,
+            rpc.chain_time() + days * 86_400)
+        return transactions.view("GroupBuy", "campaignCount")[0]
+
+    for backer in backers:
+        _send(rpc, transactions.approve(token, backer, 2**255, spender="GroupBuy"))
+    first = campaign(2)   # the contract in use: a campaign succeeded and collected
+    act(None, backers[0], "pledge", first, 2, b"\xc0" * 32)
+    act(None, enterprise, "collect", first)
+    act("open_campaign", enterprise, "openCampaign", keccak(text="scheme 2"), 1, token, 10_000, 2_000, 10, 100,
+        rpc.chain_time() + 30 * 86_400)
+    c = transactions.view("GroupBuy", "campaignCount")[0]
+    act("pledge_first", backers[0], "pledge", c, 3, b"\xc1" * 32)
+    act("pledge", backers[1], "pledge", c, 3, b"\xc2" * 32)
+    act("lower_moq", enterprise, "lowerMoq", c, 9)
+    act("extend_target_date", enterprise, "extendTargetDate", c, rpc.chain_time() + 40 * 86_400)
+    act("pledge_triggering", backers[2], "pledge", c, 3, b"\xc3" * 32)
+    act("pledge_after_success", backers[0], "pledge", c, 1, b"\xc4" * 32)
+    act("collect", enterprise, "collect", c)
+    cancelled = campaign(10)
+    act(None, backers[0], "pledge", cancelled, 2, b"\xc5" * 32)
+    act("cancel", enterprise, "cancel", cancelled)
+    act("refund", backers[0], "refund", cancelled)
+    hashes = ["0x" + keccak(text=f"bundle {i}").hex() for i in range(1000)]
+    act("anchor_batch", DEV_ADDRESSES[8], "anchor", bytes.fromhex(merkle.root(hashes)[2:]), 1000,
+        contract="EvidenceAnchor")
+    return gas
+
+
+def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
+    """Latency of the retail order book over a catalogue of 1,024 schemes with live pledges:
+    GET over HTTP from a client on loopback to the API served by uvicorn."""
+    import random
+
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from api.client import answer
+    from api.service import Service
+
+    settings = replace(make_settings(work, deployments, "book"), api_port=_free_port())
+    service = Service(settings, node.url)
+    rpc = Rpc(node.url)
+    token = service.manifest.contract("TestStablecoin").address
+    enterprise = DEV_ADDRESSES[2]
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=settings.api_port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30)
+    admin = {"Authorization": "Bearer bench"}
+    key = answer(client.post("/stores", headers=admin, json={"store_id": "bench-maker", "name": "Maker",
+                                                             "address": enterprise}))["api_key"]
+    headers = {"Authorization": f"Bearer {key}"}
+    parameters = [{"id": f"p{p}", "kind": "design" if p < 3 else "perception",
+                   "options": [{"id": f"o{o}", "surcharge": 100 * o + 10 * p} for o in range(4)]} for p in range(5)]
+    answer(client.put("/stores/bench-maker/catalogue/schemes", headers=headers, json={
+        "parameters": parameters, "ladder": [{"minimum_quantity": 1, "unit_price": "10000"},
+                                             {"minimum_quantity": 10, "unit_price": "9000"},
+                                             {"minimum_quantity": 100, "unit_price": "8000"}],
+        "terms": [1, 2, 3], "term_discounts": [{"term": 2, "basis_points": 300}, {"term": 3, "basis_points": 600}]}))
+    listed = answer(client.get("/catalogues/bench-maker/schemes", params={"limit": 1000}))
+    total, schemes = listed["total"], [s["id"] for s in listed["schemes"]]
+    say(f"  a catalogue of {total} schemes; opening campaigns with pledges ...")
+    rng = random.Random(7)
+    live = rng.sample(schemes, 60)
+    for scheme in live:
+        answer(client.post("/stores/bench-maker/catalogue/costs", headers=headers, json={
+            "scheme": scheme, "term": 1, "department": "production", "fixed": "500000", "variable": "3000"}))
+    load = Load(rpc, service.manifest)
+    rpc.call("evm_setAutomine", False)
+    try:
+        txs = []
+        for scheme in live:
+            opened = service.transactions.call("GroupBuy", "openCampaign", (
+                bytes.fromhex(_scheme_hash(scheme)[2:]), 1, token, 10_000, 1_000, 1_000, 5_000,
+                rpc.chain_time() + 30 * 86_400), enterprise)
+            txs.append(load._tx(enterprise, opened["to"], opened["data"]))
+        load._mine(txs, 200)
+        first = service.transactions.view("GroupBuy", "campaignCount")[0] - len(live) + 1
+        backers = DEV_ADDRESSES[3:8]
+        load._mine([load._tx(b, token, load.erc20.encode("approve", service.manifest.contract("GroupBuy").address,
+                                                         2**255)) for b in backers], 200)
+        pledges = [load._tx(backers[i % len(backers)], service.manifest.contract("GroupBuy").address,
+                            service.manifest.contract("GroupBuy").functions.encode(
+                                "pledge", first + i % len(live), 1 + i % 7, b"\xc0" * 32)) for i in range(600)]
+        load._mine(pledges, 300)
+    finally:
+        rpc.call("evm_setAutomine", True)
+    service.step()
+    latencies = []
+    for i in range(samples):
+        scheme = rng.choice(live if i % 2 else schemes)
+        started = time.perf_counter()
+        book = answer(client.get("/catalogues/bench-maker/book", params={
+            "scheme": scheme, "term": rng.choice([1, 2, 3]), "quantity": rng.choice([1, 5, 12, 40, 150])}))
+        latencies.append((time.perf_counter() - started) * 1000)
+    assert book["seq"] > 0
+    client.close()
+    server.should_exit = True
+    thread.join(5)
+    service.stop()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    say(f"  order book over {total} schemes, {len(live)} live campaigns, 600 pledges: "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
+    return {"schemes": total, "campaigns": len(live), "pledges": 600, "p50": round(statistics.median(latencies),
+                                                                                          1), "p99": round(p99, 1)}
+
+
+def _scheme_hash(scheme: str) -> str:
+    from engine.group_buy import scheme_hash
+    return scheme_hash(scheme)
+
+
+def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: int) -> dict:
+    """Evidence throughput: bundles checked, sealed, recorded, batched and anchored on chain, until
+    the views show every bundle anchored (the bundles' signatures are made beforehand)."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from api.service import Service
+    from engine import evidence
+
+    service = Service(make_settings(work, deployments, "anchoring"), node.url)
+    buyer = _dev_key(3)
+    dom = evidence.domain(service.chain_id, service.manifest.contract("GroupBuy").address)
+    say(f"signing {bundles} evidence bundles ...")
+    made = []
+    for i in range(bundles):
+        text = f"{service.settings.domain} wants you to sign in with your Ethereum account: order {i}"
+        login = {"message": text, "signature": "0x" + bytes(buyer.sign_message(encode_defunct(text=text)).signature).hex()}
+        order = {"campaign_id": 1 + i % 50, "scheme": "s", "scheme_hash": "0x" + "5c" * 32, "term": 1, "quantity": 1 + i,
+                 "unit_price": "10000", "deposit": str(1000 * (1 + i)), "buyer": buyer.address.lower()}
+        notice = evidence.risk_notice(order)
+        ack_t = evidence.acknowledgement_typed_data(dom, notice, order["campaign_id"], buyer.address)
+        conf_t = evidence.confirmation_typed_data(dom, order, notice, text)
+        sign = lambda t: "0x" + bytes(Account.sign_message(evidence._signable(t), buyer.key).signature).hex()  # noqa: E731
+        made.append(evidence.bundle(login, order, notice, {"typed_data": ack_t, "signature": sign(ack_t)},
+                                    {"typed_data": conf_t, "signature": sign(conf_t)},
+                                    {"campaign_id": order["campaign_id"], "backer": buyer.address.lower(),
+                                     "confirmation_hash": evidence.digest(conf_t)}))
+    started = time.perf_counter()
+    for b in made:
+        report = evidence.check(b)
+        assert report["ok"], report["problems"]
+        service.app.record_evidence(report["hash"], b, evidence.seal(report["hash"], service.witness),
+                                    service.witness.address.lower(), b["order"]["campaign_id"], buyer.address.lower())
+    service.project()
+    batches = 0
+    while service.evidence.unbatched(1) or service._unanchored():
+        batches += len(service.anchorer.run_once())
+        service.step()
+    elapsed = time.perf_counter() - started
+    anchored = service.db.fetchone("SELECT count(*) FROM view_evidence e JOIN view_anchor_batches b ON b.root = e.root")[0]
+    if anchored != bundles:
+        raise RuntimeError(f"{anchored} of {bundles} bundles anchored")
+    service.stop()
+    say(f"  {bundles} bundles checked, sealed, recorded and anchored in {batches} batches in {elapsed:.2f}s -> "
+        f"{bundles / elapsed:,.0f} bundles/s")
+    return {"bundles": bundles, "batches": batches, "bundles_per_s": round(bundles / elapsed, 1)}
+
+
 def _free_port() -> int:
     from engine.node import free_port
     return free_port()
@@ -420,6 +606,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2500,
                         help="liquor cases added for mixed ingestion (about 4.4 events each; default 2500)")
     parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--bundles", type=int, default=2000, help="evidence bundles anchored (default 2000)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
         work = Path(tmp)
@@ -438,9 +625,17 @@ def main() -> None:
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_liquor.items()))
         mixed = measure_mixed_ingestion(node, deployments, work, args.settlements, args.cases, ingest["events"])
         latency = measure_latency(node, deployments, work, args.latency_samples)
+        say("measuring gas per group-buy action ...")
+        gas_group_buy = measure_group_buy_gas(rpc, Transactions(rpc, manifest),
+                                              manifest.contract("TestStablecoin").address)
+        say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_group_buy.items()))
+        say("measuring the order book ...")
+        book = measure_order_book(node, deployments, work, args.latency_samples)
+        anchoring = measure_anchoring(node, deployments, work, args.bundles)
     print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
                       "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
-                      "gas_liquor": gas_liquor, "ingest_mixed": mixed}))
+                      "gas_liquor": gas_liquor, "ingest_mixed": mixed, "gas_group_buy": gas_group_buy,
+                      "order_book_ms": book, "evidence_anchoring": anchoring}))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ from typing import Annotated, Callable
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
-from engine.group_buy import (CONTRACT, Offer, SchemeError, classify, expected_effects, order_book, scheme_hash,
-                              wholesale_quote)
+from engine.group_buy import CONTRACT, SchemeError, classify, expected_effects, scheme_hash, wholesale_quote
 from engine.stores import Store
 
 from ..deps import buyer, following, service, store_for_key
@@ -103,7 +102,7 @@ def put_moq(body: MoqIn, store: Store = Depends(store_for_key), svc: Service = D
             summary="The store's QFD: each attribute's absolute and relative importance, negative pairs")
 def get_qfd(store_id: StoreIdPath, svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
-    return _qfd(svc.app.catalogue(store_id).qfd())
+    return _qfd(svc.catalogue(store_id).qfd())
 
 
 @router.get("/catalogues/{store_id}/schemes", response_model=SchemesOut, responses=responses(404),
@@ -111,7 +110,7 @@ def get_qfd(store_id: StoreIdPath, svc: Service = Depends(service)) -> dict:
 def get_schemes(store_id: StoreIdPath, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100, svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
-    kept, excluded = svc.app.catalogue(store_id).schemes()
+    kept, excluded = svc.catalogue(store_id).schemes()
     return {"schemes": [_scheme(s) for s in kept[offset:offset + limit]], "excluded": excluded, "total": len(kept)}
 
 
@@ -120,7 +119,7 @@ def get_schemes(store_id: StoreIdPath, offset: Annotated[int, Query(ge=0, le=10*
 def get_moq(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], term: Annotated[Term, Query()],
             svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
-    catalogue = svc.app.catalogue(store_id)
+    catalogue = svc.catalogue(store_id)
     return catalogue.moq(catalogue.scheme(scheme), term)
 
 
@@ -130,18 +129,12 @@ def get_moq(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], term: A
 def post_classify(store_id: StoreIdPath, body: Intention, session: dict = Depends(buyer),
                   svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
-    catalogue = svc.app.catalogue(store_id)
+    catalogue = svc.catalogue(store_id)
     computed = catalogue.moq(catalogue.scheme(body.scheme, body.term), body.term)["moq"]
     if computed is None:
         raise SchemeError(f"scheme {body.scheme!r} has no MOQ for a term of {body.term}: its costs are not covered "
                           "or not submitted")
     return dict(classify(body.quantity, body.term, computed), moq=computed, buyer=session["address"])
-
-
-def _offers(svc: Service, store_id: str, now: int) -> tuple[list[Offer], int]:
-    catalogue = svc.app.catalogue(store_id)
-    queued, seq = svc.group_buy.queues(now)
-    return [Offer(s, t, queued.get((_hash(s.id), t), 0)) for s in catalogue.schemes()[0] for t in s.terms], seq
 
 
 @router.get("/catalogues/{store_id}/book", response_model=BookOut, responses=responses(404),
@@ -150,8 +143,10 @@ def _offers(svc: Service, store_id: str, now: int) -> tuple[list[Offer], int]:
 def get_book(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], term: Annotated[Term, Query()],
              quantity: Annotated[int, Query(ge=1, le=10**9)], svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
-    offers, seq = _offers(svc, store_id, svc.rpc.chain_time())
-    book = order_book(offers, scheme, term, quantity)
+    market, names = svc.market(store_id)
+    by_hash, seq = svc.group_buy.queues(svc.rpc.chain_time())
+    queued = {(names[h], cycle): n for (h, cycle), n in by_hash.items() if h in names}
+    book = market.book(queued, scheme, term, quantity)
 
     def levels(rows):
         return [(str(price), queued, schemes) for price, queued, schemes in rows]
@@ -166,7 +161,7 @@ def get_book(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], term: 
 def get_wholesale(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], term: Annotated[Term, Query()],
                   quantity: Annotated[int, Query(ge=1, le=10**9)], svc: Service = Depends(service)) -> dict:
     _store(svc, store_id)
-    quote = wholesale_quote(svc.app.catalogue(store_id).scheme(scheme, term), term, quantity)
+    quote = wholesale_quote(svc.catalogue(store_id).scheme(scheme, term), term, quantity)
     for row in quote["by_quantity"] + quote["by_term"]:
         row["unit_price"] = str(row["unit_price"])
     return quote
@@ -229,7 +224,7 @@ def _open_args(body: OpenCampaignIn, svc: Service) -> tuple:
     store = _store(svc, body.store_id)
     if store.address != body.sender.lower():
         raise HTTPException(422, f"the sender is not store {body.store_id!r}'s address {store.address}")
-    catalogue = svc.app.catalogue(body.store_id)
+    catalogue = svc.catalogue(body.store_id)
     scheme = catalogue.scheme(body.scheme, body.cycle)
     computed = catalogue.moq(scheme, body.cycle)["moq"]
     if computed is None:

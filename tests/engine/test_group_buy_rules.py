@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.group_buy import (Offer, Option, Parameter, Scheme, SchemeError, classify, expected_effects, moq,
+from engine.group_buy import (Market, Offer, Option, Parameter, Scheme, SchemeError, classify, expected_effects, moq,
                               order_book, qfd, schemes, wholesale_quote)
 
 REQUIREMENTS = [{"name": "comfort", "weight": 5}, {"name": "durability", "weight": 3}, {"name": "price", "weight": 2}]
@@ -184,3 +184,17 @@ def test_surcharges_never_make_a_price_free_or_negative():
     discount = [Parameter("color", "design", (Option("red", surcharge=-10_000),))]
     with pytest.raises(SchemeError, match="out of 1"):
         schemes(discount, LADDER, [1])
+
+
+def test_the_indexed_market_answers_what_the_whole_catalogue_answers():
+    market = Market(list(catalogue().values()))
+    queued = {(s, t): q for (s, t), q in QUEUED.items()}
+    for scheme in (A, B, C, D, E, F):
+        for term in (1, 2, 3):
+            for quantity in (1, 9, 12, 60):
+                expected = order_book(offers(), scheme, term, quantity)
+                got = market.book(queued, scheme, term, quantity)
+                assert (got.own, got.asks, got.bids, got.cheapest, got.queue) == (
+                    expected.own, expected.asks, expected.bids, expected.cheapest, expected.queue), (scheme, term,
+                                                                                                      quantity)
+    assert {s.id for s in market.neighbours(catalogue()[C])} == {A, B, C, F}
