@@ -285,3 +285,13 @@ class WebhookIn(Strict):
 class WebhookOut(BaseModel):
     url: str
     secret: str = Field(description="The HMAC-SHA256 signing secret, shown once.")
+
+
+class EffectsOut(BaseModel):
+    """The campaign page's expected effects (campaign ids; None where no campaign qualifies)."""
+
+    most_popular: int | None = Field(description="The largest queued quantity.")
+    most_potential: int | None = Field(description="The most pledged over the last 24 hours.")
+    most_urgent: int | None = Field(description="The nearest target date of an open campaign short of its MOQ.")
+    most_economical: int | None = Field(description="The lowest unit price.")
+    growth_24h: dict[str, int] = Field(description="Units pledged over the last 24 hours, by campaign id.")

@@ -65,7 +65,6 @@ class Settings:
     anchor_interval: float = 5.0
     siwe_domain: str | None = None
     session_seconds: int = 3600
-    sign_in_max_age: int = 600
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -91,7 +90,6 @@ class Settings:
             anchor_interval=_float(env, "ORDERCHAIN_ANCHOR_INTERVAL", base.anchor_interval),
             siwe_domain=env.get("ORDERCHAIN_SIWE_DOMAIN") or None,
             session_seconds=_int(env, "ORDERCHAIN_SESSION_SECONDS", base.session_seconds, minimum=60),
-            sign_in_max_age=_int(env, "ORDERCHAIN_SIGN_IN_MAX_AGE", base.sign_in_max_age, minimum=30),
         )
 
     @property

@@ -562,13 +562,16 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
     made = []
     for i in range(bundles):
         text = f"{service.settings.domain} wants you to sign in with your Ethereum account: order {i}"
-        login = {"message": text, "signature": "0x" + bytes(buyer.sign_message(encode_defunct(text=text)).signature).hex()}
-        order = {"campaign_id": 1 + i % 50, "scheme": "s", "scheme_hash": "0x" + "5c" * 32, "term": 1, "quantity": 1 + i,
+        login = {"message": text,
+                 "signature": "0x" + bytes(buyer.sign_message(encode_defunct(text=text)).signature).hex()}
+        order = {"campaign_id": 1 + i % 50, "scheme": "s", "scheme_hash": "0x" + "5c" * 32, "term": 1,
+                 "quantity": 1 + i,
                  "unit_price": "10000", "deposit": str(1000 * (1 + i)), "buyer": buyer.address.lower()}
         notice = evidence.risk_notice(order)
         ack_t = evidence.acknowledgement_typed_data(dom, notice, order["campaign_id"], buyer.address)
         conf_t = evidence.confirmation_typed_data(dom, order, notice, text)
-        sign = lambda t: "0x" + bytes(Account.sign_message(evidence._signable(t), buyer.key).signature).hex()  # noqa: E731
+        def sign(typed):
+            return "0x" + bytes(Account.sign_message(evidence._signable(typed), buyer.key).signature).hex()
         made.append(evidence.bundle(login, order, notice, {"typed_data": ack_t, "signature": sign(ack_t)},
                                     {"typed_data": conf_t, "signature": sign(conf_t)},
                                     {"campaign_id": order["campaign_id"], "backer": buyer.address.lower(),
@@ -585,7 +588,8 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
         batches += len(service.anchorer.run_once())
         service.step()
     elapsed = time.perf_counter() - started
-    anchored = service.db.fetchone("SELECT count(*) FROM view_evidence e JOIN view_anchor_batches b ON b.root = e.root")[0]
+    anchored = service.db.fetchone(
+        "SELECT count(*) FROM view_evidence e JOIN view_anchor_batches b ON b.root = e.root")[0]
     if anchored != bundles:
         raise RuntimeError(f"{anchored} of {bundles} bundles anchored")
     service.stop()

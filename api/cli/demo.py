@@ -1,5 +1,5 @@
-"""`orderchain demo`: every settlement flow and a liquor case's life, walked through the API
-with the dev accounts.
+"""`orderchain demo`: every settlement flow, a liquor case's life and a group-buy campaign,
+walked through the API with the dev accounts.
 
 Each holder signs locally (:class:`api.client.Holder`) and relays through ``POST /tx``;
 after each step the walk waits until the engine has indexed the transaction and prints
@@ -18,6 +18,7 @@ from engine.node import DEV_MNEMONIC
 from engine.rpc import Rpc
 
 from ..client import ApiError, Holder, agreement, answer, settlement_key
+from .demo_group_buy import GroupBuyWalk
 from .demo_liquor import CaseWalk
 
 Account.enable_unaudited_hdwallet_features()
@@ -45,7 +46,7 @@ class Walk:
     """
 
     def __init__(self, http, rpc: Rpc, admin_token: str, settle: Callable[[int], None],
-                 out: Callable[[str], None] = print):
+                 out: Callable[[str], None] = print, anchor: Callable[[str], None] | None = None):
         self.http = http
         self.rpc = rpc
         self.admin = {"Authorization": f"Bearer {admin_token}"}
@@ -56,6 +57,8 @@ class Walk:
         self.token = ""
         self.results: dict[str, str] = {}
         self.liquor: dict[str, object] = {}
+        self.group_buy: dict[str, object] = {}
+        self.anchor = anchor or anchored_by_polling(http)
 
     # -- plumbing
 
@@ -286,6 +289,8 @@ class Walk:
             self.out(f"  {o['order_number']:<6} {o['status']:<17} settlement {o.get('settlement_status') or '-'}")
         self.liquor = CaseWalk(self.http, self.rpc, self.admin, self.token, self.settle,
                                lambda i: Holder(self.http, dev_account(i)), out=self.out).run()
+        self.group_buy = GroupBuyWalk(self.http, self.admin, self.token, self.settle,
+                                      lambda i: Holder(self.http, dev_account(i)), self.anchor, out=self.out).run()
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
         self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
         history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
@@ -295,6 +300,17 @@ class Walk:
                 "  matches the order" if not h["mismatch"] else f"  mismatch: {'; '.join(h['mismatch'])}")
             self.out(f"  {h['step']:<18} {where}{verdict}")
         return self.results
+
+
+def anchored_by_polling(http, timeout: float = 60.0) -> Callable[[str], None]:
+    """Waits until the engine's anchorer has anchored a bundle (it runs every few seconds)."""
+    def anchored(bundle_hash: str) -> None:
+        deadline = time.monotonic() + timeout
+        while answer(http.get(f"/evidence/{bundle_hash}")).get("anchoring") is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"evidence {bundle_hash} was not anchored within {timeout}s")
+            time.sleep(0.2)
+    return anchored
 
 
 def settle_by_polling(http, timeout: float = 15.0) -> Callable[[int], None]:
@@ -335,7 +351,8 @@ def run_demo(service, settings) -> None:
             walk = Walk(http, service.rpc, settings.admin_token, settle_by_polling(http),
                         out=lambda line: print(line, flush=True))
             results = walk.run()
-        print(f"\ndemo finished: {len(results)} orders and a liquor case walked. The API keeps serving on {base}; "
+        print(f"\ndemo finished: {len(results)} orders, a liquor case and a group-buy campaign walked. "
+              f"The API keeps serving on {base}; "
               f"admin token {settings.admin_token}. Ctrl-C to stop.", flush=True)
         thread.join()
     except KeyboardInterrupt:

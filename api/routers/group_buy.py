@@ -19,7 +19,8 @@ from engine.group_buy import CONTRACT, SchemeError, classify, expected_effects, 
 from engine.stores import Store
 
 from ..deps import buyer, following, service, store_for_key
-from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, ExtendIn, Intention,
+from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, EffectsOut, ExtendIn,
+                                Intention,
                                 LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut, SchemeId,
                                 SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
 from ..models import ApproveIn, ClaimCreditIn, Unsigned
@@ -167,7 +168,7 @@ def get_wholesale(store_id: StoreIdPath, scheme: Annotated[SchemeId, Query()], t
     return quote
 
 
-@router.get("/catalogues/{store_id}/effects", responses=responses(404),
+@router.get("/catalogues/{store_id}/effects", response_model=EffectsOut, responses=responses(404),
             summary="The campaign page's expected effects: most popular, most potential, most urgent, most economical")
 def get_effects(store_id: StoreIdPath, svc: Service = Depends(service)) -> dict:
     store = _store(svc, store_id)
