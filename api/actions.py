@@ -1,4 +1,4 @@
-"""The wallet actions: one declarative table drives the unsigned-transaction routes
+"""The action tables. The settlement's: one declarative table drives the unsigned-transaction routes
 (``POST /settlements/<name>``), the transaction each builds and the ``orderchain wallet``
 commands. Adding an action is adding a row.
 
@@ -60,6 +60,19 @@ class Action:
 
     def sender(self, body: BaseModel, key: SettlementKey) -> str:
         return body.sender.lower() if self.signer == "sender" else getattr(key, self.signer)
+
+
+@dataclass(frozen=True)
+class ContractAction:
+    """One row of a contract's action table: the function, who must send it (in words), the
+    request model (with the sender in ``sender``) and how the body becomes the arguments."""
+
+    name: str
+    function: str
+    signer: str
+    model: type[BaseModel]
+    args: Callable[[BaseModel], tuple]
+    summary: str
 
 
 ACTIONS: tuple[Action, ...] = (

@@ -6,14 +6,11 @@ arguments; the sender is always the body's ``sender``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 from eth_utils import keccak
-from pydantic import BaseModel
 
 from engine.liquor import ZERO_ADDRESS, case_code_bytes32
 
+from .actions import ContractAction
 from .liquor_models import (BuyIn, CaseActionIn, ConfirmDeliveryIn, GiftIn, OutboundIn, PledgeIn, PurchaseActionIn,
                             RequestPickupIn, WarehouseKeyIn)
 
@@ -29,49 +26,38 @@ def purchase_request(body) -> tuple:
             loan.interest_per_case if loan else 0, loan.due_at if loan else 0, body.deadline)
 
 
-@dataclass(frozen=True)
-class LiquorAction:
-    """One row of the table (see the module docstring)."""
-
-    name: str
-    function: str
-    signer: str          # who must send it, in words
-    model: type[BaseModel]
-    args: Callable[[BaseModel], tuple]
-    summary: str
-
-
-LIQUOR_ACTIONS: tuple[LiquorAction, ...] = (
-    LiquorAction("buy", "buy", "payer (the buyer, anyone paying for it, or the loan's lender)", BuyIn,
+LIQUOR_ACTIONS: tuple[ContractAction, ...] = (
+    ContractAction("buy", "buy", "payer (the buyer, anyone paying for it, or the loan's lender)", BuyIn,
                  lambda b: (purchase_request(b), _b(b.buyer_signature)),
                  "Buy cases under a plan's custody terms the buyer signed: the price is held until outbound"),
-    LiquorAction("cancel-unassigned", "cancelUnassigned", "payer", PurchaseActionIn, lambda b: (b.purchase_id,),
+    ContractAction("cancel-unassigned", "cancelUnassigned", "payer", PurchaseActionIn,
+                   lambda b: (b.purchase_id,),
                  "After the fulfilment window, cancel the units not yet assigned: the refund is credited"),
-    LiquorAction("outbound", "outbound", "plan's warehouse", OutboundIn,
+    ContractAction("outbound", "outbound", "plan's warehouse", OutboundIn,
                  lambda b: (b.purchase_id, _b(case_code_bytes32(b.case_code))),
                  "Record a case's outbound with its case code: the token is minted to the buyer, the producer paid"),
-    LiquorAction("gift", "gift", "holder", GiftIn, lambda b: (b.token_id, b.to.lower(), keccak(text=b.message)),
+    ContractAction("gift", "gift", "holder", GiftIn, lambda b: (b.token_id, b.to.lower(), keccak(text=b.message)),
                  "Give a case away, with a message (its hash goes on chain)"),
-    LiquorAction("pledge", "pledge", "holder", PledgeIn,
+    ContractAction("pledge", "pledge", "holder", PledgeIn,
                  lambda b: (b.token_id, b.principal, b.interest, b.due_at, b.lender.lower(), b.deadline,
                             _b(b.lender_signature)),
                  "Accept a lender's signed loan offer: the principal comes to the holder, the case is locked"),
-    LiquorAction("repay", "repay", "anyone (for the holder)", CaseActionIn, lambda b: (b.token_id,),
+    ContractAction("repay", "repay", "anyone (for the holder)", CaseActionIn, lambda b: (b.token_id,),
                  "Repay a pledged case's loan (principal and interest to the lender): the case is unlocked"),
-    LiquorAction("seize", "seize", "lender", CaseActionIn, lambda b: (b.token_id,),
+    ContractAction("seize", "seize", "lender", CaseActionIn, lambda b: (b.token_id,),
                  "After the due date passed unpaid, the lender takes the case"),
-    LiquorAction("request-pickup", "requestPickup", "anyone (the holder signed the request)", RequestPickupIn,
+    ContractAction("request-pickup", "requestPickup", "anyone (the holder signed the request)", RequestPickupIn,
                  lambda b: (b.token_id, _b(b.ciphertext), _b(b.code_hash), _b(b.holder_signature)),
                  "Ask for delivery with the encrypted address and the pickup code's hash: the case is locked"),
-    LiquorAction("cancel-pickup", "cancelPickup", "holder", CaseActionIn, lambda b: (b.token_id,),
+    ContractAction("cancel-pickup", "cancelPickup", "holder", CaseActionIn, lambda b: (b.token_id,),
                  "Cancel a pickup the warehouse has not dispatched yet"),
-    LiquorAction("dispatch", "dispatch", "plan's warehouse", CaseActionIn, lambda b: (b.token_id,),
+    ContractAction("dispatch", "dispatch", "plan's warehouse", CaseActionIn, lambda b: (b.token_id,),
                  "The warehouse sends the case on its way (the pickup can no longer be cancelled)"),
-    LiquorAction("return-to-custody", "returnToCustody", "plan's warehouse", CaseActionIn, lambda b: (b.token_id,),
+    ContractAction("return-to-custody", "returnToCustody", "plan's warehouse", CaseActionIn, lambda b: (b.token_id,),
                  "A delivery that failed: the case is back in custody, unlocked"),
-    LiquorAction("confirm-delivery", "confirmDelivery", "plan's warehouse", ConfirmDeliveryIn,
+    ContractAction("confirm-delivery", "confirmDelivery", "plan's warehouse", ConfirmDeliveryIn,
                  lambda b: (b.token_id, b.pickup_code.encode()),
                  "The warehouse confirms delivery with the pickup code given at the door: the token is burned"),
-    LiquorAction("warehouse-key", "setWarehouseKey", "warehouse", WarehouseKeyIn, lambda b: (_b(b.public_key),),
+    ContractAction("warehouse-key", "setWarehouseKey", "warehouse", WarehouseKeyIn, lambda b: (_b(b.public_key),),
                  "The warehouse publishes its encryption key (its own account's public key)"),
 )

@@ -9,6 +9,7 @@ from typing import Callable
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from ..actions import ContractAction
 from ..deps import following
 from ..models import Unsigned
 from ..service import Service
@@ -27,3 +28,13 @@ def post_unsigned(router: APIRouter, path: str, name: str, model: type[BaseModel
                           default=Depends(following)),
     ], return_annotation=Unsigned)
     router.post(path, response_model=Unsigned, summary=summary, description=description)(endpoint)
+
+
+def action_routes(router: APIRouter, contract: str, actions: tuple[ContractAction, ...], prefix: str) -> None:
+    """One ``POST /<name>`` per row, answering the unsigned transaction from the body's sender."""
+    for action in actions:
+        def build(body: BaseModel, svc: Service, action: ContractAction = action) -> Unsigned:
+            return Unsigned(transaction=svc.transactions.call(contract, action.function, action.args(body),
+                                                              body.sender.lower()))
+        post_unsigned(router, f"/{action.name}", f"{prefix}_" + action.name.replace("-", "_"), action.model, build,
+                      action.summary, f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")

@@ -8,25 +8,23 @@ row of the table below; the API never holds a key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import BaseModel
 
 from engine.group_buy import CONTRACT, SchemeError, classify, expected_effects, scheme_hash, wholesale_quote
 from engine.stores import Store
 
+from ..actions import ContractAction
 from ..deps import buyer, following, service, store_for_key
 from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, EffectsOut, ExtendIn,
-                                Intention,
-                                LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut, SchemeId,
-                                SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
+                                Intention, LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut,
+                                SchemeId, SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
 from ..models import ApproveIn, ClaimCreditIn, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
-from .generated import post_unsigned
+from .generated import action_routes
 
 router = APIRouter(tags=["group buying"], responses=responses(*COMMON))
 actions = APIRouter(prefix="/group-buy", tags=["group buying"], responses=responses(*COMMON))
@@ -211,16 +209,6 @@ def put_webhook(body: WebhookIn, store: Store = Depends(store_for_key), svc: Ser
 
 # -- unsigned campaign transactions, one route per row
 
-@dataclass(frozen=True)
-class CampaignAction:
-    name: str
-    function: str
-    signer: str
-    model: type[BaseModel]
-    args: Callable[[BaseModel], tuple]
-    summary: str
-
-
 def _open_args(body: OpenCampaignIn, svc: Service) -> tuple:
     store = _store(svc, body.store_id)
     if store.address != body.sender.lower():
@@ -236,33 +224,24 @@ def _open_args(body: OpenCampaignIn, svc: Service) -> tuple:
 
 
 ACTIONS = (
-    CampaignAction("pledge", "pledge", "backer", PledgeIn,
+    ContractAction("pledge", "pledge", "backer", PledgeIn,
                    lambda b: (b.campaign_id, b.quantity, bytes.fromhex(b.confirmation_hash[2:])),
                    "Pledge units, paying their deposits into the contract, with the signed confirmation's hash"),
-    CampaignAction("lower-moq", "lowerMoq", "enterprise", LowerMoqIn, lambda b: (b.campaign_id, b.moq),
+    ContractAction("lower-moq", "lowerMoq", "enterprise", LowerMoqIn, lambda b: (b.campaign_id, b.moq),
                    "Lower an open campaign's MOQ (production triggers at once if the pledges reach it)"),
-    CampaignAction("extend-target-date", "extendTargetDate", "enterprise", ExtendIn,
+    ContractAction("extend-target-date", "extendTargetDate", "enterprise", ExtendIn,
                    lambda b: (b.campaign_id, b.target_date), "Extend an open campaign's target date (within a year "
                                                              "of its opening)"),
-    CampaignAction("cancel", "cancel", "enterprise", CampaignActionIn, lambda b: (b.campaign_id,),
+    ContractAction("cancel", "cancel", "enterprise", CampaignActionIn, lambda b: (b.campaign_id,),
                    "Cancel a campaign that has not succeeded: every backer may refund at once"),
-    CampaignAction("collect", "collect", "enterprise", CampaignActionIn, lambda b: (b.campaign_id,),
+    ContractAction("collect", "collect", "enterprise", CampaignActionIn, lambda b: (b.campaign_id,),
                    "After success, collect the deposits"),
-    CampaignAction("refund", "refund", "backer", CampaignActionIn, lambda b: (b.campaign_id,),
+    ContractAction("refund", "refund", "backer", CampaignActionIn, lambda b: (b.campaign_id,),
                    "A backer of a failed or cancelled campaign takes its deposits back"),
 )
 
 
-def _route(action: CampaignAction) -> None:
-    def build(body: BaseModel, svc: Service) -> Unsigned:
-        return Unsigned(transaction=svc.transactions.call(CONTRACT, action.function, action.args(body),
-                                                          body.sender.lower()))
-    post_unsigned(actions, f"/{action.name}", "group_buy_" + action.name.replace("-", "_"), action.model, build,
-                  action.summary, f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")
-
-
-for _action in ACTIONS:
-    _route(_action)
+action_routes(actions, CONTRACT, ACTIONS, "group_buy")
 
 
 @actions.post("/open-campaign", response_model=Unsigned, responses=responses(404),

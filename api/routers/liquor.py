@@ -13,12 +13,11 @@ from typing import Annotated
 
 from eth_utils import keccak
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import BaseModel
 
 from engine.liquor import CONTRACT, MAX_ID, SALE_FIELDS, SIGNED_TYPES, case_metadata
 
 from ..deps import following, require_admin, service
-from ..liquor_actions import LIQUOR_ACTIONS, LiquorAction, purchase_request
+from ..liquor_actions import LIQUOR_ACTIONS, purchase_request
 from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, LenderLoan, Listing, ListingIn,
                              LoanOfferIn, LoanOfferTypedData, Metadata, PickupTypedIn, Plan, Purchase, QueuedPickup,
                              Step, WarehouseKey)
@@ -26,7 +25,7 @@ from ..models import ApproveIn, ClaimCreditIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
 from ..types import Address
-from .generated import post_unsigned
+from .generated import action_routes
 
 router = APIRouter(prefix="/liquor", tags=["liquor"], responses=responses(*COMMON))
 metadata_router = APIRouter(tags=["liquor"])
@@ -173,17 +172,7 @@ def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> Ty
 
 # -- unsigned transactions, one route per row of the action table
 
-def _route(action: LiquorAction) -> None:
-    def build(body: BaseModel, svc: Service) -> Unsigned:
-        return Unsigned(transaction=svc.transactions.call(CONTRACT, action.function, action.args(body),
-                                                          body.sender.lower()))
-
-    post_unsigned(router, f"/{action.name}", "liquor_" + action.name.replace("-", "_"), action.model, build,
-                  action.summary, f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")
-
-
-for _action in LIQUOR_ACTIONS:
-    _route(_action)
+action_routes(router, CONTRACT, LIQUOR_ACTIONS, "liquor")
 
 
 @router.post("/approve", response_model=Unsigned,

@@ -183,7 +183,7 @@ class Receiver:
         self.server.shutdown()
 
 
-def test_success_sends_one_signed_production_instruction_retried_and_never_twice(chain, service, client, tmp_path):
+def test_success_sends_one_signed_production_instruction_retried_across_a_restart_and_never_twice(chain, service, client, tmp_path):
     from api.service import Service
     from engine.instructions import signature_valid
 
@@ -213,11 +213,20 @@ def test_success_sends_one_signed_production_instruction_retried_and_never_twice
         assert answer(client.get(f"/campaigns/{campaign}"))["instruction"]["state"] == "retrying"
         assert service.dispatcher.run_once() == 0          # not due yet: backoff
         assert len(receiver.requests) == 1
-        clock[0] += 2.5
-        assert service.dispatcher.run_once() == 1
-        service.project()
-        shown = answer(client.get(f"/campaigns/{campaign}"))["instruction"]
-        assert (shown["state"], shown["attempts"]) == ("delivered", 2)
+
+        # The engine restarts before the retry: the new one finds the pending instruction and delivers it.
+        service.stop()
+        again = Service(make_settings(tmp_path, chain[1]), chain[0].url)
+        try:
+            again.step()
+            clock[0] += 2.5
+            again.dispatcher.clock = lambda: clock[0]
+            assert again.dispatcher.run_once() == 1
+            again.project()
+            shown = again.instructions.of_campaign(campaign)
+            assert (shown["state"], shown["attempts"]) == ("delivered", 2)
+        finally:
+            again.stop()
         first, second = receiver.requests
         assert first[0]["X-Instruction-Id"] == second[0]["X-Instruction-Id"]   # a repeat is recognisable
         sent = json.loads(second[1])
@@ -226,15 +235,14 @@ def test_success_sends_one_signed_production_instruction_retried_and_never_twice
         assert signature_valid(secret, second[1], second[0]["X-Signature"])
         assert not signature_valid("whsec_other", second[1], second[0]["X-Signature"])
 
-        # A restarted engine on the same event store sends nothing more for this campaign.
-        service.stop()
-        again = Service(make_settings(tmp_path, chain[1]), chain[0].url)
+        # Restarted once more, the engine sends nothing more for this campaign.
+        third = Service(make_settings(tmp_path, chain[1]), chain[0].url)
         try:
-            again.step()
-            again.dispatcher.clock = lambda: clock[0] + 10_000
-            assert again.dispatcher.run_once() == 0
+            third.step()
+            third.dispatcher.clock = lambda: clock[0] + 10_000
+            assert third.dispatcher.run_once() == 0
             assert len(receiver.requests) == 2
         finally:
-            again.stop()
+            third.stop()
     finally:
         receiver.close()
