@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 import orjson
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from engine.application import OrderEngine
 from engine.db import Database
@@ -138,6 +138,8 @@ class View:
         handed = sorted(recorded or (), key=lambda pair: pair[0])
         handles = self.handles
         lock = " FOR UPDATE" if self.db.is_postgres else ""
+        if handed and not any(self._wants(get_topic(t)) for t in {type(e) for _, e in handed}):
+            total += self._pass_over(handed, lock)   # none of them is this view's: only the position moves
         with self._lock, gc_paused():
             while True:
                 memory = self.remember()
@@ -163,6 +165,20 @@ class View:
                     self.db.checkpoint(idle=total == 0)
                     return total
                 total += len(events)
+
+    def _pass_over(self, handed: list[tuple[int, Any]], lock: str) -> int:
+        """Moves the position past a contiguous run of handed events none of which this view
+        handles, if the run follows on from the position; returns how many it passed over."""
+        first, last = handed[0][0], handed[-1][0]
+        if last - first + 1 != len(handed):
+            return 0
+        with self.db.transaction():
+            start = int(self.db.fetchone(f"SELECT position FROM view_positions WHERE name = ?{lock}",
+                                         (self.name,))[0])
+            if not first <= start + 1 <= last:
+                return 0
+            self.db.execute("UPDATE view_positions SET position = ? WHERE name = ?", (last, self.name))
+        return last - start
 
     def _empty(self) -> None:
         with self.db.transaction():
