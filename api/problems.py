@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
+from engine.freight import FreightError
 from engine.group_buy import SchemeError
 from engine.liquor import ListingRefused
 from engine.rpc import RpcError, RpcUnavailable
@@ -72,6 +73,7 @@ SIMPLE = {
     OrderRefused: (422, "Order refused"),
     ListingRefused: (422, "Listing refused"),
     SchemeError: (422, "Catalogue refused"),
+    FreightError: (422, "No freight estimate"),
     EngineHalted: (503, "Engine halted"),
     RpcUnavailable: (503, "Node unavailable"),
     RpcError: (502, "Node error"),

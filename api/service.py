@@ -28,6 +28,7 @@ from engine.signin import SignIn
 from engine.transactions import Transactions
 from projections.chain_status import ChainStatusView
 from projections.evidence import EvidenceView
+from projections.freight import FreightView
 from projections.group_buy import GroupBuyView
 from projections.instructions import InstructionsView
 from projections.liquor import LiquorView
@@ -59,6 +60,7 @@ class Service:
         self.group_buy = self.projector.view(GroupBuyView)
         self.evidence = self.projector.view(EvidenceView)
         self.instructions = self.projector.view(InstructionsView)
+        self.freight = self.projector.view(FreightView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)

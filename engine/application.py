@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 import orjson
+from eth_utils import keccak
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from .config import Settings
 from .cursor import ChainCursor
+from .ids import canonical_json
 from .manifest import Manifest
 from .chain_source import ChainAggregate
 from .evidence import EvidenceBatch, EvidenceRecord
+from .freight import FreightImport, order_record
 from .group_buy import Catalogue
 from .instructions import ProductionInstruction, new_secret
 from .liquor import LiquorListing, document_hash, facts_document, terms_document
@@ -252,6 +255,24 @@ class OrderEngine(Application):
         except IntegrityError:
             return self.repository.get(instruction.id)
         return instruction
+
+    # -- freight history
+
+    def import_freight(self, orders: list, source: str, known: set[str]) -> FreightImport:
+        """Records a checked history file in one event; a file with an order already imported
+        (``known`` ids) is refused whole, and the same file twice is a :class:`Conflict`."""
+        clash = [o.order_id for o in orders if o.order_id in known]
+        if clash:
+            raise Conflict(f"{len(clash)} order(s) were imported before, nothing imported: "
+                           + ", ".join(clash[:20]) + (" ..." if len(clash) > 20 else ""))
+        records = [order_record(o) for o in orders]
+        digest = "0x" + keccak(canonical_json(records)).hex()
+        imported = FreightImport(digest=digest, source=source, orders=records)
+        try:
+            self.save(imported)
+        except IntegrityError:
+            raise Conflict(f"this file was imported before ({digest})") from None
+        return imported
 
     # -- order evidence
 

@@ -41,6 +41,20 @@ def _float(env: dict, name: str, default: float) -> float:
     return value
 
 
+def _decimal_text(env: dict, name: str, default: str) -> str:
+    from decimal import Decimal, InvalidOperation
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a decimal number, got {raw!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the engine and the API need to know about their surroundings."""
@@ -65,6 +79,7 @@ class Settings:
     anchor_interval: float = 5.0
     siwe_domain: str | None = None
     session_seconds: int = 3600
+    freight_factor: str = "1.5"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -90,6 +105,7 @@ class Settings:
             anchor_interval=_float(env, "ORDERCHAIN_ANCHOR_INTERVAL", base.anchor_interval),
             siwe_domain=env.get("ORDERCHAIN_SIWE_DOMAIN") or None,
             session_seconds=_int(env, "ORDERCHAIN_SESSION_SECONDS", base.session_seconds, minimum=60),
+            freight_factor=_decimal_text(env, "ORDERCHAIN_FREIGHT_FACTOR", base.freight_factor),
         )
 
     @property

@@ -30,6 +30,11 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from .ids import derive
 
 WINDOW = timedelta(days=90)
 TOLERANCE = Decimal("0.10")
@@ -237,3 +242,28 @@ def estimate(request: Shipment, quoted_at: datetime, history: History,
             "weights": {g: str(WEIGHTS[g] / total_weight) for g in used}, "factor": str(factor),
             "window": {"from": start.isoformat(), "to": quoted_at.isoformat()},
             "left_out_without_rate": left_out}
+
+
+# -- the imported history (off chain)
+
+
+def order_record(order: HistoryOrder) -> dict:
+    """A history order as plain JSON data (decimals as strings)."""
+    return {"order_id": order.order_id, "origin": order.origin, "destination": order.destination,
+            "length_cm": str(order.length_cm), "width_cm": str(order.width_cm), "height_cm": str(order.height_cm),
+            "weight_kg": str(order.weight_kg), "price_minor": order.price_minor, "currency": order.currency,
+            "freight_minor": order.freight_minor, "completed_at": order.completed_at.isoformat()}
+
+
+class FreightImport(Aggregate):
+    """One imported history file: every row, or none (the file is checked whole first)."""
+
+    @staticmethod
+    def create_id(digest: str) -> UUID:
+        return derive("freight-import", digest)
+
+    @event("Imported")
+    def __init__(self, digest: str, source: str, orders: list[dict]):
+        self.digest = digest
+        self.source = source
+        self.orders = orders

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .chain_status import ChainStatusView
 from .evidence import EvidenceView
+from .freight import FreightView
 from .group_buy import GroupBuyView
 from .instructions import InstructionsView
 from .liquor import LiquorView
@@ -17,4 +18,5 @@ VIEWS: tuple[type[View], ...] = (
     GroupBuyView,
     EvidenceView,
     InstructionsView,
+    FreightView,
 )

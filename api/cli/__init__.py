@@ -19,6 +19,7 @@ import typer
 from engine.node import AnvilNode, deploy as ape_deploy
 
 from . import serve as s
+from .freight import app as freight_app
 from .liquor import warehouse as warehouse_app
 from .wallet import app as wallet_app
 
@@ -27,6 +28,7 @@ app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders and 
                   no_args_is_help=True, add_completion=False)
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(freight_app, name="freight")
 
 
 @app.command()

@@ -1,0 +1,74 @@
+"""The freight-history view: every imported (and, later, completed) cross-border order,
+and the in-memory index quotes are made from.
+
+Rows are keyed by order id and indexed by path and completion time. The index
+(:class:`engine.freight.History`) is built once from the rows and then grows with the rows
+added since, so a quote over 100,000 orders looks only at its path's window.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from engine.freight import FreightImport, History, history_order_of
+
+from .view import View
+
+
+class FreightView(View):
+    """Completed orders for freight quotes (see the module docstring)."""
+
+    name = "freight"
+    version = 1
+    schema = (
+        """CREATE TABLE IF NOT EXISTS view_freight_history (
+            order_id TEXT PRIMARY KEY, origin TEXT NOT NULL, destination TEXT NOT NULL, length_cm TEXT NOT NULL,
+            width_cm TEXT NOT NULL, height_cm TEXT NOT NULL, weight_kg TEXT NOT NULL, price_minor BIGINT NOT NULL,
+            currency TEXT NOT NULL, freight_minor BIGINT NOT NULL, completed_at TEXT NOT NULL, source TEXT NOT NULL,
+            seq BIGINT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS view_freight_by_path ON view_freight_history (origin, destination, completed_at)",
+        "CREATE INDEX IF NOT EXISTS view_freight_by_seq ON view_freight_history (seq)",
+    )
+    tables = ("view_freight_history",)
+    handles = (FreightImport.Imported,)
+    COLUMNS = ("order_id", "origin", "destination", "length_cm", "width_cm", "height_cm", "weight_kg", "price_minor",
+               "currency", "freight_minor", "completed_at")
+
+    def __init__(self, app, db):
+        self._index: History | None = None
+        self._indexed_to = 0
+        self._index_lock = threading.Lock()
+        super().__init__(app, db)
+
+    def apply(self, batch: Any, event: Any, seq: int) -> None:
+        self.db.executemany(
+            f"INSERT INTO view_freight_history ({', '.join(self.COLUMNS)}, source, seq) VALUES "
+            f"({', '.join('?' * (len(self.COLUMNS) + 2))}) ON CONFLICT (order_id) DO NOTHING",
+            [tuple(o[c] for c in self.COLUMNS) + (f"import {event.source}", seq) for o in event.orders])
+
+    def restore(self, memory: Any) -> None:
+        self._index, self._indexed_to = None, 0   # after a failed batch or a rebuild: index again
+
+    def known(self, order_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(order_ids), 500):
+            chunk = order_ids[i:i + 500]
+            found.update(r[0] for r in self.db.fetchall(
+                f"SELECT order_id FROM view_freight_history WHERE order_id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def count(self) -> int:
+        return int(self.db.fetchone("SELECT count(*) FROM view_freight_history")[0])
+
+    def history(self) -> History:
+        """The index of every row, brought up to date with the rows added since it was built."""
+        with self._index_lock:
+            if self._index is None:
+                self._index, self._indexed_to = History(), 0
+            rows = self.db.fetchall(f"SELECT {', '.join(self.COLUMNS)}, seq FROM view_freight_history "
+                                    "WHERE seq > ? ORDER BY seq", (self._indexed_to,))
+            if rows:
+                self._index.add([history_order_of(dict(zip(self.COLUMNS, r[:-1]))) for r in rows])
+                self._indexed_to = max(int(r[-1]) for r in rows)
+            return self._index

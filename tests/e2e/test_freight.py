@@ -1,0 +1,57 @@
+"""Freight history and quotes: imported with the CLI, quoted with the CLI and through the API."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from api.cli import app
+
+HEADER = ("order_id,origin,destination,length_cm,width_cm,height_cm,weight_kg,price_minor,currency,freight_minor,"
+          "completed_at")
+ROWS = [
+    "s1,CN-SZX,DE-HAM,55,40,30,11,110000,EUR,20000,2026-06-29T00:00:00Z",
+    "s2,CN-SZX,DE-HAM,50,40,30,9,90000,EUR,22000,2026-04-01T00:00:00Z",
+    "c1,CN-SZX,DE-HAM,50,40,30,10.5,120000,EUR,30000,2026-06-30T00:00:00Z",
+    "f1,CN-SZX,DE-HAM,55.0005,40,30,20,105000,EUR,40000,2026-06-29T00:00:00Z",
+    "early,CN-SZX,DE-HAM,50,40,30,10,100000,EUR,99999,2026-03-31T23:59:59Z",
+]
+REQUEST = {"origin": "CN-SZX", "destination": "DE-HAM", "length_cm": 50, "width_cm": 40, "height_cm": 30,
+           "weight_kg": "10.0", "price_minor": 100000, "currency": "EUR", "quoted_at": "2026-06-30T00:00:00Z"}
+
+
+def test_import_then_quote_from_the_cli_and_the_api(service, client, tmp_path):
+    env = {"ORDERCHAIN_DB": service.settings.db, "ORDERCHAIN_VAR": str(tmp_path),
+           "ORDERCHAIN_DEPLOYMENTS": service.settings.deployments_dir}
+    runner = CliRunner()
+
+    def cli(*args, ok=True):
+        result = runner.invoke(app, ["freight", *args], env=env)
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([HEADER, ROWS[0], "x,CN-SZX,DE-HAM,50,40,30,ten,1,EUR,1,2026-06-01T00:00:00Z"]) + "\n")
+    assert "line 3: weight_kg" in cli("import", str(bad), ok=False)
+    good = tmp_path / "history.csv"
+    good.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    assert "imported 5 orders" in cli("import", str(good))   # nothing of the bad file came in before it
+    assert "imported before" in cli("import", str(good), ok=False)
+
+    answer = json.loads(cli("quote", "--json", json.dumps(REQUEST)))
+    # S (20,000 + 22,000) / 2 = 21,000, C 30,000, F 40,000: E = 13,608 + 7,500 + 4,080 = 25,188; x 1.5 = 37,782
+    assert (answer["estimate_minor"], answer["target_freight_minor"], answer["hold_minor"]) == (
+        "25188", "37782", "137782")
+    assert answer["groups"] == [2, 1, 1]
+
+    service.project()
+    r = client.post("/freight/quotes", json=REQUEST)
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ("estimate_minor", "target_freight_minor", "hold_minor", "groups")} == {
+        "estimate_minor": "25188", "target_freight_minor": "37782", "hold_minor": "137782", "groups": [2, 1, 1]}
+    assert r.json()["orders"] == {"S": ["s2", "s1"], "C": ["c1"], "F": ["f1"]}
+    r = client.post("/freight/quotes", json=dict(REQUEST, destination="FR-PAR"))
+    assert r.status_code == 422 and "CN-SZX -> FR-PAR" in r.json()["detail"]
+    r = client.post("/freight/quotes", json=dict(REQUEST, weight_kg="heavy"))
+    assert r.status_code == 422
