@@ -18,7 +18,8 @@ line on stdout is one JSON document:
                        "pledge_after_success": .., "lower_moq": .., "extend_target_date": .., "collect": ..,
                        "cancel": .., "refund": .., "anchor_batch": ..},
      "order_book_ms": {"schemes": .., "campaigns": .., "pledges": .., "p50": .., "p99": ..},
-     "evidence_anchoring": {"bundles": .., "batches": .., "bundles_per_s": ..}}
+     "evidence_anchoring": {"bundles": .., "batches": .., "bundles_per_s": ..},
+     "freight_quote_ms": {"orders": .., "p50": .., "p99": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -38,6 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -598,6 +600,64 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
     return {"bundles": bundles, "batches": batches, "bundles_per_s": round(bundles / elapsed, 1)}
 
 
+def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
+    """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from api.client import answer
+    from api.service import Service
+    from engine.freight import HistoryOrder
+
+    settings = replace(make_settings(work, deployments, "freight"), api_port=_free_port())
+    service = Service(settings, node.url)
+    rng = random.Random(11)
+    places = ["CN-SZX", "CN-SHA", "DE-HAM", "NL-RTM", "US-LAX", "FR-PAR", "GB-LON", "JP-TYO"]
+    paths = [(a, b) for a in places[:4] for b in places[4:]] + [(b, a) for a in places[:4] for b in places[4:6]]
+    end = datetime(2026, 6, 30, tzinfo=timezone.utc)
+    say(f"importing a history of {orders} completed orders on {len(paths)} paths ...")
+    history = [HistoryOrder(origin=p[0], destination=p[1], length_cm=Decimal(rng.randint(20, 80)),
+                            width_cm=Decimal(rng.randint(20, 60)), height_cm=Decimal(rng.randint(10, 50)),
+                            weight_kg=Decimal(rng.randint(10, 400)) / 10, price_minor=rng.randint(5_000, 500_000),
+                            currency="EUR", order_id=f"h{i}", freight_minor=rng.randint(2_000, 90_000),
+                            completed_at=end - timedelta(seconds=rng.randint(0, 200 * 86_400)))
+               for i, p in enumerate(rng.choice(paths) for _ in range(orders))]
+    started = time.perf_counter()
+    service.app.import_freight(history, "bench", set())
+    service.project()
+    service.freight.history()
+    say(f"  imported and indexed in {time.perf_counter() - started:.1f}s")
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=settings.api_port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    latencies = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30) as http:
+        for _ in range(samples):
+            path = rng.choice(paths)
+            body = {"origin": path[0], "destination": path[1], "length_cm": rng.randint(20, 80),
+                    "width_cm": rng.randint(20, 60), "height_cm": rng.randint(10, 50),
+                    "weight_kg": str(rng.randint(10, 400) / 10), "price_minor": rng.randint(5_000, 500_000),
+                    "currency": "EUR", "quoted_at": (end - timedelta(days=rng.randint(0, 100))).isoformat()}
+            started = time.perf_counter()
+            quoted = answer(http.post("/freight/quotes", json=body))
+            latencies.append((time.perf_counter() - started) * 1000)
+    assert sum(quoted["groups"]) > 0
+    server.should_exit = True
+    thread.join(5)
+    service.stop()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    say(f"  freight quotes over {orders} orders: p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
+    return {"orders": orders, "p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
+
+
 def _free_port() -> int:
     from engine.node import free_port
     return free_port()
@@ -611,6 +671,8 @@ def main() -> None:
                         help="liquor cases added for mixed ingestion (about 4.4 events each; default 2500)")
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--bundles", type=int, default=2000, help="evidence bundles anchored (default 2000)")
+    parser.add_argument("--freight-orders", type=int, default=100_000,
+                        help="completed orders in the freight history quoted over (default 100000)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
         work = Path(tmp)
@@ -636,10 +698,12 @@ def main() -> None:
         say("measuring the order book ...")
         book = measure_order_book(node, deployments, work, args.latency_samples)
         anchoring = measure_anchoring(node, deployments, work, args.bundles)
+        say("measuring freight quotes ...")
+        freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
     print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
                       "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
                       "gas_liquor": gas_liquor, "ingest_mixed": mixed, "gas_group_buy": gas_group_buy,
-                      "order_book_ms": book, "evidence_anchoring": anchoring}))
+                      "order_book_ms": book, "evidence_anchoring": anchoring, "freight_quote_ms": freight}))
 
 
 if __name__ == "__main__":
