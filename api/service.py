@@ -27,6 +27,7 @@ from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
 from engine.transactions import Transactions
 from projections.chain_status import ChainStatusView
+from projections.cross_border import CrossBorderView
 from projections.evidence import EvidenceView
 from projections.freight import FreightView
 from projections.group_buy import GroupBuyView
@@ -61,6 +62,7 @@ class Service:
         self.evidence = self.projector.view(EvidenceView)
         self.instructions = self.projector.view(InstructionsView)
         self.freight = self.projector.view(FreightView)
+        self.cross_border = self.projector.view(CrossBorderView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)

@@ -7,7 +7,7 @@ modules itself.
 
 from __future__ import annotations
 
-from . import evidence, group_buy, liquor, settlement
+from . import cross_border, evidence, group_buy, liquor, settlement
 from .chain_source import ChainSource
 
 SOURCES: tuple[ChainSource, ...] = (
@@ -15,4 +15,5 @@ SOURCES: tuple[ChainSource, ...] = (
     *liquor.SOURCES,
     *group_buy.SOURCES,
     *evidence.SOURCES,
+    *cross_border.SOURCES,
 )

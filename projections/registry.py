@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .chain_status import ChainStatusView
+from .cross_border import CrossBorderView
 from .evidence import EvidenceView
 from .freight import FreightView
 from .group_buy import GroupBuyView
@@ -19,4 +20,5 @@ VIEWS: tuple[type[View], ...] = (
     EvidenceView,
     InstructionsView,
     FreightView,
+    CrossBorderView,
 )

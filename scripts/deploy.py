@@ -60,10 +60,12 @@ def _entry(container, contract) -> dict:
 @click.option("--witness", default=None,
               help="The evidence witness that anchors order evidence (default: the deployer; on development "
                    "chains dev account 8).")
+@click.option("--operator", default=None,
+              help="The cross-border operator who pays freight legs beside sellers (default: the deployer).")
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
 def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit,
         min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, metadata_base, witness,
-        out_dir):
+        operator, out_dir):
     chain_id = chain.chain_id
     dev = chain_id in DEV_CHAIN_IDS
     if deployer_alias:
@@ -99,10 +101,14 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
     witness = witness or (accounts.test_accounts[8].address if dev else deployer.address)
     anchor = project.EvidenceAnchor.deploy(deployer, witness, sender=deployer)
     contracts["EvidenceAnchor"] = _entry(project.EvidenceAnchor, anchor)
+    escrow = project.CrossBorderEscrow.deploy(deployer, operator or deployer.address, arbiter or deployer,
+                                              14 * DAY, 7 * DAY, 5 * DAY, 30 * DAY, sender=deployer)
+    contracts["CrossBorderEscrow"] = _entry(project.CrossBorderEscrow, escrow)
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)
         liquor.setTokenAllowed(token, True, sender=deployer)
         group_buy.setTokenAllowed(token, True, sender=deployer)
+        escrow.setTokenAllowed(token, True, sender=deployer)
 
     manifest = {
         "chain_id": chain_id,
