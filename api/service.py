@@ -33,6 +33,7 @@ from projections.freight import FreightView
 from projections.group_buy import GroupBuyView
 from projections.instructions import InstructionsView
 from projections.liquor import LiquorView
+from projections.rates import RatesView
 from projections.runner import Projector
 from projections.store_orders import StoreOrdersView
 
@@ -63,6 +64,7 @@ class Service:
         self.instructions = self.projector.view(InstructionsView)
         self.freight = self.projector.view(FreightView)
         self.cross_border = self.projector.view(CrossBorderView)
+        self.rates = self.projector.view(RatesView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)

@@ -21,6 +21,7 @@ from .cursor import ChainCursor
 from .ids import canonical_json
 from .manifest import Manifest
 from .chain_source import ChainAggregate
+from .cross_border import RateRecord, rate_signer, signature_hash
 from .evidence import EvidenceBatch, EvidenceRecord
 from .freight import FreightImport, order_record
 from .group_buy import Catalogue
@@ -255,6 +256,23 @@ class OrderEngine(Application):
         except IntegrityError:
             return self.repository.get(instruction.id)
         return instruction
+
+    # -- exchange rates
+
+    def record_rate(self, document: dict, signature: str, operator: str) -> RateRecord:
+        """Keeps a rate the operator signed (the same one again is answered as kept); a rate
+        not signed by ``operator`` is refused (:class:`~engine.cross_border.RateError`)."""
+        from .cross_border import RateError
+        signer = rate_signer(document, signature)
+        if signer != operator.lower():
+            raise RateError(f"the rate is signed by {signer or 'nobody'}, not by the operator {operator.lower()}")
+        record = RateRecord(document=document, signature=signature, signature_hash=signature_hash(signature),
+                            signer=signer)
+        try:
+            self.save(record)
+        except IntegrityError:
+            return self.repository.get(record.id)
+        return record
 
     # -- freight history
 

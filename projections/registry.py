@@ -9,6 +9,7 @@ from .freight import FreightView
 from .group_buy import GroupBuyView
 from .instructions import InstructionsView
 from .liquor import LiquorView
+from .rates import RatesView
 from .store_orders import StoreOrdersView
 from .view import View
 
@@ -21,4 +22,5 @@ VIEWS: tuple[type[View], ...] = (
     InstructionsView,
     FreightView,
     CrossBorderView,
+    RatesView,
 )

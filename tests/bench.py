@@ -19,7 +19,10 @@ line on stdout is one JSON document:
                        "cancel": .., "refund": .., "anchor_batch": ..},
      "order_book_ms": {"schemes": .., "campaigns": .., "pledges": .., "p50": .., "p99": ..},
      "evidence_anchoring": {"bundles": .., "batches": .., "bundles_per_s": ..},
-     "freight_quote_ms": {"orders": .., "p50": .., "p99": ..}}
+     "freight_quote_ms": {"orders": .., "p50": .., "p99": ..},
+     "gas_cross_border": {"pay": .., "pay_leg": .., "final_bill_refund": .., "final_bill_top_up": .., "top_up": ..,
+                          "release": .., "request_return": .., "answer_return_accept": .., "escalate": ..,
+                          "resolve": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -600,6 +603,48 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
     return {"bundles": bundles, "batches": batches, "bundles_per_s": round(bundles / elapsed, 1)}
 
 
+def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
+    """Gas used by each CrossBorderEscrow action, on an escrow already in use."""
+    gas: dict[str, int] = {}
+    buyer, seller, carrier = DEV_ADDRESSES[3], DEV_ADDRESSES[2], DEV_ADDRESSES[6]
+    arbiter = DEV_ADDRESSES[0]   # the deployer, the escrow's arbiter on a development chain
+    snap, waybill = b"\x5a" * 32, b"\xb1" * 32
+
+    def act(name: str | None, sender: str, function: str, *args) -> dict:
+        receipt = _send(rpc, transactions.call("CrossBorderEscrow", function, args, sender))
+        if name:
+            gas[name] = int(receipt["gasUsed"], 16)
+        return receipt
+
+    def order(policy: int = 0) -> int:
+        act(None, buyer, "pay", seller, token, 100_000_000, 30_000_000, snap, policy)
+        return transactions.view("CrossBorderEscrow", "orderCount")[0]
+
+    def later(days: int) -> None:
+        rpc.call("evm_increaseTime", days * 86_400)
+        rpc.call("evm_mine")
+
+    _send(rpc, transactions.approve(token, buyer, 2**255, spender="CrossBorderEscrow"))
+    order()   # the escrow in use
+    act("pay", buyer, "pay", seller, token, 100_000_000, 30_000_000, snap, 0)
+    first = transactions.view("CrossBorderEscrow", "orderCount")[0]
+    act("pay_leg", seller, "payLeg", first, carrier, 12_000_000, waybill)
+    act("final_bill_refund", seller, "finalBill", first, carrier, 8_000_000, waybill)
+    act("request_return", buyer, "requestReturn", first, b"\x01" * 32)
+    act("answer_return_accept", seller, "answerReturn", first, True, 0, b"")
+    second = order()
+    act("final_bill_top_up", seller, "finalBill", second, carrier, 34_000_000, waybill)
+    act("top_up", buyer, "topUp", second)
+    later(15)
+    act("release", carrier, "release", second)
+    third = order()
+    act(None, seller, "finalBill", third, carrier, 40_000_000, waybill)
+    later(8)
+    act("escalate", carrier, "escalate", third)
+    act("resolve", arbiter, "resolve", third, 90_000_000)
+    return gas
+
+
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
     """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
     import random
@@ -698,12 +743,16 @@ def main() -> None:
         say("measuring the order book ...")
         book = measure_order_book(node, deployments, work, args.latency_samples)
         anchoring = measure_anchoring(node, deployments, work, args.bundles)
+        say("measuring gas per escrow action ...")
+        gas_escrow = measure_escrow_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
+        say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_escrow.items()))
         say("measuring freight quotes ...")
         freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
     print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
                       "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
                       "gas_liquor": gas_liquor, "ingest_mixed": mixed, "gas_group_buy": gas_group_buy,
-                      "order_book_ms": book, "evidence_anchoring": anchoring, "freight_quote_ms": freight}))
+                      "order_book_ms": book, "evidence_anchoring": anchoring, "freight_quote_ms": freight,
+                      "gas_cross_border": gas_escrow}))
 
 
 if __name__ == "__main__":

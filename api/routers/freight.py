@@ -1,4 +1,5 @@
-"""Freight quotes: the target freight of a cross-border order from comparable completed orders."""
+"""Freight quotes (the target freight of a cross-border order from comparable completed orders),
+and the exchange rates the escrow's operator signs."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field, StringConstraints
 
+from engine.cross_border import CONTRACT as ESCROW
+from engine.cross_border import rate_document
 from engine.freight import estimate, request_of
 
-from ..deps import service
+from ..deps import following, service
 from ..models import Strict
 from ..problems import responses
 from ..service import Service
@@ -61,3 +64,47 @@ def quote(body: QuoteIn, svc: Service = Depends(service)) -> dict[str, Any]:
     data["quoted_at"] = body.quoted_at.isoformat() if body.quoted_at.tzinfo else "no time zone"
     request, quoted_at = request_of(data)
     return estimate(request, quoted_at, svc.freight.history(), factor=Decimal(svc.settings.freight_factor))
+
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
+
+
+class RateIn(Strict):
+    """A rate the operator signed on its own machine: ``1 base = rate quote``."""
+
+    base: Currency
+    quote: Currency
+    rate: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,18})?$")]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    at: datetime = Field(description="When the rate was taken (ISO-8601 with its time zone).")
+    signature: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")] = Field(
+        description="The operator's EIP-191 signature of the rate document's canonical JSON.")
+
+
+class RateOut(BaseModel):
+    document: dict[str, Any]
+    signature: str
+    signature_hash: str = Field(description="What an order snapshot names the rate by.")
+    signer: str
+
+
+@router.post("/rates", status_code=201, response_model=RateOut,
+             summary="Record an exchange rate the escrow's operator signed (checked against the contract's operator)")
+def record_rate(body: RateIn, svc: Service = Depends(following)) -> dict:
+    at = body.at.isoformat() if body.at.tzinfo else "no time zone"
+    document = rate_document(body.base, body.quote, body.rate, body.source, at)
+    operator = svc.transactions.view(ESCROW, "operator")[0]
+    record = svc.app.record_rate(document, body.signature, operator)
+    svc.project()
+    return {"document": record.document, "signature": record.signature, "signature_hash": record.signature_hash,
+            "signer": record.signer}
+
+
+@router.get("/rates/{base}/{quote}", response_model=RateOut, responses=responses(404),
+            summary="The latest recorded rate of a currency pair")
+def latest_rate(base: Annotated[str, Path(pattern=r"^[A-Za-z]{3}$")],
+                quote: Annotated[str, Path(pattern=r"^[A-Za-z]{3}$")], svc: Service = Depends(service)) -> dict:
+    found = svc.rates.latest(base, quote)
+    if found is None:
+        raise HTTPException(404, f"no rate recorded for {base.upper()} -> {quote.upper()}")
+    return found

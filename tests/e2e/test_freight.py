@@ -55,3 +55,23 @@ def test_import_then_quote_from_the_cli_and_the_api(service, client, tmp_path):
     assert r.status_code == 422 and "CN-SZX -> FR-PAR" in r.json()["detail"]
     r = client.post("/freight/quotes", json=dict(REQUEST, weight_kg="heavy"))
     assert r.status_code == 422
+
+
+def test_a_rate_is_recorded_only_with_the_operators_signature(service, client):
+    from engine.cross_border import rate_document, sign_rate
+
+    from .conftest import dev_account
+    operator, stranger = dev_account(0), dev_account(4)   # the deployer is the escrow's operator here
+    fields = {"base": "USD", "quote": "EUR", "rate": "0.925", "source": "ECB reference",
+              "at": "2026-06-30T14:15:00Z"}
+    document = rate_document(fields["base"], fields["quote"], fields["rate"], fields["source"], fields["at"])
+    r = client.post("/rates", json=dict(fields, signature=sign_rate(document, stranger)))
+    assert r.status_code == 422 and "not by the operator" in r.json()["detail"]
+    assert client.get("/rates/USD/EUR").status_code == 404
+    r = client.post("/rates", json=dict(fields, signature=sign_rate(document, operator)))
+    assert r.status_code == 201, r.text
+    assert r.json()["signer"] == operator.address.lower() and r.json()["document"]["rate"] == "0.925"
+    latest = client.get("/rates/usd/eur").json()
+    assert latest["signature_hash"] == r.json()["signature_hash"]
+    r = client.post("/rates", json=dict(fields, rate="0.93", signature=sign_rate(document, operator)))
+    assert r.status_code == 422   # the signature is of another rate
