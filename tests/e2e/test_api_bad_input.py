@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from .conftest import ADMIN_HEADERS, Wallet, create_order, dev_account, register
@@ -184,9 +186,13 @@ def test_a_transaction_that_reverted_on_chain_is_reported_by_its_custom_error(cl
     raw = buyer.sign_only("/settlements/dispute", {"key": key, "proposed_to_store": "0", "reason": "too late"})
     rpc.call("anvil_setNextBlockTimestamp", deadline + 5)
     tx_hash = rpc.call("eth_sendRawTransaction", raw)   # not through the relay: no preflight
-    found = client.get(f"/tx/{tx_hash}")
-    assert found.status_code == 200, found.text
-    body = found.json()
+    for _ in range(200):   # anvil mines it at once, but a loaded machine may answer before it has
+        found = client.get(f"/tx/{tx_hash}")
+        assert found.status_code == 200, found.text
+        body = found.json()
+        if body["status"] != "pending":
+            break
+        time.sleep(0.05)
     assert body["status"] == "reverted" and body["revert"]["error"] == "TimeLimitPassed"
     assert body["revert"]["args"]["deadline"] == str(deadline)
     ok = client.get(f"/tx/{opened['tx_hash']}").json()
