@@ -419,9 +419,6 @@ def expected_effects(campaigns: list[dict], now: int) -> dict:
 # -- the chain: GroupBuy campaigns
 
 
-STATUSES = ("open", "succeeded", "failed", "cancelled")
-
-
 def fold_campaign(logs: list[dict]) -> dict:
     """A campaign from its canonical logs: terms, pledges, backers, targets and payouts."""
     state: dict = {"steps": [], "pledged": 0, "deposits": 0, "collected": 0, "refunded": 0, "backers": {},

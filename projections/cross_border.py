@@ -56,7 +56,3 @@ class CrossBorderView(ChainRowsView):
             sql += " WHERE buyer = ? OR seller = ?"
             params = [party, party]
         return [dict(json.loads(d), seq=int(s)) for s, d in self.db.fetchall(sql + " ORDER BY order_id", params)]
-
-    def snapshot(self) -> dict:
-        return {table: sorted(repr(tuple(row)) for row in self.db.fetchall(f"SELECT * FROM {table}"))
-                for table in self.tables}

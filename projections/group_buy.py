@@ -118,7 +118,3 @@ class GroupBuyView(ChainRowsView):
         return None if row is None else {"batch_id": int(row[0]), "root": root, "count": int(row[1]),
                                          "witness": row[2], "anchored_at": int(row[3]), "tx_hash": row[4],
                                          "block_number": int(row[5])}
-
-    def snapshot(self) -> dict:
-        return {table: sorted(repr(tuple(row)) for row in self.db.fetchall(f"SELECT * FROM {table}"))
-                for table in self.tables}

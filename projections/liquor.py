@@ -272,8 +272,3 @@ class LiquorView(ChainRowsView):
     def warehouse_key(self, warehouse: str) -> str | None:
         row = self.db.fetchone("SELECT public_key FROM view_liquor_warehouses WHERE warehouse = ?", (warehouse,))
         return None if row is None else row[0]
-
-    def snapshot(self) -> dict:
-        """Every row of every liquor table, for comparing this view with a rebuild."""
-        return {table: sorted(repr(tuple(row)) for row in self.db.fetchall(f"SELECT * FROM {table}"))
-                for table in self.tables}

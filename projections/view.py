@@ -188,6 +188,11 @@ class View:
                             (self.version, self.name))
         self.restore(None)
 
+    def snapshot(self) -> Any:
+        """Every row of every table of this view, for comparing it with a rebuild."""
+        return {table: sorted(repr(tuple(row)) for row in self.db.fetchall(f"SELECT * FROM {table}"))
+                for table in self.tables}
+
     def rebuild(self) -> int:
         """Empties this view (and only this view) and builds it again from the event log."""
         with self._lock:

@@ -370,9 +370,7 @@ def baseline(url: str, manifest, path: Path) -> tuple[float, int]:
 def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
     """Mined transaction -> its change visible through the HTTP API (engine loop at default settings)."""
     import httpx
-    import uvicorn
 
-    from api.app import create_app
     from api.client import answer
     from api.service import Service
 
@@ -381,12 +379,7 @@ def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int
     rpc = Rpc(node.url)
     token = service.manifest.contract("TestStablecoin").address
     service.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=settings.api_port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
+    server, thread = _serve(service, settings.api_port)
     base = f"http://127.0.0.1:{settings.api_port}"
     latencies = []
     with httpx.Client(base_url=base, timeout=30) as http:
@@ -468,9 +461,7 @@ def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: 
     import random
 
     import httpx
-    import uvicorn
 
-    from api.app import create_app
     from api.client import answer
     from api.service import Service
 
@@ -479,12 +470,7 @@ def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: 
     rpc = Rpc(node.url)
     token = service.manifest.contract("TestStablecoin").address
     enterprise = DEV_ADDRESSES[2]
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=settings.api_port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
+    server, thread = _serve(service, settings.api_port)
     client = httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30)
     admin = {"Authorization": "Bearer bench"}
     key = answer(client.post("/stores", headers=admin, json={"store_id": "bench-maker", "name": "Maker",
@@ -651,9 +637,7 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     from datetime import datetime, timedelta, timezone
 
     import httpx
-    import uvicorn
 
-    from api.app import create_app
     from api.client import answer
     from api.service import Service
     from engine.freight import HistoryOrder
@@ -676,12 +660,7 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     service.project()
     service.freight.history()
     say(f"  imported and indexed in {time.perf_counter() - started:.1f}s")
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=settings.api_port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
+    server, thread = _serve(service, settings.api_port)
     latencies = []
     with httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30) as http:
         for _ in range(samples):
@@ -701,6 +680,19 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
     say(f"  freight quotes over {orders} orders: p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
     return {"orders": orders, "p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
+
+
+def _serve(service, port: int):
+    """The API of ``service`` served by uvicorn on loopback in a thread, once it accepts requests."""
+    import uvicorn
+
+    from api.app import create_app
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    return server, thread
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from ..actions import ContractAction
 from ..deps import following
-from ..models import Unsigned
+from ..models import ApproveIn, ClaimCreditIn, Unsigned
 from ..service import Service
 
 
@@ -28,6 +28,21 @@ def post_unsigned(router: APIRouter, path: str, name: str, model: type[BaseModel
                           default=Depends(following)),
     ], return_annotation=Unsigned)
     router.post(path, response_model=Unsigned, summary=summary, description=description)(endpoint)
+
+
+def payment_routes(router: APIRouter, contract: str, prefix: str, approve: str, claim_credit: str) -> None:
+    """``POST /approve`` (the unsigned ERC-20 approval of ``contract``) and ``POST /claim-credit``
+    (the unsigned claim of what ``contract`` credited to a recipient whose token refused it),
+    which every contract built on ``CreditedPayouts`` needs."""
+    post_unsigned(router, "/approve", f"{prefix}_approve", ApproveIn,
+                  lambda body, svc: Unsigned(transaction=svc.transactions.approve(
+                      body.token.lower(), body.owner.lower(), body.amount, spender=contract)), approve,
+                  f"The unsigned ERC-20 `approve` of the `{contract}` contract, sent by the owner.")
+    post_unsigned(router, "/claim-credit", f"{prefix}_claim_credit", ClaimCreditIn,
+                  lambda body, svc: Unsigned(transaction=svc.transactions.call(
+                      contract, "claimCredit", (body.token.lower(), body.to.lower()), body.owner.lower())),
+                  claim_credit, "The unsigned `claimCredit` transaction, sent by the recipient the payouts were "
+                                "credited to.")
 
 
 def action_routes(router: APIRouter, contract: str, actions: tuple[ContractAction, ...], prefix: str) -> None:

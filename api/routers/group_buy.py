@@ -21,10 +21,10 @@ from ..deps import buyer, following, service, store_for_key
 from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, EffectsOut, ExtendIn,
                                 Intention, LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut,
                                 SchemeId, SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
-from ..models import ApproveIn, ClaimCreditIn, Unsigned
+from ..models import Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
-from .generated import action_routes
+from .generated import action_routes, payment_routes
 
 router = APIRouter(tags=["group buying"], responses=responses(*COMMON))
 actions = APIRouter(prefix="/group-buy", tags=["group buying"], responses=responses(*COMMON))
@@ -252,14 +252,5 @@ def open_campaign(body: OpenCampaignIn, svc: Service = Depends(following)) -> Un
                                                       body.sender.lower()))
 
 
-@actions.post("/approve", response_model=Unsigned, summary="Unsigned ERC-20 approval of the group-buy contract")
-def approve(body: ApproveIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.approve(body.token.lower(), body.owner.lower(), body.amount,
-                                                         spender=CONTRACT))
-
-
-@actions.post("/claim-credit", response_model=Unsigned,
-              summary="Unsigned claim of refunds or deposits the group-buy contract credited")
-def claim_credit(body: ClaimCreditIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.call(CONTRACT, "claimCredit", (body.token.lower(), body.to.lower()),
-                                                      body.owner.lower()))
+payment_routes(actions, CONTRACT, "group_buy", "Unsigned ERC-20 approval of the group-buy contract",
+               "Unsigned claim of refunds or deposits the group-buy contract credited")

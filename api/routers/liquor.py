@@ -21,11 +21,11 @@ from ..liquor_actions import LIQUOR_ACTIONS, purchase_request
 from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, LenderLoan, Listing, ListingIn,
                              LoanOfferIn, LoanOfferTypedData, Metadata, PickupTypedIn, Plan, Purchase, QueuedPickup,
                              Step, WarehouseKey)
-from ..models import ApproveIn, ClaimCreditIn, TypedData, Unsigned
+from ..models import TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
 from ..types import Address
-from .generated import action_routes
+from .generated import action_routes, payment_routes
 
 router = APIRouter(prefix="/liquor", tags=["liquor"], responses=responses(*COMMON))
 metadata_router = APIRouter(tags=["liquor"])
@@ -175,18 +175,9 @@ def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> Ty
 action_routes(router, CONTRACT, LIQUOR_ACTIONS, "liquor")
 
 
-@router.post("/approve", response_model=Unsigned,
-             summary="Unsigned ERC-20 approval of the liquor contract (before buying, repaying, or lending)")
-def approve(body: ApproveIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.approve(body.token.lower(), body.owner.lower(), body.amount,
-                                                         spender=CONTRACT))
-
-
-@router.post("/claim-credit", response_model=Unsigned,
-             summary="Unsigned claim of refunds and payouts the liquor contract credited, sent where the owner names")
-def claim_credit(body: ClaimCreditIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.call(CONTRACT, "claimCredit", (body.token.lower(), body.to.lower()),
-                                                      body.owner.lower()))
+payment_routes(router, CONTRACT, "liquor",
+               "Unsigned ERC-20 approval of the liquor contract (before buying, repaying, or lending)",
+               "Unsigned claim of refunds and payouts the liquor contract credited, sent where the owner names")
 
 
 # -- cases and the views of them

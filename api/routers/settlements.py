@@ -9,10 +9,10 @@ from engine.transactions import SETTLEMENT
 
 from ..actions import ACTIONS, Action, settlement_key
 from ..deps import following
-from ..models import AgreementIn, ApproveIn, ClaimCreditIn, PermitIn, TypedData, Unsigned
+from ..models import AgreementIn, PermitIn, TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
-from .generated import post_unsigned
+from .generated import payment_routes, post_unsigned
 
 router = APIRouter(prefix="/settlements", tags=["settlements"], responses=responses(*COMMON))
 PERMIT_VALIDITY = 3600   # seconds a permit stays valid when the caller names no deadline
@@ -34,9 +34,8 @@ for _action in ACTIONS:
     _route(_action)
 
 
-@router.post("/approve", response_model=Unsigned, summary="Unsigned ERC-20 approval of the settlement contract")
-def approve(body: ApproveIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.approve(body.token.lower(), body.owner.lower(), body.amount))
+payment_routes(router, SETTLEMENT, "settlement", "Unsigned ERC-20 approval of the settlement contract",
+               "Unsigned claim of payouts credited to a blocked recipient, sent to an address it names")
 
 
 @router.post("/permit", response_model=TypedData, summary="EIP-2612 permit typed data for the payer to sign",
@@ -57,9 +56,3 @@ def agreement(body: AgreementIn, svc: Service = Depends(following)) -> TypedData
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + AGREEMENT_VALIDITY
     return TypedData(typed_data=svc.transactions.agreement_typed_data(key, body.to_store, deadline))
 
-
-@router.post("/claim-credit", response_model=Unsigned,
-             summary="Unsigned claim of payouts credited to a blocked recipient, sent to an address it names")
-def claim_credit(body: ClaimCreditIn, svc: Service = Depends(following)) -> Unsigned:
-    return Unsigned(transaction=svc.transactions.call(SETTLEMENT, "claimCredit", (body.token.lower(), body.to.lower()),
-                                                      body.owner.lower()))
