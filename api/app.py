@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from . import problems
-from .routers import chain, evidence, freight, group_buy, liquor, settlements, stores
+from .routers import chain, cross_border, evidence, freight, group_buy, liquor, settlements, stores
 from .service import Service
 
 
@@ -75,6 +75,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(group_buy.actions)
     app.include_router(evidence.router)
     app.include_router(freight.router)
+    app.include_router(cross_border.router)
     app.include_router(chain.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     generate = app.openapi

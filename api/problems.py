@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
-from engine.cross_border import RateError
+from engine.cross_border import QuoteError, RateError
 from engine.freight import FreightError
 from engine.group_buy import SchemeError
 from engine.liquor import ListingRefused
@@ -76,6 +76,7 @@ SIMPLE = {
     SchemeError: (422, "Catalogue refused"),
     FreightError: (422, "No freight estimate"),
     RateError: (422, "Rate refused"),
+    QuoteError: (422, "Quote refused"),
     EngineHalted: (503, "Engine halted"),
     RpcUnavailable: (503, "Node unavailable"),
     RpcError: (502, "Node error"),

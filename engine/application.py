@@ -21,7 +21,7 @@ from .cursor import ChainCursor
 from .ids import canonical_json
 from .manifest import Manifest
 from .chain_source import ChainAggregate
-from .cross_border import RateRecord, rate_signer, signature_hash
+from .cross_border import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
 from .evidence import EvidenceBatch, EvidenceRecord
 from .freight import FreightImport, order_record
 from .group_buy import Catalogue
@@ -291,6 +291,24 @@ class OrderEngine(Application):
         except IntegrityError:
             raise Conflict(f"this file was imported before ({digest})") from None
         return imported
+
+    # -- cross-border quotes
+
+    def record_quote(self, snapshot: dict) -> CrossBorderQuote:
+        """Keeps an order snapshot as a quote, keyed by its hash (the same snapshot again is the same quote)."""
+        quote = CrossBorderQuote(chain_id=self.manifest.chain_id, snapshot=snapshot,
+                                 snapshot_hash=snapshot_hash(snapshot))
+        try:
+            self.save(quote)
+        except IntegrityError:
+            return self.repository.get(quote.id)
+        return quote
+
+    def get_quote(self, snapshot_hash_: str) -> CrossBorderQuote:
+        try:
+            return self.repository.get(CrossBorderQuote.create_id(self.manifest.chain_id, snapshot_hash_.lower()))
+        except AggregateNotFoundError:
+            raise NotFound(f"no cross-border quote with snapshot hash {snapshot_hash_}") from None
 
     # -- order evidence
 

@@ -80,6 +80,7 @@ class Settings:
     siwe_domain: str | None = None
     session_seconds: int = 3600
     freight_factor: str = "1.5"
+    quote_hold_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -106,6 +107,7 @@ class Settings:
             siwe_domain=env.get("ORDERCHAIN_SIWE_DOMAIN") or None,
             session_seconds=_int(env, "ORDERCHAIN_SESSION_SECONDS", base.session_seconds, minimum=60),
             freight_factor=_decimal_text(env, "ORDERCHAIN_FREIGHT_FACTOR", base.freight_factor),
+            quote_hold_seconds=_int(env, "ORDERCHAIN_QUOTE_HOLD_SECONDS", base.quote_hold_seconds, minimum=1),
         )
 
     @property

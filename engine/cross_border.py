@@ -10,6 +10,13 @@ An exchange rate is recorded by the operator as a :class:`RateRecord`: the decim
 from one currency into another, its source and time, signed with the operator's key over
 its canonical JSON; the rate, its time and the signature's hash go into the order snapshot.
 An amount is converted once, half-even, to whole minor units.
+
+A quote for an order is a :class:`CrossBorderQuote`: the order snapshot (the goods, the
+shipment, the freight estimate, the rate with its time and its signature's hash, the
+amounts in the settlement token, the return policy, and until when the rate holds),
+keyed by the snapshot's hash, which ``pay`` carries on chain. :func:`quote_problems` says
+where a paid order differs from its quote; :func:`completed_history_order` turns a
+completed order and its snapshot into a freight-history order.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ STATUS_AFTER = {"OrderPaid": "paid", "LegPaid": None, "FinalBill": None, "Topped
                 "Escalated": "disputed", "Released": "settled"}
 ENDINGS = ("released", "arbitrated", "arbitration_lapsed")
 POLICIES = ("seller_pays_return", "buyer_pays_return")
+ENDED = ("settled", "returned")
+# ISO 4217 minor-unit exponents that are not 2.
+MINOR_EXPONENTS = {"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+                   "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0, "BHD": 3, "IQD": 3,
+                   "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3}
 
 
 class RateError(ValueError):
@@ -128,9 +140,15 @@ def rate_signer(document: dict, signature: str) -> str | None:
         return None
 
 
-def convert(amount_minor: int, rate: str) -> int:
-    """An amount in minor units converted at a rate, rounded half-even once."""
-    return int((Decimal(amount_minor) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_EVEN))
+def convert(amount_minor: int, rate: str, shift: int = 0) -> int:
+    """An amount in minor units converted at a rate (times ``10**shift``: the difference of the
+    two sides' minor-unit exponents), rounded half-even once."""
+    return int((Decimal(amount_minor) * Decimal(rate) * Decimal(10) ** shift).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def minor_exponent(currency: str) -> int:
+    """Digits after the point of a currency's minor unit (ISO 4217; 2 unless listed)."""
+    return MINOR_EXPONENTS.get(currency.upper(), 2)
 
 
 class RateRecord(Aggregate):
@@ -150,3 +168,112 @@ class RateRecord(Aggregate):
 
 def signature_hash(signature: str) -> str:
     return "0x" + keccak(bytes.fromhex(signature[2:])).hex()
+
+
+# -- quotes: the order snapshot a payment carries the hash of
+
+
+class QuoteError(ValueError):
+    """A quote that cannot be made (the reason says why)."""
+
+
+def order_snapshot(*, buyer: str, seller: str, goods: str, shipment: dict, quoted_at: str, freight: dict,
+                   rate: dict | None, token: str, decimals: int, settlement_currency: str, policy: str,
+                   valid_until: int) -> dict:
+    """The order snapshot: what the buyer saw and confirmed by paying.
+
+    ``shipment`` is the quote request (the price in the buyer's currency), ``freight`` the
+    estimate's answer; ``rate`` the signed rate record from the shipment's currency into the
+    settlement currency (None when they are the same). The price and the target freight are
+    converted each once, half-even, into the token's base units. Amounts are decimal strings."""
+    if policy not in POLICIES:
+        raise QuoteError(f"return policy {policy!r} is not one of {', '.join(POLICIES)}")
+    currency = shipment["currency"].upper()
+    shift = decimals - minor_exponent(currency)
+    if rate is None:
+        if currency != settlement_currency.upper():
+            raise QuoteError(f"no rate from {currency} into {settlement_currency.upper()}")
+        value, rate_part = "1", None
+    else:
+        doc = rate["document"]
+        value = doc["rate"]
+        rate_part = {"base": doc["base"], "quote": doc["quote"], "rate": value, "source": doc["source"],
+                     "at": doc["at"], "signature_hash": rate["signature_hash"]}
+    price = convert(int(shipment["price_minor"]), value, shift)
+    target = convert(int(freight["target_freight_minor"]), value, shift)
+    if price <= 0:
+        raise QuoteError("the price converts to nothing in the settlement token")
+    if price + target >= 2 ** 96:
+        raise QuoteError("the amount to hold is beyond what the escrow holds per order")
+    money = ("estimate_minor", "target_freight_minor", "hold_minor")
+    return {"version": 1, "kind": "cross-border-order", "buyer": buyer.lower(), "seller": seller.lower(),
+            "goods": goods, "shipment": dict(shipment, currency=currency, price_minor=str(shipment["price_minor"])),
+            "quoted_at": quoted_at,
+            "freight": {**{k: str(freight[k]) for k in money}, **{k: freight[k] for k in ("groups", "orders",
+                                                                                          "factor")}},
+            "rate": rate_part,
+            "settlement": {"currency": settlement_currency.upper(), "token": token.lower(), "decimals": decimals,
+                           "price": str(price), "target_freight": str(target), "hold": str(price + target)},
+            "return_policy": policy, "rate_valid_until": valid_until}
+
+
+def snapshot_hash(snapshot: dict) -> str:
+    return "0x" + keccak(canonical_json(snapshot)).hex()
+
+
+class CrossBorderQuote(Aggregate):
+    """A quote the engine made: the order snapshot, keyed by its hash (the same snapshot is one quote)."""
+
+    @staticmethod
+    def create_id(chain_id: int, snapshot_hash: str) -> UUID:
+        return derive("cross-border-quote", chain_id, snapshot_hash)
+
+    @event("Recorded")
+    def __init__(self, chain_id: int, snapshot: dict, snapshot_hash: str):
+        self.chain_id = chain_id
+        self.snapshot = snapshot
+        self.snapshot_hash = snapshot_hash
+
+    def pay_args(self) -> tuple:
+        """``pay``'s arguments (the buyer sends it)."""
+        s = self.snapshot
+        return (s["seller"], s["settlement"]["token"], int(s["settlement"]["price"]),
+                int(s["settlement"]["target_freight"]),
+                bytes.fromhex(self.snapshot_hash[2:]), POLICIES.index(s["return_policy"]))
+
+
+def quote_problems(order: dict, snapshot: dict | None) -> list[str]:
+    """Where a paid order differs from the quote its snapshot hash names (empty: it matches)."""
+    if snapshot is None:
+        return ["no quote of this system has the order's snapshot hash"]
+    s, problems = snapshot["settlement"], []
+    for field, want in (("buyer", snapshot["buyer"]), ("seller", snapshot["seller"]), ("token", s["token"]),
+                        ("price", int(s["price"])), ("target_freight", int(s["target_freight"])),
+                        ("policy", snapshot["return_policy"])):
+        if order.get(field) != want:
+            problems.append(f"{field} {order.get(field)} differs from the quote's {want}")
+    paid_at = (order.get("steps") or [{}])[0].get("timestamp")
+    if paid_at is not None and paid_at > snapshot["rate_valid_until"]:
+        problems.append(f"paid at {paid_at}, after the quote's rate expired at {snapshot['rate_valid_until']}")
+    return problems
+
+
+def completed_history_order(order_id: str, order: dict, snapshot: dict) -> dict | None:
+    """A freight-history order (:data:`engine.freight.CSV_COLUMNS`) of an order that ended with
+    its freight billed, in the snapshot's currency: the actual freight is converted back at
+    the snapshot's rate, half-even. None while the order has not ended so."""
+    bill, ending = order.get("final_bill"), order.get("ending")
+    if order.get("status") not in ENDED or not bill or not ending:
+        return None
+    shipment, s = snapshot["shipment"], snapshot["settlement"]
+    rate = Decimal(snapshot["rate"]["rate"]) if snapshot.get("rate") else Decimal(1)
+    shift = s["decimals"] - minor_exponent(shipment["currency"])
+    freight = (Decimal(bill["freight"]) / (rate * Decimal(10) ** shift)).quantize(Decimal(1), ROUND_HALF_EVEN)
+    ended_at = order["steps"][-1].get("timestamp")
+    if ended_at is None:
+        return None
+    return {"order_id": order_id, **{k: str(shipment[k]) for k in ("origin", "destination", "length_cm",
+                                                                    "width_cm", "height_cm", "weight_kg")},
+            "price_minor": int(shipment["price_minor"]), "currency": shipment["currency"],
+            "freight_minor": int(freight),
+            "completed_at": datetime.fromtimestamp(ended_at, timezone.utc).isoformat()}

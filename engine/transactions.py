@@ -196,6 +196,11 @@ class Transactions:
         except Exception:   # an answer that does not decode as the function's output
             return None
 
+    def token_decimals(self, token: str) -> int | None:
+        """A token's ``decimals()`` (None when it has none)."""
+        found = self._token_call(token, "decimals")
+        return None if found is None else int(found[0])
+
     def eip712_domain(self, token: str) -> tuple[str, str]:
         """A contract's EIP-712 name and version: its EIP-5267 ``eip712Domain()``, else
         ``name()`` and ``version()``. :class:`TokenUnsupported` if it has neither."""
@@ -353,5 +358,6 @@ ERC20_ABI = [
     _fn("version", [], ["string"]),
     _fn("nonces", [("owner", "address")], ["uint256"]),
     _fn("balanceOf", [("owner", "address")], ["uint256"]),
+    _fn("decimals", [], ["uint8"]),
     _fn("eip712Domain", [], ["bytes1", "string", "string", "uint256", "address", "bytes32", "uint256[]"]),
 ]

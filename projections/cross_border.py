@@ -1,11 +1,13 @@
 """The cross-border view: every order with its escrow state, legs paid, final bill, return
-and ending (rebuildable, and equal to a rebuild after a reorg: the logs are kept at hand)."""
+and ending (rebuildable, and equal to a rebuild after a reorg: the logs are kept at hand),
+and every quote with its order snapshot. An order is shown with the quote its snapshot
+hash names and where it differs from it (:func:`engine.cross_border.quote_problems`)."""
 
 from __future__ import annotations
 
 import json
 
-from engine.cross_border import CrossBorderOrder
+from engine.cross_border import CrossBorderOrder, CrossBorderQuote, quote_problems
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
 from .view import dumps
@@ -17,7 +19,7 @@ class CrossBorderView(ChainRowsView):
     """Cross-border orders of ``CrossBorderEscrow``."""
 
     name = "cross_border"
-    version = 1
+    version = 2
     aggregates = AGGREGATES
     logs_table = "view_cross_border_logs"
     schema = (
@@ -27,11 +29,17 @@ class CrossBorderView(ChainRowsView):
             seq BIGINT NOT NULL, data TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS view_cross_border_by_buyer ON view_cross_border_orders (buyer)",
         "CREATE INDEX IF NOT EXISTS view_cross_border_by_seller ON view_cross_border_orders (seller)",
+        """CREATE TABLE IF NOT EXISTS view_cross_border_quotes (
+            snapshot_hash TEXT PRIMARY KEY, buyer TEXT NOT NULL, seq BIGINT NOT NULL, snapshot TEXT NOT NULL)""",
     )
-    tables = ("view_cross_border_logs", "view_cross_border_orders")
-    handles = chain_events(AGGREGATES)
+    tables = ("view_cross_border_logs", "view_cross_border_orders", "view_cross_border_quotes")
+    handles = chain_events(AGGREGATES) + (CrossBorderQuote.Recorded,)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
+        self.db.executemany(
+            "INSERT INTO view_cross_border_quotes (snapshot_hash, buyer, seq, snapshot) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (snapshot_hash) DO NOTHING",
+            [(e.snapshot_hash, e.snapshot["buyer"], seq, dumps(e.snapshot)) for seq, e in batch.other])
         rows, gone = [], []
         for _, key, logs, seq in changed:
             state = CrossBorderOrder.fold(logs)
@@ -46,13 +54,30 @@ class CrossBorderView(ChainRowsView):
             "data = excluded.data", rows)
         self.db.executemany("DELETE FROM view_cross_border_orders WHERE order_id = ?", gone)
 
+    def quote(self, snapshot_hash: str) -> dict | None:
+        row = self.db.fetchone("SELECT snapshot FROM view_cross_border_quotes WHERE snapshot_hash = ?",
+                               (snapshot_hash.lower(),))
+        return None if row is None else json.loads(row[0])
+
+    def _shown(self, seq, data: str) -> dict:
+        order = dict(json.loads(data), seq=int(seq))
+        snapshot = self.quote(order["snapshot_hash"])
+        order["quote"] = snapshot
+        order["quote_problems"] = quote_problems(order, snapshot)
+        return order
+
     def order(self, order_id: int) -> dict | None:
         row = self.db.fetchone("SELECT seq, data FROM view_cross_border_orders WHERE order_id = ?", (order_id,))
-        return None if row is None else dict(json.loads(row[1]), seq=int(row[0]))
+        return None if row is None else self._shown(*row)
 
-    def orders(self, party: str | None = None) -> list[dict]:
-        sql, params = "SELECT seq, data FROM view_cross_border_orders", []
+    def orders(self, party: str | None = None, status: str | None = None) -> list[dict]:
+        sql, where, params = "SELECT seq, data FROM view_cross_border_orders", [], []
         if party:
-            sql += " WHERE buyer = ? OR seller = ?"
-            params = [party, party]
-        return [dict(json.loads(d), seq=int(s)) for s, d in self.db.fetchall(sql + " ORDER BY order_id", params)]
+            where.append("(buyer = ? OR seller = ?)")
+            params += [party.lower(), party.lower()]
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._shown(s, d) for s, d in self.db.fetchall(sql + " ORDER BY order_id", params)]

@@ -1,5 +1,11 @@
-"""The freight-history view: every imported (and, later, completed) cross-border order,
-and the in-memory index quotes are made from.
+"""The freight-history view: every imported and every completed cross-border order, and the
+in-memory index quotes are made from.
+
+A cross-border order of the escrow joins the history when it has ended with its freight
+billed (released, arbitrated or returned): its shipment comes from the quote whose
+snapshot hash it carries, its freight is the final bill's, converted back into the
+snapshot's currency (:func:`engine.cross_border.completed_history_order`). A reorganisation
+that undoes the ending takes it out again.
 
 Rows are keyed by order id and indexed by path and completion time. The index
 (:class:`engine.freight.History`) is built once from the rows and then grows with the rows
@@ -8,20 +14,29 @@ added since, so a quote over 100,000 orders looks only at its path's window.
 
 from __future__ import annotations
 
+import json
 import threading
-from typing import Any
 
+from engine.cross_border import CrossBorderOrder, CrossBorderQuote, completed_history_order
 from engine.freight import FreightImport, History, history_order_of
 
-from .view import View
+from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .view import dumps
+
+COMPLETED_PREFIX = "cb-"
 
 
-class FreightView(View):
+class FreightView(ChainRowsView):
     """Completed orders for freight quotes (see the module docstring)."""
 
     name = "freight"
-    version = 1
+    version = 2
+    aggregates = (CrossBorderOrder,)
+    logs_table = "view_freight_order_logs"
     schema = (
+        logs_schema("view_freight_order_logs"),
+        """CREATE TABLE IF NOT EXISTS view_freight_snapshots (
+            snapshot_hash TEXT PRIMARY KEY, snapshot TEXT NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS view_freight_history (
             order_id TEXT PRIMARY KEY, origin TEXT NOT NULL, destination TEXT NOT NULL, length_cm TEXT NOT NULL,
             width_cm TEXT NOT NULL, height_cm TEXT NOT NULL, weight_kg TEXT NOT NULL, price_minor BIGINT NOT NULL,
@@ -30,8 +45,8 @@ class FreightView(View):
         "CREATE INDEX IF NOT EXISTS view_freight_by_path ON view_freight_history (origin, destination, completed_at)",
         "CREATE INDEX IF NOT EXISTS view_freight_by_seq ON view_freight_history (seq)",
     )
-    tables = ("view_freight_history",)
-    handles = (FreightImport.Imported,)
+    tables = ("view_freight_order_logs", "view_freight_snapshots", "view_freight_history")
+    handles = chain_events(aggregates) + (FreightImport.Imported, CrossBorderQuote.Recorded)
     COLUMNS = ("order_id", "origin", "destination", "length_cm", "width_cm", "height_cm", "weight_kg", "price_minor",
                "currency", "freight_minor", "completed_at")
 
@@ -41,13 +56,37 @@ class FreightView(View):
         self._index_lock = threading.Lock()
         super().__init__(app, db)
 
-    def apply(self, batch: Any, event: Any, seq: int) -> None:
-        self.db.executemany(
-            f"INSERT INTO view_freight_history ({', '.join(self.COLUMNS)}, source, seq) VALUES "
-            f"({', '.join('?' * (len(self.COLUMNS) + 2))}) ON CONFLICT (order_id) DO NOTHING",
-            [tuple(o[c] for c in self.COLUMNS) + (f"import {event.source}", seq) for o in event.orders])
+    def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
+        insert = (f"INSERT INTO view_freight_history ({', '.join(self.COLUMNS)}, source, seq) VALUES "
+                  f"({', '.join('?' * (len(self.COLUMNS) + 2))}) ON CONFLICT (order_id) DO NOTHING")
+        for seq, event in batch.other:
+            if isinstance(event, FreightImport.Imported):
+                self.db.executemany(insert, [tuple(o[c] for c in self.COLUMNS) + (f"import {event.source}", seq)
+                                             for o in event.orders])
+            else:
+                self.db.execute("INSERT INTO view_freight_snapshots (snapshot_hash, snapshot) VALUES (?, ?) "
+                                "ON CONFLICT (snapshot_hash) DO NOTHING", (event.snapshot_hash, dumps(event.snapshot)))
+        if not changed:
+            return
+        ids = [COMPLETED_PREFIX + key for _, key, _, _ in changed]
+        before = self.known(ids)
+        if before:   # an ending undone or redone by a reorganisation: the index is made again
+            self.db.executemany("DELETE FROM view_freight_history WHERE order_id = ?", [(i,) for i in before])
+            with self._index_lock:
+                self._index, self._indexed_to = None, 0
+        rows = []
+        for _, key, logs, seq in changed:
+            order = CrossBorderOrder.fold(logs)
+            if order.get("status") is None:
+                continue
+            found = self.db.fetchone("SELECT snapshot FROM view_freight_snapshots WHERE snapshot_hash = ?",
+                                     (order["snapshot_hash"],))
+            record = found and completed_history_order(COMPLETED_PREFIX + key, order, json.loads(found[0]))
+            if record:
+                rows.append(tuple(record[c] for c in self.COLUMNS) + ("completed on chain", seq))
+        self.db.executemany(insert, rows)
 
-    def restore(self, memory: Any) -> None:
+    def restore(self, memory) -> None:
         self._index, self._indexed_to = None, 0   # after a failed batch or a rebuild: index again
 
     def known(self, order_ids: list[str]) -> set[str]:

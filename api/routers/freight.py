@@ -15,43 +15,12 @@ from engine.cross_border import rate_document
 from engine.freight import estimate, request_of
 
 from ..deps import following, service
+from ..cross_border_models import QuoteIn, QuoteOut
 from ..models import Strict
 from ..problems import responses
 from ..service import Service
-from ..types import Amount, AmountOut
 
 router = APIRouter(tags=["freight"], responses=responses(422))
-Place = Annotated[str, StringConstraints(min_length=1, max_length=64), Field(examples=["CN-SZX"])]
-Measure = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$"),
-                    Field(description="A positive decimal string.", examples=["50"])]
-
-
-class QuoteIn(Strict):
-    """A quote request: the shipment, its price and the time of the quote."""
-
-    origin: Place
-    destination: Place
-    length_cm: Measure | int
-    width_cm: Measure | int
-    height_cm: Measure | int
-    weight_kg: Measure
-    price_minor: Annotated[int, Field(ge=1, le=2**96 - 1)] | Amount = Field(
-        description="The goods' price in minor units (an integer, or a decimal string).")
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
-    quoted_at: datetime = Field(description="ISO-8601 with its time zone.")
-
-
-class QuoteOut(BaseModel):
-    estimate_minor: AmountOut
-    target_freight_minor: AmountOut
-    hold_minor: AmountOut
-    currency: str
-    groups: list[int] = Field(description="[len(S), len(C), len(F)]: first, secondary and end freight orders.")
-    orders: dict[str, list[str]] = Field(description="The ids of the orders used, by group.")
-    weights: dict[str, str]
-    factor: str
-    window: dict[str, str]
-    left_out_without_rate: int
 
 
 @router.post("/freight/quotes", response_model=QuoteOut,

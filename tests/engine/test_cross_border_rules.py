@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from engine.cross_border import (RateError, convert, fold_order, rate_document, rate_signer, sign_rate,
-                                 signature_hash)
+from engine.cross_border import (QuoteError, RateError, completed_history_order, convert, fold_order,
+                                 order_snapshot, quote_problems, rate_document, rate_signer, sign_rate,
+                                 signature_hash, snapshot_hash)
 
 BUYER, SELLER, CARRIER = "0x" + "b1" * 20, "0x" + "5e" * 20, "0x" + "ca" * 20
 
@@ -73,3 +74,68 @@ def test_a_rate_is_signed_by_the_operator_and_converts_half_even_once():
 def test_bad_rates_are_refused(args, reason):
     with pytest.raises(RateError, match=reason):
         rate_document(*args)
+
+
+# -- quotes: the order snapshot, and what a paid order is checked against
+
+SHIPMENT = {"origin": "CN-SZX", "destination": "JP-TYO", "length_cm": "50", "width_cm": "40", "height_cm": "30",
+            "weight_kg": "10", "price_minor": 100_000, "currency": "eur"}
+FREIGHT = {"estimate_minor": 20_000, "target_freight_minor": 30_001, "hold_minor": 130_001, "groups": [1, 0, 0],
+           "orders": {"S": ["h1"], "C": [], "F": []}, "factor": "1.5"}
+RATE = {"document": {"base": "EUR", "quote": "JPY", "rate": "161.25", "source": "ECB",
+                     "at": "2026-06-30T00:00:00+00:00"}, "signature_hash": "0x" + "ab" * 32}
+
+
+def snapshot(**changes):
+    args = dict(buyer=BUYER.upper().replace("0X", "0x"), seller=SELLER, goods="plates", shipment=SHIPMENT,
+                quoted_at="2026-06-30T00:00:00+00:00", freight=FREIGHT, rate=RATE, token="0x" + "70" * 20, decimals=0,
+                settlement_currency="jpy", policy="buyer_pays_return", valid_until=1_500)
+    return order_snapshot(**dict(args, **changes))
+
+
+def test_a_snapshot_converts_price_and_target_freight_once_each_into_the_tokens_units():
+    s = snapshot()
+    # A token with 0 decimals standing for JPY (exponent 0) from EUR cents (exponent 2): x 161.25 / 100.
+    # price 100,000 x 1.6125 = 161,250; freight 30,001 x 1.6125 = 48,376.6125 -> 48,377
+    assert s["settlement"] == {"currency": "JPY", "token": "0x" + "70" * 20, "decimals": 0, "price": "161250",
+                               "target_freight": "48377", "hold": "209627"}
+    assert s["buyer"] == BUYER and s["shipment"]["currency"] == "EUR" and s["rate"]["signature_hash"] == \
+        RATE["signature_hash"]
+    # Six decimals (a dollar stablecoin) from cents: x rate x 10^4, exact.
+    usd = snapshot(rate=dict(RATE, document=dict(RATE["document"], quote="USD", rate="1.08")), decimals=6,
+                   settlement_currency="USD")
+    assert (usd["settlement"]["price"], usd["settlement"]["target_freight"]) == ("1080000000", "324010800")
+    assert snapshot_hash(s) == snapshot_hash(snapshot()) != snapshot_hash(snapshot(goods="cups"))
+    with pytest.raises(QuoteError, match="no rate"):
+        snapshot(rate=None)
+    assert snapshot(rate=None, settlement_currency="EUR", decimals=2)["settlement"]["price"] == "100000"
+    with pytest.raises(QuoteError, match="return policy"):
+        snapshot(policy="nobody_pays")
+
+
+def test_a_paid_order_is_checked_against_its_quote():
+    s = snapshot()
+    paid = log("OrderPaid", 1, buyer=BUYER, seller=SELLER, token="0x" + "70" * 20, price=161_250,
+               freightHeld=48_377, snapshotHash="0x5a", policy=1)
+    assert quote_problems(fold_order([paid]), s) == []        # paid at 1,001, the rate held until 1,500
+    late = dict(paid, coords=dict(paid["coords"], block_timestamp=1_501))
+    assert quote_problems(fold_order([late]), s) == ["paid at 1501, after the quote's rate expired at 1500"]
+    cheaper = dict(paid, args=dict(paid["args"], freightHeld=1, policy=0))
+    assert quote_problems(fold_order([cheaper]), s) == ["target_freight 1 differs from the quote's 48377",
+                                                        "policy seller_pays_return differs from the quote's "
+                                                        "buyer_pays_return"]
+    assert quote_problems(fold_order([paid]), None) == ["no quote of this system has the order's snapshot hash"]
+
+
+def test_a_completed_order_joins_the_freight_history_in_the_quotes_currency():
+    s = snapshot()
+    paid = log("OrderPaid", 1, buyer=BUYER, seller=SELLER, token="0x" + "70" * 20, price=161_250,
+               freightHeld=48_377, snapshotHash="0x5a", policy=1)
+    billed = [paid, log("FinalBill", 2, freight=40_000, refunded=8_377, topUp=0, releaseAt=5_000)]
+    assert completed_history_order("cb-1", fold_order(billed), s) is None   # not ended yet
+    ended = fold_order(billed + [log("Released", 3, toSeller=161_250, toBuyer=0, ending=0)])
+    # 40,000 yen back into cents at 161.25 / 100: 24,806.20... -> 24,806
+    assert completed_history_order("cb-1", ended, s) == {
+        "order_id": "cb-1", "origin": "CN-SZX", "destination": "JP-TYO", "length_cm": "50", "width_cm": "40",
+        "height_cm": "30", "weight_kg": "10", "price_minor": 100_000, "currency": "EUR", "freight_minor": 24_806,
+        "completed_at": "1970-01-01T00:16:43+00:00"}

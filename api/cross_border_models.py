@@ -1,0 +1,151 @@
+"""Request and response models of the cross-border routes (quotes, orders, legs, final bills,
+returns): bodies refuse unknown fields, amounts are decimal strings of token base units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from .models import Strict, UnsignedTransaction
+from .types import Address, Amount, AmountOut, Hash32, PositiveAmount
+
+Place = Annotated[str, StringConstraints(min_length=1, max_length=64), Field(examples=["CN-SZX"])]
+Measure = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$"),
+                    Field(description="A positive decimal string.", examples=["50"])]
+
+
+class QuoteIn(Strict):
+    """A quote request: the shipment, its price and the time of the quote."""
+
+    origin: Place
+    destination: Place
+    length_cm: Measure | int
+    width_cm: Measure | int
+    height_cm: Measure | int
+    weight_kg: Measure
+    price_minor: Annotated[int, Field(ge=1, le=2**96 - 1)] | Amount = Field(
+        description="The goods' price in minor units (an integer, or a decimal string).")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
+    quoted_at: datetime = Field(description="ISO-8601 with its time zone.")
+
+
+class QuoteOut(BaseModel):
+    estimate_minor: AmountOut
+    target_freight_minor: AmountOut
+    hold_minor: AmountOut
+    currency: str
+    groups: list[int] = Field(description="[len(S), len(C), len(F)]: first, secondary and end freight orders.")
+    orders: dict[str, list[str]] = Field(description="The ids of the orders used, by group.")
+    weights: dict[str, str]
+    factor: str
+    window: dict[str, str]
+    left_out_without_rate: int
+
+
+OrderId = Annotated[int, Field(ge=1, le=2**64 - 1, description="The escrow's order id.")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Policy = Literal["seller_pays_return", "buyer_pays_return"]
+
+
+class OrderQuoteIn(QuoteIn):
+    """A quote for an order: the shipment (as for a freight quote), the parties, the settlement
+    token and its currency, the goods and the seller's return policy."""
+
+    buyer: Address
+    seller: Address
+    token: Address = Field(description="The seller's settlement token (allow-listed on the escrow).")
+    settlement_currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] = Field(
+        description="The currency the token stands for; the operator's latest rate from the shipment's currency "
+                    "into it converts the amounts.")
+    goods: Text = Field(description="What is bought, as the buyer sees it.")
+    return_policy: Policy = Field("seller_pays_return",
+                                  description="Who pays the return freight if the goods are sent back.")
+
+
+class Breakdown(BaseModel):
+    price: AmountOut
+    target_freight: AmountOut
+    hold: AmountOut = Field(description="What the buyer pays into the escrow (price + target freight).")
+
+
+class OrderQuoteOut(BaseModel):
+    snapshot_hash: Hash32 = Field(description="The order snapshot's hash, which `pay` carries on chain.")
+    snapshot: dict[str, Any]
+    freight: QuoteOut = Field(description="The freight estimate, in the shipment's currency.")
+    breakdown: Breakdown = Field(description="In the settlement token's base units, converted at the rate.")
+    rate_valid_until: int = Field(description="Chain time (seconds) until which the quote's rate holds.")
+    approve: UnsignedTransaction = Field(description="The buyer's ERC-20 approval of the hold; once it is mined, "
+                                                     "`POST /cross-border/pay` gives the `pay` to sign.")
+
+
+class PayIn(Strict):
+    """Pay a quote: the buyer confirms the breakdown it saw by sending this transaction."""
+
+    sender: Address = Field(description="The buyer the quote was made for.")
+    snapshot_hash: Hash32
+
+
+class OrderIn(Strict):
+    sender: Address
+    order_id: OrderId
+
+
+class LegIn(OrderIn):
+    carrier: Address
+    amount: PositiveAmount
+    waybill: Text = Field(description="The carrier's waybill (its keccak hash goes on chain).")
+
+
+class FinalBillIn(OrderIn):
+    carrier: Address | None = Field(None, description="The last carrier, if a last leg is billed with the delivery.")
+    last_leg: Amount = Field(0, description="The last carrier's bill (0: none).")
+    waybill: str = Field("", max_length=500)
+
+
+class ReasonIn(OrderIn):
+    reason: Text = Field(description="Why (its keccak hash goes on chain).")
+
+
+class AnswerReturnIn(OrderIn):
+    accept: bool
+    return_freight: Amount = Field(0, description="What the return freight cost, kept by the seller when the "
+                                                  "policy puts it on the buyer.")
+    reason: str = Field("", max_length=500)
+
+
+class ResolveIn(OrderIn):
+    to_seller: Amount = Field(description="The arbiter's split: what the seller gets of what the escrow holds.")
+
+
+class Leg(BaseModel):
+    carrier: str
+    amount: AmountOut
+    waybill_hash: str
+    tx_hash: str
+
+
+class CrossBorderOrderOut(BaseModel):
+    order_id: int
+    status: str
+    buyer: str
+    seller: str
+    token: str
+    price: AmountOut
+    target_freight: AmountOut
+    freight_held: AmountOut
+    freight_paid: AmountOut
+    refunded_freight: AmountOut
+    policy: Policy
+    snapshot_hash: str
+    legs: list[Leg]
+    final_bill: dict[str, Any] | None = None
+    top_up: dict[str, Any] | None = Field(None, description="The top-up asked for and its deadline, while it is due.")
+    return_: dict[str, Any] | None = Field(None, alias="return")
+    dispute: dict[str, Any] | None = None
+    ending: dict[str, Any] | None = None
+    steps: list[dict[str, Any]]
+    quote: dict[str, Any] | None = Field(description="The order snapshot its hash names.")
+    quote_problems: list[str] = Field(description="Where the order differs from its quote (empty: it matches).")
+    seq: int

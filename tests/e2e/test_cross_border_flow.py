@@ -1,0 +1,183 @@
+"""Cross-border orders on anvil through the API: a quote at the operator's signed rate, the
+payment into the notary escrow, two freight legs, a refunding final bill, the release and
+the order joining the freight history; a top-up final bill, the top-up, a return; a reorg
+that undoes a release; and the views equal a rebuild."""
+
+from __future__ import annotations
+
+from api.client import answer
+from api.client.holder import sign_transaction
+from engine.cross_border import rate_document, sign_rate
+from engine.freight import parse_csv
+
+from .conftest import Wallet, dev_account
+from .test_freight import HEADER, REQUEST, ROWS
+
+DAY = 86_400
+RATE = "1.08"            # 1 EUR = 1.08 USD; the token has 6 decimals, EUR minor units 2: x 10^4
+PRICE = 1_080_000_000    # 100,000 EUR cents at 1.08, in the token's base units
+TARGET = 408_045_600     # the target freight 37,782 EUR cents (see test_freight) at 1.08
+
+
+def ok(result: dict) -> dict:
+    assert result["status"] == "success", result
+    return result
+
+
+def event(result: dict, name: str) -> dict:
+    return next(e["args"] for e in result["events"] if e["event"] == name)
+
+
+def advance(rpc, seconds: int) -> None:
+    rpc.call("evm_increaseTime", seconds)
+    rpc.call("evm_mine")
+
+
+def setup_history_and_rate(service, client) -> None:
+    orders = parse_csv("\n".join([HEADER, *ROWS]) + "\n")
+    service.app.import_freight(orders, "history.csv", service.freight.known([o.order_id for o in orders]))
+    operator = dev_account(0)   # the deployer is the escrow's operator on the dev chain
+    fields = {"base": "EUR", "quote": "USD", "rate": RATE, "source": "ECB reference", "at": "2026-06-30T14:15:00Z"}
+    document = rate_document(**fields)
+    r = client.post("/rates", json=dict(fields, signature=sign_rate(document, operator)))
+    assert r.status_code == 201, r.text
+
+
+def quote(client, buyer: Wallet, seller: Wallet, token: str, **extra) -> dict:
+    body = {**REQUEST, "buyer": buyer.address, "seller": seller.address, "token": token,
+            "settlement_currency": "USD", "goods": "12 hand-thrown stoneware plates", **extra}
+    r = client.post("/cross-border/quotes", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def paid_order(client, buyer: Wallet, quoted: dict) -> int:
+    ok(buyer.relay(sign_transaction(buyer.account, quoted["approve"])))
+    paid = ok(buyer.send("/cross-border/pay", {"sender": buyer.address, "snapshot_hash": quoted["snapshot_hash"]}))
+    return int(event(paid, "OrderPaid")["orderId"])
+
+
+def order(client, service, order_id: int) -> dict:
+    service.step()
+    return answer(client.get(f"/cross-border/orders/{order_id}"))
+
+
+def balance(service, token: str, who: str) -> int:
+    return service.transactions._token_call(token, "balanceOf", who)[0]
+
+
+def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, client):
+    _, _, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    operator, seller, buyer, carrier_a, carrier_b = (Wallet(client, dev_account(i)) for i in (0, 2, 3, 4, 5))
+    setup_history_and_rate(service, client)
+
+    # The quote: price + target freight at the signed rate, the snapshot recorded by its hash.
+    quoted = quote(client, buyer, seller, token)
+    assert quoted["breakdown"] == {"price": str(PRICE), "target_freight": str(TARGET), "hold": str(PRICE + TARGET)}
+    snapshot = quoted["snapshot"]
+    assert snapshot["rate"]["rate"] == RATE and snapshot["rate"]["signature_hash"] == \
+        answer(client.get("/rates/EUR/USD"))["signature_hash"]
+    assert snapshot["freight"]["target_freight_minor"] == "37782" and snapshot["return_policy"] == \
+        "seller_pays_return"
+    assert answer(client.get(f"/cross-border/quotes/{quoted['snapshot_hash']}")) == snapshot
+    # Only the quote's buyer pays it.
+    r = client.post("/cross-border/pay", json={"sender": seller.address, "snapshot_hash": quoted["snapshot_hash"]})
+    assert r.status_code == 403, r.text
+
+    # Payment, two legs (by the seller, then the operator), a leg above the freight held refused.
+    before = balance(service, token, buyer.address)
+    order_id = paid_order(client, buyer, quoted)
+    assert balance(service, token, buyer.address) == before - PRICE - TARGET
+    ok(seller.send("/cross-border/pay-leg", {"sender": seller.address, "order_id": order_id,
+                                             "carrier": carrier_a.address, "amount": "150000000",
+                                             "waybill": "SZX-HAM-0001"}))
+    ok(operator.send("/cross-border/pay-leg", {"sender": operator.address, "order_id": order_id,
+                                               "carrier": carrier_b.address, "amount": "100000000",
+                                               "waybill": "HAM-local-77"}))
+    r = client.post("/cross-border/pay-leg", json={"sender": seller.address, "order_id": order_id,
+                                                   "carrier": carrier_b.address, "amount": str(TARGET),
+                                                   "waybill": "too much"})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "OverFreight", r.text
+    shown = order(client, service, order_id)
+    assert (shown["status"], shown["freight_paid"], shown["quote_problems"]) == ("paid", "250000000", [])
+    assert [leg["amount"] for leg in shown["legs"]] == ["150000000", "100000000"]
+
+    # The final bill with a last leg below the target: the rest of the freight is refunded now.
+    before = balance(service, token, buyer.address)
+    ok(seller.send("/cross-border/final-bill", {"sender": seller.address, "order_id": order_id,
+                                                "carrier": carrier_a.address, "last_leg": "50000000",
+                                                "waybill": "HAM-door"}))
+    shown = order(client, service, order_id)
+    assert shown["status"] == "billed" and shown["final_bill"]["refunded"] == TARGET - 300_000_000
+    assert balance(service, token, buyer.address) == before + TARGET - 300_000_000
+    r = client.post("/cross-border/release", json={"sender": buyer.address, "order_id": order_id})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "TooEarly", r.text
+
+    # After the return window anyone releases; the order joins the freight history.
+    history = service.freight.count()
+    advance(rpc, 14 * DAY + 1)
+    ok(buyer.send("/cross-border/release", {"sender": buyer.address, "order_id": order_id}))
+    shown = order(client, service, order_id)
+    assert shown["status"] == "settled" and shown["ending"]["how"] == "released"
+    assert service.freight.count() == history + 1
+    row = service.db.fetchone("SELECT freight_minor, currency, price_minor FROM view_freight_history "
+                              "WHERE order_id = ?", (f"cb-{order_id}",))
+    assert tuple(row) == (27778, "EUR", 100000)   # 300,000,000 / 1.08 / 10^4 = 27,777.8 -> 27,778 cents
+
+    # A reorg that drops the release: the order is billed again and leaves the history.
+    rpc.call("anvil_reorg", 1, [])
+    service.step()
+    assert service.reader.reorgs == 1
+    assert order(client, service, order_id)["status"] == "billed"
+    assert service.freight.count() == history
+    for view in (service.cross_border, service.freight):
+        live = view.snapshot()
+        view.rebuild()
+        assert view.snapshot() == live
+    ok(buyer.send("/cross-border/release", {"sender": buyer.address, "order_id": order_id}))
+    assert order(client, service, order_id)["status"] == "settled" and service.freight.count() == history + 1
+
+    # A second order whose freight exceeds the target: the buyer is asked for a top-up.
+    quoted = quote(client, buyer, seller, token, return_policy="buyer_pays_return")
+    second = paid_order(client, buyer, quoted)
+    ok(seller.send("/cross-border/final-bill", {"sender": seller.address, "order_id": second,
+                                                "carrier": carrier_a.address, "last_leg": "450000000",
+                                                "waybill": "SZX-HAM-0002"}))
+    shown = order(client, service, second)
+    top_up = 450_000_000 - int(quoted["breakdown"]["target_freight"])
+    assert shown["status"] == "top_up_requested" and shown["top_up"]["amount"] == top_up
+    assert [o["order_id"] for o in answer(client.get("/cross-border/orders", params={
+        "party": buyer.address, "status": "top_up_requested"}))] == [second]
+    r = client.post("/cross-border/top-up", json={"sender": buyer.address, "order_id": second})
+    assert r.status_code == 422, r.text   # nothing approved yet
+    ok(buyer.send("/cross-border/approve", {"owner": buyer.address, "token": token, "amount": str(top_up)}))
+    ok(buyer.send("/cross-border/top-up", {"sender": buyer.address, "order_id": second}))
+    shown = order(client, service, second)
+    assert shown["status"] == "billed" and shown["freight_paid"] == "450000000"
+
+    # A return: asked within the window, accepted; the buyer pays the return freight (its policy).
+    ok(buyer.send("/cross-border/request-return", {"sender": buyer.address, "order_id": second,
+                                                   "reason": "two plates arrived broken"}))
+    assert order(client, service, second)["status"] == "return_requested"
+    before = balance(service, token, buyer.address)
+    ok(seller.send("/cross-border/answer-return", {"sender": seller.address, "order_id": second, "accept": True,
+                                                   "return_freight": "20000000"}))
+    shown = order(client, service, second)
+    assert shown["status"] == "returned" and shown["ending"] == {"to_seller": 20_000_000,
+                                                                 "to_buyer": PRICE - 20_000_000, "how": "returned"}
+    assert balance(service, token, buyer.address) == before + PRICE - 20_000_000
+    assert service.freight.count() == history + 2
+
+    # A quote whose rate no longer holds cannot be paid.
+    stale = quote(client, buyer, seller, token, goods="a teapot")
+    advance(rpc, service.settings.quote_hold_seconds + 1)
+    r = client.post("/cross-border/pay", json={"sender": buyer.address, "snapshot_hash": stale["snapshot_hash"]})
+    assert r.status_code == 409 and "ask a new quote" in r.json()["detail"], r.text
+    r = client.post("/cross-border/pay", json={"sender": buyer.address, "snapshot_hash": "0x" + "00" * 32})
+    assert r.status_code == 404, r.text
+
+    for view in (service.cross_border, service.freight):
+        live = view.snapshot()
+        view.rebuild()
+        assert view.snapshot() == live
