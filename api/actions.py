@@ -74,6 +74,11 @@ class ContractAction:
     args: Callable[[BaseModel], tuple]
     summary: str
 
+    @property
+    def by(self) -> str:
+        """Who sends it, in words: "the seller", "anyone"."""
+        return self.signer if self.signer.startswith("any") else f"the {self.signer}"
+
 
 ACTIONS: tuple[Action, ...] = (
     Action("open", "open", "payer", OpenIn, _open_args,

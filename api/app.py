@@ -76,6 +76,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(evidence.router)
     app.include_router(freight.router)
     app.include_router(cross_border.router)
+    app.include_router(cross_border.notices_router)
     app.include_router(chain.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     generate = app.openapi

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .models import Strict, UnsignedTransaction
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount
@@ -44,7 +44,7 @@ class QuoteOut(BaseModel):
     left_out_without_rate: int
 
 
-OrderId = Annotated[int, Field(ge=1, le=2**64 - 1, description="The escrow's order id.")]
+OrderId = Annotated[int, Field(ge=1, le=2**63 - 1, description="The escrow's order id.")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Policy = Literal["seller_pays_return", "buyer_pays_return"]
 
@@ -64,6 +64,35 @@ class OrderQuoteIn(QuoteIn):
                                   description="Who pays the return freight if the goods are sent back.")
 
 
+class OrderSnapshot(BaseModel):
+    """The order snapshot a quote recorded: what the buyer sees and confirms by paying (its hash is on chain)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    buyer: str
+    seller: str
+    goods: str
+    shipment: dict[str, Any] = Field(description="The quote request: path, size, weight, price in its currency.")
+    quoted_at: str
+    freight: dict[str, Any] = Field(description="The freight estimate, in the shipment's currency.")
+    rate: dict[str, Any] | None = Field(description="The operator's rate (with its time and its signature's hash); "
+                                                    "none when the currencies are the same.")
+    settlement: dict[str, Any] = Field(description="The token, its currency and decimals; price, target freight "
+                                                   "and hold in its base units (decimal strings).")
+    return_policy: str
+    rate_valid_until: int = Field(description="Chain time (seconds) until which the quote's rate holds.")
+
+
+class NoticeOut(BaseModel):
+    subject: str
+    state: Literal["pending", "retrying", "delivered"]
+    attempts: int
+    last_error: str | None
+    delivered_at: float | None
+    body: dict[str, Any]
+
+
 class Breakdown(BaseModel):
     price: AmountOut
     target_freight: AmountOut
@@ -72,7 +101,7 @@ class Breakdown(BaseModel):
 
 class OrderQuoteOut(BaseModel):
     snapshot_hash: Hash32 = Field(description="The order snapshot's hash, which `pay` carries on chain.")
-    snapshot: dict[str, Any]
+    snapshot: OrderSnapshot
     freight: QuoteOut = Field(description="The freight estimate, in the shipment's currency.")
     breakdown: Breakdown = Field(description="In the settlement token's base units, converted at the rate.")
     rate_valid_until: int = Field(description="Chain time (seconds) until which the quote's rate holds.")
@@ -146,6 +175,6 @@ class CrossBorderOrderOut(BaseModel):
     dispute: dict[str, Any] | None = None
     ending: dict[str, Any] | None = None
     steps: list[dict[str, Any]]
-    quote: dict[str, Any] | None = Field(description="The order snapshot its hash names.")
+    quote: OrderSnapshot | None = Field(description="The order snapshot its hash names.")
     quote_problems: list[str] = Field(description="Where the order differs from its quote (empty: it matches).")
     seq: int

@@ -13,6 +13,7 @@ from typing import Iterable
 
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
+from engine.cross_border import CONTRACT as ESCROW
 from engine.group_buy import CONTRACT as GROUP_BUY
 from engine.group_buy import Catalogue, Market, scheme_hash
 from engine.instructions import Dispatcher
@@ -73,10 +74,13 @@ class Service:
                                  self.evidence.unbatched, self._unanchored) if self.witness and views else None
         chores = [Chore("anchorer", settings.anchor_interval, self.anchorer.run_once)] if self.anchorer else []
         self.dispatcher = None
-        if views and GROUP_BUY in self.manifest.contracts:
-            self.dispatcher = Dispatcher(self.app, self.chain_id, self._uninstructed, self.instructions.pending,
-                                         self.scheme_name, self.manifest.contract(GROUP_BUY).address)
-            chores.append(Chore("production instructions", settings.poll_interval * 5, self.dispatcher.run_once))
+        group_buy = GROUP_BUY in self.manifest.contracts
+        if views and (group_buy or ESCROW in self.manifest.contracts):
+            self.dispatcher = Dispatcher(self.app, self.chain_id, self._uninstructed if group_buy else list,
+                                         self.instructions.pending, self.scheme_name,
+                                         self.manifest.contract(GROUP_BUY).address if group_buy else "",
+                                         notices=self._top_up_notices)
+            chores.append(Chore("webhooks", settings.poll_interval * 5, self.dispatcher.run_once))
         self.engine = EngineRunner(self.app, settings, rpc_url, sources, transactions=self.transactions,
                                    open_settlements=self.view.open_settlements if views else None,
                                    chores=chores) if engine else None
@@ -129,6 +133,24 @@ class Service:
     def _uninstructed(self) -> list[dict]:
         done = self.instructions.campaigns()
         return [c for c in self.group_buy.succeeded(self.rpc.chain_time()) if c["campaign_id"] not in done]
+
+    def _top_up_notices(self) -> list[tuple[str, str, dict]]:
+        """A notice to the seller's store of each final bill asking its buyer for a top-up."""
+        if ESCROW not in self.manifest.contracts:
+            return []
+        done, escrow = self.instructions.notice_subjects(), self.manifest.contract(ESCROW).address
+        notices = []
+        for order in self.cross_border.orders(status="top_up_requested"):
+            bill_tx = next(s["tx_hash"] for s in reversed(order["steps"]) if s["step"] == "FinalBill")
+            subject = f"top-up of cross-border order {order['order_id']} ({bill_tx})"
+            if subject not in done:
+                notices.append((subject, order["seller"], {
+                    "notice": "top_up_requested", "chain_id": self.chain_id, "contract": escrow,
+                    "order_id": order["order_id"], "buyer": order["buyer"], "seller": order["seller"],
+                    "token": order["token"], "amount": str(order["final_bill"]["top_up"]),
+                    "deadline": order["final_bill"]["until"], "final_bill_tx": bill_tx,
+                    "snapshot_hash": order["snapshot_hash"]}))
+        return notices
 
     def _unanchored(self) -> list[str]:
         return [root for root in self.evidence.roots() if self.group_buy.batch_of_root(root) is None]

@@ -25,7 +25,7 @@ from .cross_border import CrossBorderQuote, RateRecord, rate_signer, signature_h
 from .evidence import EvidenceBatch, EvidenceRecord
 from .freight import FreightImport, order_record
 from .group_buy import Catalogue
-from .instructions import ProductionInstruction, new_secret
+from .instructions import Notice, ProductionInstruction, new_secret
 from .liquor import LiquorListing, document_hash, facts_document, terms_document
 from .store_order import StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
@@ -249,8 +249,8 @@ class OrderEngine(Application):
         self.save(store)
         return secret
 
-    def instruct(self, instruction: ProductionInstruction) -> ProductionInstruction:
-        """Keeps a campaign's production instruction; one already made for it is kept as it is."""
+    def instruct(self, instruction: ProductionInstruction | Notice) -> ProductionInstruction | Notice:
+        """Keeps a campaign's production instruction (or a notice); one already made for it is kept as it is."""
         try:
             self.save(instruction)
         except IntegrityError:

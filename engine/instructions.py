@@ -8,6 +8,10 @@ aggregate (its id derives from the chain and campaign, so it is never made twice
 attempt is recorded with its outcome, failures are retried with exponential backoff, and
 a delivered instruction is never sent again. A restarted engine finds the instructions
 still pending in the event store and carries on.
+
+Notices travel the same way: a :class:`Notice` tells the store's system of something it
+must act on or pass on to its customer (a cross-border final bill asking the buyer for a
+top-up by a deadline), one per subject, signed and retried like an instruction.
 """
 
 from __future__ import annotations
@@ -81,6 +85,10 @@ class ProductionInstruction(Aggregate):
     def instruction_id(self) -> str:
         return str(self.id)
 
+    @property
+    def subject(self) -> str:
+        return f"production instruction of campaign {self.campaign_id}"
+
     def payload(self) -> bytes:
         return json.dumps(self.body, sort_keys=True, separators=(",", ":")).encode()
 
@@ -101,7 +109,42 @@ class ProductionInstruction(Aggregate):
         return "delivered" if self.delivered_at is not None else ("retrying" if self.attempts else "pending")
 
 
-def deliver(instruction: ProductionInstruction, secret: str, post, now: float) -> bool:
+class Notice(Aggregate):
+    """A notice to a store's webhook about one subject (``top-up <order> <bill tx>`` ...), and its delivery."""
+
+    @staticmethod
+    def create_id(chain_id: int, subject: str) -> UUID:
+        return derive("notice", chain_id, subject)
+
+    @event("Created")
+    def __init__(self, chain_id: int, subject: str, store_id: str, url: str, body: dict, created_at: float):
+        self.chain_id = chain_id
+        self.subject = subject
+        self.store_id = store_id
+        self.url = url
+        self.body = body
+        self.attempts = 0
+        self.next_at = created_at
+        self.delivered_at: float | None = None
+        self.last_error: str | None = None
+
+    instruction_id = ProductionInstruction.instruction_id
+    payload = ProductionInstruction.payload
+
+    @event("Attempted")
+    def attempted(self, at: float, error: str):
+        self.attempts += 1
+        self.last_error = error
+        self.next_at = at + backoff(self.attempts)
+
+    @event("Delivered")
+    def delivered(self, at: float, status: int):
+        self.attempts += 1
+        self.delivered_at = at
+        self.last_error = None
+
+
+def deliver(instruction: ProductionInstruction | Notice, secret: str, post, now: float) -> bool:
     """One attempt: POSTs the signed body with ``post(url, content, headers)`` (an httpx-like
     call returning a response with ``status_code``); records the outcome on the aggregate."""
     body = instruction.payload()
@@ -120,12 +163,14 @@ def deliver(instruction: ProductionInstruction, secret: str, post, now: float) -
 
 
 class Dispatcher:
-    """Makes the instruction of every succeeded campaign of a store with a webhook, and sends
-    every instruction due (one round per call; the engine loop calls it as a chore)."""
+    """Makes the instruction of every succeeded campaign of a store with a webhook, and the
+    notices due, and sends every one due (one round per call; the engine loop calls it as a chore)."""
 
-    def __init__(self, app, chain_id: int, succeeded, pending, scheme_of, contract: str, post=None, clock=None):
+    def __init__(self, app, chain_id: int, succeeded, pending, scheme_of, contract: str, post=None, clock=None,
+                 notices=None):
         """``succeeded()``: campaigns that succeeded (view rows) and have no instruction yet;
-        ``pending()``: ids of instructions not delivered; ``scheme_of(campaign)``: the scheme's name."""
+        ``pending()``: ids of instructions and notices not delivered; ``scheme_of(campaign)``: the
+        scheme's name; ``notices()``: ``(subject, store address, body)`` of notices not made yet."""
         import time
 
         import httpx
@@ -137,6 +182,7 @@ class Dispatcher:
         self.contract = contract
         self.post = post or httpx.post
         self.clock = clock or time.time
+        self.notices = notices or (lambda: [])
         self.sent = 0
 
     def run_once(self) -> int:
@@ -150,6 +196,12 @@ class Dispatcher:
                 chain_id=self.chain_id, campaign_id=campaign["campaign_id"], store_id=store.store_id,
                 url=store.webhook_url, body=instruction_body(campaign, self.scheme_of(campaign), self.chain_id,
                                                             self.contract), created_at=self.clock())).id)
+        for subject, address, body in self.notices():
+            store = self.app.store_of_address(address)
+            if store is None or not getattr(store, "webhook_url", None):
+                continue
+            made.append(self.app.instruct(Notice(chain_id=self.chain_id, subject=subject, store_id=store.store_id,
+                                                 url=store.webhook_url, body=body, created_at=self.clock())).id)
         delivered = 0
         for instruction_id in dict.fromkeys(made + self.pending()):   # the new ones before the views see them
             instruction = self.app.repository.get(instruction_id)
@@ -161,8 +213,8 @@ class Dispatcher:
             if ok:
                 delivered += 1
                 self.sent += 1
-                log.info("production instruction of campaign %d delivered", instruction.campaign_id)
+                log.info("%s delivered", instruction.subject)
             else:
-                log.warning("production instruction of campaign %d failed (%s); retry in %.0fs",
-                            instruction.campaign_id, instruction.last_error, instruction.next_at - self.clock())
+                log.warning("%s failed (%s); retry in %.0fs", instruction.subject, instruction.last_error,
+                            instruction.next_at - self.clock())
         return delivered

@@ -1,46 +1,70 @@
-"""The production-instruction view: each succeeded campaign's instruction and its delivery state."""
+"""The webhook view: each succeeded campaign's production instruction, and each notice, with its
+delivery state."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
-from engine.instructions import ProductionInstruction
+from engine.instructions import Notice, ProductionInstruction
 
-from .view import View
+from .view import View, dumps
 
 
 class InstructionsView(View):
     """One row per instruction: pending, retrying or delivered, with its attempts and last error."""
 
     name = "instructions"
-    version = 1
+    version = 2
     schema = (
         """CREATE TABLE IF NOT EXISTS view_instructions (
             instruction_id TEXT PRIMARY KEY, campaign_id BIGINT NOT NULL UNIQUE, store_id TEXT NOT NULL,
             state TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT, delivered_at DOUBLE PRECISION,
             seq BIGINT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS view_notices (
+            notice_id TEXT PRIMARY KEY, subject TEXT NOT NULL UNIQUE, store_id TEXT NOT NULL,
+            state TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT, delivered_at DOUBLE PRECISION,
+            seq BIGINT NOT NULL, body TEXT NOT NULL)""",
     )
-    tables = ("view_instructions",)
-    handles = (ProductionInstruction.Created, ProductionInstruction.Attempted, ProductionInstruction.Delivered)
+    tables = ("view_instructions", "view_notices")
+    handles = (ProductionInstruction.Created, ProductionInstruction.Attempted, ProductionInstruction.Delivered,
+               Notice.Created, Notice.Attempted, Notice.Delivered)
 
     def apply(self, batch: Any, event: Any, seq: int) -> None:
         key = str(event.originator_id)
+        table, id_column = (("view_notices", "notice_id") if isinstance(event, (Notice.Created, Notice.Attempted,
+                                                                                  Notice.Delivered))
+                            else ("view_instructions", "instruction_id"))
         if isinstance(event, ProductionInstruction.Created):
             self.db.execute("INSERT INTO view_instructions (instruction_id, campaign_id, store_id, state, attempts, "
                             "seq) VALUES (?, ?, ?, 'pending', 0, ?) ON CONFLICT (instruction_id) DO NOTHING",
                             (key, event.campaign_id, event.store_id, seq))
-        elif isinstance(event, ProductionInstruction.Attempted):
-            self.db.execute("UPDATE view_instructions SET state = 'retrying', attempts = attempts + 1, "
-                            "last_error = ?, seq = ? WHERE instruction_id = ?", (event.error, seq, key))
+        elif isinstance(event, Notice.Created):
+            self.db.execute("INSERT INTO view_notices (notice_id, subject, store_id, state, attempts, seq, body) "
+                            "VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (notice_id) DO NOTHING",
+                            (key, event.subject, event.store_id, seq, dumps(event.body)))
+        elif isinstance(event, (ProductionInstruction.Attempted, Notice.Attempted)):
+            self.db.execute(f"UPDATE {table} SET state = 'retrying', attempts = attempts + 1, "
+                            f"last_error = ?, seq = ? WHERE {id_column} = ?", (event.error, seq, key))
         else:
-            self.db.execute("UPDATE view_instructions SET state = 'delivered', attempts = attempts + 1, "
-                            "last_error = NULL, delivered_at = ?, seq = ? WHERE instruction_id = ?",
+            self.db.execute(f"UPDATE {table} SET state = 'delivered', attempts = attempts + 1, "
+                            f"last_error = NULL, delivered_at = ?, seq = ? WHERE {id_column} = ?",
                             (event.at, seq, key))
 
     def pending(self) -> list[UUID]:
         return [UUID(i) for (i,) in self.db.fetchall(
-            "SELECT instruction_id FROM view_instructions WHERE state <> 'delivered' ORDER BY seq")]
+            "SELECT instruction_id FROM view_instructions WHERE state <> 'delivered' UNION ALL "
+            "SELECT notice_id FROM view_notices WHERE state <> 'delivered'")]
+
+    def notice_subjects(self) -> set[str]:
+        return {s for (s,) in self.db.fetchall("SELECT subject FROM view_notices")}
+
+    def notices(self, store_id: str) -> list[dict]:
+        return [{"subject": r[0], "state": r[1], "attempts": int(r[2]), "last_error": r[3], "delivered_at": r[4],
+                 "body": json.loads(r[5])} for r in self.db.fetchall(
+            "SELECT subject, state, attempts, last_error, delivered_at, body FROM view_notices WHERE store_id = ? "
+            "ORDER BY seq", (store_id,))]
 
     def campaigns(self) -> set[int]:
         return {int(c) for (c,) in self.db.fetchall("SELECT campaign_id FROM view_instructions")}

@@ -18,6 +18,7 @@ import typer
 
 from engine.node import AnvilNode, deploy as ape_deploy
 
+from . import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
 from . import serve as s
 from .freight import app as freight_app
 from .liquor import warehouse as warehouse_app

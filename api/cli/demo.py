@@ -18,6 +18,7 @@ from engine.node import DEV_MNEMONIC
 from engine.rpc import Rpc
 
 from ..client import ApiError, Holder, agreement, answer, settlement_key
+from .demo_cross_border import CrossBorderWalk
 from .demo_group_buy import GroupBuyWalk
 from .demo_liquor import CaseWalk
 
@@ -291,6 +292,8 @@ class Walk:
                                lambda i: Holder(self.http, dev_account(i)), out=self.out).run()
         self.group_buy = GroupBuyWalk(self.http, self.admin, self.token, self.settle,
                                       lambda i: Holder(self.http, dev_account(i)), self.anchor, out=self.out).run()
+        self.cross_border = CrossBorderWalk(self.http, self.rpc, self.admin, self.token, self.settle,
+                                            lambda i: Holder(self.http, dev_account(i)), out=self.out).run()
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
         self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
         history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
@@ -351,7 +354,8 @@ def run_demo(service, settings) -> None:
             walk = Walk(http, service.rpc, settings.admin_token, settle_by_polling(http),
                         out=lambda line: print(line, flush=True))
             results = walk.run()
-        print(f"\ndemo finished: {len(results)} orders, a liquor case and a group-buy campaign walked. "
+        print(f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign and two cross-border "
+              "orders walked. "
               f"The API keeps serving on {base}; "
               f"admin token {settings.admin_token}. Ctrl-C to stop.", flush=True)
         thread.join()

@@ -14,17 +14,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from eth_utils import keccak
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from engine.cross_border import CONTRACT, QuoteError, order_snapshot
 from engine.freight import estimate, request_of
-from engine.liquor import ZERO_ADDRESS
+from engine.stores import Store
 
-from ..actions import ContractAction
-from ..cross_border_models import (AnswerReturnIn, CrossBorderOrderOut, FinalBillIn, LegIn, OrderIn, OrderQuoteIn,
-                                   OrderQuoteOut, PayIn, ReasonIn, ResolveIn)
-from ..deps import following, service
+from ..cross_border_actions import ACTIONS
+from ..cross_border_models import CrossBorderOrderOut, NoticeOut, OrderQuoteIn, OrderQuoteOut, OrderSnapshot, PayIn
+from ..deps import following, service, store_for_key
 from ..models import Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
@@ -32,38 +30,7 @@ from ..types import Address
 from .generated import action_routes, payment_routes
 
 router = APIRouter(prefix="/cross-border", tags=["cross-border"], responses=responses(*COMMON))
-
-
-def _text_hash(text: str) -> bytes:
-    return keccak(text=text) if text else bytes(32)
-
-
-ACTIONS: tuple[ContractAction, ...] = (
-    ContractAction("pay-leg", "payLeg", "seller or the operator", LegIn,
-                   lambda b: (b.order_id, b.carrier.lower(), b.amount, keccak(text=b.waybill)),
-                   "Pay a freight leg to a carrier from the freight held, with the leg's waybill"),
-    ContractAction("final-bill", "finalBill", "seller or the operator", FinalBillIn,
-                   lambda b: (b.order_id, (b.carrier or ZERO_ADDRESS).lower(), b.last_leg, _text_hash(b.waybill)),
-                   "On delivery, settle the freight: the unused freight is refunded to the buyer, or a top-up is "
-                   "asked for by a deadline"),
-    ContractAction("top-up", "topUp", "buyer", OrderIn, lambda b: (b.order_id,),
-                   "Pay the top-up the final bill asked for (approve the amount first)"),
-    ContractAction("request-return", "requestReturn", "buyer", ReasonIn,
-                   lambda b: (b.order_id, keccak(text=b.reason)),
-                   "Ask to return the goods within the return window, with a reason"),
-    ContractAction("answer-return", "answerReturn", "seller", AnswerReturnIn,
-                   lambda b: (b.order_id, b.accept, b.return_freight, _text_hash(b.reason)),
-                   "Accept a return (the price is refunded, less the return freight if the policy puts it on the "
-                   "buyer) or refuse it with a reason"),
-    ContractAction("release", "release", "anyone", OrderIn, lambda b: (b.order_id,),
-                   "After the return window, the price goes to the seller"),
-    ContractAction("escalate", "escalate", "anyone", OrderIn, lambda b: (b.order_id,),
-                   "A top-up unpaid by its deadline, or a return unanswered in time, goes to the arbiter"),
-    ContractAction("resolve", "resolve", "arbiter", ResolveIn, lambda b: (b.order_id, b.to_seller),
-                   "The arbiter splits what the escrow holds of a disputed order"),
-    ContractAction("end-lapsed", "endLapsed", "anyone", OrderIn, lambda b: (b.order_id,),
-                   "After the arbitration window, end a dispute with the split fixed when it was raised"),
-)
+notices_router = APIRouter(tags=["cross-border"])
 
 
 @router.post("/quotes", status_code=201, response_model=OrderQuoteOut, responses=responses(422),
@@ -128,7 +95,7 @@ payment_routes(router, CONTRACT, "cross_border",
 def _shown(order: dict) -> dict:
     bill = order.get("final_bill") or {}
     if order["status"] == "top_up_requested":
-        order["top_up"] = {"amount": bill.get("top_up"), "deadline": bill.get("until")}
+        order["top_up"] = {"amount": str(bill["top_up"]), "deadline": bill["until"]}
     return order
 
 
@@ -143,14 +110,14 @@ def orders(party: Address | None = None,
 
 @router.get("/orders/{order_id}", response_model=CrossBorderOrderOut, responses=responses(404),
             summary="A cross-border order: escrow state, legs paid, final bill, return, ending and its quote")
-def order(order_id: Annotated[int, Path(ge=1, le=2**64 - 1)], svc: Service = Depends(service)) -> dict:
+def order(order_id: Annotated[int, Path(ge=1, le=2**63 - 1)], svc: Service = Depends(service)) -> dict:
     found = svc.cross_border.order(order_id)
     if found is None:
         raise HTTPException(404, f"no cross-border order {order_id}")
     return _shown(found)
 
 
-@router.get("/quotes/{snapshot_hash}", responses=responses(404),
+@router.get("/quotes/{snapshot_hash}", response_model=OrderSnapshot, responses=responses(404),
             summary="A quote's order snapshot, by its hash")
 def get_quote(snapshot_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
               svc: Service = Depends(service)) -> dict:
@@ -159,3 +126,10 @@ def get_quote(snapshot_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")
         raise HTTPException(404, f"no quote with snapshot hash {snapshot_hash}")
     return found
 
+
+
+@notices_router.get("/stores/{store_id}/notices", response_model=list[NoticeOut], responses=responses(401, 404),
+                    summary="The notices sent to the store's webhook (a buyer asked for a top-up ...), with their "
+                            "delivery state")
+def store_notices(store: Store = Depends(store_for_key), svc: Service = Depends(service)) -> list[dict]:
+    return svc.instructions.notices(store.store_id)

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from engine.cross_border import CONTRACT as ESCROW
 from engine.cross_border import rate_document
-from engine.freight import estimate, request_of
+from engine.freight import estimate, parse_csv, request_of
 
-from ..deps import following, service
+from ..deps import following, require_admin, service
 from ..cross_border_models import QuoteIn, QuoteOut
 from ..models import Strict
 from ..problems import responses
@@ -33,6 +33,33 @@ def quote(body: QuoteIn, svc: Service = Depends(service)) -> dict[str, Any]:
     data["quoted_at"] = body.quoted_at.isoformat() if body.quoted_at.tzinfo else "no time zone"
     request, quoted_at = request_of(data)
     return estimate(request, quoted_at, svc.freight.history(), factor=Decimal(svc.settings.freight_factor))
+
+
+class HistoryIn(Strict):
+    """A history file of completed orders, as `orderchain freight import` takes it."""
+
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The file's name, kept with its rows.", examples=["history-2026-q2.csv"])
+    csv: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description="The CSV text with exactly the columns order_id,origin,destination,length_cm,width_cm,height_cm,"
+                    "weight_kg,price_minor,currency,freight_minor,completed_at.")
+
+
+class HistoryOut(BaseModel):
+    imported: int
+    history: int = Field(description="Orders the history holds now.")
+
+
+@router.post("/freight/history", status_code=201, response_model=HistoryOut, dependencies=[Depends(require_admin)],
+             responses=responses(401, 403, 409),
+             summary="Import completed orders into the freight history (operator): the whole file or nothing",
+             description="Bad rows are named by their line numbers and nothing is imported; an order imported "
+                         "before, or the same file twice, is a 409.")
+def import_history(body: HistoryIn, svc: Service = Depends(service)) -> dict:
+    orders = parse_csv(body.csv)
+    svc.app.import_freight(orders, body.source, svc.freight.known([o.order_id for o in orders]))
+    svc.project()
+    return {"imported": len(orders), "history": svc.freight.count()}
 
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]

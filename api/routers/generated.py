@@ -52,4 +52,4 @@ def action_routes(router: APIRouter, contract: str, actions: tuple[ContractActio
             return Unsigned(transaction=svc.transactions.call(contract, action.function, action.args(body),
                                                               body.sender.lower()))
         post_unsigned(router, f"/{action.name}", f"{prefix}_" + action.name.replace("-", "_"), action.model, build,
-                      action.summary, f"The unsigned `{action.function}` transaction, sent by the {action.signer}.")
+                      action.summary, f"The unsigned `{action.function}` transaction, sent by {action.by}.")

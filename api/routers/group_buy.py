@@ -199,9 +199,11 @@ def get_campaign(campaign_id: Annotated[int, Path(ge=1, le=2**63 - 1)], svc: Ser
 
 
 @router.put("/stores/{store_id}/webhook", response_model=WebhookOut, responses=responses(401, 404),
-            summary="Where production instructions go; answers the signing secret (shown once)",
-            description="Each instruction is a POST of JSON with `X-Signature: sha256=<hex HMAC-SHA256 of the body "
-                        "under the secret>` and `X-Instruction-Id` (one per campaign: a repeat has the same id).")
+            summary="Where production instructions and notices go; answers the signing secret (shown once)",
+            description="Each instruction or notice is a POST of JSON with `X-Signature: sha256=<hex HMAC-SHA256 of "
+                        "the body under the secret>` and `X-Instruction-Id` (one per campaign or subject: a repeat "
+                        "has the same id). Notices: `top_up_requested` (a cross-border buyer must top up by a "
+                        "deadline).")
 def put_webhook(body: WebhookIn, store: Store = Depends(store_for_key), svc: Service = Depends(service)) -> dict:
     secret = svc.app.set_webhook(store, str(body.url))
     return {"url": str(body.url), "secret": secret}

@@ -10,8 +10,13 @@ from api.client.holder import sign_transaction
 from engine.cross_border import rate_document, sign_rate
 from engine.freight import parse_csv
 
-from .conftest import Wallet, dev_account
+import json
+
+from engine.instructions import signature_valid
+
+from .conftest import Wallet, dev_account, register
 from .test_freight import HEADER, REQUEST, ROWS
+from .test_group_buy_flow import Receiver
 
 DAY = 86_400
 RATE = "1.08"            # 1 EUR = 1.08 USD; the token has 6 decimals, EUR minor units 2: x 10^4
@@ -138,7 +143,11 @@ def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, cl
     ok(buyer.send("/cross-border/release", {"sender": buyer.address, "order_id": order_id}))
     assert order(client, service, order_id)["status"] == "settled" and service.freight.count() == history + 1
 
-    # A second order whose freight exceeds the target: the buyer is asked for a top-up.
+    # A second order whose freight exceeds the target: the buyer is asked for a top-up, and the
+    # engine tells the seller's store (its system reaches the buyer) on its webhook.
+    headers = register(client, "ceramics", seller.address)
+    receiver = Receiver()
+    secret = answer(client.put("/stores/ceramics/webhook", json={"url": receiver.url}, headers=headers))["secret"]
     quoted = quote(client, buyer, seller, token, return_policy="buyer_pays_return")
     second = paid_order(client, buyer, quoted)
     ok(seller.send("/cross-border/final-bill", {"sender": seller.address, "order_id": second,
@@ -146,9 +155,22 @@ def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, cl
                                                 "waybill": "SZX-HAM-0002"}))
     shown = order(client, service, second)
     top_up = 450_000_000 - int(quoted["breakdown"]["target_freight"])
-    assert shown["status"] == "top_up_requested" and shown["top_up"]["amount"] == top_up
+    assert shown["status"] == "top_up_requested" and shown["top_up"]["amount"] == str(top_up)
     assert [o["order_id"] for o in answer(client.get("/cross-border/orders", params={
         "party": buyer.address, "status": "top_up_requested"}))] == [second]
+    try:
+        assert service.dispatcher.run_once() == 1
+        service.project()
+        assert service.dispatcher.run_once() == 0   # one notice per final bill
+    finally:
+        receiver.close()
+    (sent_headers, sent), = receiver.requests
+    assert signature_valid(secret, sent, sent_headers["X-Signature"])
+    notice = json.loads(sent)
+    assert (notice["notice"], notice["order_id"], notice["amount"], notice["deadline"]) == (
+        "top_up_requested", second, str(top_up), shown["top_up"]["deadline"])
+    notices = answer(client.get("/stores/ceramics/notices", headers=headers))
+    assert [(n["state"], n["body"]["order_id"]) for n in notices] == [("delivered", second)]
     r = client.post("/cross-border/top-up", json={"sender": buyer.address, "order_id": second})
     assert r.status_code == 422, r.text   # nothing approved yet
     ok(buyer.send("/cross-border/approve", {"owner": buyer.address, "token": token, "amount": str(top_up)}))

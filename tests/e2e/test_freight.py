@@ -75,3 +75,17 @@ def test_a_rate_is_recorded_only_with_the_operators_signature(service, client):
     assert latest["signature_hash"] == r.json()["signature_hash"]
     r = client.post("/rates", json=dict(fields, rate="0.93", signature=sign_rate(document, operator)))
     assert r.status_code == 422   # the signature is of another rate
+
+
+def test_the_operator_imports_history_through_the_api(service, client):
+    from .conftest import ADMIN_HEADERS
+    good = {"source": "history.csv", "csv": "\n".join([HEADER, *ROWS]) + "\n"}
+    assert client.post("/freight/history", json=good).status_code == 401
+    bad = {"source": "bad.csv", "csv": "\n".join([HEADER, ROWS[0], "x,CN-SZX,DE-HAM,50,40,30,10,1,EUR,-5,"
+                                                                   "2026-06-01T00:00:00Z"])}
+    r = client.post("/freight/history", json=bad, headers=ADMIN_HEADERS)
+    assert r.status_code == 422 and "line 3: freight_minor" in r.json()["detail"], r.text
+    r = client.post("/freight/history", json=good, headers=ADMIN_HEADERS)
+    assert r.status_code == 201 and r.json() == {"imported": 5, "history": 5}, r.text
+    r = client.post("/freight/history", json=good, headers=ADMIN_HEADERS)
+    assert r.status_code == 409 and service.freight.count() == 5
