@@ -10,8 +10,9 @@ from typing import Callable
 
 from engine.cross_border import rate_document, sign_rate
 
-from ..client import Holder, answer
+from ..client import answer
 from ..client.holder import sign_transaction
+from .demo_steps import StepWalk
 
 BUYER, SELLER, OPERATOR = 7, 6, 0   # the deployer is the escrow's operator on the dev chain
 DAY = 86_400
@@ -30,28 +31,16 @@ def tusd(amount) -> str:
     return f"{int(amount) / 1_000_000:,.2f} tUSD"
 
 
-class CrossBorderWalk:
+class CrossBorderWalk(StepWalk):
     """The walk against an API reachable through ``http``; ``settle`` and ``holder`` as for the other walks."""
+
+    hidden_events = ("Transfer",)
 
     def __init__(self, http, rpc, admin: dict, token: str, settle: Callable[[int], None], holder: Callable,
                  out: Callable[[str], None] = print):
-        self.http = http
+        super().__init__(http, admin, token, settle, holder, (BUYER, SELLER, OPERATOR), out)
         self.rpc = rpc
-        self.admin = admin
-        self.token = token
-        self.settle = settle
-        self.out = out
-        self.h: dict[int, Holder] = {i: holder(i) for i in (BUYER, SELLER, OPERATOR)}
         self.carriers = ("0x" + "ca" * 19 + "01", "0x" + "ca" * 19 + "02")
-        self.results: dict[str, object] = {}
-
-    def _done(self, result: dict, what: str) -> dict:
-        if result.get("status") != "success":
-            raise RuntimeError(f"{what}: transaction {result.get('tx_hash')} failed: {result.get('revert')}")
-        self.settle(result["block_number"])
-        events = ", ".join(e["event"] for e in result.get("events", []) if e["event"] != "Transfer")
-        self.out(f"  ✓ {what}  (block {result['block_number']}; {events})")
-        return result
 
     def _order(self, order_id: int) -> dict:
         o = answer(self.http.get(f"/cross-border/orders/{order_id}"))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from ..client import Holder, answer
+from ..client import answer
 from ..client import group_buy as client
+from .demo_steps import StepWalk
 
 ENTERPRISE_ID = "tailor"
 ENTERPRISE, ALICE, BOB, CAROL = 5, 1, 3, 4
@@ -37,28 +38,16 @@ def tusd(amount) -> str:
     return f"{int(amount) / 1_000_000:,.2f} tUSD"
 
 
-class GroupBuyWalk:
+class GroupBuyWalk(StepWalk):
     """The walk against an API reachable through ``http``; ``settle`` and ``step`` as for the other walks
     (``anchor(bundle_hash)`` returns once that bundle is anchored and the engine has read it)."""
 
+    hidden_events = ("Approval", "Transfer")
+
     def __init__(self, http, admin: dict, token: str, settle: Callable[[int], None], holder: Callable,
                  anchor: Callable[[str], None], out: Callable[[str], None] = print):
-        self.http = http
-        self.admin = admin
-        self.token = token
-        self.settle = settle
+        super().__init__(http, admin, token, settle, holder, (ENTERPRISE, ALICE, BOB, CAROL), out)
         self.anchor = anchor
-        self.out = out
-        self.h: dict[int, Holder] = {i: holder(i) for i in (ENTERPRISE, ALICE, BOB, CAROL)}
-        self.results: dict[str, object] = {}
-
-    def _done(self, result: dict, what: str) -> dict:
-        if result.get("status") != "success":
-            raise RuntimeError(f"{what}: transaction {result.get('tx_hash')} failed: {result.get('revert')}")
-        self.settle(result["block_number"])
-        events = ", ".join(e["event"] for e in result.get("events", []) if e["event"] not in ("Approval", "Transfer"))
-        self.out(f"  ✓ {what}  (block {result['block_number']}; {events})")
-        return result
 
     def _book(self, quantity: int) -> dict:
         book = answer(self.http.get(f"/catalogues/{ENTERPRISE_ID}/book",

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..client import Holder, answer
+from ..client import answer
 from ..client import liquor as client
+from .demo_steps import StepWalk
 
 # Dev accounts (index in the test mnemonic) and their parts in the case's life.
 ALICE, BOB, PRODUCER, WAREHOUSE, LENDER = 1, 3, 5, 6, 7
@@ -27,28 +28,14 @@ def tusd(amount: int | str) -> str:
     return f"{int(amount) / UNIT:,.2f} tUSD"
 
 
-class CaseWalk:
+class CaseWalk(StepWalk):
     """The walk, against an API reachable through ``http``; ``settle`` as for the settlement walk."""
 
     def __init__(self, http, rpc, admin: dict, token: str, settle: Callable[[int], None], holder: Callable,
                  out: Callable[[str], None] = print):
-        self.http = http
+        super().__init__(http, admin, token, settle, holder, (ALICE, BOB, PRODUCER, WAREHOUSE, LENDER), out)
         self.rpc = rpc
-        self.admin = admin
-        self.token = token
-        self.settle = settle
-        self.out = out
-        self.h: dict[int, Holder] = {i: holder(i) for i in (ALICE, BOB, PRODUCER, WAREHOUSE, LENDER)}
         self.names = {ALICE: "alice", BOB: "bob", PRODUCER: "producer", WAREHOUSE: "warehouse", LENDER: "lender"}
-        self.results: dict[str, object] = {}
-
-    def _done(self, result: dict, what: str) -> dict:
-        if result.get("status") != "success":
-            raise RuntimeError(f"{what}: transaction {result.get('tx_hash')} failed: {result.get('revert')}")
-        self.settle(result["block_number"])
-        events = ", ".join(e["event"] for e in result.get("events", []) if e["event"] not in ("Approval",))
-        self.out(f"  ✓ {what}  (block {result['block_number']}; {events})")
-        return result
 
     def _send(self, who: int, path: str, body: dict, what: str) -> dict:
         return self._done(self.h[who].send(path, {"sender": self.h[who].address, **body}), what)

@@ -5,37 +5,23 @@ that undoes a release; and the views equal a rebuild."""
 
 from __future__ import annotations
 
+import json
+
 from api.client import answer
 from api.client.holder import sign_transaction
 from engine.cross_border import rate_document, sign_rate
 from engine.freight import parse_csv
-
-import json
-
 from engine.instructions import signature_valid
 
 from .conftest import Wallet, dev_account, register
 from .test_freight import HEADER, REQUEST, ROWS
 from .test_group_buy_flow import Receiver
+from .test_liquor_flow import advance, event, ok
 
 DAY = 86_400
 RATE = "1.08"            # 1 EUR = 1.08 USD; the token has 6 decimals, EUR minor units 2: x 10^4
 PRICE = 1_080_000_000    # 100,000 EUR cents at 1.08, in the token's base units
 TARGET = 408_045_600     # the target freight 37,782 EUR cents (see test_freight) at 1.08
-
-
-def ok(result: dict) -> dict:
-    assert result["status"] == "success", result
-    return result
-
-
-def event(result: dict, name: str) -> dict:
-    return next(e["args"] for e in result["events"] if e["event"] == name)
-
-
-def advance(rpc, seconds: int) -> None:
-    rpc.call("evm_increaseTime", seconds)
-    rpc.call("evm_mine")
 
 
 def setup_history_and_rate(service, client) -> None:

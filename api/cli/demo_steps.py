@@ -1,0 +1,34 @@
+"""What the walks of `orderchain demo` share: the API, the dev accounts' holders, and one
+printed line per mined step."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..client import Holder
+
+
+class StepWalk:
+    """A walk against an API reachable through ``http``: ``settle(block)`` returns once the engine
+    has indexed the block, ``holder(i)`` is dev account ``i``'s holder, ``out`` prints a line."""
+
+    hidden_events: tuple[str, ...] = ("Approval",)   # not worth a mention in the printed step
+
+    def __init__(self, http, admin: dict, token: str, settle: Callable[[int], None], holder: Callable,
+                 accounts: tuple[int, ...], out: Callable[[str], None] = print):
+        self.http = http
+        self.admin = admin
+        self.token = token
+        self.settle = settle
+        self.out = out
+        self.h: dict[int, Holder] = {i: holder(i) for i in accounts}
+        self.results: dict[str, object] = {}
+
+    def _done(self, result: dict, what: str) -> dict:
+        """A mined step: fails the walk unless it succeeded, waits for the engine, prints it."""
+        if result.get("status") != "success":
+            raise RuntimeError(f"{what}: transaction {result.get('tx_hash')} failed: {result.get('revert')}")
+        self.settle(result["block_number"])
+        events = ", ".join(e["event"] for e in result.get("events", []) if e["event"] not in self.hidden_events)
+        self.out(f"  ✓ {what}  (block {result['block_number']}; {events})")
+        return result
