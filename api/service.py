@@ -187,6 +187,8 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.engine is not None:
+            self.engine.interrupt()
         if self._thread:
             self._thread.join(10)
         self.db.checkpoint(force=True)

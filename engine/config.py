@@ -81,6 +81,7 @@ class Settings:
     session_seconds: int = 3600
     freight_factor: str = "1.5"
     quote_hold_seconds: int = 900
+    ws_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -107,6 +108,7 @@ class Settings:
             siwe_domain=env.get("ORDERCHAIN_SIWE_DOMAIN") or None,
             session_seconds=_int(env, "ORDERCHAIN_SESSION_SECONDS", base.session_seconds, minimum=60),
             freight_factor=_decimal_text(env, "ORDERCHAIN_FREIGHT_FACTOR", base.freight_factor),
+            ws_url=env.get("ORDERCHAIN_WS_URL"),
             quote_hold_seconds=_int(env, "ORDERCHAIN_QUOTE_HOLD_SECONDS", base.quote_hold_seconds, minimum=1),
         )
 

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from .application import OrderEngine
 from .chain_source import ChainSource
 from .config import Settings
+from .heads import HeadWatcher, derived_ws_url
 from .keeper import Keeper
 from .reader import ChainReader, OtherChain
 from .registry import SOURCES
@@ -24,6 +25,7 @@ from .transactions import Transactions
 
 log = logging.getLogger("orderchain.engine")
 RETRY_PAUSE = 1.0   # seconds to wait after a failed step
+PUSH_HEARTBEAT = 1.0   # with new heads pushed, the loop still steps (and does its chores) this often
 
 
 class Chore:
@@ -58,6 +60,10 @@ class EngineRunner:
         self.halted: str | None = None      # why the engine stopped following the node
         self.last_error: str | None = None
         self._last_keeper = 0.0
+        self.wake = threading.Event()       # set by a new head (or to stop): the loop steps at once
+        ws_url = settings.ws_url if settings.ws_url is not None else derived_ws_url(rpc_url)
+        self.ws_url = None if ws_url in ("", "off", "none") else ws_url
+        self.heads = HeadWatcher(self.ws_url, self.wake) if self.ws_url else None
 
     @property
     def reader(self) -> ChainReader:
@@ -87,8 +93,28 @@ class EngineRunner:
                     chore.last_error = f"{exc.__class__.__name__}: {exc}"
                     log.exception("%s failed", chore.name)
 
+    def pause(self) -> None:
+        """Waits for the next step: a new head pushed by the node, or the poll interval (the
+        heartbeat while new heads are pushed)."""
+        pushed = self.heads is not None and self.heads.subscribed
+        self.wake.wait(max(self.settings.poll_interval, PUSH_HEARTBEAT) if pushed else self.settings.poll_interval)
+        self.wake.clear()
+
+    def interrupt(self) -> None:
+        """Ends the current pause (``run`` then sees its stop event)."""
+        self.wake.set()
+
     def run(self, stop: threading.Event, after_step: Callable[[list], None] | None = None) -> None:
         """Steps until ``stop`` is set, or until the node turns out to serve another chain."""
+        if self.heads is not None:
+            self.heads.start()
+        try:
+            self._loop(stop, after_step)
+        finally:
+            if self.heads is not None:
+                self.heads.stop()
+
+    def _loop(self, stop: threading.Event, after_step: Callable[[list], None] | None) -> None:
         while not stop.is_set():
             try:
                 recorded = self.step()
@@ -104,4 +130,5 @@ class EngineRunner:
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
                 log.exception("engine step failed")
                 stop.wait(RETRY_PAUSE)
-            stop.wait(self.settings.poll_interval)
+            if not stop.is_set():
+                self.pause()
