@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import FastAPI
+
+from engine import metrics
 
 from . import problems
 from .routers import chain, cross_border, evidence, freight, group_buy, liquor, settlements, stores
@@ -45,6 +49,30 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class Timing:
+    """Observes each HTTP request's duration in the request histogram, labelled by route template."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = [500]
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            metrics.REQUESTS.labels(getattr(route, "path", "unmatched"), scope["method"], str(status[0])).observe(
+                time.perf_counter() - started)
+
+
 def _replay(messages: list[dict], then=None):
     pending = list(messages)
 
@@ -79,6 +107,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(cross_border.notices_router)
     app.include_router(chain.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
+    app.add_middleware(Timing)
     generate = app.openapi
 
     def openapi() -> dict:

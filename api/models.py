@@ -460,6 +460,8 @@ class Status(BaseModel):
     view_position: int
     last_error: str | None
     halted: str | None = Field(description="Why the engine stopped following the node, if it did.")
+    new_heads: dict[str, Any] | None = Field(None, description="The node's new-head subscription: its URL, whether "
+                                                               "it is live (else the engine polls), notifications.")
     contracts: dict[str, Address]
 
 

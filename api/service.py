@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Iterable
 
+from engine import metrics
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
 from engine.cross_border import CONTRACT as ESCROW
@@ -86,6 +87,7 @@ class Service:
                                    chores=chores) if engine else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._deltas = metrics.Deltas()
         self.changed = threading.Condition()
 
     def _witness(self):
@@ -170,6 +172,10 @@ class Service:
         """Brings the views up to date (with the events a reader step has just saved)."""
         if self.views:
             self.projector.catch_up(recorded=recorded)
+            for view in self.projector.views:
+                metrics.VIEW_POSITION.labels(view.name).set(view.position())
+            if self.dispatcher is not None:
+                self._deltas.add("webhooks", self.dispatcher.sent, metrics.WEBHOOKS)
         with self.changed:
             self.changed.notify_all()
 
@@ -218,5 +224,8 @@ class Service:
             "view_position": self.projector.position(),
             "last_error": last_error,
             "halted": self.halted,
+            "new_heads": None if self.engine is None or self.engine.heads is None else {
+                "url": self.engine.ws_url, "subscribed": self.engine.heads.subscribed,
+                "notifications": self.engine.heads.notifications, "last_error": self.engine.heads.last_error},
             "contracts": {name: c.address for name, c in self.manifest.contracts.items()},
         }

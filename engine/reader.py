@@ -154,6 +154,8 @@ class ChainReader:
         self._ids: dict[tuple[str, str, str], UUID] = {}
         self.head: int | None = None
         self.reorgs = 0
+        self.retracted = 0
+        self.ingested = 0
         self._written = 0
         self.cursor = self._load_cursor()
 
@@ -249,6 +251,8 @@ class ChainReader:
                 self._sync()
             except ChainMoved as moved:
                 log.info("%s; reading again", moved)
+            finally:
+                self.ingested += self._written
         return self._written
 
     def _sync(self) -> None:
@@ -463,6 +467,7 @@ class ChainReader:
             raise
         self._remember({aggregate.id: aggregate.version for aggregate in changed})
         self.reorgs += 1
+        self.retracted += retracted
         log.warning("chain %d reorganised: rolled back to block %d, retracted %d events",
                     self.chain_id, to_block, retracted)
 

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from .application import OrderEngine
 from .chain_source import ChainSource
 from .config import Settings
+from . import metrics
 from .heads import HeadWatcher, derived_ws_url
 from .keeper import Keeper
 from .reader import ChainReader, OtherChain
@@ -64,6 +65,7 @@ class EngineRunner:
         ws_url = settings.ws_url if settings.ws_url is not None else derived_ws_url(rpc_url)
         self.ws_url = None if ws_url in ("", "off", "none") else ws_url
         self.heads = HeadWatcher(self.ws_url, self.wake) if self.ws_url else None
+        self._deltas = metrics.Deltas()
 
     @property
     def reader(self) -> ChainReader:
@@ -75,8 +77,29 @@ class EngineRunner:
 
     def step(self) -> list[tuple[int, object]]:
         """Reads the chain up to the confirmed head; returns the (notification id, event) pairs saved."""
-        self.reader.sync_once()
+        try:
+            self.reader.sync_once()
+        finally:
+            self.measure()
         return self.reader.take_recorded()
+
+    def measure(self) -> None:
+        """Sets this engine's metrics from its reader, keeper and head watcher."""
+        reader, chain = self._reader, str(self.app.manifest.chain_id)
+        if reader is None:
+            return
+        if reader.head is not None:
+            metrics.CHAIN_HEAD.labels(chain).set(reader.head)
+            metrics.LAG.labels(chain).set(max(0, reader.head - self.settings.confirmations - reader.cursor.block))
+        metrics.INDEXED.labels(chain).set(reader.cursor.block)
+        self._deltas.add("events", reader.ingested, metrics.EVENTS.labels(chain))
+        self._deltas.add("reorgs", reader.reorgs, metrics.REORGS.labels(chain))
+        self._deltas.add("retracted", reader.retracted, metrics.RETRACTED.labels(chain))
+        if self.heads is not None:
+            self._deltas.add("heads", self.heads.notifications, metrics.NEW_HEADS.labels(chain))
+        metrics.HEADS_PUSHED.labels(chain).set(1 if self.heads is not None and self.heads.subscribed else 0)
+        if self.keeper is not None:
+            self._deltas.add("keeper", self.keeper.sent, metrics.KEEPER_RELEASES)
 
     def keep(self) -> None:
         """A keeper round and each chore, when due."""

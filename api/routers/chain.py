@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi.responses import Response
+
+from engine.metrics import exposition
 
 from ..deps import following, service
 from ..models import RawTxIn, Ready, Status, TxOutcome
@@ -46,3 +49,14 @@ def ready(svc: Service = Depends(service)):
         "the node is unreachable" if found["node_head"] is None else
         f"the index trails the chain by {found['lag']} blocks" if found["lag"] is not None else "nothing indexed yet")
     return problem(503, "Not ready", why)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}},
+            summary="Prometheus metrics (text format): chain head, indexed block and lag, events ingested, reorgs, "
+                    "retracted logs, view positions, keeper releases, webhooks, SSE clients, request latency",
+            description="With several API workers each answers for all of them (multiprocess mode).")
+def metrics_text(svc: Service = Depends(service)) -> Response:
+    if svc.engine is not None:
+        svc.engine.measure()
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
