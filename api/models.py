@@ -460,6 +460,8 @@ class Status(BaseModel):
     view_position: int
     last_error: str | None
     halted: str | None = Field(description="Why the engine stopped following the node, if it did.")
+    backfill: dict[str, Any] | None = Field(None, description="A long read under way: block, target, blocks/s, "
+                                                              "events/s and the estimated seconds left (eta_s).")
     new_heads: dict[str, Any] | None = Field(None, description="The node's new-head subscription: its URL, whether "
                                                                "it is live (else the engine polls), notifications.")
     contracts: dict[str, Address]

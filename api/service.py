@@ -224,6 +224,7 @@ class Service:
             "view_position": self.projector.position(),
             "last_error": last_error,
             "halted": self.halted,
+            "backfill": self.engine.progress.current if self.engine else None,
             "new_heads": None if self.engine is None or self.engine.heads is None else {
                 "url": self.engine.ws_url, "subscribed": self.engine.heads.subscribed,
                 "notifications": self.engine.heads.notifications, "last_error": self.engine.heads.last_error},

@@ -18,6 +18,7 @@ from .chain_source import ChainSource
 from .config import Settings
 from . import metrics
 from .heads import HeadWatcher, derived_ws_url
+from .progress import Progress
 from .keeper import Keeper
 from .reader import ChainReader, OtherChain
 from .registry import SOURCES
@@ -66,13 +67,14 @@ class EngineRunner:
         self.ws_url = None if ws_url in ("", "off", "none") else ws_url
         self.heads = HeadWatcher(self.ws_url, self.wake) if self.ws_url else None
         self._deltas = metrics.Deltas()
+        self.progress = Progress()
 
     @property
     def reader(self) -> ChainReader:
         """The chain reader (connects and loads the cursor on first use)."""
         if self._reader is None:
             self._reader = ChainReader(self.app, Rpc(self.rpc_url), self.sources, self.settings.confirmations,
-                                       self.settings.block_range)
+                                       self.settings.block_range, on_progress=self.progress.update)
         return self._reader
 
     def step(self) -> list[tuple[int, object]]:
