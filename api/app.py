@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
 from engine import metrics
 
-from . import problems
+from . import present, problems
+from .models import StoreOrderOut
 from .routers import chain, cross_border, evidence, freight, group_buy, liquor, settlements, stores
 from .service import Service
 
@@ -94,6 +96,8 @@ def create_app(service: Service) -> FastAPI:
                     "strings of token base units.",
     )
     app.state.service = service
+    order_out = TypeAdapter(StoreOrderOut)
+    app.state.order_rows = present.RowCache(lambda row: order_out.dump_json(order_out.validate_python(row)))
     problems.install(app)
     app.include_router(stores.router)
     app.include_router(settlements.router)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import Callable
 
 from fastapi import HTTPException
 
@@ -34,3 +39,41 @@ def decode_cursor(cursor: str | None) -> int:
         return int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise HTTPException(400, "cursor is not one this API returned") from None
+
+
+class RowCache:
+    """Each view row serialised once: its JSON bytes kept by key until the row changes (another
+    position) or the chain's head moves (confirmations are part of a row), so a page is joined
+    from bytes already made. Bounded: the least recently used rows go first."""
+
+    def __init__(self, serialise: Callable[[dict], bytes], size: int = 50_000):
+        self.serialise = serialise
+        self.size = size
+        self._rows: OrderedDict[tuple, tuple[int, int | None, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.made = 0
+
+    def get(self, key: tuple, seq: int, head: int | None, data: str) -> bytes:
+        with self._lock:
+            found = self._rows.get(key)
+            if found is not None and found[0] == seq and found[1] == head:
+                self._rows.move_to_end(key)
+                return found[2]
+        made = self.serialise(order(json.loads(data), seq, head))
+        with self._lock:
+            self.made += 1
+            self._rows[key] = (seq, head, made)
+            self._rows.move_to_end(key)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return made
+
+
+def etag(*parts) -> str:
+    """A weak validator of what a response is made from."""
+    return 'W/"' + hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest() + '"'
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    return bool(if_none_match) and (if_none_match.strip() == "*" or tag in [t.strip() for t in
+                                                                           if_none_match.split(",")])

@@ -329,6 +329,28 @@ class StoreOrdersView(View):
         params.append(limit)
         return [(int(seq), json.loads(data)) for seq, data in self.db.fetchall(sql, params)]
 
+    def order_raw(self, store_id: str, order_number: str) -> tuple[int, str] | None:
+        row = self.db.fetchone("SELECT seq, data FROM view_orders WHERE store_id = ? AND order_number = ?",
+                               (store_id, order_number))
+        return None if row is None else (int(row[0]), row[1])
+
+    def orders_raw(self, store_id: str, after: int = 0, status: str | None = None,
+                   limit: int = 100) -> list[tuple[int, str, str]]:
+        """Like :meth:`orders`, the rows' JSON text unparsed: (seq, order number, data)."""
+        sql = "SELECT seq, order_number, data FROM view_orders WHERE store_id = ? AND seq > ?"
+        params: list[Any] = [store_id, after]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        return [(int(seq), number, data) for seq, number, data in self.db.fetchall(sql, params)]
+
+    def latest_seq(self, store_id: str) -> int:
+        """The position of the store's latest change (0: none)."""
+        row = self.db.fetchone("SELECT max(seq) FROM view_orders WHERE store_id = ?", (store_id,))
+        return int(row[0]) if row and row[0] is not None else 0
+
     def history(self, store_id: str, order_number: str) -> list[dict]:
         """Every step the order went through, oldest first."""
         return [dict(json.loads(entry), seq=int(seq)) for seq, entry in self.db.fetchall(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 
 from engine.store_order import order_number_bytes32
 from engine.stores import Store
@@ -74,28 +75,49 @@ def _head(svc: Service) -> int | None:
     return (svc.chain_view.chain(svc.chain_id) or {}).get("head")
 
 
-@router.get("/stores/{store_id}/orders", response_model=OrdersPage, responses=store_responses(400),
-            summary="Page the store's orders by change (poll with the cursor)")
-def list_orders(store: Store = Depends(store_for_key), svc: Service = Depends(service),
-                status: OrderStatus | None = None,
-                after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
-                limit: int = Query(100, ge=1, le=1000)) -> dict:
+def _rows(request: Request) -> present.RowCache:
+    return request.app.state.order_rows
+
+
+JSON = "application/json"
+NOT_MODIFIED = {304: {"description": "Not modified: the `ETag` sent in `If-None-Match` still holds."}}
+
+
+@router.get("/stores/{store_id}/orders", response_model=OrdersPage, responses={**store_responses(400), **NOT_MODIFIED},
+            summary="Page the store's orders by change (poll with the cursor; `If-None-Match` answers 304 when "
+                    "nothing changed)")
+async def list_orders(request: Request, store: Store = Depends(store_for_key), svc: Service = Depends(service),
+                      status: OrderStatus | None = None,
+                      after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
+                      limit: int = Query(100, ge=1, le=1000)) -> Response:
     seq = present.decode_cursor(after)
-    rows = svc.view.orders(store.store_id, after=seq, status=status, limit=limit)
     head = _head(svc)
+    tag = present.etag("orders", store.store_id, svc.view.latest_seq(store.store_id), head, status, seq, limit)
+    if present.not_modified(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    rows = svc.view.orders_raw(store.store_id, after=seq, status=status, limit=limit)
+    cache = _rows(request)
+    parts = [cache.get((store.store_id, number), s, head, data) for s, number, data in rows]
     next_seq = rows[-1][0] if rows else seq
-    return {"orders": [present.order(data, s, head) for s, data in rows],
-            "next_cursor": present.encode_cursor(next_seq), "has_more": len(rows) == limit}
+    body = b"".join((b'{"orders":[', b",".join(parts), b'],"next_cursor":"',
+                     present.encode_cursor(next_seq).encode(), b'","has_more":',
+                     b"true" if len(rows) == limit else b"false", b"}"))
+    return Response(body, media_type=JSON, headers={"ETag": tag})
 
 
 @router.get("/stores/{store_id}/orders/{order_number}", response_model=StoreOrderOut, summary="One store order",
-            responses=store_responses())
-def get_order(order_number: OrderNumberPath, store: Store = Depends(store_for_key),
-              svc: Service = Depends(service)) -> dict:
-    found = svc.view.order(store.store_id, order_number)
+            responses={**store_responses(), **NOT_MODIFIED})
+async def get_order(request: Request, order_number: OrderNumberPath, store: Store = Depends(store_for_key),
+                    svc: Service = Depends(service)) -> Response:
+    found = svc.view.order_raw(store.store_id, order_number)
     if found is None:
         raise HTTPException(404, f"no store order {order_number!r}")
-    return present.order(found[1], found[0], _head(svc))
+    head = _head(svc)
+    tag = present.etag("order", store.store_id, order_number, found[0], head)
+    if present.not_modified(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    return Response(_rows(request).get((store.store_id, order_number), found[0], head, found[1]), media_type=JSON,
+                    headers={"ETag": tag})
 
 
 @router.get("/stores/{store_id}/orders/{order_number}/history", response_model=OrderHistory, responses=store_responses(),

@@ -66,3 +66,35 @@ def test_a_node_refusing_wide_ranges_gets_narrower_ones(chain, tmp_path):
     assert reader.block_range <= NarrowNode.MAX_BLOCKS
     assert written == made["events"] == 60
     assert reader.cursor.block == rpc.block_number()
+
+
+def test_an_unchanged_page_is_answered_304_and_pages_are_the_models_serialisation(client, service):
+    from api.models import OrdersPage
+    token = service.manifest.contract("TestStablecoin").address
+    headers = register(client, "etag-shop", dev_account(6).address)
+    create_order(client, "etag-shop", headers, "E-1", 1_000_000, token)
+    first = client.get("/stores/etag-shop/orders", params={"limit": 50}, headers=headers)
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith('W/"')
+    # What the fast path joins from cached rows is exactly the response model's serialisation.
+    assert first.json() == OrdersPage.model_validate(first.json()).model_dump(mode="json")
+    again = client.get("/stores/etag-shop/orders", params={"limit": 50}, headers={**headers, "If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    one = client.get("/stores/etag-shop/orders/E-1", headers=headers)
+    assert client.get("/stores/etag-shop/orders/E-1", headers={**headers, "If-None-Match": one.headers["etag"]}
+                      ).status_code == 304
+
+    create_order(client, "etag-shop", headers, "E-2", 2_000_000, token)    # a change: the page is sent again
+    changed = client.get("/stores/etag-shop/orders", params={"limit": 50}, headers={**headers, "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert [o["order_number"] for o in changed.json()["orders"]] == ["E-1", "E-2"]
+    # Another query is another validator; a wrong key still gets its 404, never a 304.
+    assert client.get("/stores/etag-shop/orders", params={"limit": 1}, headers={**headers, "If-None-Match": tag}
+                      ).status_code == 200
+    assert client.get("/stores/etag-shop/orders", headers={"X-API-Key": "wrong", "If-None-Match": tag}
+                      ).status_code == 404
+    # A new block moves every order's confirmations: the validator changes with the head.
+    service.rpc.call("evm_mine")
+    service.step()
+    assert client.get("/stores/etag-shop/orders", params={"limit": 50},
+                      headers={**headers, "If-None-Match": changed.headers["etag"]}).status_code == 200
