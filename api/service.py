@@ -88,6 +88,8 @@ class Service:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._deltas = metrics.Deltas()
+        self._waiters: set[tuple] = set()      # (event loop, asyncio.Event) of streams waiting for a change
+        self._waiters_lock = threading.Lock()
         self.changed = threading.Condition()
 
     def _witness(self):
@@ -178,6 +180,25 @@ class Service:
                 self._deltas.add("webhooks", self.dispatcher.sent, metrics.WEBHOOKS)
         with self.changed:
             self.changed.notify_all()
+        with self._waiters_lock:
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:   # its loop has closed
+                self.unwatch((loop, event))
+
+    def watch(self, loop) -> tuple:
+        """An asyncio event of ``loop`` set whenever the views change in this process."""
+        import asyncio
+        waiter = (loop, asyncio.Event())
+        with self._waiters_lock:
+            self._waiters.add(waiter)
+        return waiter
+
+    def unwatch(self, waiter: tuple) -> None:
+        with self._waiters_lock:
+            self._waiters.discard(waiter)
 
     def step(self) -> None:
         """One round: read the chain, bring the views up to date."""

@@ -82,6 +82,7 @@ class Settings:
     freight_factor: str = "1.5"
     quote_hold_seconds: int = 900
     ws_url: str | None = None
+    sse_heartbeat: float = 15.0
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -109,6 +110,7 @@ class Settings:
             session_seconds=_int(env, "ORDERCHAIN_SESSION_SECONDS", base.session_seconds, minimum=60),
             freight_factor=_decimal_text(env, "ORDERCHAIN_FREIGHT_FACTOR", base.freight_factor),
             ws_url=env.get("ORDERCHAIN_WS_URL"),
+            sse_heartbeat=_float(env, "ORDERCHAIN_SSE_HEARTBEAT", base.sse_heartbeat),
             quote_hold_seconds=_int(env, "ORDERCHAIN_QUOTE_HOLD_SECONDS", base.quote_hold_seconds, minimum=1),
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from engine.store_order import order_number_bytes32
@@ -17,6 +17,7 @@ from ..models import (OrderHistory, OrdersPage, OrderStatus, StoreIn, StoreOrder
                       StoreRecord, StoreRegistered)
 from ..problems import responses
 from ..service import Service
+from ..stream import OrderStream
 from ..types import OrderNumber
 
 router = APIRouter(tags=["stores"], responses=responses(422))
@@ -103,6 +104,25 @@ async def list_orders(request: Request, store: Store = Depends(store_for_key), s
                      present.encode_cursor(next_seq).encode(), b'","has_more":',
                      b"true" if len(rows) == limit else b"false", b"}"))
     return Response(body, media_type=JSON, headers={"ETag": tag})
+
+
+@router.get("/stores/{store_id}/orders/stream", response_class=OrderStream,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."},
+                       **store_responses(400)},
+            summary="Live changes to the store's orders as server-sent events (resume with Last-Event-ID)",
+            description="Each change is an `order` event whose `id` is its polling cursor and whose data is the "
+                        "order as `GET /stores/{id}/orders/{number}` shows it. Reconnecting with `Last-Event-ID` "
+                        "(or `?after=<cursor>`) sends every change after it, none twice. Comment lines every "
+                        "`ORDERCHAIN_SSE_HEARTBEAT` seconds keep proxies from closing an idle stream; a client that "
+                        "falls too far behind gets an `error` event saying so and the stream ends.")
+async def stream_orders(request: Request, store: Store = Depends(store_for_key), svc: Service = Depends(service),
+                        after: str | None = Query(None, max_length=200,
+                                                  description="Start after this cursor [default: the beginning]."),
+                        last_event_id: str | None = Header(None, max_length=200,
+                                                           description="The id of the last event received.")
+                        ) -> OrderStream:
+    seq = present.decode_cursor(last_event_id or after)
+    return OrderStream(svc, _rows(request), store.store_id, seq, svc.settings.sse_heartbeat, lambda: _head(svc))
 
 
 @router.get("/stores/{store_id}/orders/{order_number}", response_model=StoreOrderOut, summary="One store order",

@@ -1,0 +1,121 @@
+"""Server-sent events of a store's orders: each change as an event whose id is its polling cursor.
+
+A client that reconnects with ``Last-Event-ID`` (or ``?after=<cursor>``) gets every change
+after it, none twice: the stream reads the view by position, exactly as polling does (an
+order changed twice since is sent once, in its latest state). Comments keep proxies from
+closing an idle stream. Nothing is queued per client: a client that reads too slowly
+either falls too far behind (it is told so in an ``error`` event and the stream ends:
+reconnect with the last id) or stops reading altogether (the write times out and the
+connection is closed); both are counted in ``orderchain_sse_dropped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from starlette.responses import Response
+
+from engine import metrics
+
+from . import present
+
+log = logging.getLogger("orderchain.stream")
+BATCH = 200            # changes read at a time
+MAX_BEHIND = 20_000    # changes a client may trail the store's latest by before it is dropped
+SEND_TIMEOUT = 10.0    # seconds one write may wait for a client that does not read
+
+
+def event(seq: int, data: bytes) -> bytes:
+    return b"id: " + present.encode_cursor(seq).encode() + b"\nevent: order\ndata: " + data + b"\n\n"
+
+
+class OrderStream(Response):
+    """The ASGI response of one client's stream (see the module docstring)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, svc, rows: present.RowCache, store_id: str, after: int, heartbeat: float, head):
+        self.status_code = 200
+        self.background = None
+        self.svc = svc
+        self.rows = rows
+        self.store_id = store_id
+        self.seq = after
+        self.heartbeat = heartbeat
+        self.head = head          # () -> the chain head the rows' confirmations are counted from
+        self.sent = 0
+
+    async def __call__(self, scope, receive, send):
+        gone = asyncio.Event()
+
+        async def listen():
+            while True:
+                if (await receive())["type"] == "http.disconnect":
+                    gone.set()
+                    return
+        listener = asyncio.ensure_future(listen())
+        waiter = self.svc.watch(asyncio.get_running_loop())
+        metrics.SSE_CLIENTS.inc()
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+                (b"x-accel-buffering", b"no")]})
+            await self._write(send, b"retry: 1000\n: " + f"orders of {self.store_id}".encode() + b"\n\n")
+            await self._run(send, waiter[1], gone)
+            if not gone.is_set():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (asyncio.TimeoutError, TimeoutError):
+            metrics.SSE_DROPPED.inc()
+            log.warning("SSE client of %s dropped: it stopped reading (no write within %.0f s)", self.store_id,
+                        SEND_TIMEOUT)
+        except OSError:
+            pass
+        finally:
+            metrics.SSE_CLIENTS.dec()
+            self.svc.unwatch(waiter)
+            listener.cancel()
+
+    async def _write(self, send, body: bytes) -> None:
+        await asyncio.wait_for(send({"type": "http.response.body", "body": body, "more_body": True}), SEND_TIMEOUT)
+
+    async def _run(self, send, changed: asyncio.Event, gone: asyncio.Event) -> None:
+        local = self.svc.engine is not None          # else the views change in another process: look often
+        idle = self.heartbeat if local else min(self.heartbeat, self.svc.settings.poll_interval)
+        last_write = time.monotonic()
+        while not gone.is_set():
+            changed.clear()
+            rows = self.svc.view.orders_raw(self.store_id, after=self.seq, limit=BATCH)
+            if rows:
+                behind = self.svc.view.latest_seq(self.store_id) - rows[-1][0]
+                head = self.head()
+                chunk = b"".join(event(s, self.rows.get((self.store_id, n), s, head, d)) for s, n, d in rows)
+                await self._write(send, chunk)
+                self.seq, self.sent, last_write = rows[-1][0], self.sent + len(rows), time.monotonic()
+                if behind > MAX_BEHIND:
+                    metrics.SSE_DROPPED.inc()
+                    reason = {"reason": f"too slow: {behind} changes behind the store's latest; reconnect with "
+                                        "Last-Event-ID to carry on", "last_event_id": present.encode_cursor(self.seq)}
+                    await self._write(send, b"event: error\ndata: " + json.dumps(reason).encode() + b"\n\n")
+                    return
+                if len(rows) == BATCH:
+                    continue
+            wait = max(0.0, self.heartbeat - (time.monotonic() - last_write))
+            try:
+                await asyncio.wait_for(_first(changed, gone), min(wait, idle) if wait > 0 else 0.001)
+            except asyncio.TimeoutError:
+                pass
+            if not gone.is_set() and time.monotonic() - last_write >= self.heartbeat:
+                await self._write(send, b": heartbeat\n\n")
+                last_write = time.monotonic()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
