@@ -41,32 +41,59 @@ def decode_cursor(cursor: str | None) -> int:
         raise HTTPException(400, "cursor is not one this API returned") from None
 
 
+SENTINEL = 7_000_000_000_000_000   # a step's confirmations while serialised; the head is put in per request
+
+
 class RowCache:
     """Each view row serialised once: its JSON bytes kept by key until the row changes (another
-    position) or the chain's head moves (confirmations are part of a row), so a page is joined
-    from bytes already made. Bounded: the least recently used rows go first."""
+    position), so a page is joined from bytes already made. A row's steps show confirmations,
+    which move with the chain's head: the row is kept as the fragments between them and the
+    step blocks, and the head's numbers are put in when a page is made. Bounded: the least
+    recently used rows go first."""
 
     def __init__(self, serialise: Callable[[dict], bytes], size: int = 50_000):
         self.serialise = serialise
         self.size = size
-        self._rows: OrderedDict[tuple, tuple[int, int | None, bytes]] = OrderedDict()
+        self._rows: OrderedDict[tuple, tuple[int, list[bytes], list[int]]] = OrderedDict()
         self._lock = threading.Lock()
         self.made = 0
 
     def get(self, key: tuple, seq: int, head: int | None, data: str) -> bytes:
         with self._lock:
             found = self._rows.get(key)
-            if found is not None and found[0] == seq and found[1] == head:
+            if found is not None and found[0] == seq:
                 self._rows.move_to_end(key)
-                return found[2]
-        made = self.serialise(order(json.loads(data), seq, head))
-        with self._lock:
-            self.made += 1
-            self._rows[key] = (seq, head, made)
-            self._rows.move_to_end(key)
-            while len(self._rows) > self.size:
-                self._rows.popitem(last=False)
-        return made
+        if found is None or found[0] != seq:
+            found = (seq, *self._fragments(json.loads(data), seq))
+            with self._lock:
+                self.made += 1
+                self._rows[key] = found
+                self._rows.move_to_end(key)
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        _, parts, blocks = found
+        if not blocks:
+            return parts[0]
+        out = [parts[0]]
+        for block, part in zip(blocks, parts[1:]):
+            out.append(b"null" if head is None else str(max(0, head - block + 1)).encode())
+            out.append(part)
+        return b"".join(out)
+
+    def _fragments(self, data: dict, seq: int) -> tuple[list[bytes], list[int]]:
+        row = order(data, seq, None)
+        blocks = [step["block_number"] for step in row["steps"]]
+        for k, step in enumerate(row["steps"]):
+            step["confirmations"] = SENTINEL + k
+        made = self.serialise(row)
+        parts, rest = [], made
+        for k in range(len(blocks)):
+            before, found, rest = rest.partition(b'"confirmations":' + str(SENTINEL + k).encode())
+            if not found:
+                raise ValueError("a step's confirmations were not serialised as expected")
+            parts.append(before + b'"confirmations":')
+        parts.append(rest)
+        return parts, blocks
 
 
 def etag(*parts) -> str:

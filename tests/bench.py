@@ -288,7 +288,7 @@ def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: st
     from api.service import Service
 
     service = Service(make_settings(work, deployments, name), node.url)
-    store = service.app.register_store(STORE_ID, "Bench Shop", STORE)[0]
+    store, service.bench_key = service.app.register_store(STORE_ID, "Bench Shop", STORE)
     token = service.manifest.contract("TestStablecoin").address
     rules = service.transactions.settlement_rules()
     hashes = {}
@@ -682,6 +682,136 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     return {"orders": orders, "p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
 
 
+class Traffic:
+    """Settlement traffic while something else is measured: a buyer opens a settlement for one
+    of the store's orders every ``interval`` seconds (each mined at once)."""
+
+    def __init__(self, service, rpc: Rpc, store: str, orders: list[tuple[str, str]], interval: float = 0.05):
+        self.service, self.rpc, self.store, self.orders, self.interval = service, rpc, store, orders, interval
+        self.token = service.manifest.contract("TestStablecoin").address
+        self.buyer = DEV_ADDRESSES[8]
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        _send(self.rpc, self.service.transactions.approve(self.token, self.buyer, 2**255))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        for number, snapshot_hash in self.orders:
+            if self._stop.wait(self.interval):
+                return
+            key = SettlementKey(self.store, order_number_bytes32(number), self.buyer, self.buyer, self.token)
+            _send(self.rpc, self.service.transactions.call(SETTLEMENT, "open", (
+                key.as_tuple(), 1_000_000, bytes.fromhex(snapshot_hash[2:]), 0), self.buyer))
+            self.sent += 1
+
+
+def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, rate: float, seconds: float) -> dict:
+    """Pages of 50 orders of a store with ``orders`` orders, polled at a fixed rate by a load
+    generator in its own process while settlement traffic flows."""
+    import subprocess
+
+    import httpx
+
+    from api.client import answer
+    service, hashes = _engine_with_orders(node, deployments, work, "poll", orders)
+    port = _free_port()
+    service.start()
+    server, thread = _serve(service, port)
+    base = f"http://127.0.0.1:{port}"
+    rpc = Rpc(node.url)
+    try:
+        api_key = service.bench_key
+        headers = {"X-API-Key": api_key}
+        paths, cursor = [], None
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            for _ in range(20):   # the first 20 pages, taken in turn
+                path = "/stores/bench-shop/orders?limit=50" + (f"&after={cursor}" if cursor else "")
+                paths.append(path)
+                cursor = answer(http.get(path))["next_cursor"]
+        say(f"polling pages of 50 of {orders:,} orders at {rate:.0f} requests/s for {seconds:.0f} s while "
+            "settlements are opened ...")
+        with Traffic(service, rpc, STORE, list(hashes.items())) as traffic:
+            done = subprocess.run([sys.executable, str(ROOT / "tests" / "loadgen.py"), "--url", base, "--rate",
+                                   str(rate), "--seconds", str(seconds), "--header", f"X-API-Key: {api_key}",
+                                   *paths], capture_output=True, text=True, timeout=seconds + 120, check=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result["settlements_during"] = traffic.sent
+        say(f"  {result['rps']} requests/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+            f"{result['errors']} errors ({traffic.sent} settlements opened meanwhile)")
+        return result
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        service.stop()
+
+
+def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
+    """Mined transaction -> the change received by a client of the store's SSE stream."""
+    import httpx
+
+    from api.client import answer
+    service, hashes = _engine_with_orders(node, deployments, work, "sse", samples)
+    port = _free_port()
+    service.start()
+    server, thread = _serve(service, port)
+    rpc = Rpc(node.url)
+    token = service.manifest.contract("TestStablecoin").address
+    buyer = DEV_ADDRESSES[7]
+    arrived: dict[str, float] = {}
+    ready = threading.Event()
+    api_key = service.bench_key
+
+    def listen():
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            start = answer(http.get("/stores/bench-shop/orders?limit=1000",
+                                    headers={"X-API-Key": api_key}))["next_cursor"]
+            with http.stream("GET", "/stores/bench-shop/orders/stream", headers={
+                    "X-API-Key": api_key, "Last-Event-ID": start}) as r:
+                ready.set()
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        row = json.loads(line[6:])
+                        if row["status"] == "paid":
+                            arrived[row["order_number"]] = time.perf_counter()
+                            if len(arrived) == samples:
+                                return
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    ready.wait(30)
+    _send(rpc, service.transactions.approve(token, buyer, 2**255))
+    say(f"measuring SSE delivery over {samples} settlements ...")
+    latencies = []
+    try:
+        for number, snapshot_hash in hashes.items():
+            key = SettlementKey(STORE, order_number_bytes32(number), buyer, buyer, token)
+            tx = service.transactions.call(SETTLEMENT, "open", (key.as_tuple(), 1_000_000,
+                                                                bytes.fromhex(snapshot_hash[2:]), 0), buyer)
+            _send(rpc, tx)
+            mined = time.perf_counter()
+            deadline = mined + 10
+            while number not in arrived and time.perf_counter() < deadline:
+                time.sleep(0.0005)
+            if number not in arrived:
+                raise RuntimeError(f"the stream did not deliver {number}")
+            latencies.append((arrived[number] - mined) * 1000)
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        service.stop()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    say(f"  p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
+    return {"p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
+
+
 def _serve(service, port: int):
     """The API of ``service`` served by uvicorn on loopback in a thread, once it accepts requests."""
     import uvicorn
@@ -710,6 +840,10 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=2000, help="evidence bundles anchored (default 2000)")
     parser.add_argument("--freight-orders", type=int, default=100_000,
                         help="completed orders in the freight history quoted over (default 100000)")
+    parser.add_argument("--poll-orders", type=int, default=1000, help="orders of the polled store (default 1000)")
+    parser.add_argument("--poll-rate", type=float, default=500.0, help="requests/s of the poll load (default 500)")
+    parser.add_argument("--poll-seconds", type=float, default=10.0, help="how long the poll load runs (default 10)")
+    parser.add_argument("--only", default="", help="comma-separated measurements to run alone: latency_ms, poll, sse_ms")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
         work = Path(tmp)
@@ -719,6 +853,14 @@ def main() -> None:
         from engine.manifest import Manifest
         rpc = Rpc(node.url)
         manifest = Manifest.load(str(deployments), rpc.chain_id())
+        if args.only:   # a few measurements alone, for working on them (not the full document)
+            chosen = {"latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
+                      "poll": lambda: measure_poll(node, deployments, work, args.poll_orders, args.poll_rate,
+                                                   args.poll_seconds),
+                      "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples)}
+            wanted = {name.strip() for name in args.only.split(",")}
+            print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
+            return
         say("measuring gas per action ...")
         gas = measure_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas.items()) + f"; open + confirm {gas['open'] + gas['confirm']:,}")
@@ -740,11 +882,13 @@ def main() -> None:
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_escrow.items()))
         say("measuring freight quotes ...")
         freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
+        poll = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds)
+        sse = measure_sse(node, deployments, work, args.latency_samples)
     print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
                       "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
                       "gas_liquor": gas_liquor, "ingest_mixed": mixed, "gas_group_buy": gas_group_buy,
                       "order_book_ms": book, "evidence_anchoring": anchoring, "freight_quote_ms": freight,
-                      "gas_cross_border": gas_escrow}))
+                      "gas_cross_border": gas_escrow, "poll": poll, "sse_ms": sse}))
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class CrossBorderWalk(StepWalk):
             "waybill": "SZX-HAM-100877"}), "delivered: the final bill is above the target freight")
         due = self._order(second)["top_up"]
         self.out(f"    the buyer is asked for a top-up of {tusd(due['amount'])} by chain time {due['deadline']} "
-                 "(the seller's store gets a signed notice on its webhook)")
+                 "(a seller registered as a store is sent a signed notice on its webhook)")
         self.results["top_up"] = int(due["amount"])
         self._done(buyer.send("/cross-border/approve", {"owner": buyer.address, "token": self.token,
                                                         "amount": due["amount"]}), "the buyer approved the top-up")
