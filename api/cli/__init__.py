@@ -121,24 +121,35 @@ def rebuild(view: str = typer.Argument(None, help="The view to rebuild (default:
     s.say(f"rebuilt {view or 'every view'} from {applied} events")
 
 
+WORKERS = typer.Option(1, "--workers", min=1, max=64,
+                       help="API processes (more than 1: this process keeps the engine, the workers serve).")
+
+
 @app.command()
 def api(engine_: bool = typer.Option(True, "--engine/--no-engine",
-                                     help="Also run the engine (off: an API worker beside a reader and a projector).")
-        ) -> None:
+                                     help="Also run the engine (off: an API worker beside a reader and a projector)."),
+        workers: int = WORKERS) -> None:
     """Serve the API (and the engine) against ORDERCHAIN_RPC_URL."""
     settings = s.settings()
     url = s.require_rpc_url(settings, "or use `orderchain run`")
-    s.serve(s.service(url, settings, views=engine_, engine=engine_), settings)
+    if workers > 1:
+        if not engine_:
+            s.fail("--workers runs the engine in this process; without it run several `orderchain api --no-engine`",
+                   2)
+        s.multiprocess_metrics(settings)
+    s.serve(s.service(url, settings, views=engine_, engine=engine_), settings, workers, url)
 
 
 @app.command()
-def run() -> None:
+def run(workers: int = WORKERS) -> None:
     """Start anvil (unless ORDERCHAIN_RPC_URL is set), deploy if needed, serve engine and API."""
     settings = s.settings()
+    if workers > 1:
+        s.multiprocess_metrics(settings)
     with ExitStack() as stack:
         url = s.node(stack, settings)
         s.ensure_deployed(url, settings)
-        s.serve(s.service(url, settings), settings)
+        s.serve(s.service(url, settings), settings, workers, url)
 
 
 @app.command()

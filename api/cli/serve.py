@@ -4,6 +4,7 @@ commands that run them."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from contextlib import ExitStack
@@ -89,18 +90,51 @@ def service(rpc_url: str, settings_: Settings, views: bool = True, engine: bool 
         fail(str(exc))
 
 
-def serve(svc, settings_: Settings) -> None:
+def serve(svc, settings_: Settings, workers: int = 1, rpc_url: str | None = None) -> None:
+    """Serves the API. With ``workers`` > 1 this process keeps the engine and its views and
+    uvicorn runs that many API processes beside it (:func:`worker_app`), which read the same
+    views and answer ``/metrics`` for all of them."""
     import uvicorn
 
     from api.app import create_app
     svc.start()
     if settings_.admin_token_generated:
         say(f"operator token for this run: {settings_.admin_token}  (set ORDERCHAIN_ADMIN_TOKEN to choose one)")
-    say(f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs)")
+    say(f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs)"
+        + (f" in {workers} worker processes" if workers > 1 else ""))
     try:
-        uvicorn.run(create_app(svc), host=settings_.api_host, port=settings_.api_port, log_level="warning")
+        if workers > 1:
+            os.environ.update({"ORDERCHAIN_ADMIN_TOKEN": settings_.admin_token, "ORDERCHAIN_RPC_URL": rpc_url or "",
+                               "ORDERCHAIN_DB": settings_.db, "ORDERCHAIN_DEPLOYMENTS": settings_.deployments_dir,
+                               "ORDERCHAIN_VAR": settings_.var_dir})
+            uvicorn.run("api.cli.serve:worker_app", factory=True, workers=workers, host=settings_.api_host,
+                        port=settings_.api_port, log_level="warning")
+        else:
+            uvicorn.run(create_app(svc), host=settings_.api_host, port=settings_.api_port, log_level="warning")
     finally:
         svc.stop()
+
+
+def multiprocess_metrics(settings_: Settings) -> None:
+    """Before anything imports the metrics: every process of this run writes its samples to
+    one directory (emptied now), so any worker's ``/metrics`` answers for all of them."""
+    import shutil
+    import sys
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("the metrics were set up before the multiprocess directory")
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or Path(settings_.var_dir) / "metrics")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def worker_app():
+    """An API worker process of ``serve(workers=N)``: the views kept by the engine's process
+    (caught up here too after this worker's own writes), no engine of its own."""
+    from api.app import create_app
+    from api.service import Service
+    settings_ = settings()
+    return create_app(Service(settings_, settings_.rpc_url, views=True, engine=False))
 
 
 def wait_forever(stop: threading.Event | None = None) -> None:
