@@ -106,7 +106,7 @@ async def list_orders(request: Request, store: Store = Depends(store_for_key), s
     return Response(body, media_type=JSON, headers={"ETag": tag})
 
 
-@router.get("/stores/{store_id}/orders/stream", response_class=OrderStream,
+@router.get("/stores/{store_id}/orders/stream", response_class=OrderStream, status_code=200,
             responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."},
                        **store_responses(400)},
             summary="Live changes to the store's orders as server-sent events (resume with Last-Event-ID)",
