@@ -283,8 +283,10 @@ def make_settings(work: Path, deployments: Path, name: str) -> Settings:
                    deployments_dir=str(deployments), var_dir=str(work))
 
 
-def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: str, settlements: int):
-    """A fresh event store holding the bench store and its orders, their view caught up."""
+def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: str, settlements: int,
+                        prefix: str = "L-"):
+    """A fresh event store holding the bench store and its orders (numbered ``prefix`` 0, 1 ...;
+    another prefix than the ingestion chain's keeps its settlements off them), their view caught up."""
     from api.service import Service
 
     service = Service(make_settings(work, deployments, name), node.url)
@@ -293,7 +295,7 @@ def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: st
     rules = service.transactions.settlement_rules()
     hashes = {}
     for i in range(settlements):
-        order = service.app.create_store_order(store, f"L-{i}", 1_000_000, token, None, [], None, rules)
+        order = service.app.create_store_order(store, f"{prefix}{i}", 1_000_000, token, None, [], None, rules)
         hashes[order.order_number] = order.snapshot_hash
     service.project()
     return service, hashes
@@ -721,7 +723,7 @@ def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, ra
     import httpx
 
     from api.client import answer
-    service, hashes = _engine_with_orders(node, deployments, work, "poll", orders)
+    service, hashes = _engine_with_orders(node, deployments, work, "poll", orders, prefix="P-")
     port = _free_port()
     service.start()
     server, thread = _serve(service, port)
@@ -758,7 +760,7 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
     import httpx
 
     from api.client import answer
-    service, hashes = _engine_with_orders(node, deployments, work, "sse", samples)
+    service, hashes = _engine_with_orders(node, deployments, work, "sse", samples, prefix="S-")
     port = _free_port()
     service.start()
     server, thread = _serve(service, port)
