@@ -13,13 +13,13 @@ import threading
 import time
 from typing import Callable, Iterable
 
+from . import metrics
 from .application import OrderEngine
 from .chain_source import ChainSource
 from .config import Settings
-from . import metrics
 from .heads import HeadWatcher, derived_ws_url
-from .progress import Progress
 from .keeper import Keeper
+from .progress import Progress
 from .reader import ChainReader, OtherChain
 from .registry import SOURCES
 from .rpc import Rpc

@@ -688,16 +688,17 @@ class Traffic:
     """Settlement traffic while something else is measured: a buyer opens a settlement for one
     of the store's orders every ``interval`` seconds (each mined at once)."""
 
-    def __init__(self, service, rpc: Rpc, store: str, orders: list[tuple[str, str]], interval: float = 0.05):
-        self.service, self.rpc, self.store, self.orders, self.interval = service, rpc, store, orders, interval
-        self.token = service.manifest.contract("TestStablecoin").address
+    def __init__(self, transactions: Transactions, rpc: Rpc, store: str, orders: list[tuple[str, str]],
+                 interval: float = 0.05):
+        self.transactions, self.rpc, self.store, self.orders, self.interval = transactions, rpc, store, orders, interval
+        self.token = transactions.manifest.contract("TestStablecoin").address
         self.buyer = DEV_ADDRESSES[8]
         self.sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self):
-        _send(self.rpc, self.service.transactions.approve(self.token, self.buyer, 2**255))
+        _send(self.rpc, self.transactions.approve(self.token, self.buyer, 2**255))
         self._thread.start()
         return self
 
@@ -710,49 +711,79 @@ class Traffic:
             if self._stop.wait(self.interval):
                 return
             key = SettlementKey(self.store, order_number_bytes32(number), self.buyer, self.buyer, self.token)
-            _send(self.rpc, self.service.transactions.call(SETTLEMENT, "open", (
+            _send(self.rpc, self.transactions.call(SETTLEMENT, "open", (
                 key.as_tuple(), 1_000_000, bytes.fromhex(snapshot_hash[2:]), 0), self.buyer))
             self.sent += 1
 
 
-def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, rate: float, seconds: float) -> dict:
+def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, rate: float, seconds: float,
+                 workers: int = 0) -> dict:
     """Pages of 50 orders of a store with ``orders`` orders, polled at a fixed rate by a load
-    generator in its own process while settlement traffic flows."""
+    generator in its own process while settlement traffic flows. ``workers`` 0: the engine and
+    the API in one process, as one `orderchain run`; N: `orderchain api --workers N`, the engine
+    in one process and N API processes beside it."""
+    import os
     import subprocess
 
     import httpx
 
     from api.client import answer
-    service, hashes = _engine_with_orders(node, deployments, work, "poll", orders, prefix="P-")
-    port = _free_port()
-    service.start()
-    server, thread = _serve(service, port)
+    name = f"poll-{workers}"
+    service, hashes = _engine_with_orders(node, deployments, work, name, orders, prefix=f"P{workers}-")
+    api_key, port = service.bench_key, _free_port()
     base = f"http://127.0.0.1:{port}"
     rpc = Rpc(node.url)
+    transactions = Transactions(rpc, service.manifest)
+    process = server = None
+    if workers:
+        service.stop()
+        env = {**os.environ, "ORDERCHAIN_RPC_URL": node.url, "ORDERCHAIN_DEPLOYMENTS": str(deployments),
+               "ORDERCHAIN_DB": str(work / f"{name}.sqlite"), "ORDERCHAIN_VAR": str(work / name),
+               "ORDERCHAIN_ADMIN_TOKEN": "bench", "ORDERCHAIN_API_PORT": str(port)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        process = subprocess.Popen([str(Path(sys.executable).parent / "orderchain"), "api", "--workers", str(workers)],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        service.start()
+        server, thread = _serve(service, port)
     try:
-        api_key = service.bench_key
         headers = {"X-API-Key": api_key}
         paths, cursor = [], None
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            deadline = time.monotonic() + 120
+            while True:   # the engine of a new process reads the chain first
+                try:
+                    if http.get("/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the API did not get ready")
+                time.sleep(0.2)
             for _ in range(20):   # the first 20 pages, taken in turn
                 path = "/stores/bench-shop/orders?limit=50" + (f"&after={cursor}" if cursor else "")
                 paths.append(path)
                 cursor = answer(http.get(path))["next_cursor"]
+        shape = f"orderchain api --workers {workers}" if workers else "one process (orderchain run)"
         say(f"polling pages of 50 of {orders:,} orders at {rate:.0f} requests/s for {seconds:.0f} s while "
-            "settlements are opened ...")
-        with Traffic(service, rpc, STORE, list(hashes.items())) as traffic:
+            f"settlements are opened; {shape} ...")
+        with Traffic(transactions, rpc, STORE, list(hashes.items())) as traffic:
             done = subprocess.run([sys.executable, str(ROOT / "tests" / "loadgen.py"), "--url", base, "--rate",
                                    str(rate), "--seconds", str(seconds), "--header", f"X-API-Key: {api_key}",
                                    *paths], capture_output=True, text=True, timeout=seconds + 120, check=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        result["settlements_during"] = traffic.sent
+        result.update(settlements_during=traffic.sent, shape=shape)
         say(f"  {result['rps']} requests/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
             f"{result['errors']} errors ({traffic.sent} settlements opened meanwhile)")
         return result
     finally:
-        server.should_exit = True
-        thread.join(5)
-        service.stop()
+        if process is not None:
+            process.terminate()
+            process.wait(30)
+        if server is not None:
+            server.should_exit = True
+            thread.join(5)
+            service.stop()
 
 
 def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
@@ -845,7 +876,10 @@ def main() -> None:
     parser.add_argument("--poll-orders", type=int, default=1000, help="orders of the polled store (default 1000)")
     parser.add_argument("--poll-rate", type=float, default=500.0, help="requests/s of the poll load (default 500)")
     parser.add_argument("--poll-seconds", type=float, default=10.0, help="how long the poll load runs (default 10)")
-    parser.add_argument("--only", default="", help="comma-separated measurements to run alone: latency_ms, poll, sse_ms")
+    parser.add_argument("--poll-workers", type=int, default=2,
+                        help="API worker processes polled (`orderchain api --workers N`; default 2)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
         work = Path(tmp)
@@ -858,7 +892,9 @@ def main() -> None:
         if args.only:   # a few measurements alone, for working on them (not the full document)
             chosen = {"latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
                       "poll": lambda: measure_poll(node, deployments, work, args.poll_orders, args.poll_rate,
-                                                   args.poll_seconds),
+                                                   args.poll_seconds, args.poll_workers),
+                      "poll_one_process": lambda: measure_poll(node, deployments, work, args.poll_orders,
+                                                               args.poll_rate, args.poll_seconds),
                       "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples)}
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
@@ -884,13 +920,16 @@ def main() -> None:
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_escrow.items()))
         say("measuring freight quotes ...")
         freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
-        poll = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds)
+        poll = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds,
+                            args.poll_workers)
+        poll_one = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds)
         sse = measure_sse(node, deployments, work, args.latency_samples)
     print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
                       "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
                       "gas_liquor": gas_liquor, "ingest_mixed": mixed, "gas_group_buy": gas_group_buy,
                       "order_book_ms": book, "evidence_anchoring": anchoring, "freight_quote_ms": freight,
-                      "gas_cross_border": gas_escrow, "poll": poll, "sse_ms": sse}))
+                      "gas_cross_border": gas_escrow, "poll": poll, "sse_ms": sse,
+                      "poll_one_process": poll_one}))
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ NOT_MODIFIED = {304: {"description": "Not modified: the `ETag` sent in `If-None-
                     "nothing changed)")
 async def list_orders(request: Request, store: Store = Depends(store_for_key), svc: Service = Depends(service),
                       status: OrderStatus | None = None,
-                      after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
+                      after: str | None = Query(None, max_length=200,
+                                                description="`next_cursor` of the previous page."),
                       limit: int = Query(100, ge=1, le=1000)) -> Response:
     seq = present.decode_cursor(after)
     head = _head(svc)
