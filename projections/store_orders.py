@@ -320,14 +320,7 @@ class StoreOrdersView(View):
 
     def orders(self, store_id: str, after: int = 0, status: str | None = None,
                limit: int = 100) -> list[tuple[int, dict]]:
-        sql = "SELECT seq, data FROM view_orders WHERE store_id = ? AND seq > ?"
-        params: list[Any] = [store_id, after]
-        if status:
-            sql += " AND status = ?"
-            params.append(status)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
-        return [(int(seq), json.loads(data)) for seq, data in self.db.fetchall(sql, params)]
+        return [(seq, json.loads(data)) for seq, _, data in self.orders_raw(store_id, after, status, limit)]
 
     def order_raw(self, store_id: str, order_number: str) -> tuple[int, str] | None:
         row = self.db.fetchone("SELECT seq, data FROM view_orders WHERE store_id = ? AND order_number = ?",

@@ -407,10 +407,7 @@ def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int
     server.should_exit = True
     thread.join(5)
     service.stop()
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
-    say(f"  p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms")
-    return {"p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
+    return _p50_p99(latencies)
 
 
 def measure_group_buy_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
@@ -839,9 +836,14 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
         server.should_exit = True
         thread.join(5)
         service.stop()
-    latencies.sort()
+    return _p50_p99(latencies)
+
+
+def _p50_p99(latencies: list[float]) -> dict:
+    """The median and 99th percentile of latencies in ms (printed with the maximum)."""
+    latencies = sorted(latencies)
     p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
-    say(f"  p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
+    say(f"  p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms")
     return {"p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
 
 
