@@ -15,6 +15,7 @@ from engine import metrics
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
 from engine.cross_border import CONTRACT as ESCROW
+from engine.cross_border import top_up_notice
 from engine.group_buy import CONTRACT as GROUP_BUY
 from engine.group_buy import Catalogue, Market, scheme_hash
 from engine.instructions import Dispatcher
@@ -90,7 +91,6 @@ class Service:
         self._deltas = metrics.Deltas()
         self._waiters: set[tuple] = set()      # (event loop, asyncio.Event) of streams waiting for a change
         self._waiters_lock = threading.Lock()
-        self.changed = threading.Condition()
 
     def _witness(self):
         """The evidence witness's account: ``ORDERCHAIN_WITNESS_KEY``, or on the local dev chain
@@ -143,18 +143,9 @@ class Service:
         if ESCROW not in self.manifest.contracts:
             return []
         done, escrow = self.instructions.notice_subjects(), self.manifest.contract(ESCROW).address
-        notices = []
-        for order in self.cross_border.orders(status="top_up_requested"):
-            bill_tx = next(s["tx_hash"] for s in reversed(order["steps"]) if s["step"] == "FinalBill")
-            subject = f"top-up of cross-border order {order['order_id']} ({bill_tx})"
-            if subject not in done:
-                notices.append((subject, order["seller"], {
-                    "notice": "top_up_requested", "chain_id": self.chain_id, "contract": escrow,
-                    "order_id": order["order_id"], "buyer": order["buyer"], "seller": order["seller"],
-                    "token": order["token"], "amount": str(order["final_bill"]["top_up"]),
-                    "deadline": order["final_bill"]["until"], "final_bill_tx": bill_tx,
-                    "snapshot_hash": order["snapshot_hash"]}))
-        return notices
+        notices = [top_up_notice(order, self.chain_id, escrow)
+                   for order in self.cross_border.orders(status="top_up_requested")]
+        return [(subject, seller, body) for subject, seller, body in notices if subject not in done]
 
     def _unanchored(self) -> list[str]:
         return [root for root in self.evidence.roots() if self.group_buy.batch_of_root(root) is None]
@@ -174,12 +165,8 @@ class Service:
         """Brings the views up to date (with the events a reader step has just saved)."""
         if self.views:
             self.projector.catch_up(recorded=recorded)
-            for view in self.projector.views:
-                metrics.VIEW_POSITION.labels(view.name).set(view.position())
             if self.dispatcher is not None:
                 self._deltas.add("webhooks", self.dispatcher.sent, metrics.WEBHOOKS)
-        with self.changed:
-            self.changed.notify_all()
         with self._waiters_lock:
             waiters = list(self._waiters)
         for loop, event in waiters:
@@ -187,6 +174,13 @@ class Service:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:   # its loop has closed
                 self.unwatch((loop, event))
+
+    def measure(self) -> None:
+        """Sets the metrics read when they are asked for: the engine's, the views' positions."""
+        if self.engine is not None:
+            self.engine.measure()
+        for view in self.projector.views:
+            metrics.VIEW_POSITION.labels(view.name).set(view.position())
 
     def watch(self, loop) -> tuple:
         """An asyncio event of ``loop`` set whenever the views change in this process."""

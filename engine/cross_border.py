@@ -258,6 +258,18 @@ def quote_problems(order: dict, snapshot: dict | None) -> list[str]:
     return problems
 
 
+def top_up_notice(order: dict, chain_id: int, contract: str) -> tuple[str, str, dict]:
+    """The notice telling the seller's store that a final bill asks its buyer for a top-up:
+    (subject, one per final bill; the seller's address; the body)."""
+    bill_tx = next(s["tx_hash"] for s in reversed(order["steps"]) if s["step"] == "FinalBill")
+    subject = f"top-up of cross-border order {order['order_id']} ({bill_tx})"
+    return subject, order["seller"], {
+        "notice": "top_up_requested", "chain_id": chain_id, "contract": contract, "order_id": order["order_id"],
+        "buyer": order["buyer"], "seller": order["seller"], "token": order["token"],
+        "amount": str(order["final_bill"]["top_up"]), "deadline": order["final_bill"]["until"],
+        "final_bill_tx": bill_tx, "snapshot_hash": order["snapshot_hash"]}
+
+
 def completed_history_order(order_id: str, order: dict, snapshot: dict) -> dict | None:
     """A freight-history order (:data:`engine.freight.CSV_COLUMNS`) of an order that ended with
     its freight billed, in the snapshot's currency: the actual freight is converted back at

@@ -62,18 +62,10 @@ def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) 
             "triggered_tx": triggered.get("tx_hash"), "triggered_at": triggered.get("timestamp")}
 
 
-class ProductionInstruction(Aggregate):
-    """The production instruction of one succeeded campaign, and its delivery."""
+class Delivery:
+    """What an instruction and a notice share: a signed body for a URL, and its delivery record."""
 
-    @staticmethod
-    def create_id(chain_id: int, campaign_id: int) -> UUID:
-        return derive("production-instruction", chain_id, campaign_id)
-
-    @event("Created")
-    def __init__(self, chain_id: int, campaign_id: int, store_id: str, url: str, body: dict, created_at: float):
-        self.chain_id = chain_id
-        self.campaign_id = campaign_id
-        self.store_id = store_id
+    def _to_deliver(self, url: str, body: dict, created_at: float) -> None:
         self.url = url
         self.body = body
         self.attempts = 0
@@ -85,31 +77,49 @@ class ProductionInstruction(Aggregate):
     def instruction_id(self) -> str:
         return str(self.id)
 
-    @property
-    def subject(self) -> str:
-        return f"production instruction of campaign {self.campaign_id}"
-
     def payload(self) -> bytes:
         return json.dumps(self.body, sort_keys=True, separators=(",", ":")).encode()
-
-    @event("Attempted")
-    def attempted(self, at: float, error: str):
-        self.attempts += 1
-        self.last_error = error
-        self.next_at = at + backoff(self.attempts)
-
-    @event("Delivered")
-    def delivered(self, at: float, status: int):
-        self.attempts += 1
-        self.delivered_at = at
-        self.last_error = None
 
     @property
     def state(self) -> str:
         return "delivered" if self.delivered_at is not None else ("retrying" if self.attempts else "pending")
 
 
-class Notice(Aggregate):
+def _attempted(self, at: float, error: str):
+    self.attempts += 1
+    self.last_error = error
+    self.next_at = at + backoff(self.attempts)
+
+
+def _delivered(self, at: float, status: int):
+    self.attempts += 1
+    self.delivered_at = at
+    self.last_error = None
+
+
+class ProductionInstruction(Delivery, Aggregate):
+    """The production instruction of one succeeded campaign, and its delivery."""
+
+    @staticmethod
+    def create_id(chain_id: int, campaign_id: int) -> UUID:
+        return derive("production-instruction", chain_id, campaign_id)
+
+    @event("Created")
+    def __init__(self, chain_id: int, campaign_id: int, store_id: str, url: str, body: dict, created_at: float):
+        self.chain_id = chain_id
+        self.campaign_id = campaign_id
+        self.store_id = store_id
+        self._to_deliver(url, body, created_at)
+
+    @property
+    def subject(self) -> str:
+        return f"production instruction of campaign {self.campaign_id}"
+
+    attempted = event("Attempted")(_attempted)
+    delivered = event("Delivered")(_delivered)
+
+
+class Notice(Delivery, Aggregate):
     """A notice to a store's webhook about one subject (``top-up <order> <bill tx>`` ...), and its delivery."""
 
     @staticmethod
@@ -121,30 +131,13 @@ class Notice(Aggregate):
         self.chain_id = chain_id
         self.subject = subject
         self.store_id = store_id
-        self.url = url
-        self.body = body
-        self.attempts = 0
-        self.next_at = created_at
-        self.delivered_at: float | None = None
-        self.last_error: str | None = None
+        self._to_deliver(url, body, created_at)
 
-    instruction_id = ProductionInstruction.instruction_id
-    payload = ProductionInstruction.payload
-
-    @event("Attempted")
-    def attempted(self, at: float, error: str):
-        self.attempts += 1
-        self.last_error = error
-        self.next_at = at + backoff(self.attempts)
-
-    @event("Delivered")
-    def delivered(self, at: float, status: int):
-        self.attempts += 1
-        self.delivered_at = at
-        self.last_error = None
+    attempted = event("Attempted")(_attempted)
+    delivered = event("Delivered")(_delivered)
 
 
-def deliver(instruction: ProductionInstruction | Notice, secret: str, post, now: float) -> bool:
+def deliver(instruction: Delivery, secret: str, post, now: float) -> bool:
     """One attempt: POSTs the signed body with ``post(url, content, headers)`` (an httpx-like
     call returning a response with ``status_code``); records the outcome on the aggregate."""
     body = instruction.payload()

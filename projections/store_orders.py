@@ -314,9 +314,8 @@ class StoreOrdersView(View):
     # -- queries
 
     def order(self, store_id: str, order_number: str) -> tuple[int, dict] | None:
-        row = self.db.fetchone("SELECT seq, data FROM view_orders WHERE store_id = ? AND order_number = ?",
-                               (store_id, order_number))
-        return None if row is None else (int(row[0]), json.loads(row[1]))
+        found = self.order_raw(store_id, order_number)
+        return None if found is None else (found[0], json.loads(found[1]))
 
     def orders(self, store_id: str, after: int = 0, status: str | None = None,
                limit: int = 100) -> list[tuple[int, dict]]:

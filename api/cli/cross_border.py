@@ -20,7 +20,7 @@ import typer
 from ..client import ApiError, answer
 from ..cross_border_actions import ACTIONS
 from . import wallet
-from .wallet import API, KEYSTORE, TOKEN, YES, _fail, _holder, _option, _token
+from .wallet import API, KEYSTORE, TOKEN, YES, _fail, _holder, _option, _token, holder_parameters
 
 app = typer.Typer(help="Cross-border orders in the notary escrow: quote, pay, legs, final bill, top-up, returns.",
                   no_args_is_help=True)
@@ -142,19 +142,9 @@ def _command(action):
                      default=typer.Option(..., f"--{name}/--refuse", help="Accept or refuse."))
         if name == "order_id":
             return P(name, P.KEYWORD_ONLY, annotation=int, default=ORDER)
-        made = _option(name, field)
-        default = made.default.default
-        if isinstance(default, int) and made.annotation is str:   # amounts: decimal strings
-            made = made.replace(default=typer.Option(str(default), made.default.param_decls[0],
-                                                     help=made.default.help))
-        return made
+        return _option(name, field)
 
-    command.__signature__ = inspect.Signature([
-        *(option(n, f) for n, f in fields.items()),
-        P("keystore", P.KEYWORD_ONLY, annotation=Optional[Path], default=KEYSTORE),
-        P("api", P.KEYWORD_ONLY, annotation=str, default=API),
-        P("yes", P.KEYWORD_ONLY, annotation=bool, default=YES),
-    ])
+    command.__signature__ = inspect.Signature([*(option(n, f) for n, f in fields.items()), *holder_parameters()])
     command.__name__ = action.name.replace("-", "_")
     command.__doc__ = f"{action.summary} (signed by {action.by})."
     return command

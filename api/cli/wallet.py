@@ -214,8 +214,18 @@ def _option(name: str, field) -> inspect.Parameter:
     # Amounts are integers shown as decimal strings (their schema says so); plain integers stay integers.
     kind = int if field.annotation is int and not any(isinstance(m, WithJsonSchema) for m in field.metadata) else str
     default = ... if field.is_required() else field.default
+    if kind is str and isinstance(default, int) and not isinstance(default, bool):
+        default = str(default)     # an amount's default, sent as the decimal string the API takes
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
                              default=typer.Option(default, flag, help=field.description or ""))
+
+
+def holder_parameters() -> list[inspect.Parameter]:
+    """The options every signing command ends with: the keystore, the API, ``--yes``."""
+    P = inspect.Parameter
+    return [P("keystore", P.KEYWORD_ONLY, annotation=Optional[Path], default=KEYSTORE),
+            P("api", P.KEYWORD_ONLY, annotation=str, default=API),
+            P("yes", P.KEYWORD_ONLY, annotation=bool, default=YES)]
 
 
 def _command(action: Action):
@@ -249,9 +259,7 @@ def _command(action: Action):
           default=typer.Option(None, "--payer", help="Who pays and receives refunds [default: the buyer].")),
         P("token", P.KEYWORD_ONLY, annotation=Optional[str], default=TOKEN),
         *(_option(n, f) for n, f in fields.items()),
-        P("keystore", P.KEYWORD_ONLY, annotation=Optional[Path], default=KEYSTORE),
-        P("api", P.KEYWORD_ONLY, annotation=str, default=API),
-        P("yes", P.KEYWORD_ONLY, annotation=bool, default=YES),
+        *holder_parameters(),
     ])
     command.__name__ = action.name.replace("-", "_")
     command.__doc__ = f"{action.summary} (signed by the {action.signer})."

@@ -56,7 +56,6 @@ def ready(svc: Service = Depends(service)):
                     "retracted logs, view positions, keeper releases, webhooks, SSE clients, request latency",
             description="With several API workers each answers for all of them (multiprocess mode).")
 def metrics_text(svc: Service = Depends(service)) -> Response:
-    if svc.engine is not None:
-        svc.engine.measure()
+    svc.measure()
     body, content_type = exposition()
     return Response(body, media_type=content_type)

@@ -7,7 +7,7 @@ from eth_account import Account
 
 from engine.cross_border import (QuoteError, RateError, completed_history_order, convert, fold_order,
                                  order_snapshot, quote_problems, rate_document, rate_signer, sign_rate,
-                                 signature_hash, snapshot_hash)
+                                 signature_hash, snapshot_hash, top_up_notice)
 
 BUYER, SELLER, CARRIER = "0x" + "b1" * 20, "0x" + "5e" * 20, "0x" + "ca" * 20
 
@@ -139,3 +139,18 @@ def test_a_completed_order_joins_the_freight_history_in_the_quotes_currency():
         "order_id": "cb-1", "origin": "CN-SZX", "destination": "JP-TYO", "length_cm": "50", "width_cm": "40",
         "height_cm": "30", "weight_kg": "10", "price_minor": 100_000, "currency": "EUR", "freight_minor": 24_806,
         "completed_at": "1970-01-01T00:16:43+00:00"}
+
+
+def test_a_final_bill_asking_for_a_top_up_makes_one_notice_for_the_sellers_store():
+    # Given an order whose final bill asks for 4,000 more by time 9,000
+    order = dict(fold_order([PAID, log("FinalBill", 2, freight=34_000, refunded=0, topUp=4_000, releaseAt=9_000)]),
+                 order_id=7)
+    # When the notice is made
+    subject, seller, body = top_up_notice(order, 31337, "0x" + "e5" * 20)
+    # Then it goes to the seller, names the bill's transaction, and carries the amount as a decimal string
+    assert seller == SELLER and subject == f"top-up of cross-border order 7 (0x{2:064x})"
+    assert (body["notice"], body["amount"], body["deadline"], body["buyer"]) == ("top_up_requested", "4000", 9_000,
+                                                                                 BUYER)
+    # And a later final bill (another transaction) is another subject: one notice per bill
+    again = dict(order, steps=order["steps"] + [dict(order["steps"][-1], tx_hash="0x" + "ff" * 32)])
+    assert top_up_notice(again, 31337, "0x" + "e5" * 20)[0] != subject
