@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ArbiterSchedule} from "./lib/ArbiterSchedule.sol";
 import {CreditedPayouts} from "./lib/CreditedPayouts.sol";
 
 /// @title C2CSettlement: escrowed settlement of store orders in ERC-20 tokens
@@ -42,7 +43,7 @@ import {CreditedPayouts} from "./lib/CreditedPayouts.sol";
 /// payout transfer that fails (a token that blocklists the recipient) is credited to the
 /// recipient instead, who claims it later to an address it names; nobody else is held up.
 /// A token that delivers less than the amount sent is refused.
-contract C2CSettlement is CreditedPayouts, EIP712 {
+contract C2CSettlement is ArbiterSchedule, CreditedPayouts, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Identifies a settlement; pass it to every call about that settlement.
@@ -109,12 +110,6 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
     uint32 public immutable RESPONSE_WINDOW;
     /// @notice How long the arbiter has to split a dispute.
     uint32 public immutable ARBITRATION_WINDOW;
-    /// @notice How long after its announcement a new arbiter takes effect.
-    uint32 public immutable ARBITER_DELAY;
-
-    /// @notice Every arbiter ever announced, with when it takes (took) effect.
-    address[] public arbiters;
-    uint40[] public arbiterFrom;
     /// @notice The payment record number the next payout gets (numbers start at 1).
     uint256 public nextPaymentRecord = 1;
     mapping(bytes32 keyHash => Settlement) internal _settlements;
@@ -150,12 +145,10 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
         bytes32 indexed id, uint256 indexed paymentRecord, uint256 toStore, uint256 toPayer, Ending ending
     );
     event PayoutCredited(bytes32 indexed id, address indexed recipient, address token, uint256 amount);
-    event ArbiterAnnounced(address indexed arbiter, uint256 effectiveFrom);
 
     error NotPayer(address caller, address payer);
     error NotBuyer(address caller, address buyer);
     error NotStore(address caller, address store);
-    error NotArbiter(address caller, address arbiter);
     error InvalidAmount(uint256 amount);
     error AmountExceedsFrozen(uint256 amount, uint256 frozen);
     error TimeLimitOutOfRange(uint256 timeLimit, uint256 min, uint256 max);
@@ -186,7 +179,7 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
         uint32 responseWindow,
         uint32 arbitrationWindow,
         uint32 arbiterDelay
-    ) Ownable(owner_) EIP712("C2CSettlement", "1") {
+    ) Ownable(owner_) ArbiterSchedule(arbiter_, arbiterDelay) EIP712("C2CSettlement", "1") {
         if (
             minTimeLimit == 0 || defaultTimeLimit < minTimeLimit || defaultTimeLimit > maxTimeLimit
                 || maxTimeLimit > MAX_TIME_LIMIT_CAP
@@ -194,16 +187,11 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
         _checkWindow(responseWindow);
         _checkWindow(arbitrationWindow);
         _checkWindow(arbiterDelay);
-        if (arbiter_ == address(0)) revert ZeroAddress();
         DEFAULT_TIME_LIMIT = defaultTimeLimit;
         MIN_TIME_LIMIT = minTimeLimit;
         MAX_TIME_LIMIT = maxTimeLimit;
         RESPONSE_WINDOW = responseWindow;
         ARBITRATION_WINDOW = arbitrationWindow;
-        ARBITER_DELAY = arbiterDelay;
-        arbiters.push(arbiter_);
-        arbiterFrom.push(uint40(block.timestamp));
-        emit ArbiterAnnounced(arbiter_, block.timestamp);
     }
 
     // ----------------------------------------------------------------- payer
@@ -402,8 +390,7 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
     function resolve(SettlementKey calldata key, uint256 toStore) external nonReentrant {
         (Settlement storage s, bytes32 id) = _current(key);
         if (s.status != Status.Disputed) revert InvalidStatus(id, s.status);
-        address decider = arbiters[_pending[id].arbiterIndex];
-        if (msg.sender != decider) revert NotArbiter(msg.sender, decider);
+        _onlyArbiter(_pending[id].arbiterIndex);
         if (toStore > s.amount) revert AmountExceedsFrozen(toStore, s.amount);
         _resolve(key, s, id, toStore, Ending.Arbitrated);
     }
@@ -419,29 +406,8 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
         _resolve(key, s, id, p.toStore + (s.amount - p.toStore) / 2, Ending.ArbitrationLapsed);
     }
 
-    // ----------------------------------------------------------------- owner
-
-    /// @notice Announces the next arbiter: it takes effect `ARBITER_DELAY` from now, for
-    /// disputes raised from then on. Announcing again before then replaces the announcement.
-    function announceArbiter(address arbiter_) external onlyOwner {
-        if (arbiter_ == address(0)) revert ZeroAddress();
-        uint256 last = arbiters.length - 1;
-        if (arbiterFrom[last] > block.timestamp) {
-            arbiters.pop();
-            arbiterFrom.pop();
-        }
-        uint40 from = uint40(block.timestamp + ARBITER_DELAY);
-        arbiters.push(arbiter_);
-        arbiterFrom.push(from);
-        emit ArbiterAnnounced(arbiter_, from);
-    }
-
     // ----------------------------------------------------------------- views
-
-    /// @notice The arbiter of disputes raised now.
-    function arbiter() public view returns (address) {
-        return arbiters[_arbiterIndex()];
-    }
+    // (announcing arbiters, and the arbiter in effect: `ArbiterSchedule`)
 
     /// @notice The id of the key's latest settlement (open or closed).
     function settlementId(SettlementKey calldata key) public view returns (bytes32) {
@@ -483,11 +449,6 @@ contract C2CSettlement is CreditedPayouts, EIP712 {
         bytes32 keyHash = keccak256(abi.encode(key));
         s = _settlements[keyHash];
         id = _id(keyHash, s.round);
-    }
-
-    function _arbiterIndex() internal view returns (uint32) {
-        uint256 last = arbiters.length - 1;
-        return uint32(arbiterFrom[last] <= block.timestamp ? last : last - 1);
     }
 
     function _checkWindow(uint32 window) internal pure {

@@ -80,7 +80,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         uint40 paidAt;
         address lender; // a loan purchase: each case is minted pledged to this lender
         uint96 interestPerCase;
-        uint40 dueAt;
+        uint40 loanTerm; // seconds from each case's outbound until its loan is due
     }
 
     /// @notice A purchase as the buyer signed it (lender 0: the payer is not lending).
@@ -90,7 +90,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         address buyer;
         address lender;
         uint96 interestPerCase;
-        uint40 dueAt;
+        uint40 loanTerm;
         uint256 deadline;
     }
 
@@ -111,17 +111,19 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     /// @notice What a buyer signs to buy under a plan's custody terms (lender 0: no loan).
     bytes32 public constant CUSTODY_TYPEHASH = keccak256(
         "CustodyAgreement(uint256 planId,uint256 quantity,bytes32 termsHash,address lender,uint256 interestPerCase,"
-        "uint256 dueAt,uint256 nonce,uint256 deadline)"
+        "uint256 loanTerm,uint256 nonce,uint256 deadline)"
     );
     /// @notice What a lender signs to offer a loan against a case.
     bytes32 public constant LOAN_OFFER_TYPEHASH = keccak256(
         "LoanOffer(uint256 tokenId,uint256 principal,uint256 interest,uint256 dueAt,address lender,uint256 nonce,"
         "uint256 deadline)"
     );
-    /// @notice What a holder signs to ask for delivery.
-    bytes32 public constant PICKUP_TYPEHASH =
-        keccak256("PickupRequest(uint256 tokenId,bytes32 ciphertextHash,bytes32 codeHash,uint256 nonce)");
+    /// @notice What a holder signs to ask for delivery (relayed by anyone until its deadline).
+    bytes32 public constant PICKUP_TYPEHASH = keccak256(
+        "PickupRequest(uint256 tokenId,bytes32 ciphertextHash,bytes32 codeHash,uint256 nonce,uint256 deadline)"
+    );
     uint32 public constant MAX_FULFILMENT_WINDOW = 365 days;
+    uint40 public constant MAX_LOAN_TERM = 3650 days;
 
     mapping(uint256 planId => Plan) public plans;
     mapping(uint256 purchaseId => Purchase) public purchases;
@@ -157,7 +159,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         bytes32 termsHash,
         address lender,
         uint256 interestPerCase,
-        uint256 dueAt
+        uint256 loanTerm
     );
     event PurchaseCancelled(uint256 indexed purchaseId, uint256 units, uint256 refund);
     event CaseOutbound(
@@ -176,6 +178,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     event ReturnedToCustody(uint256 indexed tokenId);
     event Delivered(uint256 indexed tokenId, bytes32 caseCode);
     event WarehouseKeySet(address indexed warehouse, bytes publicKey);
+    event NonceInvalidated(address indexed account, uint256 nonce);
     event Credited(address indexed recipient, address token, uint256 amount);
 
     error InvalidPlan(uint256 planId);
@@ -243,32 +246,32 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         if (plan.producer == address(0)) revert InvalidPlan(r.planId);
         if (r.quantity == 0) revert InvalidAmount(0);
         if (plan.sold + r.quantity > plan.cases) revert SoldOut(r.planId, plan.cases - plan.sold);
-        if (r.lender != address(0) && msg.sender != r.lender) revert NotLender(msg.sender, r.lender);
+        if (r.lender != address(0)) {
+            if (msg.sender != r.lender) revert NotLender(msg.sender, r.lender);
+            if (r.loanTerm == 0 || r.loanTerm > MAX_LOAN_TERM) revert InvalidAmount(r.loanTerm);
+        }
         if (block.timestamp > r.deadline) revert Expired(r.deadline);
         _checkCustodySignature(r, plan.termsHash, buyerSignature);
         plan.sold += r.quantity;
         purchaseId = ++purchaseCount;
         purchases[purchaseId] = Purchase(
             uint64(r.planId), r.buyer, msg.sender, r.quantity, 0, 0, uint40(block.timestamp), r.lender,
-            r.interestPerCase, r.dueAt
+            r.interestPerCase, r.loanTerm
         );
         uint256 amount = uint256(plan.unitPrice) * r.quantity;
         emit Purchased(purchaseId, r.planId, r.buyer, msg.sender, r.quantity, amount, plan.termsHash, r.lender,
-            r.interestPerCase, r.dueAt);
+            r.interestPerCase, r.loanTerm);
         _pull(IERC20(plan.token), msg.sender, amount);
     }
 
     function _checkCustodySignature(PurchaseRequest calldata r, bytes32 termsHash, bytes calldata signature) internal {
         uint256 nonce = nonces[r.buyer]++;
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    CUSTODY_TYPEHASH, r.planId, r.quantity, termsHash, r.lender, r.interestPerCase, r.dueAt, nonce,
-                    r.deadline
-                )
+        _checkSigned(r.buyer, keccak256(
+            abi.encode(
+                CUSTODY_TYPEHASH, r.planId, r.quantity, termsHash, r.lender, r.interestPerCase, r.loanTerm, nonce,
+                r.deadline
             )
-        );
-        if (!SignatureChecker.isValidSignatureNow(r.buyer, digest, signature)) revert BadSignature(r.buyer);
+        ), signature);
     }
 
     /// @notice After the fulfilment window, the payer cancels the units not yet assigned; the
@@ -301,8 +304,9 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     }
 
     /// @notice Records the outbound of one case of a purchase with its case (box) code: the
-    /// token is minted to the buyer (pledged to the lender of a loan purchase) and the unit's
-    /// price goes to the producer.
+    /// token is minted to the buyer (pledged to the lender of a loan purchase, due the loan
+    /// term from now, so a late outbound never shortens the buyer's time to repay) and the
+    /// unit's price goes to the producer.
     function outbound(uint256 purchaseId, bytes32 caseCode) external nonReentrant returns (uint256 tokenId) {
         Purchase storage p = purchases[purchaseId];
         Plan storage plan = plans[p.planId];
@@ -317,8 +321,9 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         emit CaseOutbound(tokenId, purchaseId, p.planId, caseCode, p.buyer);
         _mint(p.buyer, tokenId);
         if (loan) {
-            loanOf[tokenId] = Loan(p.lender, plan.unitPrice, p.interestPerCase, p.dueAt);
-            emit Pledged(tokenId, p.lender, p.buyer, plan.unitPrice, p.interestPerCase, p.dueAt);
+            uint40 dueAt = uint40(block.timestamp) + p.loanTerm;
+            loanOf[tokenId] = Loan(p.lender, plan.unitPrice, p.interestPerCase, dueAt);
+            emit Pledged(tokenId, p.lender, p.buyer, plan.unitPrice, p.interestPerCase, dueAt);
             emit Locked(tokenId);
         }
         _pay(plan.token, plan.producer, plan.unitPrice);
@@ -382,10 +387,9 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         if (block.timestamp > deadline) revert Expired(deadline);
         if (dueAt <= block.timestamp) revert NotDue(tokenId, dueAt);
         uint256 nonce = nonces[lender]++;
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(LOAN_OFFER_TYPEHASH, tokenId, principal, interest, dueAt, lender, nonce, deadline))
-        );
-        if (!SignatureChecker.isValidSignatureNow(lender, digest, lenderSignature)) revert BadSignature(lender);
+        _checkSigned(lender, keccak256(
+            abi.encode(LOAN_OFFER_TYPEHASH, tokenId, principal, interest, dueAt, lender, nonce, deadline)
+        ), lenderSignature);
         c.state = CaseState.Pledged;
         loanOf[tokenId] = Loan(lender, principal, interest, dueAt);
         emit Pledged(tokenId, lender, holder, principal, interest, dueAt);
@@ -424,22 +428,28 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         _transfer(holder, loan.lender, tokenId);
     }
 
-    /// @notice Asks for delivery (anyone may relay it; the holder signs the request): the
-    /// delivery address encrypted to the warehouse's key, and the hash of the pickup code.
+    /// @notice Asks for delivery (anyone may relay it until its deadline; the holder signs the
+    /// request): the delivery address encrypted to the warehouse's key, and the hash of the
+    /// pickup code.
     /// @param ciphertext The ECIES ciphertext of the delivery address, for the warehouse.
     /// @param codeHash keccak-256 of the pickup code only the recipient knows.
-    function requestPickup(uint256 tokenId, bytes calldata ciphertext, bytes32 codeHash, bytes calldata holderSignature)
-        external
-    {
+    /// @param deadline After it the signed request is void.
+    function requestPickup(
+        uint256 tokenId,
+        bytes calldata ciphertext,
+        bytes32 codeHash,
+        uint256 deadline,
+        bytes calldata holderSignature
+    ) external {
         address holder = ownerOf(tokenId);
         CaseRecord storage c = caseOf[tokenId];
         if (c.state != CaseState.InCustody) revert CaseLocked(tokenId, c.state);
         if (ciphertext.length == 0) revert BadCiphertext();
+        if (block.timestamp > deadline) revert Expired(deadline);
         uint256 nonce = nonces[holder]++;
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(PICKUP_TYPEHASH, tokenId, keccak256(ciphertext), codeHash, nonce))
-        );
-        if (!SignatureChecker.isValidSignatureNow(holder, digest, holderSignature)) revert BadSignature(holder);
+        _checkSigned(holder, keccak256(
+            abi.encode(PICKUP_TYPEHASH, tokenId, keccak256(ciphertext), codeHash, nonce, deadline)
+        ), holderSignature);
         c.state = CaseState.Redeeming;
         pickupCodeHash[tokenId] = codeHash;
         emit PickupRequested(tokenId, holder, ciphertext, codeHash);
@@ -456,6 +466,12 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         delete pickupCodeHash[tokenId];
         emit PickupCancelled(tokenId);
         emit Unlocked(tokenId);
+    }
+
+    /// @notice Voids the caller's signed request, agreement or offer not yet used (the one
+    /// carrying its current nonce): nobody can relay it any more.
+    function invalidateNonce() external {
+        emit NonceInvalidated(msg.sender, nonces[msg.sender]++);
     }
 
     // ----------------------------------------------------------------- owner
@@ -491,6 +507,13 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
             revert CaseLocked(tokenId, caseOf[tokenId].state);
         }
         return super._update(to, tokenId, auth);
+    }
+
+    /// @dev The EIP-712 digest of `structHash` must be signed by `signer` (an account or an ERC-1271 wallet).
+    function _checkSigned(address signer, bytes32 structHash, bytes calldata signature) internal view {
+        if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
+            revert BadSignature(signer);
+        }
     }
 
     function _warehouseCase(uint256 tokenId) internal view returns (CaseRecord storage c) {

@@ -1,10 +1,12 @@
 """Stateful property test of CrossBorderEscrow: random payments, legs, final bills, top-ups,
-returns, escalations, rulings and lapses, with time travel.
+returns accepted or refused (and contested), cancellations, escalations, rulings and
+lapses, with time travel.
 
 An independent model keeps every order's price, freight held and paid, and every party's
 balance. After every step: balances equal the model; the escrow holds exactly what its
 orders hold (price + freight held - legs paid); no order ever paid more legs than the
-freight it held; a final bill is issued once per order; a settled order holds nothing."""
+freight it held; a final bill is issued once per order; an accepted return keeps at most
+the order's freight; a settled order holds nothing; and at the end every order ends."""
 
 import ape
 from ape.exceptions import ContractLogicError
@@ -14,8 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from .conftest import DAY
 
 WAYBILL = b"\xb1" * 32
-SEEN = {"paid": 0, "legs": 0, "billed": 0, "topped_up": 0, "returned": 0, "released": 0, "escalated": 0,
-        "ended": 0}
+SEEN = {"paid": 0, "legs": 0, "billed": 0, "topped_up": 0, "returned": 0, "refused": 0, "released": 0,
+        "escalated": 0, "ended": 0, "cancelled": 0}
 
 
 def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
@@ -32,7 +34,7 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
         @initialize()
         def deploy(self):
             self.c = project.CrossBorderEscrow.deploy(owner, operator, arbiter, 14 * DAY, 7 * DAY, 5 * DAY,
-                                                      30 * DAY, sender=owner)
+                                                      30 * DAY, 3 * DAY, sender=owner)
             self.c.setTokenAllowed(token, True, sender=owner)
             for p in parties:
                 token.approve(self.c, 2**256 - 1, sender=p)
@@ -50,12 +52,13 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
             """Nothing gets stuck: once the windows passed, every order ends by what anyone may
             call (a final bill by the seller, escalation, the lapse, the release)."""
             def later():
-                ape.chain.mine(1, timestamp=ape.chain.pending_timestamp + 31 * DAY)
+                ape.chain.mine(1, timestamp=ape.chain.pending_timestamp + 91 * DAY)
             for order, o in self.orders.items():
-                if o["status"] == "paid":
-                    self.c.finalBill(order, carrier, 0, WAYBILL, sender=seller)
-                    o["status"] = "billed"
                 later()
+                if o["status"] == "paid":
+                    self.c.cancel(order, sender=buyer)
+                    o["status"] = "settled"
+                    SEEN["cancelled"] += 1
                 if o["status"] in ("top_up", "return"):
                     self.c.escalate(order, sender=carrier)
                     later()
@@ -63,7 +66,7 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
                 if o["status"] == "disputed":
                     self.c.endLapsed(order, sender=carrier)
                     SEEN["ended"] += 1
-                elif o["status"] == "billed":
+                elif o["status"] in ("billed", "refused"):
                     self.c.release(order, sender=carrier)
                     SEEN["released"] += 1
             assert token.balanceOf(self.c) == 0, "an order's money was stuck in the escrow"
@@ -86,9 +89,12 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
                 if args["to"] in self.balance:
                     self.balance[args["to"]] += args["value"]
 
-        @rule(price=st.integers(1, 5_000), freight=st.integers(0, 2_000), policy=st.integers(0, 1))
-        def pay(self, price, freight, policy):
-            receipt = self.c.pay(seller, token, price, freight, b"\x5a" * 32, policy, sender=buyer)
+        @precondition(lambda self: len(self._ids("paid")) < 3)   # so that orders go on to their later steps
+        @rule(price=st.integers(1, 5_000), freight=st.integers(0, 2_000), policy=st.integers(0, 1),
+              billing_days=st.integers(10, 90))
+        def pay(self, price, freight, policy, billing_days):
+            quote = (len(self.orders) + 1).to_bytes(32, "big")
+            receipt = self.c.pay(seller, token, price, freight, quote, policy, billing_days * DAY, sender=buyer)
             order = receipt.decode_logs(self.c.OrderPaid)[0].orderId
             self.orders[order] = {"price": price, "held": freight, "paid": 0, "status": "paid", "bills": 0,
                                   "policy": policy}
@@ -142,15 +148,19 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
                 SEEN["topped_up"] += 1
 
         @precondition(lambda self: bool(self._ids("billed", "return")))
-        @rule(data=st.data(), accept=st.booleans(), freight=st.integers(0, 300))
-        def returns(self, data, accept, freight):
+        @rule(data=st.data(), accept=st.booleans(), freight=st.integers(0, 2_500), within=st.booleans())
+        def returns(self, data, accept, freight, within):
             order = data.draw(st.sampled_from(self._ids("billed", "return")))
             o = self.orders[order]
             if o["status"] == "billed":
-                if self._call(self.c.requestReturn, order, b"\x01" * 32, sender=buyer) is not None:
-                    o["status"] = "return"
-                return
+                if self._call(self.c.requestReturn, order, b"\x01" * 32, sender=buyer) is None:
+                    return
+                o["status"] = "return"   # and the seller answers at once
+            cap = min(o["paid"], o["price"]) if o["policy"] == 1 else 0
+            if within:
+                freight = min(freight, cap)
             receipt = self._call(self.c.answerReturn, order, accept, freight, b"\x02" * 32, sender=seller)
+            assert (receipt is not None) == (not accept or freight <= cap), "a return freight beyond the order's"
             if receipt is None:
                 return
             self._move(receipt)
@@ -158,19 +168,40 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
                 o.update(status="settled", price=0)
                 SEEN["returned"] += 1
             else:
-                o["status"] = "billed"
+                o["status"] = "refused"
+                SEEN["refused"] += 1
+
+        @precondition(lambda self: bool(self._ids("paid", "refused")))
+        @rule(data=st.data(), cancel=st.booleans())
+        def the_buyer_acts_on_a_silence(self, data, cancel):
+            """An order left unbilled: the buyer cancels or escalates; a refused return: the buyer contests."""
+            order = data.draw(st.sampled_from(self._ids("paid", "refused")))
+            o = self.orders[order]
+            if o["status"] == "paid" and cancel:
+                receipt = self._call(self.c.cancel, order, sender=buyer)
+                if receipt is not None:
+                    o.update(status="settled", price=0, held=o["paid"])
+                    SEEN["cancelled"] += 1
+            else:
+                receipt = self._call(self.c.escalate, order, sender=buyer)
+                if receipt is not None:
+                    o["status"] = "disputed"
+                    SEEN["escalated"] += 1
+            if receipt is not None:
+                self._move(receipt)
 
         @precondition(lambda self: bool(self._ids("disputed")))
         @rule(data=st.data(), split=st.integers(0, 100))
         def end_dispute(self, data, split):
             self.silences(data, split, self._ids("disputed"))
 
-        @precondition(lambda self: bool(self._ids("billed", "top_up", "return", "disputed")))
+        @precondition(lambda self: bool(self._ids("billed", "refused", "top_up", "return", "disputed")))
         @rule(data=st.data(), split=st.integers(0, 100))
         def silences(self, data, split, among=None):
-            order = data.draw(st.sampled_from(among or self._ids("billed", "top_up", "return", "disputed")))
+            order = data.draw(st.sampled_from(among or self._ids("billed", "refused", "top_up", "return",
+                                                                 "disputed")))
             o = self.orders[order]
-            if o["status"] == "billed":
+            if o["status"] in ("billed", "refused"):
                 receipt = self._call(self.c.release, order, sender=carrier)
                 if receipt is not None:
                     o.update(status="settled", price=0)
@@ -219,4 +250,5 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
 def test_cross_border_invariants_hold_across_random_action_sequences(project, owner, accounts):
     run_machine(project, owner, accounts[1], accounts[2], accounts[5], accounts[6], accounts[3]).TestCase().runTest()
     assert SEEN["legs"] >= 5 and SEEN["billed"] >= 5 and SEEN["released"] + SEEN["returned"] >= 2, SEEN
-    assert SEEN["escalated"] >= 1 and SEEN["ended"] >= 1, SEEN   # (the ends at teardown included)
+    assert SEEN["escalated"] >= 1 and SEEN["ended"] >= 1 and SEEN["cancelled"] >= 1, SEEN   # (teardown included)
+    assert SEEN["refused"] >= 1 and SEEN["returned"] >= 1, SEEN

@@ -64,13 +64,13 @@ def sign(account, data) -> bytes:
     return sig.r + sig.s + bytes([sig.v])
 
 
-def custody(liquor, buyer, plan, quantity, lender=ZERO, interest=0, due=0, deadline=2**40, signer=None):
-    request = (plan, quantity, buyer.address, lender, interest, due, deadline)
+def custody(liquor, buyer, plan, quantity, lender=ZERO, interest=0, term=0, deadline=2**40, signer=None):
+    request = (plan, quantity, buyer.address, lender, interest, term, deadline)
     data = typed(liquor, "CustodyAgreement", [
         ("planId", "uint256"), ("quantity", "uint256"), ("termsHash", "bytes32"), ("lender", "address"),
-        ("interestPerCase", "uint256"), ("dueAt", "uint256"), ("nonce", "uint256"), ("deadline", "uint256")],
+        ("interestPerCase", "uint256"), ("loanTerm", "uint256"), ("nonce", "uint256"), ("deadline", "uint256")],
         {"planId": plan, "quantity": quantity, "termsHash": TERMS, "lender": lender, "interestPerCase": interest,
-         "dueAt": due, "nonce": liquor.nonces(buyer), "deadline": deadline})
+         "loanTerm": term, "nonce": liquor.nonces(buyer), "deadline": deadline})
     return request, sign(signer or buyer, data)
 
 
@@ -83,12 +83,12 @@ def offer(liquor, lender, token_id, principal, interest, due, deadline=2**40):
     return (principal, interest, due, lender.address, deadline, sign(lender, data))
 
 
-def pickup(liquor, holder, token_id, ciphertext=CIPHERTEXT, code=CODE):
+def pickup(liquor, holder, token_id, ciphertext=CIPHERTEXT, code=CODE, deadline=2**40):
     data = typed(liquor, "PickupRequest", [("tokenId", "uint256"), ("ciphertextHash", "bytes32"),
-                                            ("codeHash", "bytes32"), ("nonce", "uint256")],
+                                            ("codeHash", "bytes32"), ("nonce", "uint256"), ("deadline", "uint256")],
                  {"tokenId": token_id, "ciphertextHash": keccak(ciphertext), "codeHash": keccak(code),
-                  "nonce": liquor.nonces(holder)})
-    return (token_id, ciphertext, keccak(code), sign(holder, data))
+                  "nonce": liquor.nonces(holder), "deadline": deadline})
+    return (token_id, ciphertext, keccak(code), deadline, sign(holder, data))
 
 
 def bought(liquor, buyer, plan, quantity=1, payer=None, **loan):
@@ -221,16 +221,19 @@ def test_an_unpaid_pledge_is_seized_after_the_due_date_and_cannot_be_repaid_afte
         liquor.repay(case, sender=buyer)
 
 
-def test_a_loan_purchase_mints_cases_already_pledged_to_the_lender(liquor, token, buyer, lender, warehouse, plan,
-                                                                  chain):
-    due = chain.pending_timestamp + 60 * DAY
+def test_a_loan_purchase_mints_cases_already_pledged_to_the_lender(liquor, token, buyer, lender, warehouse, plan):
+    term = 60 * DAY
     with ape.reverts(liquor.NotLender):
-        liquor.buy(*custody(liquor, buyer, plan, 1, lender=lender.address, interest=10_000, due=due), sender=buyer)
-    purchase = bought(liquor, buyer, plan, 1, payer=lender, lender=lender.address, interest=10_000, due=due)
+        liquor.buy(*custody(liquor, buyer, plan, 1, lender=lender.address, interest=10_000, term=term), sender=buyer)
+    for wrong in (0, 3650 * DAY + 1):
+        with ape.reverts(liquor.InvalidAmount, amount=wrong):
+            bought(liquor, buyer, plan, 1, payer=lender, lender=lender.address, interest=10_000, term=wrong)
+    purchase = bought(liquor, buyer, plan, 1, payer=lender, lender=lender.address, interest=10_000, term=term)
     receipt = liquor.outbound(purchase, b"BOX-LOAN".ljust(32, b"\0"), sender=warehouse)
     case = receipt.decode_logs(liquor.CaseOutbound)[0].tokenId
     pledged = receipt.decode_logs(liquor.Pledged)[0]
-    assert (pledged.lender, pledged.principal, pledged.interest, pledged.dueAt) == (lender.address, PRICE, 10_000, due)
+    assert (pledged.lender, pledged.principal, pledged.interest, pledged.dueAt) == (
+        lender.address, PRICE, 10_000, receipt.timestamp + term)
     assert liquor.ownerOf(case) == buyer.address and liquor.locked(case)
     before = token.balanceOf(lender)
     liquor.repay(case, sender=buyer)
@@ -280,3 +283,41 @@ def test_the_warehouse_publishes_only_its_own_key(liquor, warehouse, stranger):
         liquor.setWarehouseKey(public, sender=stranger)
     liquor.setWarehouseKey(public, sender=warehouse)
     assert liquor.warehouseKey(warehouse) == public
+
+
+def test_the_warehouse_ships_a_loan_case_late(liquor, buyer, lender, warehouse, plan, chain):
+    """An outbound long after the signed terms (inside the fulfilment window, or in league
+    with the lender) still gives the buyer the whole loan term: the lender cannot seize a
+    case its holder never had the time to repay."""
+    term = 10 * DAY
+    purchase = bought(liquor, buyer, plan, 1, payer=lender, lender=lender.address, interest=10_000, term=term)
+    chain.pending_timestamp += 25 * DAY   # past the term counted from the purchase
+    receipt = liquor.outbound(purchase, b"BOX-LATE".ljust(32, b"\0"), sender=warehouse)
+    case = receipt.decode_logs(liquor.CaseOutbound)[0].tokenId
+    assert receipt.decode_logs(liquor.Pledged)[0].dueAt == receipt.timestamp + term
+    with ape.reverts(liquor.NotDue):
+        liquor.seize(case, sender=lender)   # not in the same block, nor before the term ran from the outbound
+    chain.pending_timestamp += term - 60
+    with ape.reverts(liquor.NotDue):
+        liquor.seize(case, sender=lender)
+    liquor.repay(case, sender=buyer)   # the buyer repays in time and keeps its case
+    assert liquor.ownerOf(case) == buyer.address and not liquor.locked(case)
+
+
+def test_a_stale_pickup_request_is_relayed_weeks_later(liquor, buyer, stranger, warehouse, plan, chain):
+    """A signed pickup request carries a deadline; past it, or once the holder voided it, no
+    relayer can put the case into redemption with an old address."""
+    case = a_case(liquor, buyer, warehouse, plan, b"BOX-OLD1")
+    deadline = chain.pending_timestamp + DAY
+    stale = pickup(liquor, buyer, case, deadline=deadline)
+    chain.pending_timestamp += 21 * DAY
+    with ape.reverts(liquor.Expired, deadline=deadline):
+        liquor.requestPickup(*stale, sender=stranger)
+    unwanted = pickup(liquor, buyer, case)   # signed, then the holder changed its mind
+    voided = liquor.invalidateNonce(sender=buyer).decode_logs(liquor.NonceInvalidated)[0]
+    assert (voided.account, voided.nonce) == (buyer.address, liquor.nonces(buyer) - 1)
+    with ape.reverts(liquor.BadSignature):
+        liquor.requestPickup(*unwanted, sender=stranger)
+    assert not liquor.locked(case)
+    liquor.requestPickup(*pickup(liquor, buyer, case), sender=stranger)   # a fresh request still works
+    assert liquor.locked(case)

@@ -68,8 +68,7 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
         @rule(who=st.integers(0, len(buyers) - 1), quantity=st.integers(1, 3), loan=st.booleans())
         def buy(self, who, quantity, loan):
             buyer = buyers[who]
-            due = ape.chain.pending_timestamp + 10 * DAY
-            terms = {"lender": lender.address, "interest": 50, "due": due} if loan else {}
+            terms = {"lender": lender.address, "interest": 50, "term": 10 * DAY} if loan else {}
             request, signature = custody(self.c, buyer, self.plan, quantity, **terms)
             payer = lender if loan else buyer
             receipt = self._call(self.c.buy, request, signature, sender=payer)
@@ -77,7 +76,7 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
                 return
             purchase = receipt.decode_logs(self.c.Purchased)[0].purchaseId
             self.purchases[purchase] = {"payer": payer.address, "buyer": buyer.address, "quantity": quantity,
-                                        "assigned": 0, "cancelled": 0, "loan": loan, "due": due}
+                                        "assigned": 0, "cancelled": 0, "loan": loan}
             self.balance[payer.address] -= quantity * PRICE
 
         @precondition(lambda self: any(p["assigned"] + p["cancelled"] < p["quantity"]
@@ -98,7 +97,7 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
             token_id = receipt.decode_logs(self.c.CaseOutbound)[0].tokenId
             self.cases[token_id] = {"owner": p["buyer"], "state": "pledged" if p["loan"] else "custody",
                                     "lender": lender.address if p["loan"] else None, "owed": PRICE + 50,
-                                    "due": p["due"]}
+                                    "due": receipt.timestamp + 10 * DAY}   # the loan term runs from here
             self.balance[producer.address] += PRICE
             SEEN["outbound"] += 1
 
