@@ -34,11 +34,19 @@ ACTIONS: tuple[ContractAction, ...] = (
     ContractAction("answer-return", "answerReturn", "seller", AnswerReturnIn,
                    lambda b: (b.order_id, b.accept, b.return_freight, _text_hash(b.reason)),
                    "Accept a return (the price is refunded, less the return freight if the policy puts it on the "
-                   "buyer) or refuse it with a reason"),
+                   "buyer: at most the order's billed freight) or refuse it with a reason (the buyer may then take "
+                   "it to the arbiter)"),
+    ContractAction("cancel", "cancel", "buyer", OrderIn, lambda b: (b.order_id,),
+                   "The seller did not bill by the billing deadline: the price and the freight not yet paid to "
+                   "carriers come back to the buyer (legs already paid stay paid)"),
     ContractAction("release", "release", "anyone", OrderIn, lambda b: (b.order_id,),
-                   "After the return window, the price goes to the seller"),
-    ContractAction("escalate", "escalate", "anyone", OrderIn, lambda b: (b.order_id,),
-                   "A top-up unpaid by its deadline, or a return unanswered in time, goes to the arbiter"),
+                   "After the return window (or after a refused return, once the buyer's window to contest it "
+                   "passed), the price goes to the seller"),
+    ContractAction("escalate", "escalate", "anyone; the buyer for a refusal or an unbilled order", OrderIn,
+                   lambda b: (b.order_id,),
+                   "Take an order to the arbiter: a top-up unpaid by its deadline or a return unanswered in time "
+                   "(anyone), a refused return within the response window, or an order left unbilled past its "
+                   "billing deadline (the buyer)"),
     ContractAction("resolve", "resolve", "arbiter", ResolveIn, lambda b: (b.order_id, b.to_seller),
                    "The arbiter splits what the escrow holds of a disputed order"),
     ContractAction("end-lapsed", "endLapsed", "anyone", OrderIn, lambda b: (b.order_id,),

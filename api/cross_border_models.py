@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .models import Strict, UnsignedTransaction
-from .types import Address, Amount, AmountOut, Hash32, PositiveAmount
+from engine.cross_border import DEFAULT_BILLING_WINDOW, ENDINGS, MAX_WINDOW, MIN_WINDOW, STATUSES
+
+from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
 
 Place = Annotated[str, StringConstraints(min_length=1, max_length=64), Field(examples=["CN-SZX"])]
 Measure = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$"),
@@ -47,6 +49,9 @@ class QuoteOut(BaseModel):
 OrderId = Annotated[int, Field(ge=1, le=2**63 - 1, description="The escrow's order id.")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Policy = Literal["seller_pays_return", "buyer_pays_return"]
+OrderStatus = Literal[STATUSES]   # type: ignore[valid-type]
+Ending = Literal[ENDINGS + ("returned",)]   # type: ignore[valid-type]
+ChainTime = Annotated[int, Field(description="Chain time, seconds since the epoch.")]
 
 
 class OrderQuoteIn(QuoteIn):
@@ -62,6 +67,10 @@ class OrderQuoteIn(QuoteIn):
     goods: Text = Field(description="What is bought, as the buyer sees it.")
     return_policy: Policy = Field("seller_pays_return",
                                   description="Who pays the return freight if the goods are sent back.")
+    billing_window: Annotated[int, Field(ge=MIN_WINDOW, le=MAX_WINDOW)] = Field(
+        DEFAULT_BILLING_WINDOW, description="Seconds from payment by which the seller bills the freight (1 to 180 "
+                                            "days); past them the buyer may cancel and take back the price and the "
+                                            "freight not yet paid.")
 
 
 class OrderSnapshot(BaseModel):
@@ -81,6 +90,7 @@ class OrderSnapshot(BaseModel):
     settlement: dict[str, Any] = Field(description="The token, its currency and decimals; price, target freight "
                                                    "and hold in its base units (decimal strings).")
     return_policy: str
+    billing_window: int | None = Field(None, description="Seconds from payment by which the seller bills.")
     rate_valid_until: int = Field(description="Chain time (seconds) until which the quote's rate holds.")
 
 
@@ -155,9 +165,66 @@ class Leg(BaseModel):
     tx_hash: str
 
 
+class FinalBillOut(BaseModel):
+    freight: AmountOut = Field(description="The actual freight: legs paid plus the last leg.")
+    refunded: AmountOut = Field(description="Unused freight refunded to the buyer.")
+    top_up: AmountOut = Field(description="What the buyer is asked to add (0: none).")
+    until: ChainTime = Field(description="The top-up deadline, or the end of the return window.")
+
+
+class TopUpOut(BaseModel):
+    amount: AmountOut
+    deadline: ChainTime
+
+
+class ReturnAnswerOut(BaseModel):
+    accepted: bool
+    reason_hash: str | None = None
+    contest_by: ChainTime | None = Field(None, description="A refusal: until when the buyer may take it to the "
+                                                           "arbiter; the price stays held until then.")
+    to_buyer: Uint256Out | None = None
+    to_seller: Uint256Out | None = Field(None, description="An accepted return: the return freight the seller kept.")
+
+
+class ReturnOut(BaseModel):
+    reason_hash: str
+    respond_by: ChainTime
+    answer: ReturnAnswerOut | None = None
+
+
+class DisputeOut(BaseModel):
+    arbiter: str = Field(description="The arbiter in effect when it was raised: only it decides.")
+    lapse_to_seller: Uint256Out = Field(description="What the seller gets if the arbiter stays silent.")
+    decide_by: ChainTime
+    raised_from: str | None = Field(None, description="The status the order was escalated from.")
+
+
+class EndingOut(BaseModel):
+    to_seller: Uint256Out
+    to_buyer: Uint256Out
+    how: Ending
+
+
+class OrderStepOut(BaseModel):
+    """A log of the order, with the amounts it moved."""
+
+    step: str
+    block_number: int
+    tx_hash: str
+    log_index: int
+    timestamp: ChainTime | None = None
+    carrier: str | None = None
+    amount: Uint256Out | None = None
+    freight: Uint256Out | None = None
+    refunded: Uint256Out | None = None
+    top_up: Uint256Out | None = None
+    to_buyer: Uint256Out | None = None
+    to_seller: Uint256Out | None = None
+
+
 class CrossBorderOrderOut(BaseModel):
     order_id: int
-    status: str
+    status: OrderStatus
     buyer: str
     seller: str
     token: str
@@ -168,13 +235,16 @@ class CrossBorderOrderOut(BaseModel):
     refunded_freight: AmountOut
     policy: Policy
     snapshot_hash: str
+    bill_by: ChainTime = Field(description="The billing deadline: past it, an order still unbilled may be "
+                                           "cancelled or escalated by its buyer.")
+    billing_window: int | None = None
     legs: list[Leg]
-    final_bill: dict[str, Any] | None = None
-    top_up: dict[str, Any] | None = Field(None, description="The top-up asked for and its deadline, while it is due.")
-    return_: dict[str, Any] | None = Field(None, alias="return")
-    dispute: dict[str, Any] | None = None
-    ending: dict[str, Any] | None = None
-    steps: list[dict[str, Any]]
+    final_bill: FinalBillOut | None = None
+    top_up: TopUpOut | None = Field(None, description="The top-up asked for and its deadline, while it is due.")
+    return_: ReturnOut | None = Field(None, alias="return")
+    dispute: DisputeOut | None = None
+    ending: EndingOut | None = None
+    steps: list[OrderStepOut]
     quote: OrderSnapshot | None = Field(description="The order snapshot its hash names.")
     quote_problems: list[str] = Field(description="Where the order differs from its quote (empty: it matches).")
     seq: int

@@ -12,7 +12,7 @@ from engine.liquor import ZERO_ADDRESS, case_code_bytes32
 
 from .actions import ContractAction
 from .liquor_models import (BuyIn, CaseActionIn, ConfirmDeliveryIn, GiftIn, OutboundIn, PledgeIn, PurchaseActionIn,
-                            RequestPickupIn, WarehouseKeyIn)
+                            RequestPickupIn, SenderIn, WarehouseKeyIn)
 
 
 def _b(value: str) -> bytes:
@@ -23,7 +23,7 @@ def purchase_request(body) -> tuple:
     """The contract's ``PurchaseRequest`` struct of a custody agreement or purchase body."""
     loan = body.loan
     return (body.plan_id, body.quantity, body.buyer.lower(), loan.lender.lower() if loan else ZERO_ADDRESS,
-            loan.interest_per_case if loan else 0, loan.due_at if loan else 0, body.deadline)
+            loan.interest_per_case if loan else 0, loan.term if loan else 0, body.deadline)
 
 
 LIQUOR_ACTIONS: tuple[ContractAction, ...] = (
@@ -47,8 +47,12 @@ LIQUOR_ACTIONS: tuple[ContractAction, ...] = (
     ContractAction("seize", "seize", "lender", CaseActionIn, lambda b: (b.token_id,),
                  "After the due date passed unpaid, the lender takes the case"),
     ContractAction("request-pickup", "requestPickup", "anyone (the holder signed the request)", RequestPickupIn,
-                 lambda b: (b.token_id, _b(b.ciphertext), _b(b.code_hash), _b(b.holder_signature)),
-                 "Ask for delivery with the encrypted address and the pickup code's hash: the case is locked"),
+                 lambda b: (b.token_id, _b(b.ciphertext), _b(b.code_hash), b.deadline, _b(b.holder_signature)),
+                 "Ask for delivery with the encrypted address and the pickup code's hash, before the signed "
+                 "request's deadline: the case is locked"),
+    ContractAction("invalidate-nonce", "invalidateNonce", "anyone (for its own signatures)", SenderIn, lambda b: (),
+                 "Void the sender's signed pickup request, custody agreement or loan offer not yet used (the one "
+                 "with its current nonce): nobody can relay it any more"),
     ContractAction("cancel-pickup", "cancelPickup", "holder", CaseActionIn, lambda b: (b.token_id,),
                  "Cancel a pickup the warehouse has not dispatched yet"),
     ContractAction("dispatch", "dispatch", "plan's warehouse", CaseActionIn, lambda b: (b.token_id,),

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from engine.liquor import CASE_CODE_PATTERN, CASE_STATES, LOAN_STATUSES, MAX_CASES, MAX_ID, MAX_WINDOW
+from engine.liquor import CASE_CODE_PATTERN, CASE_STATES, LOAN_STATUSES, MAX_CASES, MAX_ID, MAX_LOAN_TERM, MAX_WINDOW
 
 from .models import Name, Signature, Strict, Text, TypedData
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out, _integer_string
@@ -17,6 +17,8 @@ PlanId = _integer_string(1, MAX_ID, "a sale plan's id")
 PurchaseId = _integer_string(1, MAX_ID, "a purchase's id")
 Timestamp = _integer_string(0, 2**40 - 1, "unix time in seconds")
 Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="seconds")]
+LoanTerm = Annotated[int, Field(ge=1, le=MAX_LOAN_TERM, description="seconds from each case's outbound until "
+                                                                     "its loan is due", examples=[2_592_000])]
 CaseCode = Annotated[str, StringConstraints(pattern=CASE_CODE_PATTERN), Field(examples=["GLN-2015-000123"])]
 HexBytes = Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=4098)]
 PublicKey = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{128}$")]
@@ -103,7 +105,8 @@ class LoanTerms(Strict):
 
     lender: Address
     interest_per_case: Amount = 0
-    due_at: Timestamp
+    term: LoanTerm = Field(description="Seconds from each case's outbound until its loan is due: the term runs "
+                                       "from when the buyer holds the case, however late the warehouse ships it.")
 
 
 class CustodyIn(Strict):
@@ -178,14 +181,21 @@ class PickupTypedIn(Strict):
     holder: Address
     ciphertext: HexBytes = Field(description="The delivery address, ECIES-encrypted to the warehouse's key.")
     code_hash: Hash32 = Field(description="keccak-256 of the pickup code only the recipient knows.")
+    deadline: Timestamp | None = Field(None, description="Until when the signed request may be relayed. "
+                                                         "Default: a day from now.")
 
 
 class RequestPickupIn(CaseActionIn):
-    """The holder's signed pickup request, relayed by the sender (the holder, or anyone)."""
+    """The holder's signed pickup request, relayed by the sender (the holder, or anyone) before its deadline."""
 
     ciphertext: HexBytes
     code_hash: Hash32
+    deadline: Timestamp
     holder_signature: Signature
+
+
+class SenderIn(Strict):
+    sender: Address
 
 
 class ConfirmDeliveryIn(CaseActionIn):
@@ -252,7 +262,7 @@ class Plan(BaseModel):
 class PurchaseLoan(BaseModel):
     lender: Address
     interest_per_case: AmountOut
-    due_at: int
+    term: int = Field(description="Seconds from each case's outbound until its loan is due.")
 
 
 class Purchase(BaseModel):

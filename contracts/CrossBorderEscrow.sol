@@ -71,10 +71,19 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
         address seller;
         uint96 price;
         address token;
+        uint96 owed; // the top-up asked for (TopUpRequested): at most the last leg
         uint96 freightHeld; // target freight paid in, plus any top-up
-        uint96 freightPaid; // legs paid to carriers
-        uint128 owed; // the top-up asked for (TopUpRequested), or the seller's share a lapse pays (Disputed)
+        uint96 freightPaid; // legs paid to carriers (beside freightHeld: a leg rewrites a slot in use)
         uint32 arbiterIndex; // the dispute's arbiter (Disputed), in `arbiters`
+        Lapse lapse; // what a silent arbiter's dispute pays the seller (Disputed)
+    }
+
+    /// @notice The seller's share of what a disputed order holds when its arbiter stays silent
+    /// (what it holds does not change while disputed, so the share is kept, not the amount).
+    enum Lapse {
+        Nothing,
+        Half,
+        All
     }
 
     /// @notice Ways an order ends with `Released` (a return accepted ends with `Returned`).
@@ -183,8 +192,8 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
         orderId = ++orderCount;
         orderOfQuote[msg.sender][snapshotHash] = orderId;
         uint40 billBy = uint40(block.timestamp) + billingWindow;
-        orders[orderId] = Order(msg.sender, Status.Paid, policy, billBy, 0, seller, price, token, targetFreight, 0,
-            0, 0);
+        orders[orderId] = Order(msg.sender, Status.Paid, policy, billBy, 0, seller, price, token, 0, targetFreight, 0,
+            0, Lapse.Nothing);
         emit OrderPaid(orderId, msg.sender, seller, token, price, targetFreight, snapshotHash, uint8(policy), billBy);
         _pull(IERC20(token), msg.sender, uint256(price) + targetFreight);
     }
@@ -194,7 +203,7 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
         Order storage o = _order(orderId, Status.TopUpRequested);
         if (msg.sender != o.buyer) revert NotParty(msg.sender);
         if (block.timestamp > o.deadline) revert TooLate(o.deadline);
-        uint96 amount = uint96(o.owed); // at most the last leg (see finalBill)
+        uint96 amount = o.owed;
         o.freightHeld += amount;
         o.owed = 0;
         o.status = Status.Billed;
@@ -246,7 +255,7 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
         if (freight > type(uint96).max) revert InvalidAmount();
         _pendingLeg[orderId] = PendingLeg(carrier, lastLeg, waybillHash);
         if (freight > o.freightHeld) {
-            o.owed = uint128(freight - o.freightHeld);
+            o.owed = uint96(freight - o.freightHeld); // at most the last leg
             o.status = Status.TopUpRequested;
             o.deadline = uint40(block.timestamp) + topUpWindow;
             emit FinalBill(orderId, freight, 0, o.owed, o.deadline);
@@ -313,18 +322,17 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
     function escalate(uint256 orderId) external {
         Order storage o = orders[orderId];
         Status status = o.status;
-        uint256 held = uint256(o.price) + o.freightHeld - o.freightPaid;
-        uint256 lapseToSeller;
+        Lapse lapse;
         if (status == Status.TopUpRequested) {
             if (block.timestamp <= o.deadline) revert TooEarly(o.deadline);
-            lapseToSeller = held;
+            lapse = Lapse.All;
         } else if (status == Status.ReturnRequested) {
             if (block.timestamp <= o.respondBy) revert TooEarly(o.respondBy);
-            lapseToSeller = held / 2;
+            lapse = Lapse.Half;
         } else if (status == Status.ReturnRefused) {
             if (msg.sender != o.buyer) revert NotParty(msg.sender);
             if (block.timestamp > o.respondBy) revert TooLate(o.respondBy);
-            lapseToSeller = held / 2;
+            lapse = Lapse.Half;
         } else if (status == Status.Paid) {
             if (msg.sender != o.buyer) revert NotParty(msg.sender);
             if (block.timestamp <= o.deadline) revert TooEarly(o.deadline);
@@ -333,10 +341,10 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
         }
         uint32 index = _arbiterIndex();
         o.status = Status.Disputed;
-        o.owed = uint128(lapseToSeller);
-        o.arbiterIndex = index;
         o.respondBy = uint40(block.timestamp) + arbitrationWindow;
-        emit Escalated(orderId, arbiters[index], lapseToSeller, o.respondBy);
+        o.arbiterIndex = index;
+        o.lapse = lapse;
+        emit Escalated(orderId, arbiters[index], _lapseToSeller(o), o.respondBy);
     }
 
     /// @notice The dispute's arbiter splits what the escrow holds of it.
@@ -350,7 +358,7 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
     function endLapsed(uint256 orderId) external nonReentrant {
         Order storage o = _order(orderId, Status.Disputed);
         if (block.timestamp <= o.respondBy) revert TooEarly(o.respondBy);
-        _end(orderId, o, o.owed, ARBITRATION_LAPSED);
+        _end(orderId, o, _lapseToSeller(o), ARBITRATION_LAPSED);
     }
 
     // ----------------------------------------------------------------- internal
@@ -379,7 +387,7 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
 
     /// @dev Ends an order: `toSeller` of what it holds to the seller, the rest to the buyer.
     function _end(uint256 orderId, Order storage o, uint256 toSeller, uint8 ending) internal {
-        uint256 held = uint256(o.price) + o.freightHeld - o.freightPaid;
+        uint256 held = _held(o);
         if (toSeller > held) revert SplitTooLarge(toSeller, held);
         delete _pendingLeg[orderId];   // an unpaid last leg is the seller's to settle with its carrier
         o.status = Status.Settled;
@@ -389,6 +397,16 @@ contract CrossBorderEscrow is ArbiterSchedule, CreditedPayouts {
         emit Released(orderId, toSeller, held - toSeller, ending);
         if (toSeller > 0) _pay(o.token, o.seller, toSeller);
         if (held > toSeller) _pay(o.token, o.buyer, held - toSeller);
+    }
+
+    /// @dev Summed in 256 bits: price and freight may each reach 2**96 - 1.
+    function _held(Order storage o) internal view returns (uint256) {
+        return uint256(o.price) + o.freightHeld - o.freightPaid;
+    }
+
+    function _lapseToSeller(Order storage o) internal view returns (uint256) {
+        if (o.lapse == Lapse.All) return _held(o);
+        return o.lapse == Lapse.Half ? _held(o) / 2 : 0;
     }
 
     function _order(uint256 orderId, Status wanted) internal view returns (Order storage o) {

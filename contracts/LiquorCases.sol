@@ -30,7 +30,8 @@ interface IERC5192 {
 ///   warehouse, fulfilment window). Silent producer: nothing waits for it; its unit prices
 ///   are paid at outbound (credited if the token will not transfer to it).
 /// - Buyer: signs the custody agreement (EIP-712 over plan, quantity, terms, loan terms,
-///   nonce, deadline); holds, gives, pledges or redeems its cases.
+///   nonce, deadline); holds, gives, pledges or redeems its cases. A signed request, agreement
+///   or offer it no longer wants is voided with `invalidateNonce` before anyone relays it.
 /// - Payer (the buyer, or a lender paying for it): pays the price into this contract. Silent
 ///   warehouse: units not assigned within the fulfilment window can be cancelled by the
 ///   payer, whose refund is credited for it to claim (never stuck).
@@ -43,6 +44,10 @@ interface IERC5192 {
 ///   principal, and the case is locked to the lender. Anyone repays for the holder until the
 ///   lender seizes, which it may do once the due date passed unpaid. Silent lender: the case
 ///   stays locked until repaid; repayment is credited to the lender if the token refuses it.
+///   In a loan purchase the loan term runs from each case's outbound: a warehouse that ships
+///   late (or in league with the lender) never shortens the buyer's time to repay.
+/// - Relayers: a signed pickup request may be relayed by anyone, but only until its deadline,
+///   so a stale request (an old address) cannot put a case into redemption weeks later.
 /// - Owner: allow-lists payment tokens and sets the metadata base URI; it never moves funds
 ///   or cases.
 /// Payment handling (allow-listed tokens, refusal of tokens that deliver less than sent,

@@ -55,6 +55,14 @@ def _decimal_text(env: dict, name: str, default: str) -> str:
     return raw
 
 
+def _public_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or " " in raw:
+        raise ConfigError(f"ORDERCHAIN_PUBLIC_URL must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the engine and the API need to know about their surroundings."""
@@ -83,6 +91,7 @@ class Settings:
     quote_hold_seconds: int = 900
     ws_url: str | None = None
     sse_heartbeat: float = 15.0
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -112,7 +121,21 @@ class Settings:
             ws_url=env.get("ORDERCHAIN_WS_URL"),
             sse_heartbeat=_float(env, "ORDERCHAIN_SSE_HEARTBEAT", base.sse_heartbeat),
             quote_hold_seconds=_int(env, "ORDERCHAIN_QUOTE_HOLD_SECONDS", base.quote_hold_seconds, minimum=1),
+            public_url=_public_url(env.get("ORDERCHAIN_PUBLIC_URL")),
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where this API is reached: ORDERCHAIN_PUBLIC_URL, or the host and port it serves on."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def metadata_base(self) -> str:
+        """The base of every liquor case's ``tokenURI`` (``{base}{tokenId}/metadata``): this API's ``/cases/``."""
+        return f"{self.base_url}/cases/"
 
     @property
     def domain(self) -> str:

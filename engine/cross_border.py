@@ -35,11 +35,16 @@ from .ids import canonical_json, derive
 
 CONTRACT = "CrossBorderEscrow"
 STATUS_AFTER = {"OrderPaid": "paid", "LegPaid": None, "FinalBill": None, "ToppedUp": "billed",
-                "ReturnRequested": "return_requested", "ReturnRefused": "billed", "Returned": "returned",
-                "Escalated": "disputed", "Released": "settled"}
-ENDINGS = ("released", "arbitrated", "arbitration_lapsed")
+                "ReturnRequested": "return_requested", "ReturnRefused": "return_refused", "Returned": "returned",
+                "Escalated": "disputed", "Released": None}
+STATUSES = ("paid", "top_up_requested", "billed", "return_requested", "return_refused", "disputed", "settled",
+            "returned", "cancelled")
+ENDINGS = ("released", "arbitrated", "arbitration_lapsed", "cancelled")
 POLICIES = ("seller_pays_return", "buyer_pays_return")
 ENDED = ("settled", "returned")
+# The contract's bounds of every window, the billing window included (MIN_WINDOW, MAX_WINDOW).
+MIN_WINDOW, MAX_WINDOW = 86_400, 180 * 86_400
+DEFAULT_BILLING_WINDOW = 30 * 86_400
 # ISO 4217 minor-unit exponents that are not 2.
 MINOR_EXPONENTS = {"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
                    "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0, "BHD": 3, "IQD": 3,
@@ -60,7 +65,9 @@ def fold_order(logs: list[dict]) -> dict:
         if name == "OrderPaid":
             state.update(buyer=a["buyer"], seller=a["seller"], token=a["token"], price=a["price"],
                          freight_held=a["freightHeld"], target_freight=a["freightHeld"],
-                         snapshot_hash=a["snapshotHash"], policy=POLICIES[a["policy"]])
+                         snapshot_hash=a["snapshotHash"], policy=POLICIES[a["policy"]], bill_by=a["billBy"])
+            if coords.get("block_timestamp") is not None:
+                state["billing_window"] = a["billBy"] - coords["block_timestamp"]
         elif name == "LegPaid":
             state["freight_paid"] = a["freightPaid"]
             state["legs"].append({"carrier": a["carrier"], "amount": a["amount"], "waybill_hash": a["waybillHash"],
@@ -79,16 +86,18 @@ def fold_order(logs: list[dict]) -> dict:
         elif name == "ReturnRequested":
             state["return"] = {"reason_hash": a["reasonHash"], "respond_by": a["respondBy"], "answer": None}
         elif name == "ReturnRefused":
-            state["return"]["answer"] = {"accepted": False, "reason_hash": a["reasonHash"]}
+            state["return"]["answer"] = {"accepted": False, "reason_hash": a["reasonHash"], "contest_by": a["contestBy"]}
         elif name == "Returned":
             state["return"]["answer"] = {"accepted": True, "to_buyer": a["toBuyer"], "to_seller": a["toSeller"]}
             state["ending"] = {"to_seller": a["toSeller"], "to_buyer": a["toBuyer"], "how": "returned"}
             step.update(to_buyer=a["toBuyer"], to_seller=a["toSeller"])
         elif name == "Escalated":
             state["dispute"] = {"arbiter": a["arbiter"], "lapse_to_seller": a["lapseToSeller"],
-                                "decide_by": a["decideBy"]}
+                                "decide_by": a["decideBy"], "raised_from": state["status"]}
         elif name == "Released":
-            state["ending"] = {"to_seller": a["toSeller"], "to_buyer": a["toBuyer"], "how": ENDINGS[a["ending"]]}
+            how = ENDINGS[a["ending"]]
+            state["ending"] = {"to_seller": a["toSeller"], "to_buyer": a["toBuyer"], "how": how}
+            state["status"] = "cancelled" if how == "cancelled" else "settled"
             step.update(to_seller=a["toSeller"], to_buyer=a["toBuyer"])
         if STATUS_AFTER.get(name):
             state["status"] = STATUS_AFTER[name]
@@ -179,15 +188,20 @@ class QuoteError(ValueError):
 
 def order_snapshot(*, buyer: str, seller: str, goods: str, shipment: dict, quoted_at: str, freight: dict,
                    rate: dict | None, token: str, decimals: int, settlement_currency: str, policy: str,
-                   valid_until: int) -> dict:
+                   valid_until: int, billing_window: int = DEFAULT_BILLING_WINDOW) -> dict:
     """The order snapshot: what the buyer saw and confirmed by paying.
 
     ``shipment`` is the quote request (the price in the buyer's currency), ``freight`` the
     estimate's answer; ``rate`` the signed rate record from the shipment's currency into the
     settlement currency (None when they are the same). The price and the target freight are
-    converted each once, half-even, into the token's base units. Amounts are decimal strings."""
+    converted each once, half-even, into the token's base units. Amounts are decimal strings.
+    ``billing_window`` is the seconds from payment by which the seller bills the freight; past
+    it the buyer may cancel."""
     if policy not in POLICIES:
         raise QuoteError(f"return policy {policy!r} is not one of {', '.join(POLICIES)}")
+    if not MIN_WINDOW <= billing_window <= MAX_WINDOW:
+        raise QuoteError(f"a billing window is {MIN_WINDOW} to {MAX_WINDOW} seconds (1 to 180 days), not "
+                         f"{billing_window}")
     currency = shipment["currency"].upper()
     shift = decimals - minor_exponent(currency)
     if rate is None:
@@ -214,7 +228,7 @@ def order_snapshot(*, buyer: str, seller: str, goods: str, shipment: dict, quote
             "rate": rate_part,
             "settlement": {"currency": settlement_currency.upper(), "token": token.lower(), "decimals": decimals,
                            "price": str(price), "target_freight": str(target), "hold": str(price + target)},
-            "return_policy": policy, "rate_valid_until": valid_until}
+            "return_policy": policy, "billing_window": billing_window, "rate_valid_until": valid_until}
 
 
 def snapshot_hash(snapshot: dict) -> str:
@@ -239,17 +253,23 @@ class CrossBorderQuote(Aggregate):
         s = self.snapshot
         return (s["seller"], s["settlement"]["token"], int(s["settlement"]["price"]),
                 int(s["settlement"]["target_freight"]),
-                bytes.fromhex(self.snapshot_hash[2:]), POLICIES.index(s["return_policy"]))
+                bytes.fromhex(self.snapshot_hash[2:]), POLICIES.index(s["return_policy"]),
+                s.get("billing_window", DEFAULT_BILLING_WINDOW))
 
 
-def quote_problems(order: dict, snapshot: dict | None) -> list[str]:
-    """Where a paid order differs from the quote its snapshot hash names (empty: it matches)."""
+def quote_problems(order: dict, snapshot: dict | None, also_paid_by: list[int] = ()) -> list[str]:
+    """Where a paid order differs from the quote its snapshot hash names (empty: it matches).
+    ``also_paid_by`` are the buyer's other orders under the same snapshot hash: one quote pays
+    one order, so each of them is a duplicate."""
+    problems = [f"the buyer paid this quote again as order {', '.join(map(str, also_paid_by))}: one quote, one "
+                "order"] if also_paid_by else []
     if snapshot is None:
-        return ["no quote of this system has the order's snapshot hash"]
-    s, problems = snapshot["settlement"], []
+        return problems + ["no quote of this system has the order's snapshot hash"]
+    s = snapshot["settlement"]
     for field, want in (("buyer", snapshot["buyer"]), ("seller", snapshot["seller"]), ("token", s["token"]),
                         ("price", int(s["price"])), ("target_freight", int(s["target_freight"])),
-                        ("policy", snapshot["return_policy"])):
+                        ("policy", snapshot["return_policy"]),
+                        ("billing_window", snapshot.get("billing_window", order.get("billing_window")))):
         if order.get(field) != want:
             problems.append(f"{field} {order.get(field)} differs from the quote's {want}")
     paid_at = (order.get("steps") or [{}])[0].get("timestamp")

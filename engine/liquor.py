@@ -30,6 +30,7 @@ CONTRACT = "LiquorCases"
 MAX_PRICE = 2**96 - 1           # unitPrice, principal and interest are uint96 on chain
 MAX_CASES = 2**32 - 1           # cases and quantities are uint32
 MAX_WINDOW = 365 * 86_400       # the contract's MAX_FULFILMENT_WINDOW
+MAX_LOAN_TERM = 3650 * 86_400   # the contract's MAX_LOAN_TERM: a loan purchase's cases are due this long after outbound
 MAX_ID = 2**63 - 1              # plan, purchase and token ids count up from 1; the views keep them as BIGINT
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -40,12 +41,12 @@ LOAN_STATUSES = ("active", "repaid", "seized")
 # What the liquor contract's parties sign (EIP-712), field by field, as the contract hashes them.
 SIGNED_TYPES = {
     "CustodyAgreement": [("planId", "uint256"), ("quantity", "uint256"), ("termsHash", "bytes32"),
-                         ("lender", "address"), ("interestPerCase", "uint256"), ("dueAt", "uint256"),
+                         ("lender", "address"), ("interestPerCase", "uint256"), ("loanTerm", "uint256"),
                          ("nonce", "uint256"), ("deadline", "uint256")],
     "LoanOffer": [("tokenId", "uint256"), ("principal", "uint256"), ("interest", "uint256"), ("dueAt", "uint256"),
                   ("lender", "address"), ("nonce", "uint256"), ("deadline", "uint256")],
     "PickupRequest": [("tokenId", "uint256"), ("ciphertextHash", "bytes32"), ("codeHash", "bytes32"),
-                      ("nonce", "uint256")],
+                      ("nonce", "uint256"), ("deadline", "uint256")],
 }
 CASE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"   # a box code, as printed on the case
 FACT_FIELDS = ("name", "producer", "vintage", "volume_ml", "abv", "bottles_per_case")
@@ -177,7 +178,7 @@ def fold_purchase(logs: list[dict]) -> dict:
                          amount=a["amount"], terms_hash=a["termsHash"], paid_at=log["coords"].get("block_timestamp"))
             if a["lender"] != ZERO_ADDRESS:
                 state["loan"] = {"lender": a["lender"], "interest_per_case": a["interestPerCase"],
-                                 "due_at": a["dueAt"]}
+                                 "term": a["loanTerm"]}
             state["steps"].append(_step(log, buyer=a["buyer"], payer=a["payer"], quantity=a["quantity"],
                                         amount=a["amount"]))
         elif log["event"] == "PurchaseCancelled":

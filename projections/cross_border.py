@@ -1,7 +1,8 @@
 """The cross-border view: every order with its escrow state, legs paid, final bill, return
 and ending (rebuildable, and equal to a rebuild after a reorg: the logs are kept at hand),
 and every quote with its order snapshot. An order is shown with the quote its snapshot
-hash names and where it differs from it (:func:`engine.cross_border.quote_problems`)."""
+hash names and where it differs from it (:func:`engine.cross_border.quote_problems`),
+including any other order its buyer paid under the same snapshot hash."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ class CrossBorderView(ChainRowsView):
     """Cross-border orders of ``CrossBorderEscrow``."""
 
     name = "cross_border"
-    version = 2
+    version = 3
     aggregates = AGGREGATES
     logs_table = "view_cross_border_logs"
     schema = (
         logs_schema("view_cross_border_logs"),
         """CREATE TABLE IF NOT EXISTS view_cross_border_orders (
             order_id BIGINT PRIMARY KEY, buyer TEXT NOT NULL, seller TEXT NOT NULL, status TEXT NOT NULL,
-            seq BIGINT NOT NULL, data TEXT NOT NULL)""",
+            snapshot_hash TEXT NOT NULL, seq BIGINT NOT NULL, data TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS view_cross_border_by_buyer ON view_cross_border_orders (buyer)",
         "CREATE INDEX IF NOT EXISTS view_cross_border_by_seller ON view_cross_border_orders (seller)",
+        "CREATE INDEX IF NOT EXISTS view_cross_border_by_quote ON view_cross_border_orders (snapshot_hash, buyer)",
         """CREATE TABLE IF NOT EXISTS view_cross_border_quotes (
             snapshot_hash TEXT PRIMARY KEY, buyer TEXT NOT NULL, seq BIGINT NOT NULL, snapshot TEXT NOT NULL)""",
     )
@@ -47,23 +49,32 @@ class CrossBorderView(ChainRowsView):
                 gone.append((int(key),))
                 continue
             state["order_id"] = int(key)
-            rows.append((int(key), state["buyer"], state["seller"], state["status"], seq, dumps(state)))
-        self.db.executemany(
-            "INSERT INTO view_cross_border_orders (order_id, buyer, seller, status, seq, data) VALUES "
-            "(?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, seq = excluded.seq, "
-            "data = excluded.data", rows)
+            rows.append((int(key), state["buyer"], state["seller"], state["status"], state["snapshot_hash"], seq,
+                         dumps(state)))
         self.db.executemany("DELETE FROM view_cross_border_orders WHERE order_id = ?", gone)
+        self.db.executemany(
+            "INSERT INTO view_cross_border_orders (order_id, buyer, seller, status, snapshot_hash, seq, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET buyer = excluded.buyer, "
+            "seller = excluded.seller, status = excluded.status, snapshot_hash = excluded.snapshot_hash, "
+            "seq = excluded.seq, data = excluded.data", rows)
 
     def quote(self, snapshot_hash: str) -> dict | None:
         row = self.db.fetchone("SELECT snapshot FROM view_cross_border_quotes WHERE snapshot_hash = ?",
                                (snapshot_hash.lower(),))
         return None if row is None else json.loads(row[0])
 
+    def paid_quote(self, buyer: str, snapshot_hash: str) -> list[int]:
+        """The orders ``buyer`` paid under ``snapshot_hash`` (one, or none, unless a duplicate got through)."""
+        return [int(r[0]) for r in self.db.fetchall(
+            "SELECT order_id FROM view_cross_border_orders WHERE snapshot_hash = ? AND buyer = ? ORDER BY order_id",
+            (snapshot_hash.lower(), buyer.lower()))]
+
     def _shown(self, seq, data: str) -> dict:
         order = dict(json.loads(data), seq=int(seq))
         snapshot = self.quote(order["snapshot_hash"])
+        others = [o for o in self.paid_quote(order["buyer"], order["snapshot_hash"]) if o != order["order_id"]]
         order["quote"] = snapshot
-        order["quote_problems"] = quote_problems(order, snapshot)
+        order["quote_problems"] = quote_problems(order, snapshot, others)
         return order
 
     def order(self, order_id: int) -> dict | None:

@@ -56,7 +56,9 @@ def _entry(container, contract) -> dict:
 @click.option("--arbiter-delay", default=3 * DAY, show_default=True, type=int,
               help="Seconds from a new arbiter's announcement until it takes effect (1 to 90 days).")
 @click.option("--metadata-base", default="http://127.0.0.1:8000/cases/", show_default=True,
-              help="Base of every case's tokenURI: the API's /cases/ (tokenURI is BASE{tokenId}/metadata).")
+              help="Base of every case's tokenURI: the API's /cases/ (tokenURI is BASE{tokenId}/metadata). "
+                   "`orderchain run` and `orderchain deploy` pass ORDERCHAIN_PUBLIC_URL (or the API's host and "
+                   "port) + /cases/.")
 @click.option("--witness", default=None,
               help="The evidence witness that anchors order evidence (default: the deployer; on development "
                    "chains dev account 8).")
@@ -94,15 +96,15 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
     )
     contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
     liquor = project.LiquorCases.deploy(deployer, sender=deployer)
-    contracts["LiquorCases"] = _entry(project.LiquorCases, liquor)
     liquor.setBaseURI(metadata_base, sender=deployer)
+    contracts["LiquorCases"] = {**_entry(project.LiquorCases, liquor), "metadata_base": metadata_base}
     group_buy = project.GroupBuy.deploy(deployer, sender=deployer)
     contracts["GroupBuy"] = _entry(project.GroupBuy, group_buy)
     witness = witness or (accounts.test_accounts[8].address if dev else deployer.address)
     anchor = project.EvidenceAnchor.deploy(deployer, witness, sender=deployer)
     contracts["EvidenceAnchor"] = _entry(project.EvidenceAnchor, anchor)
     escrow = project.CrossBorderEscrow.deploy(deployer, operator or deployer.address, arbiter or deployer,
-                                              14 * DAY, 7 * DAY, 5 * DAY, 30 * DAY, sender=deployer)
+                                              14 * DAY, 7 * DAY, 5 * DAY, 30 * DAY, arbiter_delay, sender=deployer)
     contracts["CrossBorderEscrow"] = _entry(project.CrossBorderEscrow, escrow)
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)

@@ -12,7 +12,7 @@ line on stdout is one JSON document:
      "gas_liquor": {"create_plan": .., "buy": .., "outbound": .., "gift": .., "transfer": .., "pledge": ..,
                     "repay": .., "seize": .., "loan_purchase": .., "outbound_pledged": .., "request_pickup": ..,
                     "cancel_pickup": .., "dispatch": .., "confirm_delivery": .., "cancel_unassigned": ..,
-                    "set_warehouse_key": ..},
+                    "set_warehouse_key": .., "invalidate_nonce": ..},
      "ingest_mixed": {"events": .., "events_per_s": .., "settlement_events": .., "liquor_events": ..},
      "gas_group_buy": {"open_campaign": .., "pledge_first": .., "pledge": .., "pledge_triggering": ..,
                        "pledge_after_success": .., "lower_moq": .., "extend_target_date": .., "collect": ..,
@@ -22,7 +22,8 @@ line on stdout is one JSON document:
      "freight_quote_ms": {"orders": .., "p50": .., "p99": ..},
      "gas_cross_border": {"pay": .., "pay_leg": .., "final_bill_refund": .., "final_bill_top_up": .., "top_up": ..,
                           "release": .., "request_return": .., "answer_return_accept": .., "escalate": ..,
-                          "resolve": ..}}
+                          "resolve": .., "answer_return_refuse": .., "escalate_refused": .., "cancel": ..,
+                          "end_lapsed": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -189,7 +190,7 @@ def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
 
     def buy(name: str | None, payer: str, quantity: int, loan: tuple = ("0x" + "00" * 20, 0, 0)) -> int:
         sig = signed(buyer, "CustodyAgreement", {"planId": plan, "quantity": quantity, "termsHash": terms,
-                                                 "lender": loan[0], "interestPerCase": loan[1], "dueAt": loan[2],
+                                                 "lender": loan[0], "interestPerCase": loan[1], "loanTerm": loan[2],
                                                  "nonce": nonce(B), "deadline": 2**40})
         act(name, payer, "buy", (plan, quantity, B, *loan, 2**40), sig)
         return transactions.view("LiquorCases", "purchaseCount")[0]
@@ -223,19 +224,20 @@ def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
     rpc.call("evm_increaseTime", 2 * 86_400)
     rpc.call("evm_mine")
     act("seize", L, "seize", first)
-    loaned = buy("loan_purchase", L, 1, (L, 10_000, rpc.chain_time() + 30 * 86_400))
+    loaned = buy("loan_purchase", L, 1, (L, 10_000, 30 * 86_400))
     outbound("outbound_pledged", loaned, "G-3")
     code = b"door-code"
 
     def pickup(token_id: int) -> tuple:
         ciphertext = b"\x04" + b"\x55" * 96
         sig = signed(buyer, "PickupRequest", {"tokenId": token_id, "ciphertextHash": keccak(ciphertext),
-                                              "codeHash": keccak(code), "nonce": nonce(B)})
-        return token_id, ciphertext, keccak(code), sig
+                                              "codeHash": keccak(code), "nonce": nonce(B), "deadline": 2**40})
+        return token_id, ciphertext, keccak(code), 2**40, sig
 
     act("request_pickup", B, "requestPickup", *pickup(second))
     act("cancel_pickup", B, "cancelPickup", second)
     act(None, B, "requestPickup", *pickup(second))
+    act("invalidate_nonce", B, "invalidateNonce")
     act("dispatch", W, "dispatch", second)
     act("confirm_delivery", W, "confirmDelivery", second, code)
     unassigned = buy(None, B, 2)
@@ -593,7 +595,12 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
     gas: dict[str, int] = {}
     buyer, seller, carrier = DEV_ADDRESSES[3], DEV_ADDRESSES[2], DEV_ADDRESSES[6]
     arbiter = DEV_ADDRESSES[0]   # the deployer, the escrow's arbiter on a development chain
-    snap, waybill = b"\x5a" * 32, b"\xb1" * 32
+    waybill, billing = b"\xb1" * 32, 30 * 86_400
+    quotes = iter(range(1, 1000))
+
+    def snap() -> bytes:
+        """A fresh snapshot hash: one quote pays one order."""
+        return next(quotes).to_bytes(32, "big")
 
     def act(name: str | None, sender: str, function: str, *args) -> dict:
         receipt = _send(rpc, transactions.call("CrossBorderEscrow", function, args, sender))
@@ -602,7 +609,7 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
         return receipt
 
     def order(policy: int = 0) -> int:
-        act(None, buyer, "pay", seller, token, 100_000_000, 30_000_000, snap, policy)
+        act(None, buyer, "pay", seller, token, 100_000_000, 30_000_000, snap(), policy, billing)
         return transactions.view("CrossBorderEscrow", "orderCount")[0]
 
     def later(days: int) -> None:
@@ -611,7 +618,7 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
 
     _send(rpc, transactions.approve(token, buyer, 2**255, spender="CrossBorderEscrow"))
     order()   # the escrow in use
-    act("pay", buyer, "pay", seller, token, 100_000_000, 30_000_000, snap, 0)
+    act("pay", buyer, "pay", seller, token, 100_000_000, 30_000_000, snap(), 0, billing)
     first = transactions.view("CrossBorderEscrow", "orderCount")[0]
     act("pay_leg", seller, "payLeg", first, carrier, 12_000_000, waybill)
     act("final_bill_refund", seller, "finalBill", first, carrier, 8_000_000, waybill)
@@ -627,6 +634,17 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
     later(8)
     act("escalate", carrier, "escalate", third)
     act("resolve", arbiter, "resolve", third, 90_000_000)
+    refused = order()
+    act(None, seller, "finalBill", refused, carrier, 20_000_000, waybill)
+    act(None, buyer, "requestReturn", refused, b"\x01" * 32)
+    act("answer_return_refuse", seller, "answerReturn", refused, False, 0, b"\x02" * 32)
+    act("escalate_refused", buyer, "escalate", refused)
+    unbilled = order()
+    act(None, seller, "payLeg", unbilled, carrier, 12_000_000, waybill)
+    later(31)
+    act("cancel", buyer, "cancel", unbilled)
+    later(31)
+    act("end_lapsed", carrier, "endLapsed", refused)
     return gas
 
 
@@ -881,7 +899,8 @@ def main() -> None:
     parser.add_argument("--poll-workers", type=int, default=2,
                         help="API worker processes polled (`orderchain api --workers N`; default 2)")
     parser.add_argument("--only", default="",
-                        help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms")
+                        help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
+                             "gas, gas_liquor, gas_group_buy, gas_cross_border")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
         work = Path(tmp)
@@ -891,13 +910,18 @@ def main() -> None:
         from engine.manifest import Manifest
         rpc = Rpc(node.url)
         manifest = Manifest.load(str(deployments), rpc.chain_id())
+        stable = manifest.contract("TestStablecoin").address
         if args.only:   # a few measurements alone, for working on them (not the full document)
             chosen = {"latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
                       "poll": lambda: measure_poll(node, deployments, work, args.poll_orders, args.poll_rate,
                                                    args.poll_seconds, args.poll_workers),
                       "poll_one_process": lambda: measure_poll(node, deployments, work, args.poll_orders,
                                                                args.poll_rate, args.poll_seconds),
-                      "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples)}
+                      "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples),
+                      "gas": lambda: measure_gas(rpc, Transactions(rpc, manifest), stable),
+                      "gas_liquor": lambda: measure_liquor_gas(rpc, Transactions(rpc, manifest), stable),
+                      "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
+                      "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable)}
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
             return

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from engine.node import AnvilNode, deploy as ape_deploy
+from engine.node import AnvilNode
 
 from . import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
 from . import serve as s
@@ -45,7 +45,7 @@ def node() -> None:
 def deploy() -> None:
     """Deploy the contracts to ORDERCHAIN_RPC_URL with the ape script."""
     settings = s.settings()
-    typer.echo(ape_deploy(s.require_rpc_url(settings, "the node to deploy to"), settings.deployments_dir))
+    typer.echo(s.deploy(s.require_rpc_url(settings, "the node to deploy to"), settings))
 
 
 @app.command()

@@ -354,7 +354,7 @@ def run_demo(service, settings) -> None:
             walk = Walk(http, service.rpc, settings.admin_token, settle_by_polling(http),
                         out=lambda line: print(line, flush=True))
             results = walk.run()
-        print(f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign and two cross-border "
+        print(f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign and three cross-border "
               "orders walked. "
               f"The API keeps serving on {base}; "
               f"admin token {settings.admin_token}. Ctrl-C to stop.", flush=True)

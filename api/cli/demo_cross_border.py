@@ -137,4 +137,17 @@ class CrossBorderWalk(StepWalk):
                              "seller_pays_return")
         self.results["joined_history"] = any(f"cb-{first}" in ids for ids in quoted["freight"]["orders"].values())
         self.out(f"  the completed orders joined the freight history: the new quote uses {quoted['freight']['orders']}")
+
+        third = self._pay(quoted, "the buyer paid a third order")
+        again = self.http.post("/cross-border/pay", json={"sender": buyer.address,
+                                                          "snapshot_hash": quoted["snapshot_hash"]})
+        self.out(f"  paying the same quote again is refused before anything is signed ({again.status_code}): one "
+                 "quote, one order")
+        self.results["paid_twice"] = again.status_code
+        window = int(quoted["snapshot"]["billing_window"])
+        self.rpc.call("evm_increaseTime", window + 1)
+        self.rpc.call("evm_mine")
+        self._done(buyer.send("/cross-border/cancel", {"sender": buyer.address, "order_id": third}),
+                   f"the seller never billed: {window // DAY} days on, the buyer cancelled and took the hold back")
+        self.results["third"] = self._order(third)["status"]
         return self.results

@@ -123,8 +123,7 @@ class CaseWalk(StepWalk):
         self._holdings(BOB, LENDER)
         self._book()
 
-        due = answer(self.http.get("/status"))["chain_time"] + 60 * DAY
-        loan = {"lender": lender.address, "interest_per_case": str(10 * UNIT), "due_at": str(due)}
+        loan = {"lender": lender.address, "interest_per_case": str(10 * UNIT), "term": 60 * DAY}
         signed = client.custody_signature(bob, plan_id, 1, loan=loan)
         bought = self._done(client.buy(lender, plan_id, 1, signed, buyer=bob.address, loan=loan),
                             "lender paid a purchase for bob (B1, B2): a loan purchase")

@@ -36,12 +36,12 @@ def _case_action(path: str, token_id: int, keystore: Optional[Path], api: str, y
     wallet._send(h, f"/liquor/{path}", {"sender": h.address, "token_id": str(token_id), **extra}, yes)
 
 
-def _loan(lender: Optional[str], interest_per_case: str, due_at: Optional[int]) -> dict | None:
+def _loan(lender: Optional[str], interest_per_case: str, term_days: Optional[int]) -> dict | None:
     if lender is None:
         return None
-    if due_at is None:
-        _fail("a loan purchase needs --due-at (unix time)")
-    return {"lender": lender, "interest_per_case": interest_per_case, "due_at": str(due_at)}
+    if term_days is None:
+        _fail("a loan purchase needs --term-days (days from each case's outbound until its loan is due)")
+    return {"lender": lender, "interest_per_case": interest_per_case, "term": term_days * 86_400}
 
 
 # -- orderchain wallet: producer
@@ -67,11 +67,12 @@ def sign_custody(plan: int = typer.Option(..., "--plan", help="The sale plan's i
                  quantity: int = typer.Option(1, help="Number of cases."),
                  lender: Optional[str] = typer.Option(None, help="A loan purchase: the lender who pays."),
                  interest_per_case: str = typer.Option("0", help="The loan's interest per case, base units."),
-                 due_at: Optional[int] = typer.Option(None, help="The loan's due date (unix time)."),
+                 term_days: Optional[int] = typer.Option(None, help="The loan's term: days from each case's "
+                                                                    "outbound until it is due."),
                  keystore: Optional[Path] = KEYSTORE, api: str = API):
     """Sign the custody agreement of a purchase for someone else to pay (a lender's loan purchase)."""
     h = _holder(keystore, api)
-    signed = _run(lambda: client.custody_signature(h, plan, quantity, loan=_loan(lender, interest_per_case, due_at)))
+    signed = _run(lambda: client.custody_signature(h, plan, quantity, loan=_loan(lender, interest_per_case, term_days)))
     _show_terms(signed)
     typer.echo(f"signature {signed['signature']}\ndeadline {signed['deadline']}\nbuyer {h.address}")
 
@@ -90,12 +91,13 @@ def buy(plan: int = typer.Option(..., "--plan", help="The sale plan's id."),
         deadline: Optional[int] = typer.Option(None, help="The deadline the buyer signed."),
         lender: Optional[str] = typer.Option(None, help="A loan purchase: the lender (this wallet) pays."),
         interest_per_case: str = typer.Option("0", help="The loan's interest per case, base units."),
-        due_at: Optional[int] = typer.Option(None, help="The loan's due date (unix time)."),
+        term_days: Optional[int] = typer.Option(None, help="The loan's term: days from each case's outbound "
+                                                           "until it is due."),
         keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
     """Buy cases of a plan: sign the custody agreement (unless another buyer signed it), approve
     the price and pay it into the contract, where it waits for each case's outbound."""
     h = _holder(keystore, api)
-    loan = _loan(lender, interest_per_case, due_at)
+    loan = _loan(lender, interest_per_case, term_days)
 
     def go():
         if buyer_signature is None:
@@ -186,6 +188,13 @@ def cancel_pickup(token_id: int = TOKEN_ID, keystore: Optional[Path] = KEYSTORE,
     _case_action("cancel-pickup", token_id, keystore, api, yes)
 
 
+def void_signature(keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
+    """Void the pickup request, custody agreement or loan offer you signed and no longer want
+    (the one with your current nonce): nobody can relay it any more."""
+    h = _holder(keystore, api)
+    wallet._send(h, "/liquor/invalidate-nonce", {"sender": h.address}, yes)
+
+
 # -- lender
 
 def offer_loan(token_id: int = TOKEN_ID, principal: str = typer.Option(..., help="Base units paid to the holder."),
@@ -217,7 +226,7 @@ def loans(keystore: Optional[Path] = KEYSTORE, api: str = API):
 
 
 for _command in (create_plan, sign_custody, buy, cancel_purchase, cases, gift, pledge, repay, pickup, cancel_pickup,
-                 offer_loan, seize, loans):
+                 void_signature, offer_loan, seize, loans):
     wallet.app.command(_command.__name__.replace("_", "-"))(_command)
 
 

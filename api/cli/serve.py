@@ -4,9 +4,11 @@ commands that run them."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -18,6 +20,9 @@ from engine.node import AnvilNode, deploy as ape_deploy
 from engine.reader import OtherChain
 from engine.rpc import Rpc, RpcUnavailable
 from engine.transactions import NO_CODE, SETTLEMENT
+
+LIQUOR = "LiquorCases"
+DEV_CHAIN_IDS = (1337, 31337)   # chains whose owner is a dev account the node holds (as scripts/deploy.py)
 
 
 def settings() -> Settings:
@@ -71,11 +76,45 @@ def node(stack: ExitStack, settings_: Settings) -> str:
     return anvil.url
 
 
+def deploy(rpc_url: str, settings_: Settings) -> Path:
+    """Deploys with the ape script; the cases' metadata point at this API (``Settings.metadata_base``)."""
+    return ape_deploy(rpc_url, settings_.deployments_dir, ["--metadata-base", settings_.metadata_base])
+
+
 def ensure_deployed(rpc_url: str, settings_: Settings) -> None:
     if deployed(rpc_url, settings_):
+        align_metadata_base(rpc_url, settings_)
         return
     say("deploying contracts with `ape run deploy` ...")
-    say(f"deployment written to {ape_deploy(rpc_url, settings_.deployments_dir)}")
+    say(f"deployment written to {deploy(rpc_url, settings_)} (case metadata at {settings_.metadata_base})")
+
+
+def align_metadata_base(rpc_url: str, settings_: Settings) -> None:
+    """A deployment made for another address of the API (another port, say) points every
+    case's ``tokenURI`` elsewhere. On a development chain the owner is a dev account the node
+    holds, so the base is set again here; elsewhere the owner is told what to do."""
+    rpc = Rpc(rpc_url)
+    try:
+        manifest = Manifest.load(settings_.deployments_dir, rpc.chain_id())
+        raw = json.loads(manifest.path.read_text())
+        liquor = raw["contracts"].get(LIQUOR)
+        if liquor is None or liquor.get("metadata_base") == settings_.metadata_base:
+            return
+        if manifest.chain_id not in DEV_CHAIN_IDS:
+            say(f"cases' tokenURI base is {liquor.get('metadata_base')!r} but this API serves "
+                f"{settings_.metadata_base!r}: the owner calls LiquorCases.setBaseURI({settings_.metadata_base!r})")
+            return
+        data = manifest.contract(LIQUOR).functions.encode("setBaseURI", settings_.metadata_base)
+        tx = rpc.call("eth_sendTransaction", {"from": raw["deployer"], "to": liquor["address"], "data": data})
+        for _ in range(100):
+            if rpc.call("eth_getTransactionReceipt", tx):
+                break
+            time.sleep(0.05)
+        liquor["metadata_base"] = settings_.metadata_base
+        manifest.path.write_text(json.dumps(raw, indent=2) + "\n")
+        say(f"cases' tokenURI base set to {settings_.metadata_base}")
+    finally:
+        rpc.close()
 
 
 def service(rpc_url: str, settings_: Settings, views: bool = True, engine: bool = True):

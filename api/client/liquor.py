@@ -115,7 +115,7 @@ def request_pickup(holder: Holder, token_id: int, delivery_address: str, code: s
         "code_hash": code_hash(code)})["typed_data"]
     result = holder.send("/liquor/request-pickup", {
         "sender": holder.address, "token_id": str(token_id), "ciphertext": ciphertext, "code_hash": code_hash(code),
-        "holder_signature": signature_of(holder.account, typed)})
+        "deadline": str(typed["message"]["deadline"]), "holder_signature": signature_of(holder.account, typed)})
     return {**result, "pickup_code": code}
 
 

@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from engine.cross_border import CONTRACT, QuoteError, order_snapshot
+from engine.cross_border import CONTRACT, STATUSES, QuoteError, order_snapshot
 from engine.freight import estimate, request_of
 from engine.stores import Store
 
@@ -61,7 +61,7 @@ def quote_order(body: OrderQuoteIn, svc: Service = Depends(following)) -> dict:
     snapshot = order_snapshot(buyer=body.buyer, seller=body.seller, goods=body.goods, shipment=shipment,
                               quoted_at=quoted_at.isoformat(), freight=freight, rate=rate, token=token,
                               decimals=decimals, settlement_currency=settlement, policy=body.return_policy,
-                              valid_until=valid_until)
+                              valid_until=valid_until, billing_window=body.billing_window)
     quote = svc.app.record_quote(snapshot)
     svc.project()
     s = snapshot["settlement"]
@@ -72,12 +72,20 @@ def quote_order(body: OrderQuoteIn, svc: Service = Depends(following)) -> dict:
 
 
 @router.post("/pay", response_model=Unsigned, responses=responses(403, 404, 409),
-             summary="The unsigned `pay` of a quote, for its buyer, while the quote's rate holds (approve first)")
+             summary="The unsigned `pay` of a quote, for its buyer, while the quote's rate holds and the quote is "
+                     "not paid yet (approve first)")
 def pay(body: PayIn, svc: Service = Depends(following)) -> Unsigned:
     quote = svc.app.get_quote(body.snapshot_hash)
     buyer = quote.snapshot["buyer"]
     if body.sender.lower() != buyer:
         raise HTTPException(403, f"the quote was made for buyer {buyer}, not {body.sender.lower()}")
+    # One quote, one order: the chain is asked too, so a payment the views have not seen yet counts.
+    paid = svc.cross_border.paid_quote(buyer, quote.snapshot_hash) or [
+        n for n in svc.transactions.view(CONTRACT, "orderOfQuote", buyer, bytes.fromhex(quote.snapshot_hash[2:]))
+        if n]
+    if paid:
+        raise HTTPException(409, f"this quote is already paid as order {paid[0]}: one quote pays one order "
+                                 "(GET /cross-border/orders/{id}); ask a new quote for another order")
     until = quote.snapshot["rate_valid_until"]
     now = svc.rpc.chain_time()
     if now > until:
@@ -102,8 +110,7 @@ def _shown(order: dict) -> dict:
 @router.get("/orders", response_model=list[CrossBorderOrderOut],
             summary="Cross-border orders, of one party (buyer or seller) or of one status")
 def orders(party: Address | None = None,
-           status: Annotated[str | None, Query(pattern="^(paid|top_up_requested|billed|return_requested|disputed|"
-                                                       "settled|returned)$")] = None,
+           status: Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")] = None,
            svc: Service = Depends(service)) -> list[dict]:
     return [_shown(o) for o in svc.cross_border.orders(party, status)]
 

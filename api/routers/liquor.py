@@ -31,6 +31,7 @@ router = APIRouter(prefix="/liquor", tags=["liquor"], responses=responses(*COMMO
 metadata_router = APIRouter(tags=["liquor"])
 CUSTODY_VALIDITY = 3600       # seconds a custody agreement signature holds when the caller names no deadline
 OFFER_VALIDITY = 86_400       # seconds a loan offer holds when the lender names no deadline
+PICKUP_VALIDITY = 86_400      # seconds a pickup request may be relayed when the holder names no deadline
 
 AddressPath = Annotated[Address, Path(description="An account address.")]
 TokenIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's token id.")]
@@ -137,11 +138,11 @@ def _plan_on_chain(svc: Service, plan_id: int) -> dict:
 def custody_agreement(body: CustodyIn, svc: Service = Depends(following)) -> CustodyTypedData:
     plan = _plan_on_chain(svc, body.plan_id)
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + CUSTODY_VALIDITY
-    plan_id, quantity, buyer, lender, interest, due_at, deadline = purchase_request(
+    plan_id, quantity, buyer, lender, interest, term, deadline = purchase_request(
         body.model_copy(update={"deadline": deadline}))
     typed = _typed(svc, "CustodyAgreement", {
         "planId": plan_id, "quantity": quantity, "termsHash": plan["terms_hash"], "lender": lender,
-        "interestPerCase": interest, "dueAt": due_at, "nonce": _nonce(svc, buyer), "deadline": deadline})
+        "interestPerCase": interest, "loanTerm": term, "nonce": _nonce(svc, buyer), "deadline": deadline})
     listing = svc.liquor.listing(plan["producer"].lower(), plan["facts_hash"])
     terms = listing["terms"] if listing and listing["terms_hash"] == plan["terms_hash"] else None
     return CustodyTypedData(typed_data=typed.typed_data, terms=terms, token=plan["token"],
@@ -162,12 +163,13 @@ def loan_offer(body: LoanOfferIn, svc: Service = Depends(following)) -> LoanOffe
 
 
 @router.post("/pickup-request", response_model=TypedData,
-             summary="EIP-712 pickup request for the holder to sign (S6): over the ciphertext's hash and the "
-                     "pickup code's hash")
+             summary="EIP-712 pickup request for the holder to sign (S6): over the ciphertext's hash, the "
+                     "pickup code's hash and a deadline after which nobody can relay it")
 def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> TypedData:
+    deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + PICKUP_VALIDITY
     return _typed(svc, "PickupRequest", {
         "tokenId": body.token_id, "ciphertextHash": "0x" + keccak(bytes.fromhex(body.ciphertext[2:])).hex(),
-        "codeHash": body.code_hash.lower(), "nonce": _nonce(svc, body.holder.lower())})
+        "codeHash": body.code_hash.lower(), "nonce": _nonce(svc, body.holder.lower()), "deadline": deadline})
 
 
 # -- unsigned transactions, one route per row of the action table

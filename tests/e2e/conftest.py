@@ -13,10 +13,12 @@ from api.app import create_app
 from api.client import Holder
 from api.service import Service
 from engine.config import Settings
-from engine.node import DEV_MNEMONIC, AnvilNode, deploy
+from api.cli.serve import deploy
+from engine.node import DEV_MNEMONIC, AnvilNode
 
 Account.enable_unaudited_hdwallet_features()
 ADMIN = "test-admin-token"
+API_PORT = 8765   # not the default: the deployment's case metadata must point where this API serves
 
 
 def dev_account(index: int):
@@ -28,7 +30,7 @@ def deployed_chain(tmp_path_factory):
     """A deployed anvil snapshot shared by the session; each test reverts to it."""
     node = AnvilNode()
     deployments = tmp_path_factory.mktemp("deployments")
-    deploy(node.url, str(deployments))
+    deploy(node.url, replace(Settings(), api_port=API_PORT, deployments_dir=str(deployments)))   # as `make run`
     yield node, deployments
     node.stop()
 
@@ -46,7 +48,7 @@ def chain(deployed_chain):
 
 def make_settings(tmp_path, deployments, **overrides) -> Settings:
     return replace(Settings(admin_token=ADMIN, admin_token_generated=False), db=str(tmp_path / "events.sqlite"),
-                   deployments_dir=str(deployments), var_dir=str(tmp_path), **overrides)
+                   deployments_dir=str(deployments), var_dir=str(tmp_path), api_port=API_PORT, **overrides)
 
 
 @pytest.fixture

@@ -41,4 +41,7 @@ def test_an_order_from_the_command_line(cli, client, service, tmp_path):
     assert "ReturnRefused(" in wallet("seller", "answer-return", "--order", "1", "--refuse", "--reason",
                                       "used", "-y")
     service.step()
-    assert "order 1  billed  (seller)" in wallet("seller", "orders")
+    out = wallet("buyer", "orders")
+    assert "order 1  return_refused  (buyer)" in out and "the buyer may escalate until" in out
+    assert "TooEarly" in wallet("seller", "release", "--order", "1", "-y", ok=False)   # the price is held
+    assert "Escalated(orderId=1" in wallet("buyer", "escalate", "--order", "1", "-y")   # the buyer contests

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from api.client import answer
-from api.client.holder import sign_transaction
+from api.client.holder import ApiError, sign_transaction
 from engine.cross_border import rate_document, sign_rate
 from engine.freight import parse_csv
 from engine.instructions import signature_valid
@@ -51,6 +53,23 @@ def paid_order(client, buyer: Wallet, quoted: dict) -> int:
 def order(client, service, order_id: int) -> dict:
     service.step()
     return answer(client.get(f"/cross-border/orders/{order_id}"))
+
+
+AMOUNT_KEYS = {"price", "target_freight", "freight_held", "freight_paid", "refunded_freight", "amount", "freight",
+               "refunded", "top_up", "to_buyer", "to_seller", "lapse_to_seller"}
+
+
+def amounts_are_strings(value, path: str = "order") -> None:
+    """Every amount of an order, however deep, is a decimal string (a JavaScript client loses
+    precision in numbers past 2**53)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in AMOUNT_KEYS and inner is not None and not isinstance(inner, dict):
+                assert isinstance(inner, str) and inner.isdigit(), f"{path}.{key} is {inner!r}"
+            amounts_are_strings(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            amounts_are_strings(inner, f"{path}[{i}]")
 
 
 def balance(service, token: str, who: str) -> int:
@@ -100,7 +119,7 @@ def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, cl
                                                 "carrier": carrier_a.address, "last_leg": "50000000",
                                                 "waybill": "HAM-door"}))
     shown = order(client, service, order_id)
-    assert shown["status"] == "billed" and shown["final_bill"]["refunded"] == TARGET - 300_000_000
+    assert shown["status"] == "billed" and shown["final_bill"]["refunded"] == str(TARGET - 300_000_000)
     assert balance(service, token, buyer.address) == before + TARGET - 300_000_000
     r = client.post("/cross-border/release", json={"sender": buyer.address, "order_id": order_id})
     assert r.status_code == 422 and r.json()["revert"]["error"] == "TooEarly", r.text
@@ -172,8 +191,9 @@ def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, cl
     ok(seller.send("/cross-border/answer-return", {"sender": seller.address, "order_id": second, "accept": True,
                                                    "return_freight": "20000000"}))
     shown = order(client, service, second)
-    assert shown["status"] == "returned" and shown["ending"] == {"to_seller": 20_000_000,
-                                                                 "to_buyer": PRICE - 20_000_000, "how": "returned"}
+    assert shown["status"] == "returned" and shown["ending"] == {"to_seller": "20000000",
+                                                                 "to_buyer": str(PRICE - 20_000_000), "how": "returned"}
+    amounts_are_strings(shown)
     assert balance(service, token, buyer.address) == before + PRICE - 20_000_000
     assert service.freight.count() == history + 2
 
@@ -189,3 +209,85 @@ def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, cl
         live = view.snapshot()
         view.rebuild()
         assert view.snapshot() == live
+
+
+def test_the_buyer_pays_the_same_quote_twice_and_a_silent_seller_is_cancelled(chain, service, client):
+    """A double click or a wallet retry: the API answers 409 before building anything (even
+    before the views saw the payment), and the contract refuses a second `pay` sent anyway.
+    The seller then never bills: past the quote's billing window the buyer cancels."""
+    _, _, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    seller, buyer, carrier = (Wallet(client, dev_account(i)) for i in (2, 3, 4))
+    setup_history_and_rate(service, client)
+    quoted = quote(client, buyer, seller, token, goods="a stoneware jug", billing_window=2 * DAY)
+    assert quoted["snapshot"]["billing_window"] == 2 * DAY
+    ok(buyer.relay(sign_transaction(buyer.account, quoted["approve"])))
+    built = answer(client.post("/cross-border/pay", json={"sender": buyer.address,
+                                                          "snapshot_hash": quoted["snapshot_hash"]}))
+    paid = ok(buyer.relay(sign_transaction(buyer.account, built["transaction"])))
+    order_id = int(event(paid, "OrderPaid")["orderId"])
+    assert service.cross_border.order(order_id) is None   # the views have not seen it: the chain says it is paid
+    r = client.post("/cross-border/pay", json={"sender": buyer.address, "snapshot_hash": quoted["snapshot_hash"]})
+    assert r.status_code == 409 and f"already paid as order {order_id}" in r.json()["detail"], r.text
+    before = balance(service, token, buyer.address)
+    nonce = rpc.call("eth_getTransactionCount", buyer.address, "pending")
+    with pytest.raises(ApiError, match=rf"QuoteAlreadyPaid\(.*orderId={order_id}\)"):   # sent anyway: the contract
+        buyer.relay(sign_transaction(buyer.account, dict(built["transaction"], nonce=nonce)))
+    assert balance(service, token, buyer.address) == before   # debited once
+    shown = order(client, service, order_id)
+    assert shown["quote_problems"] == [] and shown["bill_by"] - shown["steps"][0]["timestamp"] == 2 * DAY
+    r = client.post("/cross-border/pay", json={"sender": buyer.address, "snapshot_hash": quoted["snapshot_hash"]})
+    assert r.status_code == 409, r.text
+
+    ok(seller.send("/cross-border/pay-leg", {"sender": seller.address, "order_id": order_id,
+                                             "carrier": carrier.address, "amount": "100000000",
+                                             "waybill": "SZX-1"}))   # then the seller goes silent
+    r = client.post("/cross-border/cancel", json={"sender": buyer.address, "order_id": order_id})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "TooEarly", r.text
+    advance(rpc, 2 * DAY + 1)
+    before = balance(service, token, buyer.address)
+    ok(buyer.send("/cross-border/cancel", {"sender": buyer.address, "order_id": order_id}))
+    shown = order(client, service, order_id)
+    hold = int(quoted["breakdown"]["hold"])
+    assert balance(service, token, buyer.address) == before + hold - 100_000_000   # the leg paid stays paid
+    assert (shown["status"], shown["ending"]) == ("cancelled", {"to_seller": "0", "to_buyer": str(hold - 100_000_000),
+                                                                "how": "cancelled"})
+    amounts_are_strings(shown)
+    assert [o["order_id"] for o in answer(client.get("/cross-border/orders", params={"status": "cancelled"}))] == \
+        [order_id]
+
+
+def test_a_refused_return_goes_to_the_arbiter_when_the_buyer_contests_it(chain, service, client):
+    _, _, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    arbiter, seller, buyer, carrier = (Wallet(client, dev_account(i)) for i in (0, 2, 3, 4))
+    setup_history_and_rate(service, client)
+    order_id = paid_order(client, buyer, quote(client, buyer, seller, token, goods="a vase",
+                                               return_policy="buyer_pays_return"))
+    ok(seller.send("/cross-border/final-bill", {"sender": seller.address, "order_id": order_id,
+                                                "carrier": carrier.address, "last_leg": "300000000",
+                                                "waybill": "SZX-HAM-9"}))
+    ok(buyer.send("/cross-border/request-return", {"sender": buyer.address, "order_id": order_id,
+                                                   "reason": "not the colour ordered"}))
+    r = client.post("/cross-border/answer-return", json={"sender": seller.address, "order_id": order_id,
+                                                         "accept": True, "return_freight": str(PRICE)})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "ReturnFreightTooHigh", r.text
+    assert r.json()["revert"]["args"]["cap"] == "300000000" or r.json()["revert"]["args"]["cap"] == 300_000_000
+    ok(seller.send("/cross-border/answer-return", {"sender": seller.address, "order_id": order_id,
+                                                   "accept": False, "reason": "it is the colour ordered"}))
+    shown = order(client, service, order_id)
+    assert shown["status"] == "return_refused" and shown["return"]["answer"]["contest_by"] > 0
+    r = client.post("/cross-border/release", json={"sender": seller.address, "order_id": order_id})
+    assert r.status_code == 422 and r.json()["revert"]["error"] == "TooEarly", r.text
+    ok(buyer.send("/cross-border/escalate", {"sender": buyer.address, "order_id": order_id}))
+    shown = order(client, service, order_id)
+    assert shown["dispute"] == {"arbiter": arbiter.address.lower(), "lapse_to_seller": str(PRICE // 2),
+                                "decide_by": shown["dispute"]["decide_by"], "raised_from": "return_refused"}
+    ok(arbiter.send("/cross-border/resolve", {"sender": arbiter.address, "order_id": order_id,
+                                              "to_seller": str(PRICE // 4)}))
+    shown = order(client, service, order_id)
+    assert shown["ending"] == {"to_seller": str(PRICE // 4), "to_buyer": str(PRICE - PRICE // 4), "how": "arbitrated"}
+    amounts_are_strings(shown)
+    live = service.cross_border.snapshot()
+    service.cross_border.rebuild()
+    assert service.cross_border.snapshot() == live

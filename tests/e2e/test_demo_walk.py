@@ -59,10 +59,12 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     assert walk.group_buy == {"moq": 22, "status": "succeeded", "verified": (True, True, True, True),
                               "tampered": (False, False)}
     assert any("ProductionTriggered" in line for line in lines)
-    # Two cross-border orders: legs and a refunding final bill, then released; a top-up, then a return.
+    # Three cross-border orders: legs and a refunding final bill, then released; a top-up, then a return.
     # Refund: target 1.5 x E at 1.0825, less 150 + 60 + 40 tUSD of freight; top-up: 420 tUSD less the target.
     crossed = walk.cross_border
     assert (crossed["first"], crossed["second"], crossed["joined_history"]) == ("settled", "returned", True)
     assert crossed["refunded"] > 0 and crossed["top_up"] > 0
     assert crossed["refunded"] + 250_000_000 == 420_000_000 - crossed["top_up"]   # the same target freight twice
     assert any("release before the return window ends is refused: TooEarly" in line for line in lines)
+    # A third order its seller never bills: paying the quote again is refused, the buyer cancels.
+    assert (crossed["paid_twice"], crossed["third"]) == (409, "cancelled")

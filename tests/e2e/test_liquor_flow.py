@@ -8,6 +8,11 @@ rebuild.
 
 from __future__ import annotations
 
+import json
+import shutil
+from dataclasses import replace
+
+from api.cli.serve import align_metadata_base
 from api.client import answer
 from api.client.liquor import (buy, custody_signature, loan_offer, pledge, public_key_of, redemption_queue, repay,
                                request_pickup)
@@ -58,8 +63,8 @@ def bought_case(client, service, buyer: Wallet, warehouse: Wallet, plan_id: int,
     return int(event(out, "CaseOutbound")["tokenId"])
 
 
-def test_a_case_from_plan_to_burn(chain, service, client):
-    _, _, rpc = chain
+def test_a_case_from_plan_to_burn(chain, service, client, tmp_path):
+    node, _, rpc = chain
     token = service.manifest.contract("TestStablecoin").address
     producer, buyer, friend, warehouse, lender = (Wallet(client, dev_account(i)) for i in (2, 3, 4, 6, 7))
     plan_id = listed_plan(client, service, producer, warehouse, token)
@@ -80,7 +85,15 @@ def test_a_case_from_plan_to_burn(chain, service, client):
     traits = {a["trait_type"]: a["value"] for a in metadata["attributes"]}
     assert traits["Case code"] == "GLN-2015-000001" and traits["Vintage"] == 2015 and traits["Locked"] == "no"
     uri = service.transactions.view("LiquorCases", "tokenURI", token_id)[0]
-    assert uri.endswith(f"/cases/{token_id}/metadata")
+    assert uri == f"http://127.0.0.1:{service.settings.api_port}/cases/{token_id}/metadata"   # where it serves
+    # Served later on another port (the chain kept): the dev owner sets the base again, as `make run` does.
+    moved = tmp_path / "moved"
+    shutil.copytree(service.settings.deployments_dir, moved)
+    align_metadata_base(node.url, replace(service.settings, api_port=8124, deployments_dir=str(moved)))
+    uri = service.transactions.view("LiquorCases", "tokenURI", token_id)[0]
+    assert uri == f"http://127.0.0.1:8124/cases/{token_id}/metadata"
+    assert json.loads((moved / "31337.json").read_text())["contracts"]["LiquorCases"]["metadata_base"] == \
+        "http://127.0.0.1:8124/cases/"
 
     # A: gift to a friend.
     ok(buyer.send("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id), "to": friend.address,
@@ -115,8 +128,7 @@ def test_a_case_from_plan_to_burn(chain, service, client):
         ["seized", "repaid"]
 
     # B: a loan purchase: the lender pays, the case is minted to the buyer pledged to it.
-    due = service.rpc.chain_time() + 30 * DAY
-    loan = {"lender": lender.address, "interest_per_case": "1000000", "due_at": str(due)}
+    loan = {"lender": lender.address, "interest_per_case": "1000000", "term": 30 * DAY}
     signed = custody_signature(buyer, plan_id, 1, loan=loan)
     bought = ok(buy(lender, plan_id, 1, signed, buyer=buyer.address, loan=loan))
     purchase_id = int(event(bought, "Purchased")["purchaseId"])
@@ -127,6 +139,8 @@ def test_a_case_from_plan_to_burn(chain, service, client):
     case = answer(client.get(f"/liquor/cases/{loaned}"))
     assert case["owner"] == buyer.address.lower() and case["state"] == "pledged"
     assert case["loan"]["principal"] == str(PRICE) and case["loan"]["interest"] == "1000000"
+    outbound_at = service.rpc.call("eth_getBlockByNumber", hex(int(out["block_number"])), False)["timestamp"]
+    assert case["loan"]["due_at"] == int(outbound_at, 16) + 30 * DAY   # the term runs from the outbound
 
     # S6-S7: the lender (now holder of the seized case) redeems it; the warehouse decrypts and delivers.
     ok(warehouse.send("/liquor/warehouse-key", {"sender": warehouse.address,

@@ -100,7 +100,7 @@ def test_metrics_are_named_and_move_when_the_engine_works(chain, service, client
     token = service.manifest.contract("TestStablecoin").address
     for build in (lambda: service.transactions.approve(token, buyer.address, 1_000, spender=CONTRACT),
                   lambda: service.transactions.call(CONTRACT, "pay", (dev_account(2).address, token, 900, 100,
-                                                                      b"\x01" * 32, 0), buyer.address)):
+                                                                      b"\x01" * 32, 0, 30 * 86_400), buyer.address)):
         tx = build()
         outcome = service.transactions.relay("0x" + buyer.sign_transaction(tx).raw_transaction.hex())
         assert outcome["status"] == "success", outcome

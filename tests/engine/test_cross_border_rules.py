@@ -18,8 +18,9 @@ def log(name: str, tx: int, **args) -> dict:
                                                     "block_timestamp": 1_000 + tx}}
 
 
+WINDOW = 30 * 86_400   # the default billing window
 PAID = log("OrderPaid", 1, buyer=BUYER, seller=SELLER, token="0x" + "70" * 20, price=100_000, freightHeld=30_000,
-           snapshotHash="0x5a", policy=1)
+           snapshotHash="0x5a", policy=1, billBy=1_001 + WINDOW)
 
 
 def leg(tx: int, amount: int, total: int) -> dict:
@@ -50,7 +51,29 @@ def test_a_dispute_and_its_ending():
                         log("Escalated", 3, arbiter="0x" + "a0" * 20, lapseToSeller=130_000, decideBy=50_000),
                         log("Released", 4, toSeller=130_000, toBuyer=0, ending=2)])
     assert state["status"] == "settled" and state["ending"]["how"] == "arbitration_lapsed"
-    assert state["dispute"]["lapse_to_seller"] == 130_000
+    assert state["dispute"]["lapse_to_seller"] == 130_000 and state["dispute"]["raised_from"] == "top_up_requested"
+
+
+def test_an_unbilled_order_is_cancelled_by_its_buyer_after_the_billing_deadline():
+    # Given an order paid at 1,001 with a billing window of 30 days, one leg paid, never billed
+    state = fold_order([PAID, leg(2, 12_000, 12_000)])
+    assert (state["status"], state["bill_by"], state["billing_window"]) == ("paid", 1_001 + WINDOW, WINDOW)
+    # When the buyer cancels after the deadline, Then the order ends cancelled with the hold less the leg back
+    state = fold_order([PAID, leg(2, 12_000, 12_000), log("Released", 3, toSeller=0, toBuyer=118_000, ending=3)])
+    assert state["status"] == "cancelled" and state["ending"] == {"to_seller": 0, "to_buyer": 118_000,
+                                                                  "how": "cancelled"}
+
+
+def test_a_refused_return_waits_for_the_buyers_contest_then_the_arbiter():
+    billed = [PAID, log("FinalBill", 2, freight=30_000, refunded=0, topUp=0, releaseAt=9_000),
+              log("ReturnRequested", 3, reasonHash="0x01", respondBy=10_000)]
+    refused = fold_order(billed + [log("ReturnRefused", 4, reasonHash="0x02", contestBy=12_000)])
+    assert refused["status"] == "return_refused"
+    assert refused["return"]["answer"] == {"accepted": False, "reason_hash": "0x02", "contest_by": 12_000}
+    contested = fold_order(billed + [log("ReturnRefused", 4, reasonHash="0x02", contestBy=12_000),
+                                     log("Escalated", 5, arbiter="0x" + "a0" * 20, lapseToSeller=50_000,
+                                         decideBy=60_000)])
+    assert (contested["status"], contested["dispute"]["raised_from"]) == ("disputed", "return_refused")
 
 
 def test_a_rate_is_signed_by_the_operator_and_converts_half_even_once():
@@ -111,14 +134,22 @@ def test_a_snapshot_converts_price_and_target_freight_once_each_into_the_tokens_
     assert snapshot(rate=None, settlement_currency="EUR", decimals=2)["settlement"]["price"] == "100000"
     with pytest.raises(QuoteError, match="return policy"):
         snapshot(policy="nobody_pays")
+    assert snapshot()["billing_window"] == 30 * 86_400 and snapshot(billing_window=86_400)["billing_window"] == 86_400
+    for window in (86_399, 180 * 86_400 + 1):
+        with pytest.raises(QuoteError, match="billing window"):
+            snapshot(billing_window=window)
 
 
 def test_a_paid_order_is_checked_against_its_quote():
     s = snapshot()
     paid = log("OrderPaid", 1, buyer=BUYER, seller=SELLER, token="0x" + "70" * 20, price=161_250,
-               freightHeld=48_377, snapshotHash="0x5a", policy=1)
+               freightHeld=48_377, snapshotHash="0x5a", policy=1, billBy=1_001 + WINDOW)
     assert quote_problems(fold_order([paid]), s) == []        # paid at 1,001, the rate held until 1,500
-    late = dict(paid, coords=dict(paid["coords"], block_timestamp=1_501))
+    assert quote_problems(fold_order([paid]), s, [8]) == [
+        "the buyer paid this quote again as order 8: one quote, one order"]
+    hurried = dict(paid, args=dict(paid["args"], billBy=1_001 + 86_400))
+    assert quote_problems(fold_order([hurried]), s) == [f"billing_window 86400 differs from the quote's {WINDOW}"]
+    late = dict(paid, coords=dict(paid["coords"], block_timestamp=1_501), args=dict(paid["args"], billBy=1_501 + WINDOW))
     assert quote_problems(fold_order([late]), s) == ["paid at 1501, after the quote's rate expired at 1500"]
     cheaper = dict(paid, args=dict(paid["args"], freightHeld=1, policy=0))
     assert quote_problems(fold_order([cheaper]), s) == ["target_freight 1 differs from the quote's 48377",
@@ -130,7 +161,7 @@ def test_a_paid_order_is_checked_against_its_quote():
 def test_a_completed_order_joins_the_freight_history_in_the_quotes_currency():
     s = snapshot()
     paid = log("OrderPaid", 1, buyer=BUYER, seller=SELLER, token="0x" + "70" * 20, price=161_250,
-               freightHeld=48_377, snapshotHash="0x5a", policy=1)
+               freightHeld=48_377, snapshotHash="0x5a", policy=1, billBy=1_001 + WINDOW)
     billed = [paid, log("FinalBill", 2, freight=40_000, refunded=8_377, topUp=0, releaseAt=5_000)]
     assert completed_history_order("cb-1", fold_order(billed), s) is None   # not ended yet
     ended = fold_order(billed + [log("Released", 3, toSeller=161_250, toBuyer=0, ending=0)])

@@ -89,9 +89,9 @@ def test_a_pickup_locks_the_case_cancel_unlocks_and_delivery_ends_it():
 
 def test_a_loan_purchase_remembers_its_loan_and_cancellation_counts_refunds():
     purchase = fold_purchase([log("Purchased", 1, planId=1, buyer=ALICE, payer=LENDER, quantity=3, amount=300,
-                                  termsHash="0x33", lender=LENDER, interestPerCase=7, dueAt=99),
+                                  termsHash="0x33", lender=LENDER, interestPerCase=7, loanTerm=99),
                               log("PurchaseCancelled", 2, units=2, refund=200)])
-    assert purchase["loan"] == {"lender": LENDER, "interest_per_case": 7, "due_at": 99}
+    assert purchase["loan"] == {"lender": LENDER, "interest_per_case": 7, "term": 99}
     assert (purchase["cancelled"], purchase["refunded"]) == (2, 200)
 
 
