@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from .models import Strict, UnsignedTransaction
+from .models import LogStep, Strict, UnsignedTransaction
 from engine.cross_border import DEFAULT_BILLING_WINDOW, ENDINGS, MAX_WINDOW, MIN_WINDOW, STATUSES
 
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
@@ -205,14 +205,9 @@ class EndingOut(BaseModel):
     how: Ending
 
 
-class OrderStepOut(BaseModel):
+class OrderStepOut(LogStep):
     """A log of the order, with the amounts it moved."""
 
-    step: str
-    block_number: int
-    tx_hash: str
-    log_index: int
-    timestamp: ChainTime | None = None
     carrier: str | None = None
     amount: Uint256Out | None = None
     freight: Uint256Out | None = None

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 
-from .models import Name, Strict
+from .models import LogStep, Name, Strict
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$"), Field(examples=["fabric"])]
@@ -204,14 +204,9 @@ class PledgeOut(BaseModel):
     timestamp: int | None
 
 
-class CampaignStep(BaseModel):
+class CampaignStep(LogStep):
     model_config = {"extra": "allow"}
 
-    step: str
-    block_number: int
-    tx_hash: Hash32
-    log_index: int
-    timestamp: int | None = None
     deposit: Uint256Out | None = None
     amount: Uint256Out | None = None
 

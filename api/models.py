@@ -223,6 +223,17 @@ class OrdersPage(BaseModel):
     has_more: bool
 
 
+class LogStep(BaseModel):
+    """A contract log in the life of something, by its chain coordinates (each capability adds
+    the amounts its logs carry)."""
+
+    step: str
+    block_number: int
+    tx_hash: Hash32
+    log_index: int
+    timestamp: int | None = None
+
+
 class HistoryEntry(BaseModel):
     """One step an order went through: created, a settlement's log, or its retraction after a reorg."""
 
