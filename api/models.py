@@ -456,6 +456,21 @@ class TxOutcome(BaseModel):
     revert: Revert | None = None
 
 
+class ViewStatus(BaseModel):
+    position: int = Field(description="The event-log position the view has applied.")
+    block: int | None = Field(description="The chain block the view shows (None: nothing indexed yet).")
+    error: str | None = Field(description="Why its last catch-up failed (it is retried each round); None: it did not.")
+
+
+class ViewsWait(BaseModel):
+    """The answer of `GET /views/wait`: whether the views reached the block, and where each stands."""
+
+    reached: bool
+    block: int
+    waited_ms: int
+    views: dict[str, ViewStatus]
+
+
 class Status(BaseModel):
     """The engine's view of the chain."""
 
@@ -469,6 +484,10 @@ class Status(BaseModel):
     lag: int | None
     ready: bool
     view_position: int
+    views_block: int | None = Field(description="The block every view shows: the least of the views' blocks. "
+                                                "A client that waits for its transaction waits for this, or for "
+                                                "one view's block (`GET /views/wait`).")
+    views: dict[str, ViewStatus] = Field(description="Each view by name: position, block shown, failure.")
     last_error: str | None
     halted: str | None = Field(description="Why the engine stopped following the node, if it did.")
     backfill: dict[str, Any] | None = Field(None, description="A long read under way: block, target, blocks/s, "

@@ -176,11 +176,23 @@ class Service:
                 self.unwatch((loop, event))
 
     def measure(self) -> None:
-        """Sets the metrics read when they are asked for: the engine's, the views' positions."""
+        """Sets the metrics read when they are asked for: the engine's, the views' positions,
+        blocks and failures."""
         if self.engine is not None:
             self.engine.measure()
-        for view in self.projector.views:
-            metrics.VIEW_POSITION.labels(view.name).set(view.position())
+        for name, view in self.views_status().items():
+            metrics.VIEW_POSITION.labels(name).set(view["position"])
+            metrics.VIEW_BLOCK.labels(name).set(-1 if view["block"] is None else view["block"])
+            metrics.VIEW_FAILED.labels(name).set(1 if view["error"] else 0)
+
+    def views_status(self) -> dict[str, dict]:
+        """Each view's position in the event log, the block it shows, and why its last
+        catch-up failed (None: it did not), as recorded by whichever process projects."""
+        positions = self.projector.positions()
+        blocks = self.chain_view.block_at(self.chain_id, positions)
+        failures = self.projector.failures()
+        return {name: {"position": positions[name], "block": blocks[name], "error": failures.get(name)}
+                for name in positions}
 
     def watch(self, loop) -> tuple:
         """An asyncio event of ``loop`` set whenever the views change in this process."""
@@ -226,6 +238,11 @@ class Service:
         target = None if head is None else head - self.settings.confirmations
         lag = None if target is None or indexed is None else target - indexed
         last_error = self.engine.last_error if self.engine else None
+        views = self.views_status()
+        blocks = [v["block"] for v in views.values()]
+        views_block = None if any(b is None for b in blocks) else min(blocks)
+        failed = sorted(name for name, v in views.items() if v["error"])
+        views_lag = None if target is None or views_block is None else target - views_block
         return {
             "chain_id": self.chain_id,
             "node_head": head,
@@ -235,8 +252,11 @@ class Service:
             "confirmations": self.settings.confirmations,
             "lag": lag,
             "ready": bool(node_ok and lag is not None and 0 <= lag <= READY_LAG and last_error is None
-                          and self.halted is None),
-            "view_position": self.projector.position(),
+                          and self.halted is None and not failed and views_lag is not None
+                          and views_lag <= READY_LAG),
+            "view_position": min(v["position"] for v in views.values()),
+            "views_block": views_block,
+            "views": views,
             "last_error": last_error,
             "halted": self.halted,
             "backfill": self.engine.progress.current if self.engine else None,

@@ -29,6 +29,9 @@ HEADS_PUSHED = Gauge("orderchain_new_heads_subscribed", "1 while the node pushes
                      ["chain_id"], **LATEST)
 VIEW_POSITION = Gauge("orderchain_view_position", "The event-log position each view has applied.", ["view"],
                       **LATEST)
+VIEW_BLOCK = Gauge("orderchain_view_block", "The block each view shows (-1: none yet).", ["view"], **LATEST)
+VIEW_FAILED = Gauge("orderchain_view_failed", "1 while a view's last catch-up failed (it is retried), else 0.",
+                    ["view"], **LATEST)
 KEEPER_RELEASES = Counter("orderchain_keeper_releases", "Settlement endings the keeper sent.")
 WEBHOOKS = Counter("orderchain_webhook_deliveries", "Production instructions and notices delivered.")
 SSE_CLIENTS = Gauge("orderchain_sse_clients", "Clients connected to an SSE stream.", **LIVE_SUM)

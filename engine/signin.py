@@ -26,6 +26,11 @@ SCHEMA = (
 )
 NONCE_SECONDS = 600
 TOKEN_PREFIX = "ocsess_"
+# What an EIP-4361 message needs: a domain (at most 253 characters), the address, a
+# one-line statement, the URI, version, chain, nonce and times, and a few resources.
+MAX_MESSAGE = 2_048
+MAX_LINES = 24
+HEADER = " wants you to sign in with your Ethereum account:"
 
 
 class SignInRefused(Exception):
@@ -60,9 +65,14 @@ class SignIn:
                 "expires_at": _ts(now) + NONCE_SECONDS}
 
     def verify(self, message: str, signature: str, now: datetime, consume: bool = True) -> SiweMessage:
-        """Checks an EIP-4361 message and its signature for this domain and chain, and uses its nonce."""
+        """Checks an EIP-4361 message and its signature for this domain and chain, and uses its nonce.
+
+        The message's size and shape are checked first, in time linear in its length, and it
+        is parsed with the ``siwe`` package's regular-expression parser (its ABNF parser takes
+        time growing with the square of the length: seconds for a few thousand characters)."""
+        check_shape(message)
         try:
-            parsed = SiweMessage.from_message(message)
+            parsed = SiweMessage.from_message(message, abnf=False)
         except Exception as exc:
             raise SignInRefused(f"not an EIP-4361 message: {exc}") from None
         if parsed.domain != self.domain:
@@ -100,6 +110,19 @@ class SignIn:
         if row is None or int(row[1]) < _ts(now):
             return None
         return {"address": row[0], "expires_at": int(row[1]), "message": row[2], "signature": row[3]}
+
+
+def check_shape(message: str) -> None:
+    """Refuses at once what cannot be an EIP-4361 message: too long, too many lines, or no
+    ``<domain> wants you to sign in with your Ethereum account:`` line then an address."""
+    if len(message) > MAX_MESSAGE:
+        raise SignInRefused(f"not an EIP-4361 message: {len(message)} characters, at most {MAX_MESSAGE}")
+    lines = message.split("\n", MAX_LINES)
+    if len(lines) > MAX_LINES:
+        raise SignInRefused(f"not an EIP-4361 message: more than {MAX_LINES} lines")
+    if not lines[0].endswith(HEADER) or len(lines) < 2 or not lines[1].startswith("0x") or len(lines[1]) != 42:
+        raise SignInRefused("not an EIP-4361 message: it begins with '<domain> wants you to sign in with your "
+                            "Ethereum account:' and the address on the next line")
 
 
 def utcnow() -> datetime:

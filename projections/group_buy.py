@@ -62,18 +62,20 @@ class GroupBuyView(ChainRowsView):
                     continue
                 batches.append((int(key), state["root"], state["count"], state["witness"], state["anchored_at"],
                                 state["tx_hash"], state["block_number"], seq))
+        # Retractions first, then writes: every changed batch's row goes before any is written, so
+        # a fork that moves an anchored root to another batch id never meets the old row's root.
+        self.db.executemany("DELETE FROM view_campaigns WHERE campaign_id = ?", gone_campaigns)
+        self.db.executemany("DELETE FROM view_anchor_batches WHERE batch_id = ?",
+                            gone_batches + [(b[0],) for b in batches])
         self.db.executemany(
             "INSERT INTO view_campaigns (campaign_id, enterprise, scheme_hash, cycle, target_date, pledged, outcome, "
             "seq, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET "
+            "enterprise = excluded.enterprise, scheme_hash = excluded.scheme_hash, cycle = excluded.cycle, "
             "target_date = excluded.target_date, pledged = excluded.pledged, outcome = excluded.outcome, "
             "seq = excluded.seq, data = excluded.data", campaigns)
         self.db.executemany(
             "INSERT INTO view_anchor_batches (batch_id, root, count, witness, anchored_at, tx_hash, block_number, "
-            "seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id) DO UPDATE SET root = excluded.root, "
-            "count = excluded.count, witness = excluded.witness, anchored_at = excluded.anchored_at, "
-            "tx_hash = excluded.tx_hash, block_number = excluded.block_number, seq = excluded.seq", batches)
-        self.db.executemany("DELETE FROM view_campaigns WHERE campaign_id = ?", gone_campaigns)
-        self.db.executemany("DELETE FROM view_anchor_batches WHERE batch_id = ?", gone_batches)
+            "seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batches)
 
     # -- queries
 

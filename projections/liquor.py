@@ -126,6 +126,13 @@ class LiquorView(ChainRowsView):
 
     def _write(self, rows: dict, gone: dict, loans: list, loan_tokens: list[int], listings: list[tuple]) -> None:
         db = self.db
+        # retractions first, then writes
+        for table, column in (("plans", "plan_id"), ("purchases", "purchase_id"), ("cases", "token_id")):
+            for chunk in chunks(gone[table]):
+                db.execute(f"DELETE FROM view_liquor_{table} WHERE {column} IN ({','.join('?' * len(chunk))})",
+                           chunk)
+        for chunk in chunks(gone["cases"] + loan_tokens):
+            db.execute(f"DELETE FROM view_liquor_loans WHERE token_id IN ({','.join('?' * len(chunk))})", chunk)
         db.executemany(
             "INSERT INTO view_liquor_plans (plan_id, producer, warehouse, facts_hash, seq, data) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id) DO UPDATE SET producer = excluded.producer, "
@@ -145,12 +152,6 @@ class LiquorView(ChainRowsView):
             "INSERT INTO view_liquor_warehouses (warehouse, public_key, seq) VALUES (?, ?, ?) "
             "ON CONFLICT (warehouse) DO UPDATE SET public_key = excluded.public_key, seq = excluded.seq",
             rows["warehouses"])
-        for table, column in (("plans", "plan_id"), ("purchases", "purchase_id"), ("cases", "token_id")):
-            for chunk in chunks(gone[table]):
-                db.execute(f"DELETE FROM view_liquor_{table} WHERE {column} IN ({','.join('?' * len(chunk))})",
-                           chunk)
-        for chunk in chunks(gone["cases"] + loan_tokens):
-            db.execute(f"DELETE FROM view_liquor_loans WHERE token_id IN ({','.join('?' * len(chunk))})", chunk)
         db.executemany("INSERT INTO view_liquor_loans (token_id, n, lender, holder, status, due_at, seq, data) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", loans)
         db.executemany("INSERT INTO view_liquor_listings (producer, facts_hash, seq, data) VALUES (?, ?, ?, ?) "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 from typing import Callable, Iterable, TypeVar
 
 from engine.application import OrderEngine
@@ -35,12 +36,44 @@ class Projector:
         return next(v for v in self.views if isinstance(v, cls))
 
     def catch_up(self, recorded: list | None = None) -> int:
-        """Brings every view up to date; ``recorded`` as for :meth:`View.catch_up`."""
-        return sum(view.catch_up(recorded=recorded) for view in self.views)
+        """Brings every view up to date; ``recorded`` as for :meth:`View.catch_up`.
+
+        Each view on its own: one that fails is recorded as failed (``/status``, ``/ready``
+        and ``/metrics`` show it, in every process) and retried on the next round, while
+        the others go on."""
+        total = 0
+        for view in self.views:
+            try:
+                total += view.catch_up(recorded=recorded)
+            except Exception as exc:
+                log.exception("view %s failed at position %d", view.name, view.position())
+                self._failed(view, f"{exc.__class__.__name__}: {exc}")
+            else:
+                if view.failed:
+                    self._failed(view, None)
+        return total
+
+    def _failed(self, view: View, error: str | None) -> None:
+        view.failed = error
+        with self.db.transaction():
+            self.db.execute("DELETE FROM view_failures WHERE name = ?", (view.name,))
+            if error is not None:
+                self.db.execute("INSERT INTO view_failures (name, position, error, failed_at) VALUES (?, ?, ?, ?)",
+                                (view.name, view.position(), error[:2000],
+                                 datetime.now(timezone.utc).isoformat(timespec="seconds")))
+
+    def failures(self) -> dict[str, str]:
+        """The views whose last catch-up failed (in any process), and why."""
+        return dict(self.db.fetchall("SELECT name, error FROM view_failures ORDER BY name"))
+
+    def positions(self) -> dict[str, int]:
+        """Each view's position, in one query."""
+        found = dict(self.db.fetchall("SELECT name, position FROM view_positions"))
+        return {view.name: int(found.get(view.name, 0)) for view in self.views}
 
     def position(self) -> int:
         """The position every view has reached."""
-        return min(view.position() for view in self.views)
+        return min(self.positions().values())
 
     def rebuild(self, name: str | None = None) -> int:
         """Rebuilds one view by name (the others are left alone), or all of them."""

@@ -54,7 +54,7 @@ class _Batch:
 
     def _settlement_row(self, row: tuple) -> dict:
         return {"aggregate_id": row[0], "id": row[1], "store_address": row[2], "order_number": row[3],
-                "logs": json.loads(row[4])}
+                "logs": json.loads(row[4]), "linked": (row[5], row[6]) if row[5] else None}
 
     def prefetch(self, settlement_ids: list[str], order_keys: list[tuple[str, str]],
                  settlement_keys: list[tuple[str, str]]) -> None:
@@ -63,7 +63,8 @@ class _Batch:
             for i in chunk:
                 self.settlements[i] = None
             rows = self.db.fetchall(
-                "SELECT aggregate_id, settlement_id, store_address, order_number, logs FROM view_settlements "
+                "SELECT aggregate_id, settlement_id, store_address, order_number, logs, linked_store, "
+                "linked_order FROM view_settlements "
                 f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})", chunk)
             for row in rows:
                 self.settlements[row[0]] = self._settlement_row(row)
@@ -123,12 +124,15 @@ class _Batch:
             rows = []
             for aggregate_id in self.dirty_settlements:
                 s = self.settlements[aggregate_id]
-                rows.append((aggregate_id, s["id"], s["store_address"], s["order_number"], dumps(s["logs"])))
+                linked = s.get("linked") or (None, None)
+                rows.append((aggregate_id, s["id"], s["store_address"], s["order_number"], dumps(s["logs"]),
+                             linked[0], linked[1]))
             self.db.executemany(
-                "INSERT INTO view_settlements (aggregate_id, settlement_id, store_address, order_number, logs) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET "
-                "store_address = excluded.store_address, order_number = excluded.order_number, "
-                "logs = excluded.logs", rows)
+                "INSERT INTO view_settlements (aggregate_id, settlement_id, store_address, order_number, logs, "
+                "linked_store, linked_order) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET "
+                "settlement_id = excluded.settlement_id, store_address = excluded.store_address, "
+                "order_number = excluded.order_number, logs = excluded.logs, linked_store = excluded.linked_store, "
+                "linked_order = excluded.linked_order", rows)
         if self.dirty_orders:
             rows = [(key[0], key[1], seq, self.orders[key]["status"], dumps(self.orders[key]))
                     for key, seq in self.dirty_orders.items()]
@@ -158,7 +162,7 @@ class StoreOrdersView(View):
     """Store orders with the progress of the settlements that pay them."""
 
     name = "store_orders"
-    version = 3
+    version = 4
     schema = (
         """CREATE TABLE IF NOT EXISTS view_stores (
             store_id TEXT PRIMARY KEY, name TEXT NOT NULL, address TEXT NOT NULL UNIQUE,
@@ -172,7 +176,7 @@ class StoreOrdersView(View):
             entry TEXT NOT NULL, PRIMARY KEY (store_id, order_number, seq, n))""",
         """CREATE TABLE IF NOT EXISTS view_settlements (
             aggregate_id TEXT PRIMARY KEY, settlement_id TEXT NOT NULL, store_address TEXT,
-            order_number TEXT, logs TEXT NOT NULL)""",
+            order_number TEXT, logs TEXT NOT NULL, linked_store TEXT, linked_order TEXT)""",
         "CREATE INDEX IF NOT EXISTS view_settlements_by_order ON view_settlements (store_address, order_number)",
     )
     tables = ("view_stores", "view_orders", "view_order_history", "view_settlements")
@@ -238,7 +242,8 @@ class StoreOrdersView(View):
         elif isinstance(event, Settlement.Discovered):
             aggregate_id = batch.key_of(event)
             batch.settlements[aggregate_id] = {"aggregate_id": aggregate_id, "id": event.key,
-                                               "store_address": None, "order_number": None, "logs": []}
+                                               "store_address": None, "order_number": None, "logs": [],
+                                               "linked": None}
             batch.dirty_settlements.add(aggregate_id)
             first = log_of(event)
             if first is not None:
@@ -285,7 +290,14 @@ class StoreOrdersView(View):
         after = (settlement["store_address"], settlement["order_number"])
         batch.moved(aggregate_id, before, after)
         batch.dirty_settlements.add(aggregate_id)
-        for store_address, order_b32 in {before, after}:
+        targets = {before, after}
+        if after[0] is not None:
+            settlement["linked"] = after
+        elif before[0] is None and settlement.get("linked"):
+            # The open was retracted before this log: the step is marked retracted in the
+            # history of the order the settlement last named, so no orphaned step stays there.
+            targets = {tuple(settlement["linked"])}
+        for store_address, order_b32 in targets:
             store_id = self._stores_by_address.get(store_address) if store_address else None
             number = batch.order_number(order_b32) if store_id else None
             order = batch.order((store_id, number)) if number else None

@@ -27,6 +27,9 @@ from engine.perf import gc_paused
 TRACKING_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS view_positions (
         name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL)""",
+    # A view whose last catch-up failed: why, and where it stands (every process reads it).
+    """CREATE TABLE IF NOT EXISTS view_failures (
+        name TEXT PRIMARY KEY, position BIGINT NOT NULL, error TEXT NOT NULL, failed_at TEXT NOT NULL)""",
 )
 BATCH_SIZE = 20_000
 
@@ -84,6 +87,8 @@ class View:
                             "ON CONFLICT (name) DO NOTHING", (self.name, self.version))
         if row is None or int(row[0]) != self.version:
             self._empty()
+        failed = self.db.fetchone("SELECT error FROM view_failures WHERE name = ?", (self.name,))
+        self.failed: str | None = failed[0] if failed else None   # why its last catch-up failed
 
     # -- hooks
 

@@ -317,16 +317,11 @@ def anchored_by_polling(http, timeout: float = 60.0) -> Callable[[str], None]:
 
 
 def settle_by_polling(http, timeout: float = 15.0) -> Callable[[int], None]:
-    """Waits until ``/status`` shows the block indexed (the engine loop runs elsewhere)."""
+    """Waits until every view shows the block (``GET /views/wait``; the engine loop runs elsewhere)."""
     def settle(block: int) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = answer(http.get("/status"))
-            if (status.get("indexed_block") or -1) >= block:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the engine did not index block {block} within {timeout}s: {status}")
-            time.sleep(0.05)
+        found = answer(http.get("/views/wait", params={"block": block, "timeout": timeout}, timeout=timeout + 10))
+        if not found["reached"]:
+            raise TimeoutError(f"the views did not show block {block} within {timeout}s: {found['views']}")
     return settle
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from engine.metrics import exposition
 
 from ..deps import following, service
-from ..models import RawTxIn, Ready, Status, TxOutcome
+from ..models import RawTxIn, Ready, Status, TxOutcome, ViewsWait
 from ..problems import COMMON, problem, responses
 from ..service import Service
 from ..types import HASH32_PATTERN
@@ -45,10 +48,43 @@ def ready(svc: Service = Depends(service)):
     found = svc.status()
     if found["ready"]:
         return {"ready": True}
+    failed = {name: v["error"] for name, v in found["views"].items() if v["error"]}
     why = found["halted"] or found["last_error"] or (
         "the node is unreachable" if found["node_head"] is None else
-        f"the index trails the chain by {found['lag']} blocks" if found["lag"] is not None else "nothing indexed yet")
+        "nothing indexed yet" if found["lag"] is None else
+        f"the index trails the chain by {found['lag']} blocks" if found["lag"] > 1 else
+        "views failed: " + "; ".join(f"{n}: {e}" for n, e in failed.items()) if failed else
+        f"the views show block {found['views_block']}, the index is at block {found['indexed_block']}")
     return problem(503, "Not ready", why)
+
+
+WAIT_POLL = 0.05   # seconds between looks at the views' positions (any process may be projecting)
+
+
+@router.get("/views/wait", response_model=ViewsWait, responses=responses(400),
+            summary="Wait until the views (all, or those named) show a block: read your writes",
+            description="Answers as soon as every chosen view shows `block` or later (`reached: true`), or after "
+                        "`timeout` seconds (`reached: false`), with where each view stands. Pass the block of "
+                        "your transaction's receipt; then a read of those views sees it. Works with any number "
+                        "of API workers and projector processes, on SQLite and PostgreSQL.")
+async def wait_for_views(block: Annotated[int, Query(ge=0, le=2**63 - 1, description="The block to wait for.")],
+                         views: Annotated[str | None, Query(max_length=400, description=(
+                             "Comma-separated view names (see `GET /status`.views); default: every view."))] = None,
+                         timeout: Annotated[float, Query(ge=0, le=30, description="Seconds to wait at most.")] = 10.0,
+                         svc: Service = Depends(service)) -> dict:
+    started = time.monotonic()
+    found = await run_in_threadpool(svc.views_status)
+    chosen = list(found) if not views else [v.strip() for v in views.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in found]
+    if unknown or not chosen:
+        raise HTTPException(400, f"no view named {', '.join(unknown) or '(none given)'}; views: {', '.join(found)}")
+    while True:
+        reached = all(found[v]["block"] is not None and found[v]["block"] >= block for v in chosen)
+        if reached or time.monotonic() - started >= timeout:
+            return {"reached": reached, "block": block, "waited_ms": int((time.monotonic() - started) * 1000),
+                    "views": {v: found[v] for v in chosen}}
+        await asyncio.sleep(WAIT_POLL)
+        found = await run_in_threadpool(svc.views_status)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}},
