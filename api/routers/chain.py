@@ -64,9 +64,10 @@ WAIT_POLL = 0.05   # seconds between looks at the views' positions (any process 
 @router.get("/views/wait", response_model=ViewsWait, responses=responses(400),
             summary="Wait until the views (all, or those named) show a block: read your writes",
             description="Answers as soon as every chosen view shows `block` or later (`reached: true`), or after "
-                        "`timeout` seconds (`reached: false`), with where each view stands. Pass the block of "
-                        "your transaction's receipt; then a read of those views sees it. Works with any number "
-                        "of API workers and projector processes, on SQLite and PostgreSQL.")
+                        "`timeout` seconds (`reached: false`), with where each view stands; at once (`reached: "
+                        "false`) for a block beyond the node's head. Pass the block of your transaction's receipt; "
+                        "then a read of those views sees it. Works with any number of API workers and projector "
+                        "processes, on SQLite and PostgreSQL.")
 async def wait_for_views(block: Annotated[int, Query(ge=0, le=2**63 - 1, description="The block to wait for.")],
                          views: Annotated[str | None, Query(max_length=400, description=(
                              "Comma-separated view names (see `GET /status`.views); default: every view."))] = None,
@@ -78,9 +79,10 @@ async def wait_for_views(block: Annotated[int, Query(ge=0, le=2**63 - 1, descrip
     unknown = [v for v in chosen if v not in found]
     if unknown or not chosen:
         raise HTTPException(400, f"no view named {', '.join(unknown) or '(none given)'}; views: {', '.join(found)}")
+    head = await run_in_threadpool(svc.rpc.block_number)
     while True:
         reached = all(found[v]["block"] is not None and found[v]["block"] >= block for v in chosen)
-        if reached or time.monotonic() - started >= timeout:
+        if reached or block > head or time.monotonic() - started >= timeout:
             return {"reached": reached, "block": block, "waited_ms": int((time.monotonic() - started) * 1000),
                     "views": {v: found[v] for v in chosen}}
         await asyncio.sleep(WAIT_POLL)
