@@ -241,7 +241,7 @@ class Service:
         views = self.views_status()
         blocks = [v["block"] for v in views.values()]
         views_block = None if any(b is None for b in blocks) else min(blocks)
-        failed = sorted(name for name, v in views.items() if v["error"])
+        failed = any(v["error"] for v in views.values())
         views_lag = None if target is None or views_block is None else target - views_block
         return {
             "chain_id": self.chain_id,

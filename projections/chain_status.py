@@ -73,12 +73,12 @@ class ChainStatusView(View):
     def block_at(self, chain_id: int, positions: dict[str, int]) -> dict[str, int | None]:
         """The block each view shows, from its position: the cursor's block as of the last
         cursor move the view has passed (None: nothing indexed yet)."""
-        out: dict[str, int | None] = {}
-        for name, position in positions.items():
+        blocks: dict[int, int | None] = {}
+        for position in set(positions.values()):   # views mostly stand together: one query per position
             row = self.db.fetchone("SELECT block FROM view_chain_marks WHERE chain_id = ? AND seq <= ? "
                                    "ORDER BY seq DESC LIMIT 1", (chain_id, position))
-            out[name] = None if row is None else int(row[0])
-        return out
+            blocks[position] = None if row is None else int(row[0])
+        return {name: blocks[position] for name, position in positions.items()}
 
     def snapshot(self) -> dict:
         """The chain rows (the marks are an index of positions, kept as far back as views stand)."""
