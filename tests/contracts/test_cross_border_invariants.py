@@ -135,11 +135,15 @@ def run_machine(project, owner, buyer, seller, operator, carrier, arbiter):
                 o["held"] = o["paid"]
             self._move(receipt)
             SEEN["billed"] += 1
+            if o["status"] == "top_up" and data.draw(st.booleans()):   # the buyer pays the rest at once
+                self._top_up(order)
 
         @precondition(lambda self: bool(self._ids("top_up")))
         @rule(data=st.data())
         def top_up(self, data):
-            order = data.draw(st.sampled_from(self._ids("top_up")))
+            self._top_up(data.draw(st.sampled_from(self._ids("top_up"))))
+
+        def _top_up(self, order):
             o = self.orders[order]
             receipt = self._call(self.c.topUp, order, sender=buyer)
             if receipt is not None:
@@ -254,4 +258,4 @@ def test_cross_border_invariants_hold_across_random_action_sequences(project, ow
     run_machine(project, owner, accounts[1], accounts[2], accounts[5], accounts[6], accounts[3]).TestCase().runTest()
     assert SEEN["legs"] >= 5 and SEEN["billed"] >= 5 and SEEN["released"] + SEEN["returned"] >= 2, SEEN
     assert SEEN["escalated"] >= 1 and SEEN["ended"] >= 1 and SEEN["cancelled"] >= 1, SEEN   # (teardown included)
-    assert SEEN["refused"] >= 1 and SEEN["returned"] >= 1, SEEN
+    assert SEEN["refused"] >= 1 and SEEN["returned"] >= 1 and SEEN["topped_up"] >= 1, SEEN
