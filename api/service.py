@@ -207,13 +207,16 @@ class Service:
             self._waiters.discard(waiter)
 
     def step(self) -> None:
-        """One round: read the chain, bring the views up to date."""
+        """Reads the chain to the confirmed head, bringing the views up to date after each
+        bounded step of the reader."""
         self.project(self.engine.step() if self.engine else None)
+        while self.engine is not None and self.engine.behind:
+            self.project(self.engine.step())
 
     def start(self) -> None:
         if self.engine is None:
             return
-        self.step()
+        self.project(self.engine.step())   # one bounded step; the engine thread goes on from there
         self._thread = threading.Thread(target=self.engine.run, args=(self._stop, self.project),
                                         name="orderchain-engine", daemon=True)
         self._thread.start()

@@ -79,6 +79,7 @@ class Settings:
     var_dir: str = "var"
     poll_interval: float = 0.1
     block_range: int = DEFAULT_BLOCK_RANGE
+    events_per_step: int = 20_000
     keeper_key: str | None = None
     keeper_interval: float = 5.0
     max_body_bytes: int = 64 * 1024
@@ -110,6 +111,7 @@ class Settings:
             var_dir=env.get("ORDERCHAIN_VAR") or base.var_dir,
             poll_interval=_float(env, "ORDERCHAIN_POLL_INTERVAL", base.poll_interval),
             block_range=_int(env, "ORDERCHAIN_BLOCK_RANGE", base.block_range, minimum=1),
+            events_per_step=_int(env, "ORDERCHAIN_EVENTS_PER_STEP", base.events_per_step, minimum=1),
             keeper_key=env.get("ORDERCHAIN_KEEPER_KEY") or None,
             keeper_interval=_float(env, "ORDERCHAIN_KEEPER_INTERVAL", base.keeper_interval),
             view_db_override=env.get("ORDERCHAIN_VIEW_DB") or None,

@@ -54,6 +54,7 @@ VERSIONS_KEPT = 200_000      # last saved version per aggregate, kept in memory
 IDS_KEPT = 100_000           # (address, key) -> aggregate id cache
 RECORDED_KEPT = 200_000      # saved events not yet taken by the views
 LOGS_PER_SAVE = 10_000       # logs per transaction while catching up
+EVENTS_PER_STEP = 20_000     # events a step writes at most before it hands them to the views
 # JSON-RPC error codes nodes use for "too many blocks or logs in one eth_getLogs".
 RANGE_REFUSED_CODES = (-32005, -32602, -32614)
 
@@ -133,13 +134,15 @@ class ChainReader:
 
     def __init__(self, app: "OrderEngine", rpc: Rpc, sources: Iterable[ChainSource], confirmations: int = 0,
                  block_range: int = DEFAULT_BLOCK_RANGE, on_progress: Callable[[int, int, int], None] | None = None,
-                 max_logs_per_save: int = LOGS_PER_SAVE):
+                 max_logs_per_save: int = LOGS_PER_SAVE, max_events_per_step: int | None = None):
         self.app = app
         self.rpc = rpc
         self.confirmations = confirmations
         self.block_range = block_range
         self.on_progress = on_progress
         self.max_logs_per_save = max_logs_per_save
+        self.max_events_per_step = max_events_per_step   # None: a step reads to the head
+        self.behind = False   # the last step stopped at its bound, short of the head
         manifest = app.manifest
         self.chain_id = manifest.chain_id
         self.routes: dict[str, Route] = {}
@@ -244,8 +247,11 @@ class ChainReader:
     # -- reading
 
     def sync_once(self) -> int:
-        """Reads everything up to the confirmed head; returns the number of events written."""
+        """Reads up to the confirmed head, or until the step has written its bound of events
+        (then :attr:`behind` is set and the next step goes on from there); returns the number
+        of events written."""
         self._written = 0
+        self.behind = False
         with gc_paused():
             try:
                 self._sync()
@@ -260,8 +266,10 @@ class ChainReader:
         self.head = head
         self._check_continuity(head)
         target = head - self.confirmations
-        for address, read_to in self.cursor.backfilling.items():
+        for address, read_to in list(self.cursor.backfilling.items()):
             self._backfill(address, read_to, head)
+            if self.behind:
+                return
         addresses = [a for a in self.cursor.followed if a in self.routes]
         start = self.cursor.block + 1
         while start <= target:
@@ -270,16 +278,27 @@ class ChainReader:
             if found is None:
                 continue
             logs, end_hash = found
-            for part, part_end, part_hash in _split(logs, end, end_hash, self.max_logs_per_save):
+            for part, part_end, part_hash in _split(logs, end, end_hash, self._part_size()):
                 near_head = part_end > head - REORG_WINDOW
 
                 def advance(versions, _blocks, count, part_end=part_end, part_hash=part_hash, near=near_head):
                     self.cursor.advance(to_block=part_end, block_hash=part_hash, head=head, events=count,
                                         touched=[str(i) for i in versions] if near else None)
                 self._write(part, advance)
+                if self._full() and self.cursor.block < target:
+                    self.behind = True
+                    break
             if self.on_progress:
-                self.on_progress(end, target, self._written)
+                self.on_progress(self.cursor.block, target, self._written)
+            if self.behind:
+                return
             start = end + 1
+
+    def _part_size(self) -> int:
+        return min(self.max_logs_per_save, self.max_events_per_step or self.max_logs_per_save)
+
+    def _full(self) -> bool:
+        return self.max_events_per_step is not None and self._written >= self.max_events_per_step
 
     def _backfill(self, address: str, read_to: int, head: int) -> None:
         """Reads a joining contract on its own, from where it stands up to the cursor."""
@@ -291,13 +310,19 @@ class ChainReader:
             if found is None:
                 continue
             logs, end_hash = found
-            for part, part_end, _ in _split(logs, end, end_hash, self.max_logs_per_save):
+            for part, part_end, _ in _split(logs, end, end_hash, self._part_size()):
                 def backfilled(_versions, blocks, count, part_end=part_end):
                     near = [[block, str(i)] for i, block in blocks.items() if block > head - REORG_WINDOW]
                     self.cursor.backfill(address=address, to_block=part_end, touched=near, events=count)
                 self._write(part, backfilled)
+                if self._full() and self.cursor.backfilling.get(address, self.cursor.block) < self.cursor.block:
+                    self.behind = True
+                    break
             if self.on_progress:
-                self.on_progress(end, self.cursor.block, self._written)
+                self.on_progress(self.cursor.backfilling.get(address, self.cursor.block), self.cursor.block,
+                                 self._written)
+            if self.behind:
+                return
             start = end + 1
         if address in self.cursor.backfilling:   # nothing was left to read
             self._write([], lambda *_: self.cursor.backfill(address=address, to_block=self.cursor.block,

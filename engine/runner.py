@@ -74,11 +74,19 @@ class EngineRunner:
         """The chain reader (connects and loads the cursor on first use)."""
         if self._reader is None:
             self._reader = ChainReader(self.app, Rpc(self.rpc_url), self.sources, self.settings.confirmations,
-                                       self.settings.block_range, on_progress=self.progress.update)
+                                       self.settings.block_range, on_progress=self.progress.update,
+                                       max_events_per_step=self.settings.events_per_step)
         return self._reader
 
+    @property
+    def behind(self) -> bool:
+        """The last step stopped at its bound of events, short of the head: step again at once."""
+        return self._reader is not None and self._reader.behind
+
     def step(self) -> list[tuple[int, object]]:
-        """Reads the chain up to the confirmed head; returns the (notification id, event) pairs saved."""
+        """Reads the chain towards the confirmed head, at most ``events_per_step`` events, so
+        that the views move during a long backfill; returns the (notification id, event)
+        pairs saved."""
         try:
             self.reader.sync_once()
         finally:
@@ -155,5 +163,5 @@ class EngineRunner:
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
                 log.exception("engine step failed")
                 stop.wait(RETRY_PAUSE)
-            if not stop.is_set():
+            if not stop.is_set() and not (self.behind and self.last_error is None):
                 self.pause()
