@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
 from engine.cross_border import QuoteError, RateError
-from engine.freight import FreightError
+from engine.freight import FreightError, HistoryRefused, NoComparables
 from engine.group_buy import SchemeError
 from engine.liquor import ListingRefused
 from engine.rpc import RpcError, RpcUnavailable
@@ -74,7 +74,9 @@ SIMPLE = {
     OrderRefused: (422, "Order refused"),
     ListingRefused: (422, "Listing refused"),
     SchemeError: (422, "Catalogue refused"),
-    FreightError: (422, "No freight estimate"),
+    FreightError: (422, "Freight request refused"),
+    NoComparables: (422, "No freight estimate"),
+    HistoryRefused: (422, "Freight history refused"),
     RateError: (422, "Rate refused"),
     QuoteError: (422, "Quote refused"),
     EngineHalted: (503, "Engine halted"),

@@ -48,6 +48,10 @@ class FreightError(ValueError):
     """The request or the history cannot give an estimate (the reason says why)."""
 
 
+class HistoryRefused(FreightError):
+    """A freight-history file that cannot be imported (nothing of it is)."""
+
+
 class NoComparables(FreightError):
     """No completed order on the path within the window is comparable."""
 
@@ -149,10 +153,10 @@ def history_order_of(data: dict) -> HistoryOrder:
 
 def parse_csv(text: str) -> list[HistoryOrder]:
     """Every row of a history CSV with exactly :data:`CSV_COLUMNS`, or :class:`FreightError`
-    listing every bad row by its line number (nothing is taken from a file with one)."""
+    (:class:`HistoryRefused`) listing every bad row by its line number (nothing is taken from a file with one)."""
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
-        raise FreightError(f"the header must be exactly {','.join(CSV_COLUMNS)}; it is "
+        raise HistoryRefused(f"the header must be exactly {','.join(CSV_COLUMNS)}; it is "
                            f"{','.join(reader.fieldnames or ())}")
     orders, problems, seen = [], [], {}
     for row in reader:
@@ -171,10 +175,10 @@ def parse_csv(text: str) -> list[HistoryOrder]:
         seen[order.order_id] = line
         orders.append(order)
     if problems:
-        raise FreightError(f"{len(problems)} bad row(s), nothing imported: " + "; ".join(problems[:50])
+        raise HistoryRefused(f"{len(problems)} bad row(s), nothing imported: " + "; ".join(problems[:50])
                            + ("; ..." if len(problems) > 50 else ""))
     if not orders:
-        raise FreightError("the file holds no orders")
+        raise HistoryRefused("the file holds no orders")
     return orders
 
 

@@ -148,6 +148,11 @@ class Transactions:
         creates or updates now (a closed key's next payment opens a new settlement)."""
         return self.view(SETTLEMENT, "openSettlementId" if opening else "settlementId", key.as_tuple())[0]
 
+    def settlement_exists(self, key) -> bool:
+        """Whether anything was ever paid under the key (its latest settlement's status is not None)."""
+        _id, settlement = self.view(SETTLEMENT, "getSettlement", key.as_tuple())
+        return settlement[3] != 0   # Settlement.status
+
     def agreement_typed_data(self, key, to_store: int, deadline: int) -> dict:
         """EIP-712 typed data of ``Agreement(settlementId, toStore, deadline)``: what the store
         and the buyer each sign to agree on a split."""

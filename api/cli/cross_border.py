@@ -114,7 +114,10 @@ def top_up(order_id: int = ORDER, keystore: Optional[Path] = KEYSTORE, api: str 
 def orders(keystore: Optional[Path] = KEYSTORE, api: str = API):
     """Your cross-border orders (as buyer or seller), with what is due."""
     h = _holder(keystore, api)
-    for o in _get(h, "/cross-border/orders", party=h.address):
+    listed = _get(h, "/cross-border/orders", party=h.address)
+    if not listed:
+        typer.echo(f"no cross-border orders of {h.address}")
+    for o in listed:
         role = "buyer" if o["buyer"] == h.address.lower() else "seller"
         line = (f"order {o['order_id']}  {o['status']}  ({role})  price {o['price']}  freight held "
                 f"{o['freight_held']} paid {o['freight_paid']}")

@@ -137,7 +137,10 @@ def cancel_purchase(purchase: int = typer.Option(..., "--purchase", help="The pu
 def cases(keystore: Optional[Path] = KEYSTORE, api: str = API):
     """The cases this wallet holds, with their state."""
     h = _holder(keystore, api)
-    for case in _run(lambda: answer(h.http.get(f"/liquor/holdings/{h.address}"))):
+    held = _run(lambda: answer(h.http.get(f"/liquor/holdings/{h.address}")))
+    if not held:
+        typer.echo(f"no cases held by {h.address}")
+    for case in held:
         loan = case.get("loan")
         typer.echo(f"case {case['token_id']}  {case.get('case_code_text') or case['case_code']}  plan "
                    f"{case['plan_id']}  {case['state']}" + (f"  pledged to {loan['lender']} until {loan['due_at']}"

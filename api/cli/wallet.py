@@ -22,7 +22,8 @@ from pydantic import WithJsonSchema
 from ..actions import ACTIONS, Action
 from ..client import ApiError, Holder, agreement, answer, sign_transaction
 
-app = typer.Typer(help="Sign and send settlement actions with a local keystore (keys never leave this machine).",
+app = typer.Typer(help="Sign and send buyer, store, holder and lender actions (settlements, group buys, liquor "
+                       "cases, cross-border orders) with a local keystore (keys never leave this machine).",
                   no_args_is_help=True)
 
 DEFAULT_KEYSTORE = Path("~/.orderchain/keystore.json")

@@ -16,7 +16,8 @@ from ..service import Service
 
 
 def post_unsigned(router: APIRouter, path: str, name: str, model: type[BaseModel],
-                  build: Callable[[BaseModel, Service], Unsigned], summary: str, description: str) -> None:
+                  build: Callable[[BaseModel, Service], Unsigned], summary: str, description: str,
+                  answers: dict | None = None) -> None:
     """Adds ``POST path`` taking a ``model`` body and answering ``build(body, service)``."""
     def endpoint(body: BaseModel, svc: Service) -> Unsigned:
         return build(body, svc)
@@ -27,7 +28,8 @@ def post_unsigned(router: APIRouter, path: str, name: str, model: type[BaseModel
         inspect.Parameter("svc", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Service,
                           default=Depends(following)),
     ], return_annotation=Unsigned)
-    router.post(path, response_model=Unsigned, summary=summary, description=description)(endpoint)
+    router.post(path, response_model=Unsigned, summary=summary, description=description,
+                responses=answers)(endpoint)
 
 
 def payment_routes(router: APIRouter, contract: str, prefix: str, approve: str, claim_credit: str) -> None:

@@ -5,6 +5,7 @@ what the holder's wallet signs."""
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from engine.application import NotFound
 from engine.transactions import SETTLEMENT
 
 from ..actions import ACTIONS, Action, settlement_key
@@ -22,12 +23,17 @@ AGREEMENT_VALIDITY = 7 * 86_400   # seconds an agreement's signatures hold when 
 def _route(action: Action) -> None:
     def build(body: BaseModel, svc: Service) -> Unsigned:
         key = settlement_key(body.key)
+        if not action.opens and not svc.transactions.settlement_exists(key):
+            raise NotFound(f"no such settlement: nothing was ever paid for order {key.order_number!r} of store "
+                           f"{key.store} by buyer {key.buyer}")
         tx = svc.transactions.call(action.contract, action.function, action.args(body, key),
                                    action.sender(body, key))
         return Unsigned(settlement_id=svc.transactions.settlement_id(key, opening=action.opens), transaction=tx)
 
     post_unsigned(router, f"/{action.name}", "settlement_" + action.name.replace("-", "_"), action.model, build,
-                  action.summary, f"The unsigned `{action.function}` transaction, signed by the {action.signer}.")
+                  action.summary, f"The unsigned `{action.function}` transaction, signed by the {action.signer}."
+                  + ("" if action.opens else " 404 when nothing was ever paid under the key."),
+                  answers=None if action.opens else responses(404))
 
 
 for _action in ACTIONS:

@@ -157,13 +157,12 @@ def test_reverts_come_back_as_custom_errors_with_arguments(client, service, shop
                                                        "snapshot_hash": shop["order"]["snapshot_hash"]}), 422)
     assert r["revert"]["error"] == "ERC20InsufficientAllowance"
     assert r["revert"]["args"]["needed"] == "5000000"
-    # Nothing to ship yet.
+    # Nothing paid under the key yet: no such settlement, not a revert of status 0.
     r = problem(client.post("/settlements/ship", json={"key": key, "waybill": "W", "amount": "5000000",
-                                                       "snapshot_hash": GOOD_HASH}), 422)
-    assert r["revert"]["error"] == "InvalidStatus" and r["revert"]["args"]["status"] == "0"
-    # Nothing to resolve: no dispute.
-    r = problem(client.post("/settlements/resolve", json={"key": key, "sender": BUYER.address, "to_store": "1"}), 422)
-    assert r["revert"]["error"] == "InvalidStatus" and r["revert"]["args"]["status"] == "0"
+                                                       "snapshot_hash": GOOD_HASH}), 404)
+    assert r["detail"].startswith("no such settlement") and "revert" not in r
+    r = problem(client.post("/settlements/resolve", json={"key": key, "sender": BUYER.address, "to_store": "1"}), 404)
+    assert r["detail"].startswith("no such settlement")
     r = problem(client.post("/settlements/open", json={"key": key, "amount": "5000000", "time_limit": 60,
                                                        "snapshot_hash": GOOD_HASH}), 422)
     assert r["revert"]["error"] in ("TimeLimitOutOfRange", "ERC20InsufficientAllowance")

@@ -21,6 +21,7 @@ def test_an_order_from_the_command_line(cli, client, service, tmp_path):
     def wallet(who: str, *args: str, ok: bool = True) -> str:
         return cli("wallet", "cross-border", *args, "--keystore", keystores[who], ok=ok)
 
+    assert "no cross-border orders of" in wallet("buyer", "orders")
     out = wallet("buyer", "quote", "--seller", seller, "--shipment", json.dumps(REQUEST), "--goods", "tea set")
     assert "1 EUR = 1.08 USD" in out and "to pay         1488045600 base units" in out
     snapshot_hash = out.split("--quote ")[-1].strip()

@@ -85,6 +85,7 @@ def test_the_operator_imports_history_through_the_api(service, client):
                                                                    "2026-06-01T00:00:00Z"])}
     r = client.post("/freight/history", json=bad, headers=ADMIN_HEADERS)
     assert r.status_code == 422 and "line 3: freight_minor" in r.json()["detail"], r.text
+    assert r.json()["title"] == "Freight history refused" and service.freight.count() == 0
     r = client.post("/freight/history", json=good, headers=ADMIN_HEADERS)
     assert r.status_code == 201 and r.json() == {"imported": 5, "history": 5}, r.text
     r = client.post("/freight/history", json=good, headers=ADMIN_HEADERS)

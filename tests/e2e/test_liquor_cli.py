@@ -30,6 +30,8 @@ def test_a_case_from_the_command_line(cli, client, service, tmp_path):
                  "fulfilment_window": 86_400}})
     assert r.status_code == 201, r.text
 
+    assert "no cases held by" in cli("wallet", "cases", "--keystore", keystores["buyer"])
+    assert "buyer, store, holder and lender actions" in cli("wallet", "--help")
     assert "PlanCreated(" in cli("wallet", "create-plan", "--keystore", keystores["producer"], "--facts-hash",
                                  r.json()["facts_hash"], "-y")
     out = cli("wallet", "buy", "--keystore", keystores["buyer"], "--plan", "1", "--quantity", "1", "-y")
