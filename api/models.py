@@ -277,7 +277,10 @@ class OpenIn(Strict):
     key: KeyIn
     amount: PositiveAmount
     snapshot_hash: Hash32
-    time_limit: int = Field(0, ge=0, le=TIME_LIMIT_MAX, description="Seconds; 0 for the contract's default.")
+    time_limit: int | None = Field(None, ge=0, le=TIME_LIMIT_MAX,
+                                   description="Seconds from payment to release. Default: the time limit of the "
+                                               "store order whose snapshot this is (what the order's terms require), "
+                                               "else the contract's default; 0 for the contract's default.")
 
 
 class PermitSignature(Strict):
