@@ -211,6 +211,21 @@ class CampaignStep(LogStep):
     amount: Uint256Out | None = None
 
 
+class InstructionDelivery(BaseModel):
+    """How a production instruction's POST to the store's webhook went."""
+
+    state: Literal["pending", "retrying", "delivered"]
+    attempts: int
+    last_error: str | None = Field(description="Why the last attempt failed, while retrying.")
+    delivered_at: float | None = Field(description="Unix time of the delivery.")
+
+
+class InstructionOut(InstructionDelivery):
+    """A production instruction of a succeeded campaign of the store, with its delivery."""
+
+    campaign_id: int
+
+
 class CampaignOut(BaseModel):
     campaign_id: int
     enterprise: Address
@@ -237,8 +252,7 @@ class CampaignOut(BaseModel):
     pledges: list[PledgeOut]
     triggered: dict[str, Any] | None = None
     steps: list[CampaignStep]
-    instruction: dict[str, Any] | None = Field(None, description="The production instruction's delivery: state, "
-                                                                "attempts, last error.")
+    instruction: InstructionDelivery | None = Field(None, description="The production instruction's delivery.")
     seq: int
 
 

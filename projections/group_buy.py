@@ -25,7 +25,7 @@ class GroupBuyView(ChainRowsView):
     """Campaigns of ``GroupBuy`` and batches of ``EvidenceAnchor`` (see the module docstring)."""
 
     name = "group_buy"
-    version = 1
+    version = 2
     aggregates = AGGREGATES
     logs_table = "view_group_buy_logs"
     schema = (
@@ -36,15 +36,17 @@ class GroupBuyView(ChainRowsView):
             outcome TEXT NOT NULL, seq BIGINT NOT NULL, data TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS view_campaigns_by_scheme ON view_campaigns (scheme_hash, cycle)",
         "CREATE INDEX IF NOT EXISTS view_campaigns_by_enterprise ON view_campaigns (enterprise)",
+        """CREATE TABLE IF NOT EXISTS view_campaign_backers (
+            backer TEXT NOT NULL, campaign_id BIGINT NOT NULL, PRIMARY KEY (backer, campaign_id))""",
         """CREATE TABLE IF NOT EXISTS view_anchor_batches (
             batch_id BIGINT PRIMARY KEY, root TEXT NOT NULL UNIQUE, count INTEGER NOT NULL, witness TEXT NOT NULL,
             anchored_at BIGINT NOT NULL, tx_hash TEXT NOT NULL, block_number BIGINT NOT NULL, seq BIGINT NOT NULL)""",
     )
-    tables = ("view_group_buy_logs", "view_campaigns", "view_anchor_batches")
+    tables = ("view_group_buy_logs", "view_campaigns", "view_campaign_backers", "view_anchor_batches")
     handles = chain_events(AGGREGATES)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
-        campaigns, batches, gone_campaigns, gone_batches = [], [], [], []
+        campaigns, batches, gone_campaigns, gone_batches, backers = [], [], [], [], []
         for kind, key, logs, seq in changed:
             if kind == Campaign.kind:
                 state = Campaign.fold(logs)
@@ -55,6 +57,7 @@ class GroupBuyView(ChainRowsView):
                 outcome = "succeeded" if state["succeeded"] else ("cancelled" if state["cancelled"] else "")
                 campaigns.append((int(key), state["enterprise"], state["scheme_hash"], state["cycle"],
                                   state["target_date"], state["pledged"], outcome, seq, dumps(state)))
+                backers.extend((backer.lower(), int(key)) for backer in state["backers"])
             elif kind == AnchoredBatch.kind:
                 state = AnchoredBatch.fold(logs)
                 if "root" not in state:
@@ -65,6 +68,8 @@ class GroupBuyView(ChainRowsView):
         # Retractions first, then writes: every changed batch's row goes before any is written, so
         # a fork that moves an anchored root to another batch id never meets the old row's root.
         self.db.executemany("DELETE FROM view_campaigns WHERE campaign_id = ?", gone_campaigns)
+        self.db.executemany("DELETE FROM view_campaign_backers WHERE campaign_id = ?",
+                            gone_campaigns + [(c[0],) for c in campaigns])
         self.db.executemany("DELETE FROM view_anchor_batches WHERE batch_id = ?",
                             gone_batches + [(b[0],) for b in batches])
         self.db.executemany(
@@ -73,6 +78,7 @@ class GroupBuyView(ChainRowsView):
             "enterprise = excluded.enterprise, scheme_hash = excluded.scheme_hash, cycle = excluded.cycle, "
             "target_date = excluded.target_date, pledged = excluded.pledged, outcome = excluded.outcome, "
             "seq = excluded.seq, data = excluded.data", campaigns)
+        self.db.executemany("INSERT INTO view_campaign_backers (backer, campaign_id) VALUES (?, ?)", backers)
         self.db.executemany(
             "INSERT INTO view_anchor_batches (batch_id, root, count, witness, anchored_at, tx_hash, block_number, "
             "seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batches)
@@ -87,8 +93,12 @@ class GroupBuyView(ChainRowsView):
     def _shown(state: dict, seq: int, now: int) -> dict:
         return dict(state, seq=seq, **progress(state, now))
 
-    def campaigns(self, now: int, enterprise: str | None = None, scheme_hash: str | None = None) -> list[dict]:
+    def campaigns(self, now: int, enterprise: str | None = None, scheme_hash: str | None = None,
+                  backer: str | None = None) -> list[dict]:
         sql, params = "SELECT seq, data FROM view_campaigns WHERE 1 = 1", []
+        if backer:
+            sql += " AND campaign_id IN (SELECT campaign_id FROM view_campaign_backers WHERE backer = ?)"
+            params.append(backer)
         if enterprise:
             sql += " AND enterprise = ?"
             params.append(enterprise)

@@ -66,6 +66,13 @@ class InstructionsView(View):
             "SELECT subject, state, attempts, last_error, delivered_at, body FROM view_notices WHERE store_id = ? "
             "ORDER BY seq", (store_id,))]
 
+    def instructions(self, store_id: str) -> list[dict]:
+        """The store's production instructions, oldest change first, with their delivery."""
+        return [{"campaign_id": int(r[0]), "state": r[1], "attempts": int(r[2]), "last_error": r[3],
+                 "delivered_at": r[4]} for r in self.db.fetchall(
+            "SELECT campaign_id, state, attempts, last_error, delivered_at FROM view_instructions "
+            "WHERE store_id = ? ORDER BY seq", (store_id,))]
+
     def campaigns(self) -> set[int]:
         return {int(c) for (c,) in self.db.fetchall("SELECT campaign_id FROM view_instructions")}
 

@@ -19,6 +19,7 @@ from engine.stores import Store
 from ..actions import ContractAction
 from ..deps import buyer, following, service, store_for_key
 from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, EffectsOut, ExtendIn,
+                                InstructionOut,
                                 Intention, LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut,
                                 SchemeId, SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
 from ..models import Unsigned
@@ -182,11 +183,15 @@ def get_effects(store_id: StoreIdPath, svc: Service = Depends(service)) -> dict:
 
 # -- campaigns
 
-@router.get("/campaigns", response_model=list[CampaignOut], summary="Campaigns, with progress against their targets")
+@router.get("/campaigns", response_model=list[CampaignOut], summary="Campaigns, with progress against their targets",
+            description="Filters: `enterprise` (who opened them), `scheme` (the offer pledged for), `backer` (the "
+                        "campaigns an address pledged to: a buyer's own pledges are its entry in `backers`).")
 def get_campaigns(enterprise: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
-                  scheme: Annotated[SchemeId | None, Query()] = None, svc: Service = Depends(service)) -> list[dict]:
+                  scheme: Annotated[SchemeId | None, Query()] = None,
+                  backer: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+                  svc: Service = Depends(service)) -> list[dict]:
     return svc.group_buy.campaigns(svc.rpc.chain_time(), enterprise=enterprise and enterprise.lower(),
-                                   scheme_hash=_hash(scheme) if scheme else None)
+                                   scheme_hash=_hash(scheme) if scheme else None, backer=backer and backer.lower())
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, responses=responses(404),
@@ -196,6 +201,12 @@ def get_campaign(campaign_id: Annotated[int, Path(ge=1, le=2**63 - 1)], svc: Ser
     if found is None:
         raise HTTPException(404, f"no campaign {campaign_id}")
     return dict(found, instruction=svc.instructions.of_campaign(campaign_id))
+
+
+@router.get("/stores/{store_id}/instructions", response_model=list[InstructionOut], responses=responses(401, 404),
+            summary="The store's production instructions (one per succeeded campaign) and their delivery")
+def store_instructions(store: Store = Depends(store_for_key), svc: Service = Depends(service)) -> list[dict]:
+    return svc.instructions.instructions(store.store_id)
 
 
 @router.put("/stores/{store_id}/webhook", response_model=WebhookOut, responses=responses(401, 404),

@@ -102,6 +102,13 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     ok(a.send("/group-buy/refund", {"sender": a.address, "campaign_id": str(second)}))
     service.step()
     assert answer(client.get(f"/campaigns/{second}"))["refunded"] == "4000"
+    # A buyer lists the campaigns it pledged to; a stranger has none.
+    assert [c["campaign_id"] for c in answer(client.get("/campaigns", params={"backer": a.address}))] == [campaign,
+                                                                                                         second]
+    assert [c["campaign_id"] for c in answer(client.get("/campaigns", params={"backer": b.address.lower()}))] == [
+        campaign]
+    assert answer(client.get("/campaigns", params={"backer": dev_account(9).address})) == []
+    assert client.get("/campaigns", params={"backer": "nobody"}).status_code == 422
 
     live = service.group_buy.snapshot()
     service.group_buy.rebuild()
@@ -211,6 +218,10 @@ def test_success_sends_one_signed_production_instruction_retried_across_a_restar
         assert service.dispatcher.run_once() == 0          # the receiver fails the first attempt
         service.project()
         assert answer(client.get(f"/campaigns/{campaign}"))["instruction"]["state"] == "retrying"
+        listed = answer(client.get("/stores/maker/instructions", headers=headers))
+        assert [(i["campaign_id"], i["state"], i["attempts"]) for i in listed] == [(campaign, "retrying", 1)]
+        assert listed[0]["last_error"]
+        assert client.get("/stores/maker/instructions").status_code == 401
         assert service.dispatcher.run_once() == 0          # not due yet: backoff
         assert len(receiver.requests) == 1
 
