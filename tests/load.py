@@ -23,7 +23,7 @@ DEV_ADDRESSES = [
     "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f", "0xa0ee7a142d267c1f36714e4a8f75612f20a79720",
 ]
 STORE = DEV_ADDRESSES[2]
-GAS = 200_000
+GAS = 400_000
 
 
 class Load:
@@ -149,7 +149,7 @@ class LiquorLoad:
                 deadline = 2**40
                 signature = self._signature(buyer, "CustodyAgreement", {
                     "planId": plan_id, "quantity": share, "termsHash": keccak(text="terms"),
-                    "lender": "0x" + "00" * 20, "interestPerCase": 0, "dueAt": 0, "nonce": nonce,
+                    "lender": "0x" + "00" * 20, "interestPerCase": 0, "loanTerm": 0, "nonce": nonce,
                     "deadline": deadline})
                 purchases.append(load._tx(buyer.address.lower(), to, fn.encode(
                     "buy", (plan_id, share, buyer.address.lower(), "0x" + "00" * 20, 0, 0, deadline), signature)))
