@@ -37,7 +37,7 @@ CONTRACT = "CrossBorderEscrow"
 STATUS_AFTER = {"OrderPaid": "paid", "LegPaid": None, "FinalBill": None, "ToppedUp": "billed",
                 "ReturnRequested": "return_requested", "ReturnRefused": "return_refused", "Returned": "returned",
                 "Escalated": "disputed", "Released": None}
-STATUSES = ("paid", "top_up_requested", "billed", "return_requested", "return_refused", "disputed", "settled",
+STATUSES = ("paid", "in_transit", "top_up_requested", "billed", "return_requested", "return_refused", "disputed", "settled",
             "returned", "cancelled")
 ENDINGS = ("released", "arbitrated", "arbitration_lapsed", "cancelled")
 POLICIES = ("seller_pays_return", "buyer_pays_return")
@@ -73,6 +73,8 @@ def fold_order(logs: list[dict]) -> dict:
             state["legs"].append({"carrier": a["carrier"], "amount": a["amount"], "waybill_hash": a["waybillHash"],
                                   "tx_hash": coords["tx_hash"]})
             step.update(carrier=a["carrier"], amount=a["amount"])
+            if state["status"] == "paid":   # legs paid, not billed yet: the goods are on their way
+                state["status"] = "in_transit"
         elif name == "FinalBill":
             state["final_bill"] = {"freight": a["freight"], "refunded": a["refunded"], "top_up": a["topUp"],
                                    "until": a["releaseAt"]}

@@ -20,7 +20,7 @@ class CrossBorderView(ChainRowsView):
     """Cross-border orders of ``CrossBorderEscrow``."""
 
     name = "cross_border"
-    version = 3
+    version = 4
     aggregates = AGGREGATES
     logs_table = "view_cross_border_logs"
     schema = (

@@ -123,7 +123,7 @@ def orders(keystore: Optional[Path] = KEYSTORE, api: str = API):
                 f"{o['freight_held']} paid {o['freight_paid']}")
         if o.get("top_up"):
             line += f"  TOP-UP {o['top_up']['amount']} due by {o['top_up']['deadline']}"
-        if o["status"] == "paid":
+        if o["status"] in ("paid", "in_transit"):
             line += f"  to be billed by {o['bill_by']} (then the buyer may cancel)"
         if o["status"] == "return_refused":
             line += f"  return refused: the buyer may escalate until {o['return']['answer']['contest_by']}"

@@ -110,7 +110,11 @@ def test_quote_pay_legs_final_bills_top_up_return_and_a_reorg(chain, service, cl
                                                    "waybill": "too much"})
     assert r.status_code == 422 and r.json()["revert"]["error"] == "OverFreight", r.text
     shown = order(client, service, order_id)
-    assert (shown["status"], shown["freight_paid"], shown["quote_problems"]) == ("paid", "250000000", [])
+    assert (shown["status"], shown["freight_paid"], shown["quote_problems"]) == ("in_transit", "250000000", [])
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["CrossBorderOrderOut"]
+    assert "in_transit" in schema["properties"]["status"]["enum"]
+    assert [o["order_id"] for o in answer(client.get("/cross-border/orders", params={"status": "in_transit"}))] \
+        == [order_id]
     assert [leg["amount"] for leg in shown["legs"]] == ["150000000", "100000000"]
 
     # The final bill with a last leg below the target: the rest of the freight is refunded now.

@@ -57,7 +57,8 @@ def test_a_dispute_and_its_ending():
 def test_an_unbilled_order_is_cancelled_by_its_buyer_after_the_billing_deadline():
     # Given an order paid at 1,001 with a billing window of 30 days, one leg paid, never billed
     state = fold_order([PAID, leg(2, 12_000, 12_000)])
-    assert (state["status"], state["bill_by"], state["billing_window"]) == ("paid", 1_001 + WINDOW, WINDOW)
+    assert (state["status"], state["bill_by"], state["billing_window"]) == ("in_transit", 1_001 + WINDOW, WINDOW)
+    assert fold_order([PAID])["status"] == "paid"
     # When the buyer cancels after the deadline, Then the order ends cancelled with the hold less the leg back
     state = fold_order([PAID, leg(2, 12_000, 12_000), log("Released", 3, toSeller=0, toBuyer=118_000, ending=3)])
     assert state["status"] == "cancelled" and state["ending"] == {"to_seller": 0, "to_buyer": 118_000,
