@@ -52,6 +52,10 @@ class Problem(BaseModel):
     revert: Revert | None = Field(None, description="The custom error the contract would revert with.")
     tx_hash: Hash32 | None = None
     token: Address | None = None
+    expected_document: dict[str, Any] | None = Field(None, description="A refused rate: the document the "
+                                                                       "signature was checked against.")
+    expected_message: str | None = Field(None, description="A refused rate: the exact text to sign (the "
+                                                           "document's canonical JSON, EIP-191).")
 
 
 # -- stores

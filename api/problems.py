@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
-from engine.cross_border import QuoteError, RateError
+from engine.cross_border import QuoteError, RateError, RateSignatureRefused
+from engine.ids import canonical_json
 from engine.freight import FreightError, HistoryRefused, NoComparables
 from engine.group_buy import SchemeError
 from engine.liquor import ListingRefused
@@ -109,6 +110,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Reverted)
     async def _reverted(_: Request, exc: Reverted):
         return problem(422, "Contract would revert", exc.revert.message, revert=exc.revert.as_dict())
+
+    @app.exception_handler(RateSignatureRefused)
+    async def _rate_signature(_: Request, exc: RateSignatureRefused):
+        return problem(422, "Rate refused", str(exc), expected_document=exc.document,
+                       expected_message=canonical_json(exc.document).decode())
 
     @app.exception_handler(TokenUnsupported)
     async def _token(_: Request, exc: TokenUnsupported):

@@ -262,10 +262,13 @@ class OrderEngine(Application):
     def record_rate(self, document: dict, signature: str, operator: str) -> RateRecord:
         """Keeps a rate the operator signed (the same one again is answered as kept); a rate
         not signed by ``operator`` is refused (:class:`~engine.cross_border.RateError`)."""
-        from .cross_border import RateError
+        from .cross_border import RateSignatureRefused
         signer = rate_signer(document, signature)
         if signer != operator.lower():
-            raise RateError(f"the rate is signed by {signer or 'nobody'}, not by the operator {operator.lower()}")
+            raise RateSignatureRefused(
+                f"the rate is signed by {signer or 'nobody'}, not by the operator {operator.lower()}; the operator "
+                f"signs (EIP-191 personal_sign) this document's canonical JSON: "
+                f"{canonical_json(document).decode()}", document)
         record = RateRecord(document=document, signature=signature, signature_hash=signature_hash(signature),
                             signer=signer)
         try:

@@ -121,8 +121,22 @@ SOURCES = (ChainSource(contract=CONTRACT, aggregate=CrossBorderOrder, events=fro
 # -- exchange rates (off chain, signed by the operator)
 
 
+class RateSignatureRefused(RateError):
+    """A rate whose signature is not the operator's on this document; :attr:`document` is the
+    document the signature was checked against (its canonical JSON is what must be signed)."""
+
+    def __init__(self, message: str, document: dict):
+        super().__init__(message)
+        self.document = document
+
+
 def rate_document(base: str, quote: str, rate: str, source: str, at: str) -> dict:
-    """A rate as the operator signs it: ``1 base = rate quote``."""
+    """A rate as the operator signs it: ``1 base = rate quote``.
+
+    The document is ``{"version": 1, "base", "quote", "rate", "source", "at"}``: currency
+    codes upper-case, the rate a normalised decimal string (``1.0800`` becomes ``1.08``), the
+    time in UTC ISO-8601 (``2026-06-30T14:15:00+00:00``). What is signed is its canonical JSON
+    (keys sorted, no spaces, UTF-8) as an EIP-191 personal message (``personal_sign``)."""
     try:
         value = Decimal(rate)
     except InvalidOperation:

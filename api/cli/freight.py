@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -72,3 +73,42 @@ def quote(request: str = typer.Option(..., "--json", help="The quote request as 
     except FreightError as exc:
         s.fail(str(exc), 1)
     typer.echo(json.dumps({k: (str(v) if k.endswith("_minor") else v) for k, v in answer.items()}, indent=2))
+
+
+@app.command("sign-rate")
+def sign_rate(base: str = typer.Option(..., help="The base currency (three letters): 1 base = RATE quote."),
+              quote: str = typer.Option(..., help="The quote currency (three letters)."),
+              rate: str = typer.Option(..., help="A positive decimal, e.g. 1.08."),
+              source: str = typer.Option(..., help="Where the rate comes from, e.g. 'ECB reference'."),
+              at: Optional[str] = typer.Option(None, help="When it was taken, ISO-8601 with its zone [default: now]."),
+              keystore: Optional[Path] = typer.Option(None, "--keystore", envvar="ORDERCHAIN_KEYSTORE",
+                                                      help="The operator's keystore [default: "
+                                                           "~/.orderchain/keystore.json]."),
+              api: Optional[str] = typer.Option(None, "--post", help="Also post it to this API base URL "
+                                                                     "(e.g. http://127.0.0.1:8000).")):
+    """Sign an exchange rate with the escrow operator's key, on this machine; prints the body of
+    `POST /rates` (or posts it with --post)."""
+    from datetime import datetime, timezone
+
+    from engine.cross_border import RateError, rate_document
+    from engine.cross_border import sign_rate as sign
+    from engine.ids import canonical_json
+
+    from . import wallet
+    when = at or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    try:
+        document = rate_document(base, quote, rate, source, when)
+    except RateError as exc:
+        s.fail(str(exc), 2)
+    operator = wallet._load(keystore)
+    body = {"base": document["base"], "quote": document["quote"], "rate": document["rate"],
+            "source": document["source"], "at": document["at"], "signature": sign(document, operator)}
+    typer.echo(f"signed by {operator.address}: {canonical_json(document).decode()}", err=True)
+    if api is None:
+        typer.echo(json.dumps(body))
+        return
+    http = wallet.http_client(api)
+    r = http.post("/rates", json=body)
+    if r.status_code != 201:
+        s.fail(f"{r.status_code}: {r.json().get('detail', r.text) if r.content else ''}", 1)
+    typer.echo(json.dumps(r.json(), indent=2))

@@ -75,6 +75,29 @@ def test_a_rate_is_recorded_only_with_the_operators_signature(service, client):
     assert latest["signature_hash"] == r.json()["signature_hash"]
     r = client.post("/rates", json=dict(fields, rate="0.93", signature=sign_rate(document, operator)))
     assert r.status_code == 422   # the signature is of another rate
+    # The refusal says which document the signature was checked against, and its exact text.
+    expected = r.json()
+    assert expected["expected_document"]["rate"] == "0.93"
+    assert expected["expected_message"] == ('{"at":"2026-06-30T14:15:00+00:00","base":"USD","quote":"EUR",'
+                                            '"rate":"0.93","source":"ECB reference","version":1}')
+    assert expected["expected_message"] in expected["detail"]
+
+
+def test_the_operator_signs_a_rate_on_its_machine_and_posts_it(cli, service, client, tmp_path):
+    from .conftest import dev_account
+    keystore = str(tmp_path / "operator.json")
+    cli("wallet", "import", "--keystore", keystore, env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(0).key.hex()})
+    out = cli("freight", "sign-rate", "--keystore", keystore, "--base", "eur", "--quote", "usd", "--rate", "1.0800",
+              "--source", "ECB reference", "--at", "2026-06-30T14:15:00Z")
+    body = json.loads(out.strip().splitlines()[-1])
+    assert (body["base"], body["rate"], body["at"]) == ("EUR", "1.08", "2026-06-30T14:15:00+00:00")
+    r = client.post("/rates", json=body)
+    assert r.status_code == 201 and r.json()["signer"] == dev_account(0).address.lower(), r.text
+    out = cli("freight", "sign-rate", "--keystore", keystore, "--base", "EUR", "--quote", "GBP", "--rate", "0.85",
+              "--source", "ECB reference", "--post", "http://api")
+    assert '"signature_hash"' in out and client.get("/rates/EUR/GBP").json()["document"]["rate"] == "0.85"
+    assert "is not a decimal" in cli("freight", "sign-rate", "--keystore", keystore, "--base", "EUR", "--quote",
+                                     "GBP", "--rate", "x", "--source", "s", ok=False)
 
 
 def test_the_operator_imports_history_through_the_api(service, client):
