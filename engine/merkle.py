@@ -50,9 +50,15 @@ def proof(hashes: list[str | bytes], index: int) -> list[str]:
     return siblings
 
 
+def fold(bundle_hash: str | bytes, siblings: list[str]) -> list[str]:
+    """Each node a proof passes through from a bundle hash: the leaf, then one node per
+    sibling (the last is the root)."""
+    nodes = [leaf(bundle_hash)]
+    for sibling in siblings:
+        nodes.append(_pair(nodes[-1], _b(sibling)))
+    return ["0x" + n.hex() for n in nodes]
+
+
 def root_of(bundle_hash: str | bytes, siblings: list[str]) -> str:
     """The root a proof leads to from a bundle hash (what the contract computes)."""
-    node = leaf(bundle_hash)
-    for sibling in siblings:
-        node = _pair(node, _b(sibling))
-    return "0x" + node.hex()
+    return fold(bundle_hash, siblings)[-1]

@@ -20,6 +20,7 @@ from engine.node import AnvilNode
 
 from . import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
 from . import serve as s
+from .evidence import app as evidence_app
 from .freight import app as freight_app
 from .liquor import warehouse as warehouse_app
 from .wallet import app as wallet_app
@@ -30,6 +31,7 @@ app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders and 
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(freight_app, name="freight")
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.command()

@@ -115,7 +115,8 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     assert service.group_buy.snapshot() == live
 
 
-def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is_caught(chain, service, client):
+def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is_caught(chain, service, client, cli,
+                                                                                         tmp_path):
     from api.client.group_buy import order, sign_in
 
     token = service.manifest.contract("TestStablecoin").address
@@ -144,6 +145,21 @@ def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is
     kept = answer(client.get(f"/evidence/{recorded['bundle_hash']}"))
     assert kept["anchoring"]["root"] == kept["root"] and kept["anchoring"]["anchored_at"] > 0
     assert service.anchorer.run_once() == []   # anchored once, never again
+    # The holder checks the file on its own machine: hash, signatures, seal, the proof folded
+    # by hand to the root, and the anchor contract's own answer.
+    node, deployments, _ = chain
+    kept_file = tmp_path / "evidence.json"
+    kept_file.write_text(json.dumps(kept))
+    env = {"ORDERCHAIN_DEPLOYMENTS": str(deployments)}
+    out = cli("evidence", "verify", str(kept_file), "--rpc", node.url, env=env)
+    assert "VERIFIED" in out and "NOT VERIFIED" not in out and f"leaf = keccak256(bundle hash)" in out
+    assert out.count("keccak256(smaller || larger)") == len(kept["anchoring"]["proof"])
+    assert "(no node given" in cli("evidence", "verify", str(kept_file), env={**env, "ORDERCHAIN_RPC_URL": ""})
+    forged = json.loads(json.dumps(kept))
+    forged["bundle"]["order"]["quantity"] = 3
+    kept_file.write_text(json.dumps(forged))
+    out = cli("evidence", "verify", str(kept_file), "--rpc", node.url, "--json", env=env, ok=False)
+    assert json.loads(out[out.index("{"):])["ok"] is False
 
     verdict = answer(client.post("/evidence/verify", json={"bundle": recorded["bundle"]}))
     assert (verdict["intact"], verdict["signatures_valid"], verdict["countersignature_valid"], verdict["anchored"]) \

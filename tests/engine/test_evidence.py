@@ -98,3 +98,18 @@ def test_the_witness_seal_and_the_merkle_proof_bind_the_bundle_hash():
     root = merkle.root(hashes)
     assert all(merkle.root_of(h, merkle.proof(hashes, i)) == root for i, h in enumerate(hashes))
     assert len(set(hashes)) == 5 and merkle.root_of(hashes[1], merkle.proof(hashes, 2)) != root
+
+
+def test_a_proof_folds_by_hand_as_the_readme_says():
+    # Given five bundle hashes, When the proof of the fourth is folded by hand (the leaf is
+    # keccak256 of the 32 bytes, each pair hashed smaller first), Then each step is the fold's
+    # and the last is the root.
+    from eth_utils import keccak
+    hashes = [evidence.hash_of(make_bundle(quantity=q)) for q in range(1, 6)]
+    proof = merkle.proof(hashes, 3)
+    node = keccak(bytes.fromhex(hashes[3][2:]))
+    by_hand = ["0x" + node.hex()]
+    for sibling in proof:
+        node = keccak(b"".join(sorted((node, bytes.fromhex(sibling[2:])))))
+        by_hand.append("0x" + node.hex())
+    assert merkle.fold(hashes[3], proof) == by_hand and by_hand[-1] == merkle.root(hashes) and len(proof) == 3
