@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import product, takewhile
+from math import prod
 from math import ceil
 from typing import Iterable
 from uuid import UUID
@@ -41,6 +42,7 @@ RELATION_SCALE = frozenset({0, 1, 3, 9})
 BOOK_DEPTH = 5             # price levels shown above and below the buyer's own quote
 MAX_MOQ_SEARCH = 10**9     # quantities beyond this are not a production run
 MAX_PRICE = 2**96 - 1      # the contract keeps a unit price in a uint96
+MAX_COMBINATIONS = 4_096   # one option per parameter: a catalogue is at most this many combinations
 DAY = 86_400
 
 
@@ -167,6 +169,10 @@ def schemes(parameters: list[Parameter], ladder: list[tuple[int, int]], terms: l
     discounts = tuple(sorted((term_discount_bps or {}).items()))
     if any(not 0 <= bps < 10_000 for _, bps in discounts):
         raise SchemeError("a term discount is between 0 and 9,999 basis points")
+    combinations = prod(len(p.options) for p in parameters)
+    if combinations > MAX_COMBINATIONS:   # checked before any is built: the count grows as a product
+        raise SchemeError(f"the parameters' options make {combinations:,} combinations; a catalogue holds at most "
+                          f"{MAX_COMBINATIONS:,} (fewer options, or fewer parameters)")
     kept, excluded = [], []
     for combination in product(*(p.options for p in parameters)):
         pairs = tuple((p.id, o.id) for p, o in zip(parameters, combination))

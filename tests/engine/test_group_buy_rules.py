@@ -69,6 +69,17 @@ def test_schemes_are_the_combinations_without_negatively_correlated_options():
     assert len(allowed) == 8 and none_left_out == []
 
 
+def test_a_catalogue_of_more_combinations_than_it_can_hold_is_refused_before_any_is_built():
+    # Given 12 parameters of 50 options each (50**12 combinations)
+    many = [Parameter(f"p{i}", "design", tuple(Option(f"o{j}") for j in range(50))) for i in range(12)]
+    # When the store sets them, Then they are refused at once, naming the count
+    with pytest.raises(SchemeError, match="244,140,625,000,000,000,000 combinations; a catalogue holds at most 4,096"):
+        schemes(many, LADDER, [1], [])
+    # and 4,096 combinations (2**12) are taken
+    kept, _ = schemes([Parameter(f"p{i}", "design", (Option("a"), Option("b"))) for i in range(12)], LADDER, [1], [])
+    assert len(kept) == 4_096
+
+
 def test_a_price_is_the_ladder_break_less_the_term_discount_rounded_half_even_once():
     s = catalogue()
     assert s[A].unit_price(12, 1) == 9_500        # the 10-unit break, +500 for wool
