@@ -11,7 +11,7 @@ SOLC := $(CURDIR)/$(VENV)/solcx/solc-v$(SOLC_VERSION)
 export SOLCX_BINARY_PATH := $(CURDIR)/$(VENV)/solcx
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 
-.PHONY: setup compile run demo test bench clean
+.PHONY: setup compile run demo test bench examples clean
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC)
 
@@ -52,6 +52,12 @@ test: compile
 
 bench: compile
 	$(BIN)/python tests/bench.py
+
+# Records the demo walk's requests and answers (api/examples.json): the OpenAPI document's
+# examples and the README's "requests and answers" blocks.
+examples: compile
+	ORDERCHAIN_RECORD_EXAMPLES=$(CURDIR)/api/examples.json $(BIN)/pytest -q tests/e2e/test_demo_walk.py
+	$(BIN)/python -m api.examples README.md
 
 clean:
 	rm -rf .build contracts/.cache var deployments

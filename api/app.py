@@ -99,24 +99,28 @@ def create_app(service: Service) -> FastAPI:
     order_out = TypeAdapter(StoreOrderOut)
     app.state.order_rows = present.RowCache(lambda row: order_out.dump_json(order_out.validate_python(row)))
     problems.install(app)
-    app.include_router(stores.router)
-    app.include_router(settlements.router)
-    app.include_router(liquor.router)
-    app.include_router(liquor.metadata_router)
-    app.include_router(group_buy.router)
-    app.include_router(group_buy.actions)
-    app.include_router(evidence.router)
-    app.include_router(freight.router)
-    app.include_router(cross_border.router)
-    app.include_router(cross_border.notices_router)
-    app.include_router(chain.router)
+    include_routers(app)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(Timing)
+    return app
+
+
+ROUTERS = (stores.router, settlements.router, liquor.router, liquor.metadata_router, group_buy.router,
+           group_buy.actions, evidence.router, freight.router, cross_border.router, cross_border.notices_router,
+           chain.router)
+
+
+def include_routers(app: FastAPI) -> FastAPI:
+    """Every route of the API, and its OpenAPI document with problem answers and the recorded
+    examples (``api/examples.json``)."""
+    from . import examples
+    for router in ROUTERS:
+        app.include_router(router)
     generate = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.problem_openapi(generate())
+            app.openapi_schema = examples.attach(problems.problem_openapi(generate()), examples.load())
         return app.openapi_schema
     app.openapi = openapi
     return app

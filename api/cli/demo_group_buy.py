@@ -83,7 +83,7 @@ class GroupBuyWalk(StepWalk):
         status = answer(self.http.get("/status"))
         opened = self._done(maker.send("/group-buy/open-campaign", {
             "sender": maker.address, "store_id": ENTERPRISE_ID, "scheme": SCHEME, "cycle": 1, "token": self.token,
-            "deposit_per_unit": "10000000", "max_quantity": 40, "target_date": str(status["chain_time"] + 14 * DAY)}),
+            "deposit_per_unit": "10000000", "max_quantity": 40, "target_date": status["chain_time"] + 14 * DAY}),
             "the enterprise opened a campaign for one production cycle (S3.1)")
         campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
         self._book(3)

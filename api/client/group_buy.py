@@ -39,14 +39,14 @@ def order(holder: Holder, session: dict, campaign_id: int, quantity: int) -> dic
     headers = {"Authorization": f"Bearer {session['token']}"}
     fresh = sign_in_message(holder)   # identity verified again (S1.1)
     prepared = answer(holder.http.post("/group-buy/orders/prepare", headers=headers, json={
-        "campaign_id": str(campaign_id), "quantity": quantity, "sign_in": fresh}))
+        "campaign_id": campaign_id, "quantity": quantity, "sign_in": fresh}))
     acknowledgement = {"typed_data": prepared["acknowledgement"],
                        "signature": signature_of(holder.account, prepared["acknowledgement"])}
     confirmation = {"typed_data": prepared["confirmation"],
                     "signature": signature_of(holder.account, prepared["confirmation"])}
     holder.send("/group-buy/approve", {"owner": holder.address, "token": prepared["token"],
                                        "amount": str(prepared["deposit"])})
-    pledged = holder.send("/group-buy/pledge", {"sender": holder.address, "campaign_id": str(campaign_id),
+    pledged = holder.send("/group-buy/pledge", {"sender": holder.address, "campaign_id": campaign_id,
                                                 "quantity": quantity,
                                                 "confirmation_hash": prepared["confirmation_hash"]})
     if pledged.get("status") != "success":

@@ -107,8 +107,27 @@ async def list_orders(request: Request, store: Store = Depends(store_for_key), s
     return Response(body, media_type=JSON, headers={"ETag": tag})
 
 
+# One server-sent event (OpenAPI 3.2's ``itemSchema`` of a sequential media type): its `id`,
+# `event` and `data` fields; the data of an `order` event is the order as JSON text.
+SSE_EVENT = {
+    "type": "object", "required": ["event", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "The order's polling cursor: send it back as `Last-Event-ID`."},
+        "event": {"type": "string", "enum": ["order", "error"],
+                  "description": "`order`: a change; `error`: the stream ends (the client fell too far behind)."},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": {"oneOf": [{"$ref": "#/components/schemas/StoreOrderOut"}, {"type": "string"}]},
+                 "description": "`order`: the order as `GET /stores/{id}/orders/{number}` shows it; `error`: why."},
+    },
+}
+SSE_EXAMPLE = ('id: b2MxOjQy\nevent: order\ndata: {"order_number":"D-1","status":"paid", ...}\n\n'
+               ': heartbeat\n\n')
+
+
 @router.get("/stores/{store_id}/orders/stream", response_class=OrderStream, status_code=200,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."},
+            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}, "itemSchema": SSE_EVENT,
+                                                               "example": SSE_EXAMPLE}},
+                              "description": "An endless event stream: one `order` event per change of an order."},
                        **store_responses(400)},
             summary="Live changes to the store's orders as server-sent events (resume with Last-Event-ID)",
             description="Each change is an `order` event whose `id` is its polling cursor and whose data is the "

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from api.client import answer
+import os
+from pathlib import Path
+
 from api.cli.demo import LENDER, STORE_ID, UNIT, Walk, dev_account
+from api.client import answer
+from api.examples import Recorder
 
 from .conftest import ADMIN
 
@@ -14,8 +18,12 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
         service.step()
         service.anchorer.run_once()
         service.step()
-    walk = Walk(client, service.rpc, ADMIN, settle=lambda block: service.step(), out=lines.append, anchor=anchor)
+    recorder = Recorder(client, client.app)   # `make examples` keeps what it records
+    walk = Walk(recorder, service.rpc, ADMIN, settle=lambda block: service.step(), out=lines.append, anchor=anchor)
     results = walk.run()
+    if os.environ.get("ORDERCHAIN_RECORD_EXAMPLES"):
+        recorder.save(Path(os.environ["ORDERCHAIN_RECORD_EXAMPLES"]))
+    assert len(recorder.examples) >= 60, sorted(recorder.examples)   # the walk drives most of the API
     assert results == {
         "D-1": "completed",      # pay, ship, confirm
         "D-2": "short_paid",     # buyer claimed 30 of 40 due, the store accepted
