@@ -33,9 +33,9 @@ def test_a_fork_that_swaps_anchored_roots_between_batch_ids_leaves_every_view_ex
     nonce = int(rpc.call("eth_getTransactionCount", WITNESS.address, "pending"), 16)
     # Signed now, mined only on the fork: the same roots the other way round.
     fork = [[_anchor_raw(service, second, nonce), 0], [_anchor_raw(service, first, nonce + 1), 0]]
-    for i, root in enumerate((first, second)):
-        receipt = rpc.call("eth_sendRawTransaction", _anchor_raw(service, root, nonce + i))
-        assert receipt
+    for i, root in enumerate((first, second)):   # one block each
+        tx_hash = rpc.call("eth_sendRawTransaction", _anchor_raw(service, root, nonce + i))
+        assert rpc.call("eth_getTransactionReceipt", tx_hash)["status"] == "0x1"
     service.step()
     before = {root: service.group_buy.batch_of_root("0x" + root.hex()) for root in (first, second)}
     assert before[first]["batch_id"] + 1 == before[second]["batch_id"], before
