@@ -57,7 +57,7 @@ bench: compile
 # examples and the README's "requests and answers" blocks.
 examples: compile
 	ORDERCHAIN_RECORD_EXAMPLES=$(CURDIR)/api/examples.json $(BIN)/pytest -q tests/e2e/test_demo_walk.py
-	$(BIN)/python -m api.examples README.md
+	$(BIN)/python -m api.routes README.md
 
 clean:
 	rm -rf .build contracts/.cache var deployments

@@ -11,7 +11,7 @@ from engine import metrics
 
 from . import present, problems
 from .models import StoreOrderOut
-from .routers import chain, cross_border, evidence, freight, group_buy, liquor, settlements, stores
+from .routes import include_routers
 from .service import Service
 
 
@@ -92,8 +92,10 @@ def create_app(service: Service) -> FastAPI:
         title="orderchain",
         version="0.1.0",
         description="Event-sourced order engine on a smart-contract chain: escrowed C2C settlement of "
-                    "store orders, and cases of liquor in custody as ERC-721 tokens. Amounts are decimal "
-                    "strings of token base units.",
+                    "store orders, cases of liquor in custody as ERC-721 tokens, customised group buying with "
+                    "signed, anchored evidence, and cross-border orders in a notary escrow. Amounts are decimal "
+                    "strings of token base units. Every operation's example is a request and answer recorded "
+                    "from the demo walk.",
     )
     app.state.service = service
     order_out = TypeAdapter(StoreOrderOut)
@@ -104,23 +106,3 @@ def create_app(service: Service) -> FastAPI:
     app.add_middleware(Timing)
     return app
 
-
-ROUTERS = (stores.router, settlements.router, liquor.router, liquor.metadata_router, group_buy.router,
-           group_buy.actions, evidence.router, freight.router, cross_border.router, cross_border.notices_router,
-           chain.router)
-
-
-def include_routers(app: FastAPI) -> FastAPI:
-    """Every route of the API, and its OpenAPI document with problem answers and the recorded
-    examples (``api/examples.json``)."""
-    from . import examples
-    for router in ROUTERS:
-        app.include_router(router)
-    generate = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            app.openapi_schema = examples.attach(problems.problem_openapi(generate()), examples.load())
-        return app.openapi_schema
-    app.openapi = openapi
-    return app

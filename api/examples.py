@@ -5,7 +5,7 @@ in the README.
 keeps the first successful exchange of every operation in ``api/examples.json``; the app
 attaches them to its OpenAPI document (:func:`attach`), and :func:`render` writes them into
 the README's sections between ``<!-- examples: tag, tag -->`` and ``<!-- /examples -->``
-(``python -m api.examples`` renders again from the file). Tests check that every example
+(``python -m api.routes README.md`` renders again from the file). Tests check that every example
 still matches its operation's schema and that the README shows what the file holds.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,27 +140,3 @@ def render(readme: str, examples: dict[str, dict], spec: dict) -> str:
         tags = [t.strip() for t in m.group("tags").split(",")]
         return m.group(1) + "\n" + section(tags, examples, spec) + "\n" + m.group(4)
     return BLOCK.sub(block, readme)
-
-
-def spec_without_service() -> dict:
-    """The OpenAPI document, built without a node (the routes do not need one to be described)."""
-    from fastapi import FastAPI
-
-    from .app import include_routers
-    return include_routers(FastAPI()).openapi()
-
-
-def main(argv: list[str]) -> int:
-    readme = Path(argv[0] if argv else "README.md")
-    text = readme.read_text()
-    rendered = render(text, load(), spec_without_service())
-    if rendered != text:
-        readme.write_text(rendered)
-        print(f"{readme}: examples written")
-    else:
-        print(f"{readme}: examples up to date")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

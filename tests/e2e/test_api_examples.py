@@ -10,9 +10,10 @@ import jsonschema_rs
 import pytest
 
 from api import examples
+from api.routes import spec_without_service
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-SPEC = examples.spec_without_service()
+SPEC = spec_without_service()
 RECORDED = examples.load()
 
 
@@ -46,7 +47,7 @@ def test_each_example_matches_its_operations_schema(operation):
 def test_the_readme_shows_what_was_recorded():
     text = README.read_text()
     assert text.count("<!-- examples: ") == 5
-    assert examples.render(text, RECORDED, SPEC) == text, "run `make examples` (or python -m api.examples)"
+    assert examples.render(text, RECORDED, SPEC) == text, "run `make examples` (or python -m api.routes README.md)"
 
 
 def test_the_event_stream_declares_its_events():
