@@ -1,10 +1,23 @@
 """Contract fixtures on ape's in-process chain."""
 
+import time
+
+import ape
 import pytest
 
 DAY = 86_400
 ORDER = b"A-1001".ljust(32, b"\0")
 SNAPSHOT = b"\x11" * 32
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chain_ahead_of_the_clock():
+    """The in-process chain a year ahead of the wall clock: a new block's time is then its
+    parent's plus one second (not the wall clock's), so that a derandomized stateful test
+    plays the same chain times however busy the machine is."""
+    ahead = int(time.time()) + 365 * DAY
+    if ape.chain.pending_timestamp < ahead:
+        ape.chain.mine(1, timestamp=ahead)
 
 
 @pytest.fixture(scope="module")

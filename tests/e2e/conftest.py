@@ -25,12 +25,27 @@ def dev_account(index: int):
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
-@pytest.fixture(scope="session")
-def deployed_chain(tmp_path_factory):
-    """A deployed anvil snapshot shared by the session; each test reverts to it."""
+def _deployed(tmp_path_factory):
     node = AnvilNode()
     deployments = tmp_path_factory.mktemp("deployments")
     deploy(node.url, replace(Settings(), api_port=API_PORT, deployments_dir=str(deployments)))   # as `make run`
+    return node, deployments
+
+
+@pytest.fixture(scope="session")
+def deployed_chain(tmp_path_factory):
+    """A deployed anvil snapshot shared by the session; each test reverts to it."""
+    node, deployments = _deployed(tmp_path_factory)
+    yield node, deployments
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def own_chain(tmp_path_factory):
+    """A deployed anvil of the module's own: for tests that reorganise the chain many times
+    (anvil keeps the states a reorg goes back to only for its recent history, and the
+    session's node has a long one)."""
+    node, deployments = _deployed(tmp_path_factory)
     yield node, deployments
     node.stop()
 

@@ -100,9 +100,15 @@ def test_the_settlement_flow_on_postgresql(chain, tmp_path, postgres_db):
         assert view(client, service, "pg-shop", headers, "P-1")["status"] == "paid"
         snapshot = client.get("/stores/pg-shop/orders/P-1", headers=headers).json()["snapshot_hash"]
         store.send("/settlements/ship", {"key": key, "waybill": "PG-1", "amount": "9000000", "snapshot_hash": snapshot})
-        buyer.send("/settlements/confirm", {"key": key})
+        confirmed = buyer.send("/settlements/confirm", {"key": key})["block_number"]
+        # Read your writes on PostgreSQL: the wait answers only once every view shows the block.
+        late = client.get("/views/wait", params={"block": confirmed, "timeout": 0.2}).json()
+        assert late["reached"] is False
         state = view(client, service, "pg-shop", headers, "P-1")
         assert state["status"] == "completed" and state["paid_to_store"] == "9000000"
+        waited = client.get("/views/wait", params={"block": confirmed, "timeout": 5}).json()
+        assert waited["reached"] is True
+        assert {v["block"] for v in client.get("/status").json()["views"].values()} == {confirmed}
         live = service.view.snapshot()
     # Everything is in PostgreSQL: a second engine on the same database sees the same view,
     # and its rebuild from the event log gives it back.

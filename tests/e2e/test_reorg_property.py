@@ -12,6 +12,8 @@ parties). Bounded: a few examples of a few rounds, seconds each.
 
 from __future__ import annotations
 
+import pytest
+
 import itertools
 import random
 
@@ -27,6 +29,13 @@ from tests.load import DEV_ADDRESSES, Load, LiquorLoad
 
 from .conftest import dev_account, make_settings
 from .exact import assert_exact
+
+
+@pytest.fixture(scope="module")
+def deployed_chain(own_chain):
+    """This module's reorgs run on a node of its own (see ``own_chain``)."""
+    return own_chain
+
 
 DAY = 86_400
 STORE, WITNESS, SELLER = DEV_ADDRESSES[2], DEV_ADDRESSES[8], DEV_ADDRESSES[4]

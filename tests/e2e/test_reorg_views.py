@@ -11,6 +11,8 @@ view equal to its rebuild and to a fresh ingestion (see :mod:`tests.e2e.exact`):
 
 from __future__ import annotations
 
+import pytest
+
 from api.client import answer
 from api.client.holder import sign_transaction
 
@@ -18,6 +20,13 @@ from .conftest import Wallet, create_order, dev_account, register, view
 from .exact import assert_exact
 from .test_cross_border_flow import quote, setup_history_and_rate
 from .test_group_buy_flow import C, DAY, catalogue, ok
+
+
+@pytest.fixture(scope="module")
+def deployed_chain(own_chain):
+    """This module's reorgs run on a node of its own (see ``own_chain``)."""
+    return own_chain
+
 
 WITNESS = dev_account(8)   # the deploy script's evidence witness on the dev chain
 
