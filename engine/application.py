@@ -27,7 +27,7 @@ from .freight import FreightImport, order_record
 from .group_buy import Catalogue
 from .instructions import Notice, ProductionInstruction, new_secret
 from .liquor import LiquorListing, document_hash, facts_document, terms_document
-from .store_order import StoreOrder, decide_terms, snapshot_of
+from .store_order import OrderTerms, StoreOrder, decide_terms, snapshot_of
 from .stores import Store, StoreAddress, hash_key, new_api_key
 
 if TYPE_CHECKING:
@@ -190,6 +190,16 @@ class OrderEngine(Application):
         except IntegrityError:
             raise Conflict(f"store order {order_number!r} already exists") from None
         return order
+
+    def order_terms_at(self, store_address: str, order_number: str) -> OrderTerms | None:
+        """The terms of the order ``order_number`` of the store at ``store_address``, if any."""
+        store = self.store_of_address(store_address)
+        if store is None:
+            return None
+        try:
+            return self.get_store_order(store.store_id, order_number).terms
+        except NotFound:
+            return None
 
     def get_store_order(self, store_id: str, order_number: str) -> StoreOrder:
         try:

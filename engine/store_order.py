@@ -118,6 +118,15 @@ class OrderTerms:
                    buyer=snapshot.get("buyer"), time_limit=snapshot.get("time_limit"))
 
 
+def open_time_limit(terms: OrderTerms | None, snapshot_hash: str) -> int:
+    """The time limit a payment opens with when the payer names none: the order's own, when
+    the payment is for the order's snapshot, so that it matches the order's terms; else 0
+    (the contract's default)."""
+    if terms is None or terms.snapshot_hash.lower() != snapshot_hash.lower():
+        return 0
+    return int(terms.time_limit or 0)
+
+
 def decide_terms(amount: int, token: str, time_limit: int | None, *, token_allowed: bool,
                  default_time_limit: int, min_time_limit: int, max_time_limit: int) -> int:
     """Checks an order's terms against the settlement contract's rules before it is created;

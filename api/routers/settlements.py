@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from engine.application import NotFound
+from engine.store_order import open_time_limit
 from engine.transactions import SETTLEMENT
 
 from ..actions import ACTIONS, Action, settlement_key
@@ -20,21 +21,6 @@ PERMIT_VALIDITY = 3600   # seconds a permit stays valid when the caller names no
 AGREEMENT_VALIDITY = 7 * 86_400   # seconds an agreement's signatures hold when the caller names no deadline
 
 
-def _order_time_limit(svc: Service, body: BaseModel) -> int:
-    """The time limit of the store order whose snapshot is being paid, or 0 (the contract's
-    default) when the key names no store order of that snapshot."""
-    store = svc.app.store_of_address(body.key.store.lower())
-    if store is None:
-        return 0
-    try:
-        order = svc.app.get_store_order(store.store_id, body.key.order_number)
-    except NotFound:
-        return 0
-    if order.snapshot_hash.lower() != body.snapshot_hash.lower():
-        return 0
-    return int(order.snapshot.get("time_limit") or 0)
-
-
 def _route(action: Action) -> None:
     def build(body: BaseModel, svc: Service) -> Unsigned:
         key = settlement_key(body.key)
@@ -42,7 +28,8 @@ def _route(action: Action) -> None:
             raise NotFound(f"no such settlement: nothing was ever paid for order {key.order_number!r} of store "
                            f"{key.store} by buyer {key.buyer}")
         if action.opens and body.time_limit is None:
-            body = body.model_copy(update={"time_limit": _order_time_limit(svc, body)})
+            terms = svc.app.order_terms_at(body.key.store.lower(), body.key.order_number)
+            body = body.model_copy(update={"time_limit": open_time_limit(terms, body.snapshot_hash)})
         tx = svc.transactions.call(action.contract, action.function, action.args(body, key),
                                    action.sender(body, key))
         return Unsigned(settlement_id=svc.transactions.settlement_id(key, opening=action.opens), transaction=tx)

@@ -253,3 +253,14 @@ def test_a_history_entry_carries_the_step_its_coordinates_and_whether_it_matched
     assert entry["mismatch"] == ["frozen amount 1 differs from the order amount 25000000"]
     gone = history_entry("S1", log, retracted=True)
     assert gone["retracted"] is True and "mismatch" not in gone
+
+
+def test_a_payment_that_names_no_time_limit_opens_with_the_orders_own():
+    from engine.store_order import open_time_limit
+    # Given an order whose terms fix a time limit of one hour
+    terms = OrderTerms(amount_due=5, token="0x" + "11" * 20, snapshot_hash="0x" + "ab" * 32, time_limit=3600)
+    # When its snapshot is paid without a time limit, Then the order's own is used
+    assert open_time_limit(terms, "0x" + "AB" * 32) == 3600
+    # and for another snapshot, or no order at all, the contract's default (0)
+    assert open_time_limit(terms, "0x" + "cd" * 32) == 0
+    assert open_time_limit(None, "0x" + "ab" * 32) == 0
