@@ -11,14 +11,17 @@ SOLC := $(CURDIR)/$(VENV)/solcx/solc-v$(SOLC_VERSION)
 export SOLCX_BINARY_PATH := $(CURDIR)/$(VENV)/solcx
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 
-.PHONY: setup compile run demo test bench examples clean
+.PHONY: setup lock compile run demo test lint bench examples clean
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC)
 
-$(VENV)/.installed: pyproject.toml
-	@echo "== python environment ($(VENV))"
+# Every Python package at the version and hash requirements.lock names (`make lock` resolves
+# it again from pyproject.toml's ranges); the project itself is installed editable on top.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@echo "== python environment ($(VENV), from requirements.lock)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -39,15 +42,29 @@ $(SOLC): scripts/solc_bridge.js | $(VENV)/.installed
 
 compile: setup .build/__local__.json
 
+# Resolves requirements.lock again (newest versions within pyproject.toml's ranges, with
+# their hashes, for every platform); commit it with the change that needed it.
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet -o requirements.lock
+
 run: compile
 	$(BIN)/orderchain run
 
 demo: compile
 	$(BIN)/orderchain demo
 
-test: compile
+# Lint, format and types first (seconds), then the tests.
+lint: setup
+	@echo "== lint and format (ruff)"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@echo "== types (mypy: engine, projections)"
+	$(BIN)/mypy
 	@echo "== import direction (import-linter)"
 	$(BIN)/lint-imports --no-cache
+
+test: compile lint
 	$(BIN)/pytest
 
 bench: compile
