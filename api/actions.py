@@ -15,9 +15,9 @@ from typing import Callable
 from eth_utils import keccak
 from pydantic import BaseModel
 
-from engine.settlement import SettlementKey
-from engine.store_order import order_number_bytes32
-from engine.transactions import SETTLEMENT
+from engine.settlement.escrow import SettlementKey
+from engine.settlement.store_order import order_number_bytes32
+from engine.chain.transactions import SETTLEMENT
 
 from .models import (ClaimIn, ContestIn, DisputeIn, KeyIn, KeyOnlyIn, OpenIn, OpenWithPermitIn, ResolveIn, SenderKeyIn,
                      SettleIn, ShipIn)

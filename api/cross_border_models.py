@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .models import LogStep, Strict, UnsignedTransaction
-from engine.cross_border import DEFAULT_BILLING_WINDOW, ENDINGS, MAX_WINDOW, MIN_WINDOW, STATUSES
+from engine.cross_border.orders import DEFAULT_BILLING_WINDOW, ENDINGS, MAX_WINDOW, MIN_WINDOW, STATUSES
 
 from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
 

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from engine.application import NotFound
 from engine.signin import utcnow
-from engine.stores import Store, hash_key
+from engine.settlement.stores import Store, hash_key
 
 from .problems import EngineHalted
 from .service import Service

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from engine.store_order import ORDER_STATUSES
+from engine.settlement.store_order import ORDER_STATUSES
 
 from .types import (Address, Amount, AmountOut, Hash32, OrderNumber, PositiveAmount, Quantity, StoreId, Uint256,
                     Uint256Out)

@@ -9,14 +9,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from engine.application import Conflict, NotFound
-from engine.cross_border import QuoteError, RateError, RateSignatureRefused
+from engine.cross_border.orders import QuoteError, RateError, RateSignatureRefused
 from engine.ids import canonical_json
-from engine.freight import FreightError, HistoryRefused, NoComparables
-from engine.group_buy import SchemeError
+from engine.cross_border.freight import FreightError, HistoryRefused, NoComparables
+from engine.group_buy.schemes import SchemeError
 from engine.liquor import ListingRefused
-from engine.rpc import RpcError, RpcUnavailable
-from engine.store_order import OrderRefused
-from engine.transactions import Reverted, TokenUnsupported, TxRejected
+from engine.chain.rpc import RpcError, RpcUnavailable
+from engine.settlement.store_order import OrderRefused
+from engine.chain.transactions import Reverted, TokenUnsupported, TxRejected
 
 from .models import Problem
 

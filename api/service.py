@@ -14,21 +14,22 @@ from typing import Iterable
 from engine import metrics
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
-from engine.cross_border import CONTRACT as ESCROW
-from engine.cross_border import top_up_notice
-from engine.group_buy import CONTRACT as GROUP_BUY
-from engine.group_buy import Catalogue, Market, scheme_hash
+from engine.cross_border.orders import CONTRACT as ESCROW
+from engine.cross_border.orders import top_up_notice
+from engine.group_buy.campaign import CONTRACT as GROUP_BUY
+from engine.group_buy.catalogue import Catalogue, scheme_hash
+from engine.group_buy.order_book import Market
 from engine.instructions import Dispatcher
-from engine.chain_source import ChainSource
+from engine.chain.source import ChainSource
 from engine.config import Settings
 from engine.db import Database
-from engine.manifest import Manifest
-from engine.reader import ChainReader
+from engine.chain.manifest import Manifest
+from engine.chain.reader import ChainReader
 from engine.registry import SOURCES
-from engine.rpc import Rpc
+from engine.chain.rpc import Rpc
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
-from engine.transactions import Transactions
+from engine.chain.transactions import Transactions
 from projections.chain_status import ChainStatusView
 from projections.cross_border import CrossBorderView
 from projections.evidence import EvidenceView
@@ -99,7 +100,7 @@ class Service:
         if self.settings.witness_key:
             return Account.from_key(self.settings.witness_key)
         if self.chain_id == DEV_CHAIN_ID and "EvidenceAnchor" in self.manifest.contracts:
-            from engine.node import DEV_MNEMONIC
+            from engine.chain.node import DEV_MNEMONIC
             Account.enable_unaudited_hdwallet_features()
             account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{DEV_WITNESS_INDEX}")
             log.info("evidence witness: dev account %d (%s) of the local chain", DEV_WITNESS_INDEX, account.address)
@@ -154,7 +155,7 @@ class Service:
     def reader(self) -> ChainReader:
         if self.engine is None:
             raise RuntimeError("this process serves only; its engine is off")
-        return self.engine.reader
+        return self.engine.chain.reader
 
     @property
     def halted(self) -> str | None:
@@ -263,8 +264,8 @@ class Service:
             "last_error": last_error,
             "halted": self.halted,
             "backfill": self.engine.progress.current if self.engine else None,
-            "new_heads": None if self.engine is None or self.engine.heads is None else {
-                "url": self.engine.ws_url, "subscribed": self.engine.heads.subscribed,
-                "notifications": self.engine.heads.notifications, "last_error": self.engine.heads.last_error},
+            "new_heads": None if self.engine is None or self.engine.chain.heads is None else {
+                "url": self.engine.ws_url, "subscribed": self.engine.chain.heads.subscribed,
+                "notifications": self.engine.chain.heads.notifications, "last_error": self.engine.chain.heads.last_error},
             "contracts": {name: c.address for name, c in self.manifest.contracts.items()},
         }

@@ -11,8 +11,8 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
-from engine.settlement import MAX_AMOUNT
-from engine.store_order import ORDER_NUMBER_PATTERN
+from engine.settlement.escrow import MAX_AMOUNT
+from engine.settlement.store_order import ORDER_NUMBER_PATTERN
 
 UINT256_MAX = 2**256 - 1
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"

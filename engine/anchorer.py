@@ -15,11 +15,11 @@ from typing import Callable
 
 from eth_account import Account
 
-from . import merkle
-from .application import OrderEngine
-from .evidence import CONTRACT
-from .rpc import Rpc, RpcError
-from .transactions import Reverted, Transactions
+from engine.evidence import merkle
+from engine.application import OrderEngine
+from engine.evidence.bundles import CONTRACT
+from engine.chain.rpc import Rpc, RpcError
+from engine.chain.transactions import Reverted, Transactions
 
 log = logging.getLogger("orderchain.anchorer")
 BATCH_SIZE = 1_000

@@ -16,22 +16,25 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from .config import Settings
-from .cursor import ChainCursor
-from .ids import canonical_json
-from .manifest import Manifest
-from .chain_source import ChainAggregate
-from .cross_border import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
-from .evidence import EvidenceBatch, EvidenceRecord
-from .freight import FreightImport, order_record
-from .group_buy import Catalogue
-from .instructions import Notice, ProductionInstruction, new_secret
-from .liquor import LiquorListing, document_hash, facts_document, terms_document
-from .store_order import OrderTerms, StoreOrder, decide_terms, snapshot_of
-from .stores import Store, StoreAddress, hash_key, new_api_key
+from engine.config import Settings
+from engine.chain.cursor import ChainCursor
+from engine.ids import canonical_json
+from engine.chain.manifest import Manifest
+from engine.chain.source import ChainAggregate
+from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
+from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
+from engine.cross_border.freight import FreightImport, order_record
+from engine.group_buy.catalogue import Catalogue
+from engine.instructions import Notice, ProductionInstruction, new_secret
+from engine.liquor import LiquorListing, document_hash, facts_document, terms_document
+from engine.moved_topics import register_moved_topics
+from engine.settlement.store_order import OrderTerms, StoreOrder, decide_terms, snapshot_of
+from engine.settlement.stores import Store, StoreAddress, hash_key, new_api_key
 
 if TYPE_CHECKING:
-    from .transactions import SettlementRules
+    from engine.chain.transactions import SettlementRules
+
+register_moved_topics()   # event stores written before the modules moved still load
 
 
 # The cursor advances with every block read: a snapshot every so many events keeps loading it fast.
@@ -173,7 +176,7 @@ class OrderEngine(Application):
     def create_store_order(self, store: Store, order_number: str, amount: int, token: str, buyer: str | None,
                            items: list[dict], time_limit: int | None, rules: "SettlementRules") -> StoreOrder:
         """Fixes the order's snapshot; refuses terms the settlement contract would not take
-        (:class:`~engine.store_order.OrderRefused`)."""
+        (:class:`~engine.settlement.store_order.OrderRefused`)."""
         limit = decide_terms(amount, token, time_limit, token_allowed=rules.token_allowed(token),
                              default_time_limit=rules.default_time_limit, min_time_limit=rules.min_time_limit,
                              max_time_limit=rules.max_time_limit)
@@ -271,8 +274,8 @@ class OrderEngine(Application):
 
     def record_rate(self, document: dict, signature: str, operator: str) -> RateRecord:
         """Keeps a rate the operator signed (the same one again is answered as kept); a rate
-        not signed by ``operator`` is refused (:class:`~engine.cross_border.RateError`)."""
-        from .cross_border import RateSignatureRefused
+        not signed by ``operator`` is refused (:class:`~engine.cross_border.orders.RateError`)."""
+        from engine.cross_border.orders import RateSignatureRefused
         signer = rate_signer(document, signature)
         if signer != operator.lower():
             raise RateSignatureRefused(

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from .ids import derive
+from engine.ids import derive
 
 log = logging.getLogger("orderchain.instructions")
 BACKOFF_FIRST = 2.0         # seconds before the first retry; doubled each time

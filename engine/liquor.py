@@ -23,8 +23,8 @@ from uuid import UUID
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from .chain_source import ChainAggregate, ChainSource
-from .ids import canonical_json, derive
+from engine.chain.source import ChainAggregate, ChainSource
+from engine.ids import canonical_json, derive
 
 CONTRACT = "LiquorCases"
 MAX_PRICE = 2**96 - 1           # unitPrice, principal and interest are uint96 on chain

@@ -1,14 +1,18 @@
 """The contract modules the engine reads: adding a contract adds its sources here.
 
-Each entry is a module's :class:`~engine.chain_source.ChainSource` (a contract may
+Each entry is a module's :class:`~engine.chain.source.ChainSource` (a contract may
 declare several); the reader gets this list from whoever runs it and imports none of the
 modules itself.
 """
 
 from __future__ import annotations
 
-from . import cross_border, evidence, group_buy, liquor, settlement
-from .chain_source import ChainSource
+from engine import liquor
+from engine.cross_border import orders as cross_border
+from engine.evidence import bundles as evidence
+from engine.group_buy import campaign as group_buy
+from engine.settlement import escrow as settlement
+from engine.chain.source import ChainSource
 
 SOURCES: tuple[ChainSource, ...] = (
     settlement.SOURCE,

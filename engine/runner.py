@@ -13,17 +13,17 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from . import metrics
-from .application import OrderEngine
-from .chain_source import ChainSource
-from .config import Settings
-from .heads import HeadWatcher, derived_ws_url
-from .keeper import Keeper
-from .progress import Progress
-from .reader import ChainReader, OtherChain
-from .registry import SOURCES
-from .rpc import Rpc
-from .transactions import Transactions
+from engine import metrics
+from engine.application import OrderEngine
+from engine.chain.source import ChainSource
+from engine.config import Settings
+from engine.chain.heads import HeadWatcher, derived_ws_url
+from engine.settlement.keeper import Keeper
+from engine.progress import Progress
+from engine.chain.reader import ChainReader, OtherChain
+from engine.registry import SOURCES
+from engine.chain.rpc import Rpc
+from engine.chain.transactions import Transactions
 
 log = logging.getLogger("orderchain.engine")
 RETRY_PAUSE = 1.0   # seconds to wait after a failed step

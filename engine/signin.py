@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from siwe import SiweMessage
 
-from .db import Database
+from engine.db import Database
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS auth_nonces (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.chain_source import ChainAggregate, log_key, log_of
+from engine.chain.source import ChainAggregate, log_key, log_of
 
 from .view import View, chunks, dumps
 

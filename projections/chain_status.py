@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.cursor import ChainCursor
+from engine.chain.cursor import ChainCursor
 
 from .view import View
 

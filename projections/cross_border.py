@@ -1,14 +1,14 @@
 """The cross-border view: every order with its escrow state, legs paid, final bill, return
 and ending (rebuildable, and equal to a rebuild after a reorg: the logs are kept at hand),
 and every quote with its order snapshot. An order is shown with the quote its snapshot
-hash names and where it differs from it (:func:`engine.cross_border.quote_problems`),
+hash names and where it differs from it (:func:`engine.cross_border.orders.quote_problems`),
 including any other order its buyer paid under the same snapshot hash."""
 
 from __future__ import annotations
 
 import json
 
-from engine.cross_border import CrossBorderOrder, CrossBorderQuote, quote_problems
+from engine.cross_border.orders import CrossBorderOrder, CrossBorderQuote, quote_problems
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
 from .view import chunks, dumps

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.evidence import EvidenceBatch, EvidenceRecord
+from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
 
 from .view import View, dumps
 

@@ -4,11 +4,11 @@ in-memory index quotes are made from.
 A cross-border order of the escrow joins the history when it has ended with its freight
 billed (released, arbitrated or returned): its shipment comes from the quote whose
 snapshot hash it carries, its freight is the final bill's, converted back into the
-snapshot's currency (:func:`engine.cross_border.completed_history_order`). A reorganisation
+snapshot's currency (:func:`engine.cross_border.orders.completed_history_order`). A reorganisation
 that undoes the ending takes it out again.
 
 Rows are keyed by order id and indexed by path and completion time. The index
-(:class:`engine.freight.History`) is built once from the rows and then grows with the rows
+(:class:`engine.cross_border.freight.History`) is built once from the rows and then grows with the rows
 added since, so a quote over 100,000 orders looks only at its path's window.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import threading
 
-from engine.cross_border import CrossBorderOrder, CrossBorderQuote, completed_history_order
-from engine.freight import FreightImport, History, history_order_of
+from engine.cross_border.orders import CrossBorderOrder, CrossBorderQuote, completed_history_order
+from engine.cross_border.freight import FreightImport, History, history_order_of
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
 from .view import dumps

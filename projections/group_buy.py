@@ -1,7 +1,7 @@
 """The group-buying views: campaigns (progress, backers, deposits) and anchored evidence batches.
 
 A campaign row keeps its folded state; its status (open, succeeded, failed, cancelled) is
-the domain's :func:`~engine.group_buy.campaign_status` at the time of the query, since a
+the domain's :func:`~engine.group_buy.campaign.campaign_status` at the time of the query, since a
 failure is the clock's doing. The queue of an offer (a scheme and a delivery term) is the
 quantity pledged to the campaigns of that scheme and production cycle that still take
 pledges. ``seq`` of a campaign is the notification id of its last change; the largest one
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
-from engine.evidence import AnchoredBatch
-from engine.group_buy import Campaign, progress
+from engine.evidence.bundles import AnchoredBatch
+from engine.group_buy.campaign import Campaign, progress
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
 from .view import dumps

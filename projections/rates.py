@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.cross_border import RateRecord
+from engine.cross_border.orders import RateRecord
 
 from .view import View, dumps
 

@@ -2,7 +2,7 @@
 
 Every change to an order row takes the notification id of the event that caused it as
 the row's ``seq``; polling by ``seq`` therefore never skips or repeats a change. The
-rules that decide an order's state are the domain's (``engine/store_order.py``); this
+rules that decide an order's state are the domain's (``engine/settlement/store_order.py``); this
 view only keeps the settlements naming each order at hand and records each step.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.chain_source import log_key, log_of
+from engine.chain.source import log_key, log_of
 from engine.db import Database
-from engine.settlement import OPEN_STATUSES, Settlement, fold
-from engine.store_order import (TERMS_EVENTS, OrderTerms, StoreOrder, follow, history_entry, order_number_bytes32,
+from engine.settlement.escrow import OPEN_STATUSES, Settlement, fold
+from engine.settlement.store_order import (TERMS_EVENTS, OrderTerms, StoreOrder, follow, history_entry, order_number_bytes32,
                                 order_number_from_bytes32)
-from engine.stores import Store
+from engine.settlement.stores import Store
 
 from .view import View, chunks, dumps
 

@@ -50,12 +50,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.config import Settings  # noqa: E402
-from engine.node import DEV_MNEMONIC, AnvilNode, deploy  # noqa: E402
-from engine.rpc import Rpc  # noqa: E402
-from engine.settlement import SETTLEMENT_EVENTS  # noqa: E402
-from engine.settlement import SettlementKey  # noqa: E402
-from engine.transactions import SETTLEMENT, Transactions  # noqa: E402
-from engine.store_order import order_number_bytes32  # noqa: E402
+from engine.chain.node import DEV_MNEMONIC, AnvilNode, deploy  # noqa: E402
+from engine.chain.rpc import Rpc  # noqa: E402
+from engine.settlement.escrow import SETTLEMENT_EVENTS  # noqa: E402
+from engine.settlement.escrow import SettlementKey  # noqa: E402
+from engine.chain.transactions import SETTLEMENT, Transactions  # noqa: E402
+from engine.settlement.store_order import order_number_bytes32  # noqa: E402
 from tests.load import DEV_ADDRESSES, STORE, Load, LiquorLoad  # noqa: E402
 
 ARBITER = DEV_ADDRESSES[0]
@@ -261,7 +261,7 @@ def _read_and_project(service) -> int:
 def measure_mixed_ingestion(node: AnvilNode, deployments: Path, work: Path, settlements: int, cases: int,
                             settlement_events: int, runs: int = 3) -> dict:
     """Adds liquor cases to the ingestion chain and reads both contracts into every view."""
-    from engine.manifest import Manifest
+    from engine.chain.manifest import Manifest
 
     rpc = Rpc(node.url)
     manifest = Manifest.load(str(deployments), rpc.chain_id())
@@ -314,7 +314,7 @@ def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: st
 
 
 def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlements: int, runs: int = 3) -> dict:
-    from engine.manifest import Manifest
+    from engine.chain.manifest import Manifest
 
     rpc = Rpc(node.url)
     manifest = Manifest.load(str(deployments), rpc.chain_id())
@@ -425,7 +425,7 @@ def measure_group_buy_gas(rpc: Rpc, transactions: Transactions, token: str) -> d
     """Gas used by each GroupBuy action and by anchoring a batch, on contracts already in use."""
     from eth_utils import keccak
 
-    from engine import merkle
+    from engine.evidence import merkle
     gas: dict[str, int] = {}
     enterprise, backers = DEV_ADDRESSES[2], DEV_ADDRESSES[5:8]
 
@@ -543,7 +543,7 @@ def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: 
 
 
 def _scheme_hash(scheme: str) -> str:
-    from engine.group_buy import scheme_hash
+    from engine.group_buy.catalogue import scheme_hash
     return scheme_hash(scheme)
 
 
@@ -554,7 +554,7 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
     from eth_account.messages import encode_defunct
 
     from api.service import Service
-    from engine import evidence
+    from engine.evidence import bundles as evidence
 
     service = Service(make_settings(work, deployments, "anchoring"), node.url)
     buyer = _dev_key(3)
@@ -666,7 +666,7 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
 
     from api.client import answer
     from api.service import Service
-    from engine.freight import HistoryOrder
+    from engine.cross_border.freight import HistoryOrder
 
     settings = replace(make_settings(work, deployments, "freight"), api_port=_free_port())
     service = Service(settings, node.url)
@@ -888,7 +888,7 @@ def _serve(service, port: int):
 
 
 def _free_port() -> int:
-    from engine.node import free_port
+    from engine.chain.node import free_port
     return free_port()
 
 
@@ -916,7 +916,7 @@ def main() -> None:
         deployments = work / "deployments"
         say(f"anvil at {node.url}; deploying ...")
         deploy(node.url, str(deployments))
-        from engine.manifest import Manifest
+        from engine.chain.manifest import Manifest
         rpc = Rpc(node.url)
         manifest = Manifest.load(str(deployments), rpc.chain_id())
         stable = manifest.contract("TestStablecoin").address

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
-from engine.abi import FunctionEncoder
-from engine.manifest import Manifest
-from engine.rpc import Rpc
-from engine.settlement import SettlementKey
-from engine.store_order import order_number_bytes32
-from engine.transactions import ERC20_ABI
+from engine.chain.abi import FunctionEncoder
+from engine.chain.manifest import Manifest
+from engine.chain.rpc import Rpc
+from engine.settlement.escrow import SettlementKey
+from engine.settlement.store_order import order_number_bytes32
+from engine.chain.transactions import ERC20_ABI
 
 DEV_ADDRESSES = [
     "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
@@ -174,7 +174,7 @@ class LiquorLoad:
             if pledges:
                 from eth_account import Account
 
-                from engine.node import DEV_MNEMONIC
+                from engine.chain.node import DEV_MNEMONIC
                 Account.enable_unaudited_hdwallet_features()
                 lender = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/7")
                 nonce = self._view("nonces", self.lender)[0]

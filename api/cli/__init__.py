@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from engine.node import AnvilNode
+from engine.chain.node import AnvilNode
 
 from . import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
 from . import serve as s
@@ -73,9 +73,9 @@ def engine(views: bool = typer.Option(True, help="Also keep the views (off: run 
 def _reader_only(url: str, settings) -> None:
     """The scale-out shape's reader: the engine alone, no views, no HTTP."""
     from engine.application import OrderEngine
-    from engine.manifest import Manifest, ManifestError
-    from engine.reader import OtherChain
-    from engine.rpc import Rpc
+    from engine.chain.manifest import Manifest, ManifestError
+    from engine.chain.reader import OtherChain
+    from engine.chain.rpc import Rpc
     from engine.runner import EngineRunner
     try:
         app_ = OrderEngine(settings, Manifest.load(settings.deployments_dir, Rpc(url).chain_id()))

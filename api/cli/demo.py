@@ -14,8 +14,8 @@ from typing import Callable
 
 from eth_account import Account
 
-from engine.node import DEV_MNEMONIC
-from engine.rpc import Rpc
+from engine.chain.node import DEV_MNEMONIC
+from engine.chain.rpc import Rpc
 
 from ..client import ApiError, Holder, agreement, answer, settlement_key
 from .demo_cross_border import CrossBorderWalk

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from engine.cross_border import rate_document, sign_rate
+from engine.cross_border.orders import rate_document, sign_rate
 
 from ..client import answer
 from ..client.holder import sign_transaction

@@ -27,7 +27,7 @@ def _mark(ok: bool) -> str:
 
 def _fold(bundle_hash: str, proof: list[str]) -> tuple[str, list[str]]:
     """The root the proof leads to, and each step of the fold as a line."""
-    from engine.merkle import fold
+    from engine.evidence.merkle import fold
     nodes = fold(bundle_hash, proof)
     lines = [f"  leaf = keccak256(bundle hash) = {nodes[0]}"]
     lines += [f"  with {sibling}: keccak256(smaller || larger) = {node}" for sibling, node in zip(proof, nodes[1:])]
@@ -36,9 +36,9 @@ def _fold(bundle_hash: str, proof: list[str]) -> tuple[str, list[str]]:
 
 def _on_chain(rpc_url: str, anchor: Optional[str], bundle_hash: str, proof: list[str],
               sealer: Optional[str]) -> tuple[Optional[int], Optional[int], Optional[bool]]:
-    from engine.abi import FunctionEncoder
-    from engine.manifest import Manifest
-    from engine.rpc import Rpc
+    from engine.chain.abi import FunctionEncoder
+    from engine.chain.manifest import Manifest
+    from engine.chain.rpc import Rpc
     rpc = Rpc(rpc_url)
     try:
         deployed = Manifest.load(s.settings().deployments_dir, rpc.chain_id()).contract("EvidenceAnchor")
@@ -65,7 +65,7 @@ def verify(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
            as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON.")):
     """Check an evidence file: its hash, its signatures, the witness's seal, its Merkle proof
     folded by hand to the anchored root, and (with a node) the anchor contract's own answer."""
-    from engine import evidence
+    from engine.evidence import bundles as evidence
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:

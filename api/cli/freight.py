@@ -36,7 +36,7 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
                                              "completed_at.")):
     """Import completed orders: the whole file, or nothing (bad rows are named by line)."""
     from engine.application import Conflict
-    from engine.freight import FreightError, parse_csv
+    from engine.cross_border.freight import FreightError, parse_csv
     try:
         orders = parse_csv(file.read_text(encoding="utf-8-sig"))
     except FreightError as exc:
@@ -58,7 +58,7 @@ def quote(request: str = typer.Option(..., "--json", help="The quote request as 
                                                           "length_cm, width_cm, height_cm, weight_kg, price_minor, "
                                                           "currency, quoted_at.")):
     """Quote the target freight of a shipment; prints the answer as JSON."""
-    from engine.freight import FreightError, estimate, request_of
+    from engine.cross_border.freight import FreightError, estimate, request_of
     try:
         data = json.loads(request)
         if not isinstance(data, dict):
@@ -90,8 +90,8 @@ def sign_rate(base: str = typer.Option(..., help="The base currency (three lette
     `POST /rates` (or posts it with --post)."""
     from datetime import datetime, timezone
 
-    from engine.cross_border import RateError, rate_document
-    from engine.cross_border import sign_rate as sign
+    from engine.cross_border.orders import RateError, rate_document
+    from engine.cross_border.orders import sign_rate as sign
     from engine.ids import canonical_json
 
     from . import wallet

@@ -15,11 +15,11 @@ from pathlib import Path
 import typer
 
 from engine.config import ConfigError, Settings
-from engine.manifest import Manifest, ManifestError
-from engine.node import AnvilNode, deploy as ape_deploy
-from engine.reader import OtherChain
-from engine.rpc import Rpc, RpcUnavailable
-from engine.transactions import NO_CODE, SETTLEMENT
+from engine.chain.manifest import Manifest, ManifestError
+from engine.chain.node import AnvilNode, deploy as ape_deploy
+from engine.chain.reader import OtherChain
+from engine.chain.rpc import Rpc, RpcUnavailable
+from engine.chain.transactions import NO_CODE, SETTLEMENT
 
 LIQUOR = "LiquorCases"
 DEV_CHAIN_IDS = (1337, 31337)   # chains whose owner is a dev account the node holds (as scripts/deploy.py)

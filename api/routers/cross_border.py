@@ -16,9 +16,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from engine.cross_border import CONTRACT, STATUSES, QuoteError, order_snapshot
-from engine.freight import estimate, request_of
-from engine.stores import Store
+from engine.cross_border.orders import CONTRACT, STATUSES, QuoteError, order_snapshot
+from engine.cross_border.freight import estimate, request_of
+from engine.settlement.stores import Store
 
 from ..cross_border_actions import ACTIONS
 from ..cross_border_models import CrossBorderOrderOut, NoticeOut, OrderQuoteIn, OrderQuoteOut, OrderSnapshot, PayIn

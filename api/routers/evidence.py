@@ -15,9 +15,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
-from engine import evidence, merkle
-from engine.evidence import CONTRACT as ANCHOR
-from engine.group_buy import CONTRACT as GROUP_BUY
+from engine.evidence import bundles as evidence
+from engine.evidence import merkle
+from engine.evidence.bundles import CONTRACT as ANCHOR
+from engine.group_buy.campaign import CONTRACT as GROUP_BUY
 from engine.signin import SignInRefused, utcnow
 
 from ..deps import buyer, following, service

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field, StringConstraints
 
-from engine.cross_border import CONTRACT as ESCROW
-from engine.cross_border import rate_document
-from engine.freight import estimate, parse_csv, request_of
+from engine.cross_border.orders import CONTRACT as ESCROW
+from engine.cross_border.orders import rate_document
+from engine.cross_border.freight import estimate, parse_csv, request_of
 
 from ..deps import following, require_admin, service
 from ..cross_border_models import QuoteIn, QuoteOut

@@ -13,8 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from engine.group_buy import CONTRACT, SchemeError, classify, expected_effects, scheme_hash, wholesale_quote
-from engine.stores import Store
+from engine.group_buy.campaign import CONTRACT, expected_effects
+from engine.group_buy.catalogue import scheme_hash
+from engine.group_buy.moq import classify
+from engine.group_buy.order_book import wholesale_quote
+from engine.group_buy.schemes import SchemeError
+from engine.settlement.stores import Store
 
 from ..actions import ContractAction
 from ..deps import buyer, following, service, store_for_key

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from engine.application import NotFound
-from engine.store_order import open_time_limit
-from engine.transactions import SETTLEMENT
+from engine.settlement.store_order import open_time_limit
+from engine.chain.transactions import SETTLEMENT
 
 from ..actions import ACTIONS, Action, settlement_key
 from ..deps import following

@@ -8,8 +8,8 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from engine.store_order import order_number_bytes32
-from engine.stores import Store
+from engine.settlement.store_order import order_number_bytes32
+from engine.settlement.stores import Store
 
 from .. import present
 from ..deps import following, require_admin, service, store_for_key

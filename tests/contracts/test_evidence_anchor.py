@@ -5,7 +5,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from engine import merkle
+from engine.evidence import merkle
 
 
 @pytest.fixture(scope="module")

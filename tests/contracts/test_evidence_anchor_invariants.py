@@ -12,7 +12,7 @@ from eth_utils import keccak
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from engine import merkle
+from engine.evidence import merkle
 
 SEEN = {"anchored": 0, "refused": 0, "renamed": 0}
 

@@ -14,7 +14,7 @@ from api.client import Holder
 from api.service import Service
 from engine.config import Settings
 from api.cli.serve import deploy
-from engine.node import DEV_MNEMONIC, AnvilNode
+from engine.chain.node import DEV_MNEMONIC, AnvilNode
 
 Account.enable_unaudited_hdwallet_features()
 ADMIN = "test-admin-token"
@@ -52,7 +52,7 @@ def own_chain(tmp_path_factory):
 
 @pytest.fixture
 def chain(deployed_chain):
-    from engine.rpc import Rpc
+    from engine.chain.rpc import Rpc
     node, deployments = deployed_chain
     rpc = Rpc(node.url)
     snapshot = rpc.call("evm_snapshot")
@@ -126,7 +126,7 @@ def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, 
 
     from eth_abi import encode as abi_encode
 
-    from engine.node import PROJECT_ROOT
+    from engine.chain.node import PROJECT_ROOT
     artifact = json.loads((PROJECT_ROOT / ".build" / "__local__.json").read_text())["contractTypes"][name]
     tx_hash = rpc.call("eth_sendTransaction", {"from": dev_account(0).address, "gas": hex(6_000_000),
                                                "data": artifact["deploymentBytecode"]["bytecode"]

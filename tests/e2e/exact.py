@@ -10,8 +10,8 @@ from itertools import count
 from eventsourcing.persistence import StoredEvent
 
 from api.service import Service
-from engine.chain_source import ChainAggregate
-from engine.cursor import ChainCursor
+from engine.chain.source import ChainAggregate
+from engine.chain.cursor import ChainCursor
 
 from .conftest import make_settings
 

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.service import Service
-from engine.abi import FunctionEncoder
-from engine.chain_source import log_of
-from engine.cursor import ChainCursor
-from engine.node import AnvilNode, deploy
+from engine.chain.abi import FunctionEncoder
+from engine.chain.source import log_of
+from engine.chain.cursor import ChainCursor
+from engine.chain.node import AnvilNode, deploy
 from engine.registry import SOURCES
-from engine.rpc import Rpc
-from engine.settlement import SOURCE as SETTLEMENT_SOURCE, Settlement
+from engine.chain.rpc import Rpc
+from engine.settlement.escrow import SOURCE as SETTLEMENT_SOURCE, Settlement
 from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import Wallet, create_order, deploy_artifact, dev_account, make_settings, register, view
@@ -225,8 +225,8 @@ def test_an_event_store_of_the_earlier_cursor_layout_is_taken_over_without_readi
     settlement = earlier.manifest.contract("C2CSettlement").address
     legacy = ChainCursor.legacy_id(earlier.chain_id, [settlement])
     with sqlite3.connect(settings.db) as db:
-        db.execute("UPDATE stored_events SET originator_id = ?, topic = replace(topic, 'engine.cursor:', "
-                   "'engine.reader:') WHERE originator_id = ?",
+        db.execute("UPDATE stored_events SET originator_id = ?, topic = replace(topic, 'engine.chain.cursor:', "
+                   "'engine.chain.reader:') WHERE originator_id = ?",
                    (legacy.hex, ChainCursor.create_id(earlier.chain_id).hex))
         assert db.execute("SELECT changes()").fetchone()[0] > 0
         db.execute("DELETE FROM stored_snapshots")
@@ -251,6 +251,6 @@ def test_an_event_store_of_the_earlier_cursor_layout_is_taken_over_without_readi
 
 
 def load_settlement_id(load: Load, number: str, buyer: str) -> str:
-    from engine.settlement import SettlementKey
-    from engine.store_order import order_number_bytes32
+    from engine.settlement.escrow import SettlementKey
+    from engine.settlement.store_order import order_number_bytes32
     return SettlementKey(load.store, order_number_bytes32(number), buyer, buyer, load.token).settlement_id()

@@ -11,8 +11,8 @@ import pytest
 
 from api.client import answer
 from api.client.holder import ApiError, sign_transaction
-from engine.cross_border import rate_document, sign_rate
-from engine.freight import parse_csv
+from engine.cross_border.orders import rate_document, sign_rate
+from engine.cross_border.freight import parse_csv
 from engine.instructions import signature_valid
 
 from .conftest import Wallet, dev_account, register

@@ -58,7 +58,7 @@ def test_import_then_quote_from_the_cli_and_the_api(service, client, tmp_path):
 
 
 def test_a_rate_is_recorded_only_with_the_operators_signature(service, client):
-    from engine.cross_border import rate_document, sign_rate
+    from engine.cross_border.orders import rate_document, sign_rate
 
     from .conftest import dev_account
     operator, stranger = dev_account(0), dev_account(4)   # the deployer is the escrow's operator here

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from api.client import answer
-from engine import evidence
+from engine.evidence import bundles as evidence
 
 from .conftest import Wallet, dev_account, register
 

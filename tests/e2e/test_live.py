@@ -29,7 +29,7 @@ def test_a_new_head_wakes_the_reader_long_before_its_poll(chain, tmp_path):
     service = Service(make_settings(tmp_path, deployments, poll_interval=30.0), node.url)
     try:
         service.start()
-        heads = service.engine.heads
+        heads = service.engine.chain.heads
         wait_until(lambda: heads.subscribed, 5)
         assert service.engine.ws_url == node.url.replace("http://", "ws://")
         for _ in range(3):
@@ -57,8 +57,8 @@ def test_without_new_heads_the_reader_polls_at_its_interval(chain, tmp_path):
                       node.url)
     try:
         service.start()
-        wait_until(lambda: service.engine.heads.last_error is not None, 5)
-        assert not service.engine.heads.subscribed
+        wait_until(lambda: service.engine.chain.heads.last_error is not None, 5)
+        assert not service.engine.chain.heads.subscribed
         rpc.call("evm_mine")
         head = rpc.block_number()
         wait_until(lambda: indexed(service) >= head, 2.0)
@@ -80,7 +80,7 @@ def samples(client) -> dict[tuple, float]:
 
 
 def test_metrics_are_named_and_move_when_the_engine_works(chain, service, client):
-    from engine.cross_border import CONTRACT
+    from engine.cross_border.orders import CONTRACT
 
     from .conftest import dev_account
     _, _, rpc = chain

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from api.app import create_app
 from api.service import Service
-from engine.rpc import Rpc
+from engine.chain.rpc import Rpc
 
 from .conftest import ADMIN_HEADERS, create_order, dev_account, make_settings, register
 

@@ -4,9 +4,9 @@ is met with narrower ones."""
 from __future__ import annotations
 
 from api.service import Service
-from engine.reader import ChainReader
+from engine.chain.reader import ChainReader
 from engine.registry import SOURCES
-from engine.rpc import Rpc, RpcError
+from engine.chain.rpc import Rpc, RpcError
 from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import Wallet, create_order, dev_account, make_settings, register

@@ -13,9 +13,9 @@ from dataclasses import replace
 import pytest
 
 from api.service import Service
-from engine.node import AnvilNode, deploy
-from engine.reader import OtherChain
-from engine.settlement import SETTLEMENT_EVENTS, Settlement
+from engine.chain.node import AnvilNode, deploy
+from engine.chain.reader import OtherChain
+from engine.settlement.escrow import SETTLEMENT_EVENTS, Settlement
 from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import Wallet, comparable, create_order, dev_account, make_settings, register, view

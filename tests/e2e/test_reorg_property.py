@@ -21,10 +21,10 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from api.service import Service
-from engine.abi import FunctionEncoder
-from engine.settlement import SettlementKey
-from engine.store_order import order_number_bytes32
-from engine.transactions import ERC20_ABI
+from engine.chain.abi import FunctionEncoder
+from engine.settlement.escrow import SettlementKey
+from engine.settlement.store_order import order_number_bytes32
+from engine.chain.transactions import ERC20_ABI
 from tests.load import DEV_ADDRESSES, Load, LiquorLoad
 
 from .conftest import dev_account, make_settings

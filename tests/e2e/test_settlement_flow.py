@@ -106,7 +106,7 @@ def test_a_key_paid_again_after_its_settlement_closed_opens_a_new_one_the_order_
 
 
 def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, service, chain):
-    from engine.abi import FunctionEncoder
+    from engine.chain.abi import FunctionEncoder
 
     from .conftest import deploy_artifact
     _, _, rpc = chain

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from engine.node import free_port
+from engine.chain.node import free_port
 
 from .conftest import ADMIN
 

@@ -9,7 +9,7 @@ from eth_abi import encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.abi import EventDecoder
+from engine.chain.abi import EventDecoder
 
 ABI = [{"type": "event", "name": "E", "anonymous": False, "inputs": [
     {"name": "id", "type": "bytes32", "indexed": True},
@@ -73,7 +73,7 @@ def test_the_fast_mapper_stores_what_the_standard_one_decodes_to_the_same_event(
     from eventsourcing.application import Application
 
     from engine.application import ChainEventMapper
-    from engine.settlement import Settlement
+    from engine.settlement.escrow import Settlement
 
     transcoder = Application().construct_transcoder()
     assert isinstance(transcoder, JSONTranscoder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from engine.cross_border import (QuoteError, RateError, completed_history_order, convert, fold_order,
+from engine.cross_border.orders import (QuoteError, RateError, completed_history_order, convert, fold_order,
                                  order_snapshot, quote_problems, rate_document, rate_signer, sign_rate,
                                  signature_hash, snapshot_hash, top_up_notice)
 

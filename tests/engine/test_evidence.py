@@ -10,7 +10,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from siwe import SiweMessage
 
-from engine import evidence, merkle
+from engine.evidence import bundles as evidence
+from engine.evidence import merkle
 
 BUYER, OTHER, WITNESS = Account.create(), Account.create(), Account.create()
 CONTRACT = "0x" + "6b" * 20

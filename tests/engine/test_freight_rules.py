@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.freight import (FreightError, History, NoComparables, estimate, history_order_of, parse_csv,
+from engine.cross_border.freight import (FreightError, History, NoComparables, estimate, history_order_of, parse_csv,
                             request_of)
 
 QUOTED = datetime(2026, 6, 30, tzinfo=timezone.utc)

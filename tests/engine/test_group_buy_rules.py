@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from engine.group_buy import (Market, Offer, Option, Parameter, Scheme, SchemeError, classify, expected_effects, moq,
-                              order_book, qfd, schemes, wholesale_quote)
+from engine.group_buy.campaign import expected_effects
+from engine.group_buy.moq import classify, moq
+from engine.group_buy.order_book import Market, Offer, order_book, wholesale_quote
+from engine.group_buy.schemes import Option, Parameter, Scheme, SchemeError, qfd, schemes
 
 REQUIREMENTS = [{"name": "comfort", "weight": 5}, {"name": "durability", "weight": 3}, {"name": "price", "weight": 2}]
 ATTRIBUTES = ["material", "stitching", "weight"]

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from engine.settlement import fold
-from engine.store_order import OrderRefused, OrderTerms, decide_terms, follow, history_entry
+from engine.settlement.escrow import fold
+from engine.settlement.store_order import OrderRefused, OrderTerms, decide_terms, follow, history_entry
 
 STORE = "0x" + "51" * 20
 BUYER = "0x" + "b1" * 20
@@ -256,7 +256,7 @@ def test_a_history_entry_carries_the_step_its_coordinates_and_whether_it_matched
 
 
 def test_a_payment_that_names_no_time_limit_opens_with_the_orders_own():
-    from engine.store_order import open_time_limit
+    from engine.settlement.store_order import open_time_limit
     # Given an order whose terms fix a time limit of one hour
     terms = OrderTerms(amount_due=5, token="0x" + "11" * 20, snapshot_hash="0x" + "ab" * 32, time_limit=3600)
     # When its snapshot is paid without a time limit, Then the order's own is used

@@ -15,7 +15,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from .chain_source import ChainAggregate, ChainSource
+from engine.chain.source import ChainAggregate, ChainSource
 
 # The contract keeps amounts in a uint96.
 MAX_AMOUNT = 2**96 - 1

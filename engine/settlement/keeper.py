@@ -10,9 +10,9 @@ import logging
 
 from eth_account import Account
 
-from .rpc import Rpc, RpcError
-from .settlement import SettlementKey
-from .transactions import SETTLEMENT, Reverted, Transactions
+from engine.chain.rpc import Rpc, RpcError
+from engine.settlement.escrow import SettlementKey
+from engine.chain.transactions import SETTLEMENT, Reverted, Transactions
 
 log = logging.getLogger("orderchain.keeper")
 

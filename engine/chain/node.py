@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .rpc import Rpc, RpcUnavailable
+from engine.chain.rpc import Rpc, RpcUnavailable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_MNEMONIC = "test test test test test test test test test test test junk"

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from .ids import derive
+from engine.ids import derive
 
 KEY_PREFIX = "ocs_"
 KEY_BYTES = 32   # 256 random bits

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from .ids import derive
+from engine.ids import derive
 
 # Checkpoints kept for finding the common ancestor after a reorganisation.
 KEEP_CHECKPOINTS = 512

@@ -34,7 +34,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from .ids import derive
+from engine.ids import derive
 
 WINDOW = timedelta(days=90)
 TOLERANCE = Decimal("0.10")

@@ -28,8 +28,8 @@ from uuid import UUID
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from .ids import canonical_json, derive
-from .settlement import FINAL_STATUSES
+from engine.ids import canonical_json, derive
+from engine.settlement.escrow import FINAL_STATUSES
 
 ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 ORDER_NUMBER = re.compile(ORDER_NUMBER_PATTERN)

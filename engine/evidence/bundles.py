@@ -9,7 +9,7 @@ replaced by the wallet's keys: every signature is checked against the buyer's ad
 :func:`check` is the authenticity check (S2.3): the bundle is whole, every signature is
 the buyer's, the confirmation names the order, the risk notice and the sign-in it came
 with. The operator's witness then countersigns the bundle hash (:func:`seal`, S2.4), and
-batches of bundle hashes are anchored on chain as Merkle roots (``engine/merkle.py``,
+batches of bundle hashes are anchored on chain as Merkle roots (``engine/evidence/merkle.py``,
 ``contracts/EvidenceAnchor.sol``), the block's time being the timestamp (S2.2).
 """
 
@@ -25,8 +25,8 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 from eventsourcing.domain import Aggregate, event
 
-from .chain_source import ChainAggregate, ChainSource
-from .ids import derive
+from engine.chain.source import ChainAggregate, ChainSource
+from engine.ids import derive
 
 DOMAIN_NAME, DOMAIN_VERSION = "orderchain evidence", "1"
 DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},

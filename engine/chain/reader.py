@@ -14,7 +14,7 @@ the reader walk back its recent checkpoints to the newest one still canonical, r
 every log recorded above it (compensating events) and read forward again.
 
 A contract that appears in the manifest later is read on its own from its deployment
-block up to the cursor, then followed with the rest (see ``engine/cursor.py``).
+block up to the cursor, then followed with the rest (see ``engine/chain/cursor.py``).
 
 On the hot path the reader builds each aggregate's next event (``Discovered`` with the
 first log, then ``LogRecorded``) directly at its next version, remembering only
@@ -34,16 +34,16 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from .abi import EventDecoder
-from .chain_source import ChainAggregate, ChainSource
-from .config import DEFAULT_BLOCK_RANGE
-from .cursor import KEEP_CHECKPOINTS, ChainCursor
-from .manifest import DeployedContract, ManifestError
-from .perf import gc_paused
-from .rpc import Rpc, RpcError
+from engine.chain.abi import EventDecoder
+from engine.chain.source import ChainAggregate, ChainSource
+from engine.config import DEFAULT_BLOCK_RANGE
+from engine.chain.cursor import KEEP_CHECKPOINTS, ChainCursor
+from engine.chain.manifest import DeployedContract, ManifestError
+from engine.perf import gc_paused
+from engine.chain.rpc import Rpc, RpcError
 
 if TYPE_CHECKING:   # the reader is handed the application; it imports no contract or domain module
-    from .application import OrderEngine
+    from engine.application import OrderEngine
 
 log = logging.getLogger("orderchain.reader")
 

@@ -23,9 +23,9 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 
-from .abi import DecodedRevert, FunctionEncoder
-from .manifest import Manifest
-from .rpc import Rpc, RpcError
+from engine.chain.abi import DecodedRevert, FunctionEncoder
+from engine.chain.manifest import Manifest
+from engine.chain.rpc import Rpc, RpcError
 
 SETTLEMENT = "C2CSettlement"
 GAS_MARGIN = 5            # gas limit = estimate + estimate / GAS_MARGIN (20 % headroom)

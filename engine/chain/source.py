@@ -1,6 +1,6 @@
 """What every contract module declares to the chain reader, and the aggregate its logs fold into.
 
-A contract's engine side is one module (``engine/settlement.py`` is the first) that
+A contract's engine side is one module (``engine/settlement/escrow.py`` is the first) that
 declares a :class:`ChainSource` per kind of thing the contract keeps: the contract's name
 in the deployment manifest, the :class:`ChainAggregate` subclass its logs fold into, the
 events it reads, the log argument that keys the aggregate and the event that opens one.
@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from .ids import derive
+from engine.ids import derive
 
 
 def log_key(coords: dict) -> tuple:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .abi import ErrorDecoder, EventDecoder, FunctionEncoder
+from engine.chain.abi import ErrorDecoder, EventDecoder, FunctionEncoder
 
 
 class ManifestError(RuntimeError):

@@ -30,8 +30,8 @@ from eth_account.messages import encode_defunct
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from .chain_source import ChainAggregate, ChainSource
-from .ids import canonical_json, derive
+from engine.chain.source import ChainAggregate, ChainSource
+from engine.ids import canonical_json, derive
 
 CONTRACT = "CrossBorderEscrow"
 STATUS_AFTER = {"OrderPaid": "paid", "LegPaid": None, "FinalBill": None, "ToppedUp": "billed",
@@ -307,7 +307,7 @@ def top_up_notice(order: dict, chain_id: int, contract: str) -> tuple[str, str, 
 
 
 def completed_history_order(order_id: str, order: dict, snapshot: dict) -> dict | None:
-    """A freight-history order (:data:`engine.freight.CSV_COLUMNS`) of an order that ended with
+    """A freight-history order (:data:`engine.cross_border.freight.CSV_COLUMNS`) of an order that ended with
     its freight billed, in the snapshot's currency: the actual freight is converted back at
     the snapshot's rate, half-even. None while the order has not ended so."""
     bill, ending = order.get("final_bill"), order.get("ending")
