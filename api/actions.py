@@ -19,7 +19,7 @@ from engine.settlement.escrow import SettlementKey
 from engine.settlement.store_order import order_number_bytes32
 from engine.chain.transactions import SETTLEMENT
 
-from .models import (ClaimIn, ContestIn, DisputeIn, KeyIn, KeyOnlyIn, OpenIn, OpenWithPermitIn, ResolveIn, SenderKeyIn,
+from .models import (ClaimIn, ContestIn, DisputeIn, KeyIn, KeyOnlyIn, OpenIn, OpenWithPermitIn, SettlementResolveIn, SenderKeyIn,
                      SettleIn, ShipIn)
 
 
@@ -110,7 +110,7 @@ ACTIONS: tuple[Action, ...] = (
            "Anyone releases the full amount to the store after the time limit"),
     Action("execute-claim", "executeClaim", "sender", SenderKeyIn, _key_only,
            "Anyone executes a claim the store left unanswered past the response window"),
-    Action("resolve", "resolve", "sender", ResolveIn, lambda b, k: (k.as_tuple(), b.to_store),
+    Action("resolve", "resolve", "sender", SettlementResolveIn, lambda b, k: (k.as_tuple(), b.to_store),
            "The dispute's arbiter splits it"),
     Action("end-lapsed-dispute", "endLapsedDispute", "sender", SenderKeyIn, _key_only,
            "Anyone ends a dispute the arbiter left undecided past the arbitration window"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from eth_utils import keccak
 
 from .actions import ContractAction
-from .cross_border_models import AnswerReturnIn, FinalBillIn, LegIn, OrderIn, ReasonIn, ResolveIn
+from .cross_border_models import AnswerReturnIn, FinalBillIn, LegIn, OrderIn, ReasonIn, CrossBorderResolveIn
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -47,7 +47,7 @@ ACTIONS: tuple[ContractAction, ...] = (
                    "Take an order to the arbiter: a top-up unpaid by its deadline or a return unanswered in time "
                    "(anyone), a refused return within the response window, or an order left unbilled past its "
                    "billing deadline (the buyer)"),
-    ContractAction("resolve", "resolve", "arbiter", ResolveIn, lambda b: (b.order_id, b.to_seller),
+    ContractAction("resolve", "resolve", "arbiter", CrossBorderResolveIn, lambda b: (b.order_id, b.to_seller),
                    "The arbiter splits what the escrow holds of a disputed order"),
     ContractAction("end-lapsed", "endLapsed", "anyone", OrderIn, lambda b: (b.order_id,),
                    "After the arbitration window, end a dispute with the split fixed when it was raised"),

@@ -154,7 +154,7 @@ class AnswerReturnIn(OrderIn):
     reason: str = Field("", max_length=500)
 
 
-class ResolveIn(OrderIn):
+class CrossBorderResolveIn(OrderIn):
     to_seller: Amount = Field(description="The arbiter's split: what the seller gets of what the escrow holds.")
 
 
@@ -192,7 +192,7 @@ class ReturnOut(BaseModel):
     answer: ReturnAnswerOut | None = None
 
 
-class DisputeOut(BaseModel):
+class CrossBorderDisputeOut(BaseModel):
     arbiter: str = Field(description="The arbiter in effect when it was raised: only it decides.")
     lapse_to_seller: Uint256Out = Field(description="What the seller gets if the arbiter stays silent.")
     decide_by: ChainTime
@@ -237,7 +237,7 @@ class CrossBorderOrderOut(BaseModel):
     final_bill: FinalBillOut | None = None
     top_up: TopUpOut | None = Field(None, description="The top-up asked for and its deadline, while it is due.")
     return_: ReturnOut | None = Field(None, alias="return")
-    dispute: DisputeOut | None = None
+    dispute: CrossBorderDisputeOut | None = None
     ending: EndingOut | None = None
     steps: list[OrderStepOut]
     quote: OrderSnapshot | None = Field(description="The order snapshot its hash names.")

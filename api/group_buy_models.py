@@ -274,7 +274,7 @@ class CampaignActionIn(Strict):
     campaign_id: CampaignId
 
 
-class PledgeIn(CampaignActionIn):
+class GroupBuyPledgeIn(CampaignActionIn):
     quantity: Annotated[int, Field(ge=1, le=2**32 - 1)]
     confirmation_hash: Hash32 = Field(description="The EIP-712 digest of the order confirmation the backer signed.")
 

@@ -11,7 +11,7 @@ from eth_utils import keccak
 from engine.liquor import ZERO_ADDRESS, case_code_bytes32
 
 from .actions import ContractAction
-from .liquor_models import (BuyIn, CaseActionIn, ConfirmDeliveryIn, GiftIn, OutboundIn, PledgeIn, PurchaseActionIn,
+from .liquor_models import (BuyIn, CaseActionIn, ConfirmDeliveryIn, GiftIn, OutboundIn, LiquorPledgeIn, PurchaseActionIn,
                             RequestPickupIn, SenderIn, WarehouseKeyIn)
 
 
@@ -38,7 +38,7 @@ LIQUOR_ACTIONS: tuple[ContractAction, ...] = (
                  "Record a case's outbound with its case code: the token is minted to the buyer, the producer paid"),
     ContractAction("gift", "gift", "holder", GiftIn, lambda b: (b.token_id, b.to.lower(), keccak(text=b.message)),
                  "Give a case away, with a message (its hash goes on chain)"),
-    ContractAction("pledge", "pledge", "holder", PledgeIn,
+    ContractAction("pledge", "pledge", "holder", LiquorPledgeIn,
                  lambda b: (b.token_id, b.principal, b.interest, b.due_at, b.lender.lower(), b.deadline,
                             _b(b.lender_signature)),
                  "Accept a lender's signed loan offer: the principal comes to the holder, the case is locked"),

@@ -163,7 +163,7 @@ class LoanOfferIn(Strict):
     deadline: Timestamp | None = Field(None, description="Default: a day from now.")
 
 
-class PledgeIn(CaseActionIn):
+class LiquorPledgeIn(CaseActionIn):
     """The holder accepts a lender's signed offer (C2): principal to the holder, the case locked."""
 
     lender: Address
@@ -211,7 +211,7 @@ class WarehouseKeyIn(Strict):
 
 # -- responses
 
-class Step(BaseModel):
+class LiquorStep(BaseModel):
     """One log in the life of a plan, purchase or case, with its chain coordinates."""
 
     model_config = {"extra": "allow"}
@@ -255,7 +255,7 @@ class Plan(BaseModel):
     terms: dict[str, Any] | None = None
     mismatches: list[str] = Field(description="How the plan differs from its listing; empty when it matches.")
     inventory: Inventory
-    steps: list[Step]
+    steps: list[LiquorStep]
     seq: int
 
 
@@ -279,7 +279,7 @@ class Purchase(BaseModel):
     cancelled: int
     unassigned: int
     refunded: Uint256Out
-    steps: list[Step]
+    steps: list[LiquorStep]
     seq: int
 
 
@@ -290,15 +290,15 @@ class Loan(BaseModel):
     interest: AmountOut
     due_at: int
     status: LoanStatus
-    pledged: Step
-    ended: Step | None = None
+    pledged: LiquorStep
+    ended: LiquorStep | None = None
 
 
 class Pickup(BaseModel):
     holder: Address
     ciphertext: str
     code_hash: Hash32
-    requested: Step
+    requested: LiquorStep
 
 
 class Case(BaseModel):
@@ -314,7 +314,7 @@ class Case(BaseModel):
     loan: Loan | None = None
     loans: list[Loan]
     pickup: Pickup | None = None
-    steps: list[Step]
+    steps: list[LiquorStep]
     seq: int
 
 
@@ -334,7 +334,7 @@ class QueuedPickup(BaseModel):
     holder: Address
     ciphertext: str = Field(description="ECIES ciphertext of the delivery address: only the warehouse can read it.")
     code_hash: Hash32
-    requested: Step
+    requested: LiquorStep
     seq: int
 
 

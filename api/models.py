@@ -144,7 +144,7 @@ class ClaimOut(BaseModel):
     respond_by: Uint256Out = Field(description="After this (unix time) anyone may execute the claim.")
 
 
-class DisputeOut(BaseModel):
+class SettlementDisputeOut(BaseModel):
     """A dispute in progress: who raised it, the buyer's proposed split, and its arbiter."""
 
     by: str
@@ -162,7 +162,7 @@ class Credit(BaseModel):
     amount: AmountOut
 
 
-class Step(BaseModel):
+class SettlementStep(BaseModel):
     """A log of the settlement the order follows."""
 
     step: str
@@ -210,11 +210,11 @@ class StoreOrderOut(BaseModel):
     buyer: str | None
     payer: str | None
     claim: ClaimOut | None
-    dispute: DisputeOut | None
+    dispute: SettlementDisputeOut | None
     ending: str | None = Field(description="How the settlement ended: confirmed, claim_accepted, claim_executed, "
                                            "agreed, arbitrated or arbitration_lapsed.")
     credited: list[Credit]
-    steps: list[Step]
+    steps: list[SettlementStep]
     other_settlements: list[Hash32]
     cursor: str = Field(description="This change's position: pass it as `after` to poll for later changes.")
 
@@ -373,7 +373,7 @@ class SenderKeyIn(Strict):
     sender: Address
 
 
-class ResolveIn(SenderKeyIn):
+class SettlementResolveIn(SenderKeyIn):
     """The arbiter's split: ``to_store`` to the store, the rest to the payer."""
 
     to_store: Amount

@@ -24,7 +24,7 @@ from ..actions import ContractAction
 from ..deps import buyer, following, service, store_for_key
 from ..group_buy_models import (BookOut, CampaignActionIn, CampaignOut, ClassOut, CostsIn, EffectsOut, ExtendIn,
                                 InstructionOut,
-                                Intention, LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, PledgeIn, QfdIn, QfdOut,
+                                Intention, LowerMoqIn, MoqIn, MoqOut, OpenCampaignIn, GroupBuyPledgeIn, QfdIn, QfdOut,
                                 SchemeId, SchemesIn, SchemesOut, Term, WebhookIn, WebhookOut, WholesaleOut)
 from ..models import Unsigned
 from ..problems import COMMON, responses
@@ -241,7 +241,7 @@ def _open_args(body: OpenCampaignIn, svc: Service) -> tuple:
 
 
 ACTIONS = (
-    ContractAction("pledge", "pledge", "backer", PledgeIn,
+    ContractAction("pledge", "pledge", "backer", GroupBuyPledgeIn,
                    lambda b: (b.campaign_id, b.quantity, bytes.fromhex(b.confirmation_hash[2:])),
                    "Pledge units, paying their deposits into the contract, with the signed confirmation's hash"),
     ContractAction("lower-moq", "lowerMoq", "enterprise", LowerMoqIn, lambda b: (b.campaign_id, b.moq),

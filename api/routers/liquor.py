@@ -20,7 +20,7 @@ from ..deps import following, require_admin, service
 from ..liquor_actions import LIQUOR_ACTIONS, purchase_request
 from ..liquor_models import (Case, CreatePlanIn, CustodyIn, CustodyTypedData, LenderLoan, Listing, ListingIn,
                              LoanOfferIn, LoanOfferTypedData, Metadata, PickupTypedIn, Plan, Purchase, QueuedPickup,
-                             Step, WarehouseKey)
+                             LiquorStep, WarehouseKey)
 from ..models import TypedData, Unsigned
 from ..problems import COMMON, responses
 from ..service import Service
@@ -190,7 +190,7 @@ def case(token_id: TokenIdPath, svc: Service = Depends(service)) -> dict:
     return _found(svc.liquor.case(token_id), f"case {token_id}")
 
 
-@router.get("/cases/{token_id}/provenance", response_model=list[Step], responses=responses(404),
+@router.get("/cases/{token_id}/provenance", response_model=list[LiquorStep], responses=responses(404),
             summary="Every step of a case from its plan to its burn, with chain coordinates")
 def provenance(token_id: TokenIdPath, svc: Service = Depends(service)) -> list[dict]:
     return _found(svc.liquor.provenance(token_id), f"case {token_id}")
