@@ -7,12 +7,11 @@ import time
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
+from api import present, problems
+from api.models.settlement import StoreOrderOut
+from api.routes import include_routers
+from api.service import Service
 from engine import metrics
-
-from . import present, problems
-from .models import StoreOrderOut
-from .routes import include_routers
-from .service import Service
 
 
 class BodyLimit:
@@ -43,11 +42,20 @@ class BodyLimit:
         await self.app(scope, _replay(chunks, receive), send)
 
     async def _too_large(self, send):
-        body = (b'{"type":"about:blank","title":"Request too large","status":413,'
-                b'"detail":"request body exceeds ' + str(self.limit).encode() + b' bytes"}')
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = (
+            b'{"type":"about:blank","title":"Request too large","status":413,'
+            b'"detail":"request body exceeds ' + str(self.limit).encode() + b' bytes"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -67,12 +75,14 @@ class Timing:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
+
         try:
             await self.app(scope, receive, sending)
         finally:
             route = scope.get("route")
             metrics.REQUESTS.labels(getattr(route, "path", "unmatched"), scope["method"], str(status[0])).observe(
-                time.perf_counter() - started)
+                time.perf_counter() - started
+            )
 
 
 def _replay(messages: list[dict], then=None):
@@ -84,6 +94,7 @@ def _replay(messages: list[dict], then=None):
         if then is not None:
             return await then()
         return {"type": "http.disconnect"}
+
     return receive
 
 
@@ -92,10 +103,10 @@ def create_app(service: Service) -> FastAPI:
         title="orderchain",
         version="0.1.0",
         description="Event-sourced order engine on a smart-contract chain: escrowed C2C settlement of "
-                    "store orders, cases of liquor in custody as ERC-721 tokens, customised group buying with "
-                    "signed, anchored evidence, and cross-border orders in a notary escrow. Amounts are decimal "
-                    "strings of token base units. Every operation's example is a request and answer recorded "
-                    "from the demo walk.",
+        "store orders, cases of liquor in custody as ERC-721 tokens, customised group buying with "
+        "signed, anchored evidence, and cross-border orders in a notary escrow. Amounts are decimal "
+        "strings of token base units. Every operation's example is a request and answer recorded "
+        "from the demo walk.",
     )
     app.state.service = service
     order_out = TypeAdapter(StoreOrderOut)
@@ -105,4 +116,3 @@ def create_app(service: Service) -> FastAPI:
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(Timing)
     return app
-

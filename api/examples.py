@@ -18,7 +18,7 @@ from typing import Any
 
 EXAMPLES = Path(__file__).with_name("examples.json")
 BLOCK = re.compile(r"(<!-- examples: (?P<tags>[^>]*?) -->\n)(?P<body>.*?)(<!-- /examples -->)", re.S)
-LIST_SHOWN = 2   # items of a list shown in the README (the OpenAPI document keeps them all)
+LIST_SHOWN = 2  # items of a list shown in the README (the OpenAPI document keeps them all)
 
 
 def load(path: Path = EXAMPLES) -> dict[str, dict]:
@@ -36,8 +36,9 @@ class Recorder:
         # so that /orders/stream is not taken for /orders/{order_number}.
         templates = [(method.upper(), path) for path, methods in app.openapi()["paths"].items() for method in methods]
         templates.sort(key=lambda t: t[1].count("{"))
-        self._patterns = [(m, p, re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"))
-                          for m, p in templates]
+        self._patterns = [
+            (m, p, re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$")) for m, p in templates
+        ]
 
     def __getattr__(self, name: str):
         return getattr(self.http, name)
@@ -114,8 +115,11 @@ def _shown(value: Any) -> str:
 
 
 def _tags(spec: dict) -> dict[str, list[str]]:
-    return {f"{method.upper()} {path}": operation.get("tags", [])
-            for path, methods in spec.get("paths", {}).items() for method, operation in methods.items()}
+    return {
+        f"{method.upper()} {path}": operation.get("tags", [])
+        for path, methods in spec.get("paths", {}).items()
+        for method, operation in methods.items()
+    }
 
 
 def section(tags: list[str], examples: dict[str, dict], spec: dict) -> str:
@@ -136,7 +140,9 @@ def section(tags: list[str], examples: dict[str, dict], spec: dict) -> str:
 
 def render(readme: str, examples: dict[str, dict], spec: dict) -> str:
     """The README with every examples block written from ``examples``."""
+
     def block(m: re.Match) -> str:
         tags = [t.strip() for t in m.group("tags").split(",")]
         return m.group(1) + "\n" + section(tags, examples, spec) + "\n" + m.group(4)
+
     return BLOCK.sub(block, readme)

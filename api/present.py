@@ -8,18 +8,20 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import HTTPException
 
 CURSOR_PREFIX = "oc1"
-MAX_POSITION = 2**63 - 1   # positions are BIGINT in the views
+MAX_POSITION = 2**63 - 1  # positions are BIGINT in the views
 
 
 def order(data: dict, seq: int, head: int | None) -> dict:
     out = dict(data)
-    out["steps"] = [dict(step, confirmations=None if head is None else max(0, head - step["block_number"] + 1))
-                    for step in data.get("steps", [])]
+    out["steps"] = [
+        dict(step, confirmations=None if head is None else max(0, head - step["block_number"] + 1))
+        for step in data.get("steps", [])
+    ]
     out["cursor"] = encode_cursor(seq)
     return out
 
@@ -41,7 +43,7 @@ def decode_cursor(cursor: str | None) -> int:
         raise HTTPException(400, "cursor is not one this API returned") from None
 
 
-SENTINEL = 7_000_000_000_000_000   # a step's confirmations while serialised; the head is put in per request
+SENTINEL = 7_000_000_000_000_000  # a step's confirmations while serialised; the head is put in per request
 
 
 class RowCache:
@@ -102,5 +104,6 @@ def etag(*parts) -> str:
 
 
 def not_modified(if_none_match: str | None, tag: str) -> bool:
-    return bool(if_none_match) and (if_none_match.strip() == "*" or tag in [t.strip() for t in
-                                                                           if_none_match.split(",")])
+    return bool(if_none_match) and (
+        if_none_match.strip() == "*" or tag in [t.strip() for t in if_none_match.split(",")]
+    )

@@ -8,22 +8,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.models.common import Problem
 from engine.application import Conflict, NotFound
-from engine.cross_border.orders import QuoteError, RateError, RateSignatureRefused
-from engine.ids import canonical_json
-from engine.cross_border.freight import FreightError, HistoryRefused, NoComparables
-from engine.group_buy.schemes import SchemeError
-from engine.liquor import ListingRefused
 from engine.chain.rpc import RpcError, RpcUnavailable
-from engine.settlement.store_order import OrderRefused
 from engine.chain.transactions import Reverted, TokenUnsupported, TxRejected
-
-from .models import Problem
+from engine.cross_border.freight import FreightError, HistoryRefused, NoComparables
+from engine.cross_border.orders import QuoteError, RateError, RateSignatureRefused
+from engine.group_buy.schemes import SchemeError
+from engine.ids import canonical_json
+from engine.liquor import ListingRefused
+from engine.settlement.store_order import OrderRefused
 
 PROBLEM = "application/problem+json"
-TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          409: "Conflict", 413: "Request too large", 422: "Unprocessable request", 502: "Node error",
-          503: "Service unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    422: "Unprocessable request",
+    502: "Node error",
+    503: "Service unavailable",
+}
 
 
 class EngineHalted(Exception):
@@ -31,15 +39,26 @@ class EngineHalted(Exception):
 
 
 def problem(status: int, title: str, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            **{k: v for k, v in extra.items() if v is not None}}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def responses(*statuses: int) -> dict:
     """OpenAPI declarations of the problem documents a route can answer with."""
-    return {status: {"model": Problem, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                     "description": TITLES.get(status, "Error")} for status in statuses}
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": TITLES.get(status, "Error"),
+        }
+        for status in statuses
+    }
 
 
 # What any request can be answered with: a body that is no JSON or no UTF-8 (400), one over
@@ -89,20 +108,31 @@ SIMPLE = {
 def _simple(status: int, title: str):
     async def handler(_: Request, exc: Exception):
         return problem(status, title, str(exc))
+
     return handler
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        errors = [{"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
-                   "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        errors = [
+            {
+                "loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
+                "msg": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
+            for e in exc.errors()
+        ]
         return problem(422, "Invalid request", "the request does not match the schema", errors=errors)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException):
-        return problem(exc.status_code, TITLES.get(exc.status_code, "Error"), str(exc.detail),
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            TITLES.get(exc.status_code, "Error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
     for kind, (status, title) in SIMPLE.items():
         app.add_exception_handler(kind, _simple(status, title))
@@ -113,8 +143,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RateSignatureRefused)
     async def _rate_signature(_: Request, exc: RateSignatureRefused):
-        return problem(422, "Rate refused", str(exc), expected_document=exc.document,
-                       expected_message=canonical_json(exc.document).decode())
+        return problem(
+            422,
+            "Rate refused",
+            str(exc),
+            expected_document=exc.document,
+            expected_message=canonical_json(exc.document).decode(),
+        )
 
     @app.exception_handler(TokenUnsupported)
     async def _token(_: Request, exc: TokenUnsupported):

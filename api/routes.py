@@ -12,12 +12,23 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from . import examples, problems
-from .routers import chain, cross_border, evidence, freight, group_buy, liquor, settlements, stores
+from api import examples, problems
+from api.routers import chain, cross_border, evidence, freight, group_buy, liquor, stores
+from api.routers import settlement as settlements
 
-ROUTERS = (stores.router, settlements.router, liquor.router, liquor.metadata_router, group_buy.router,
-           group_buy.actions, evidence.router, freight.router, cross_border.router, cross_border.notices_router,
-           chain.router)
+ROUTERS = (
+    stores.router,
+    settlements.router,
+    liquor.router,
+    liquor.metadata_router,
+    group_buy.router,
+    group_buy.actions,
+    evidence.router,
+    freight.router,
+    cross_border.router,
+    cross_border.notices_router,
+    chain.router,
+)
 
 
 def include_routers(app: FastAPI) -> FastAPI:
@@ -31,6 +42,7 @@ def include_routers(app: FastAPI) -> FastAPI:
         if app.openapi_schema is None:
             app.openapi_schema = examples.attach(problems.problem_openapi(generate()), examples.load())
         return app.openapi_schema
+
     app.openapi = openapi
     return app
 

@@ -9,27 +9,27 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from engine import metrics
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
+from engine.chain.manifest import Manifest
+from engine.chain.reader import ChainReader
+from engine.chain.rpc import Rpc
+from engine.chain.source import ChainSource
+from engine.chain.transactions import Transactions
+from engine.config import Settings
 from engine.cross_border.orders import CONTRACT as ESCROW
 from engine.cross_border.orders import top_up_notice
+from engine.db import Database
 from engine.group_buy.campaign import CONTRACT as GROUP_BUY
 from engine.group_buy.catalogue import Catalogue, scheme_hash
 from engine.group_buy.order_book import Market
 from engine.instructions import Dispatcher
-from engine.chain.source import ChainSource
-from engine.config import Settings
-from engine.db import Database
-from engine.chain.manifest import Manifest
-from engine.chain.reader import ChainReader
 from engine.registry import SOURCES
-from engine.chain.rpc import Rpc
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
-from engine.chain.transactions import Transactions
 from projections.chain_status import ChainStatusView
 from projections.cross_border import CrossBorderView
 from projections.evidence import EvidenceView
@@ -42,16 +42,22 @@ from projections.runner import Projector
 from projections.store_orders import StoreOrdersView
 
 log = logging.getLogger("orderchain.service")
-READY_LAG = 1   # blocks the index may trail the confirmed head and still be ready
-DEV_CHAIN_ID = 31337     # anvil's: its well-known accounts may serve the demo
-DEV_WITNESS_INDEX = 8    # the dev account the deploy script names as the evidence witness there
+READY_LAG = 1  # blocks the index may trail the confirmed head and still be ready
+DEV_CHAIN_ID = 31337  # anvil's: its well-known accounts may serve the demo
+DEV_WITNESS_INDEX = 8  # the dev account the deploy script names as the evidence witness there
 
 
 class Service:
     """One process's engine, views and chain access (see the module docstring)."""
 
-    def __init__(self, settings: Settings, rpc_url: str, views: bool = True, engine: bool = True,
-                 sources: Iterable[ChainSource] = SOURCES):
+    def __init__(
+        self,
+        settings: Settings,
+        rpc_url: str,
+        views: bool = True,
+        engine: bool = True,
+        sources: Iterable[ChainSource] = SOURCES,
+    ):
         self.settings = settings
         self.views = views
         self.rpc = Rpc(rpc_url)
@@ -73,34 +79,56 @@ class Service:
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
         self.witness = self._witness()
-        self.anchorer = Anchorer(self.app, self.rpc, self.transactions, self.witness.key.hex(),
-                                 self.evidence.unbatched, self._unanchored) if self.witness and views else None
+        self.anchorer = (
+            Anchorer(
+                self.app, self.rpc, self.transactions, self.witness.key.hex(), self.evidence.unbatched, self._unanchored
+            )
+            if self.witness and views
+            else None
+        )
         chores = [Chore("anchorer", settings.anchor_interval, self.anchorer.run_once)] if self.anchorer else []
         self.dispatcher = None
         group_buy = GROUP_BUY in self.manifest.contracts
         if views and (group_buy or ESCROW in self.manifest.contracts):
-            self.dispatcher = Dispatcher(self.app, self.chain_id, self._uninstructed if group_buy else list,
-                                         self.instructions.pending, self.scheme_name,
-                                         self.manifest.contract(GROUP_BUY).address if group_buy else "",
-                                         notices=self._top_up_notices)
+            self.dispatcher = Dispatcher(
+                self.app,
+                self.chain_id,
+                self._uninstructed if group_buy else list,
+                self.instructions.pending,
+                self.scheme_name,
+                self.manifest.contract(GROUP_BUY).address if group_buy else "",
+                notices=self._top_up_notices,
+            )
             chores.append(Chore("webhooks", settings.poll_interval * 5, self.dispatcher.run_once))
-        self.engine = EngineRunner(self.app, settings, rpc_url, sources, transactions=self.transactions,
-                                   open_settlements=self.view.open_settlements if views else None,
-                                   chores=chores) if engine else None
+        self.engine = (
+            EngineRunner(
+                self.app,
+                settings,
+                rpc_url,
+                sources,
+                transactions=self.transactions,
+                open_settlements=self.view.open_settlements if views else None,
+                chores=chores,
+            )
+            if engine
+            else None
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._deltas = metrics.Deltas()
-        self._waiters: set[tuple] = set()      # (event loop, asyncio.Event) of streams waiting for a change
+        self._waiters: set[tuple] = set()  # (event loop, asyncio.Event) of streams waiting for a change
         self._waiters_lock = threading.Lock()
 
     def _witness(self):
         """The evidence witness's account: ``ORDERCHAIN_WITNESS_KEY``, or on the local dev chain
         the dev account the deploy script names as witness. None: evidence is not sealed."""
         from eth_account import Account
+
         if self.settings.witness_key:
             return Account.from_key(self.settings.witness_key)
         if self.chain_id == DEV_CHAIN_ID and "EvidenceAnchor" in self.manifest.contracts:
             from engine.chain.node import DEV_MNEMONIC
+
             Account.enable_unaudited_hdwallet_features()
             account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{DEV_WITNESS_INDEX}")
             log.info("evidence witness: dev account %d (%s) of the local chain", DEV_WITNESS_INDEX, account.address)
@@ -117,8 +145,12 @@ class Service:
         if cached is None or cached[0] != version:
             catalogue = self.app.catalogue(store_id)
             kept = catalogue.schemes()[0]
-            cached = self._catalogues[store_id] = (version, catalogue, {scheme_hash(s.id): s.id for s in kept},
-                                                   Market(kept))
+            cached = self._catalogues[store_id] = (
+                version,
+                catalogue,
+                {scheme_hash(s.id): s.id for s in kept},
+                Market(kept),
+            )
         return cached[1]
 
     def market(self, store_id: str) -> tuple[Market, dict[str, str]]:
@@ -144,8 +176,9 @@ class Service:
         if ESCROW not in self.manifest.contracts:
             return []
         done, escrow = self.instructions.notice_subjects(), self.manifest.contract(ESCROW).address
-        notices = [top_up_notice(order, self.chain_id, escrow)
-                   for order in self.cross_border.orders(status="top_up_requested")]
+        notices = [
+            top_up_notice(order, self.chain_id, escrow) for order in self.cross_border.orders(status="top_up_requested")
+        ]
         return [(subject, seller, body) for subject, seller, body in notices if subject not in done]
 
     def _unanchored(self) -> list[str]:
@@ -155,7 +188,7 @@ class Service:
     def reader(self) -> ChainReader:
         if self.engine is None:
             raise RuntimeError("this process serves only; its engine is off")
-        return self.engine.chain.reader
+        return self.engine.reader
 
     @property
     def halted(self) -> str | None:
@@ -173,7 +206,7 @@ class Service:
         for loop, event in waiters:
             try:
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:   # its loop has closed
+            except RuntimeError:  # its loop has closed
                 self.unwatch((loop, event))
 
     def measure(self) -> None:
@@ -192,12 +225,15 @@ class Service:
         positions = self.projector.positions()
         blocks = self.chain_view.block_at(self.chain_id, positions)
         failures = self.projector.failures()
-        return {name: {"position": positions[name], "block": blocks[name], "error": failures.get(name)}
-                for name in positions}
+        return {
+            name: {"position": positions[name], "block": blocks[name], "error": failures.get(name)}
+            for name in positions
+        }
 
     def watch(self, loop) -> tuple:
         """An asyncio event of ``loop`` set whenever the views change in this process."""
         import asyncio
+
         waiter = (loop, asyncio.Event())
         with self._waiters_lock:
             self._waiters.add(waiter)
@@ -217,9 +253,10 @@ class Service:
     def start(self) -> None:
         if self.engine is None:
             return
-        self.project(self.engine.step())   # one bounded step; the engine thread goes on from there
-        self._thread = threading.Thread(target=self.engine.run, args=(self._stop, self.project),
-                                        name="orderchain-engine", daemon=True)
+        self.project(self.engine.step())  # one bounded step; the engine thread goes on from there
+        self._thread = threading.Thread(
+            target=self.engine.run, args=(self._stop, self.project), name="orderchain-engine", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -255,17 +292,29 @@ class Service:
             "indexed_block_hash": chain.get("block_hash"),
             "confirmations": self.settings.confirmations,
             "lag": lag,
-            "ready": bool(node_ok and lag is not None and 0 <= lag <= READY_LAG and last_error is None
-                          and self.halted is None and not failed and views_lag is not None
-                          and views_lag <= READY_LAG),
+            "ready": bool(
+                node_ok
+                and lag is not None
+                and 0 <= lag <= READY_LAG
+                and last_error is None
+                and self.halted is None
+                and not failed
+                and views_lag is not None
+                and views_lag <= READY_LAG
+            ),
             "view_position": min(v["position"] for v in views.values()),
             "views_block": views_block,
             "views": views,
             "last_error": last_error,
             "halted": self.halted,
             "backfill": self.engine.progress.current if self.engine else None,
-            "new_heads": None if self.engine is None or self.engine.chain.heads is None else {
-                "url": self.engine.ws_url, "subscribed": self.engine.chain.heads.subscribed,
-                "notifications": self.engine.chain.heads.notifications, "last_error": self.engine.chain.heads.last_error},
+            "new_heads": None
+            if self.engine is None or self.engine.heads is None
+            else {
+                "url": self.engine.ws_url,
+                "subscribed": self.engine.heads.subscribed,
+                "notifications": self.engine.heads.notifications,
+                "last_error": self.engine.heads.last_error,
+            },
             "contracts": {name: c.address for name, c in self.manifest.contracts.items()},
         }

@@ -18,14 +18,13 @@ import time
 
 from starlette.responses import Response
 
+from api import present
 from engine import metrics
 
-from . import present
-
 log = logging.getLogger("orderchain.stream")
-BATCH = 200            # changes read at a time
-MAX_BEHIND = 20_000    # changes a client may trail the store's latest by before it is dropped
-SEND_TIMEOUT = 10.0    # seconds one write may wait for a client that does not read
+BATCH = 200  # changes read at a time
+MAX_BEHIND = 20_000  # changes a client may trail the store's latest by before it is dropped
+SEND_TIMEOUT = 10.0  # seconds one write may wait for a client that does not read
 
 
 def event(seq: int, data: bytes) -> bytes:
@@ -45,7 +44,7 @@ class OrderStream(Response):
         self.store_id = store_id
         self.seq = after
         self.heartbeat = heartbeat
-        self.head = head          # () -> the chain head the rows' confirmations are counted from
+        self.head = head  # () -> the chain head the rows' confirmations are counted from
         self.sent = 0
 
     async def __call__(self, scope, receive, send):
@@ -56,21 +55,31 @@ class OrderStream(Response):
                 if (await receive())["type"] == "http.disconnect":
                     gone.set()
                     return
+
         listener = asyncio.ensure_future(listen())
         waiter = self.svc.watch(asyncio.get_running_loop())
         metrics.SSE_CLIENTS.inc()
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
-                (b"x-accel-buffering", b"no")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-cache"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                }
+            )
             await self._write(send, b"retry: 1000\n: " + f"orders of {self.store_id}".encode() + b"\n\n")
             await self._run(send, waiter[1], gone)
             if not gone.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             metrics.SSE_DROPPED.inc()
-            log.warning("SSE client of %s dropped: it stopped reading (no write within %.0f s)", self.store_id,
-                        SEND_TIMEOUT)
+            log.warning(
+                "SSE client of %s dropped: it stopped reading (no write within %.0f s)", self.store_id, SEND_TIMEOUT
+            )
         except OSError:
             pass
         finally:
@@ -82,7 +91,7 @@ class OrderStream(Response):
         await asyncio.wait_for(send({"type": "http.response.body", "body": body, "more_body": True}), SEND_TIMEOUT)
 
     async def _run(self, send, changed: asyncio.Event, gone: asyncio.Event) -> None:
-        local = self.svc.engine is not None          # else the views change in another process: look often
+        local = self.svc.engine is not None  # else the views change in another process: look often
         idle = self.heartbeat if local else min(self.heartbeat, self.svc.settings.poll_interval)
         last_write = time.monotonic()
         while not gone.is_set():
@@ -96,8 +105,11 @@ class OrderStream(Response):
                 self.seq, self.sent, last_write = rows[-1][0], self.sent + len(rows), time.monotonic()
                 if behind > MAX_BEHIND:
                     metrics.SSE_DROPPED.inc()
-                    reason = {"reason": f"too slow: {behind} changes behind the store's latest; reconnect with "
-                                        "Last-Event-ID to carry on", "last_event_id": present.encode_cursor(self.seq)}
+                    reason = {
+                        "reason": f"too slow: {behind} changes behind the store's latest; reconnect with "
+                        "Last-Event-ID to carry on",
+                        "last_event_id": present.encode_cursor(self.seq),
+                    }
                     await self._write(send, b"event: error\ndata: " + json.dumps(reason).encode() + b"\n\n")
                     return
                 if len(rows) == BATCH:
@@ -105,7 +117,7 @@ class OrderStream(Response):
             wait = max(0.0, self.heartbeat - (time.monotonic() - last_write))
             try:
                 await asyncio.wait_for(_first(changed, gone), min(wait, idle) if wait > 0 else 0.001)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if not gone.is_set() and time.monotonic() - last_write >= self.heartbeat:
                 await self._write(send, b": heartbeat\n\n")

@@ -32,14 +32,19 @@ def _checksummed(value: str) -> str:
 def _decimal(low: int, high: int):
     def parse(value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, str):
-            raise ValueError("must be a decimal string of base units, like \"25000000\"")
-        if not value.isascii() or not value.isdigit() or (len(value) > 1 and value[0] == "0") \
-                or len(value) > len(str(high)):
+            raise ValueError('must be a decimal string of base units, like "25000000"')
+        if (
+            not value.isascii()
+            or not value.isdigit()
+            or (len(value) > 1 and value[0] == "0")
+            or len(value) > len(str(high))
+        ):
             raise ValueError("must be a decimal string of base units without sign, point, exponent or leading zeros")
         number = int(value)
         if not low <= number <= high:
             raise ValueError(f"must be between {low} and {high}")
         return number
+
     return parse
 
 
@@ -51,18 +56,27 @@ def _integer(low: int, high: int):
         if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
             return value
         return strict(value)
+
     return parse
 
 
 def _integer_string(low: int, high: int, description: str, output: bool = False):
-    schema = {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": len(str(high)),
-              "description": f"{description} ({low}..{high}, a decimal string)"}
+    schema = {
+        "type": "string",
+        "pattern": DECIMAL_PATTERN,
+        "maxLength": len(str(high)),
+        "description": f"{description} ({low}..{high}, a decimal string)",
+    }
     parse = _integer(low, high) if output else _decimal(low, high)
     return Annotated[int, BeforeValidator(parse), PlainSerializer(str, return_type=str), WithJsonSchema(schema)]
 
 
-Address = Annotated[str, StringConstraints(pattern=ADDRESS_PATTERN), AfterValidator(_checksummed),
-                    Field(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])]
+Address = Annotated[
+    str,
+    StringConstraints(pattern=ADDRESS_PATTERN),
+    AfterValidator(_checksummed),
+    Field(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"]),
+]
 Hash32 = Annotated[str, StringConstraints(pattern=HASH32_PATTERN)]
 OrderNumber = Annotated[str, StringConstraints(pattern=ORDER_NUMBER_PATTERN), Field(examples=["A-1001"])]
 StoreId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"), Field(examples=["corner-shop"])]

@@ -11,15 +11,15 @@ sends; a root the contract already holds is never sent again.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from eth_account import Account
 
-from engine.evidence import merkle
 from engine.application import OrderEngine
-from engine.evidence.bundles import CONTRACT
 from engine.chain.rpc import Rpc, RpcError
 from engine.chain.transactions import Reverted, Transactions
+from engine.evidence import merkle
+from engine.evidence.bundles import CONTRACT
 
 log = logging.getLogger("orderchain.anchorer")
 BATCH_SIZE = 1_000
@@ -28,8 +28,16 @@ BATCH_SIZE = 1_000
 class Anchorer:
     """Batches and anchors evidence (see the module docstring)."""
 
-    def __init__(self, app: OrderEngine, rpc: Rpc, transactions: Transactions, witness_key: str,
-                 unbatched: Callable[[int], list[str]], roots: Callable[[], list[str]], batch_size: int = BATCH_SIZE):
+    def __init__(
+        self,
+        app: OrderEngine,
+        rpc: Rpc,
+        transactions: Transactions,
+        witness_key: str,
+        unbatched: Callable[[int], list[str]],
+        roots: Callable[[], list[str]],
+        batch_size: int = BATCH_SIZE,
+    ):
         """``unbatched(n)``: up to n bundle hashes waiting for a batch, oldest first; ``roots()``:
         the recorded roots the views have not seen anchored yet."""
         self.app = app

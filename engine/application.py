@@ -7,7 +7,8 @@ PostgreSQL recorder of the ``eventsourcing`` library.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import unquote, urlparse
 
 import orjson
@@ -16,15 +17,15 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from engine.config import Settings
 from engine.chain.cursor import ChainCursor
-from engine.ids import canonical_json
 from engine.chain.manifest import Manifest
 from engine.chain.source import ChainAggregate
+from engine.config import Settings
+from engine.cross_border.freight import FreightImport, order_record
 from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
 from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
-from engine.cross_border.freight import FreightImport, order_record
 from engine.group_buy.catalogue import Catalogue
+from engine.ids import canonical_json
 from engine.instructions import Notice, ProductionInstruction, new_secret
 from engine.liquor import LiquorListing, document_hash, facts_document, terms_document
 from engine.moved_topics import register_moved_topics
@@ -34,7 +35,7 @@ from engine.settlement.stores import Store, StoreAddress, hash_key, new_api_key
 if TYPE_CHECKING:
     from engine.chain.transactions import SettlementRules
 
-register_moved_topics()   # event stores written before the modules moved still load
+register_moved_topics()  # event stores written before the modules moved still load
 
 
 # The cursor advances with every block read: a snapshot every so many events keeps loading it fast.
@@ -51,8 +52,7 @@ class NotFound(Exception):
 
 def persistence_env(settings: Settings) -> dict[str, str]:
     if not settings.is_postgres:
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": settings.db,
-                "SQLITE_LOCK_TIMEOUT": "10"}
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": settings.db, "SQLITE_LOCK_TIMEOUT": "10"}
     url = urlparse(settings.db)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -106,15 +106,16 @@ class ChainEventMapper(Mapper):
             data = orjson.dumps(state, default=self._encode, option=orjson.OPT_PASSTHROUGH_DATETIME)
         except TypeError:
             return super().to_stored_event(domain_event)
-        return StoredEvent(originator_id=originator_id, originator_version=originator_version,
-                           topic=get_topic(cls), state=data)
+        return StoredEvent(
+            originator_id=originator_id, originator_version=originator_version, topic=get_topic(cls), state=data
+        )
 
 
 class OrderEngine(Application):
     """Stores, store orders and the chain's settlements in one event store."""
 
     name = "orderchain"
-    snapshotting_intervals = {ChainCursor: CURSOR_SNAPSHOT_EVERY}
+    snapshotting_intervals: ClassVar[dict] = {ChainCursor: CURSOR_SNAPSHOT_EVERY}
 
     def __init__(self, settings: Settings, manifest: Manifest | None = None):
         settings.ensure_dirs()
@@ -122,11 +123,18 @@ class OrderEngine(Application):
         self.settings = settings
         self.manifest = manifest
 
+    @property
+    def deployment(self) -> Manifest:
+        """The deployment this engine follows (an engine made without one cannot read a chain)."""
+        if self.manifest is None:
+            raise RuntimeError("this engine was made without a deployment manifest")
+        return self.manifest
+
     def construct_mapper(self) -> Mapper:
         mapper = super().construct_mapper()
         return ChainEventMapper(mapper.transcoder, mapper.compressor, mapper.cipher)
 
-    def record(self, *aggregates, events: list = ()) -> list:
+    def record(self, *aggregates, events: Sequence = ()) -> list:
         """Saves the aggregates' pending events, then ``events``, in one transaction, like
         :meth:`save`.
 
@@ -160,7 +168,7 @@ class OrderEngine(Application):
     def store_of_address(self, address: str) -> Store | None:
         """The store an address belongs to, if any."""
         try:
-            claim = self.repository.get(StoreAddress.create_id(address))
+            claim: StoreAddress = self.repository.get(StoreAddress.create_id(address))
         except AggregateNotFoundError:
             return None
         return self.get_store(claim.store_id)
@@ -173,21 +181,45 @@ class OrderEngine(Application):
 
     # -- store orders
 
-    def create_store_order(self, store: Store, order_number: str, amount: int, token: str, buyer: str | None,
-                           items: list[dict], time_limit: int | None, rules: "SettlementRules") -> StoreOrder:
+    def create_store_order(
+        self,
+        store: Store,
+        order_number: str,
+        amount: int,
+        token: str,
+        buyer: str | None,
+        items: list[dict],
+        time_limit: int | None,
+        rules: SettlementRules,
+    ) -> StoreOrder:
         """Fixes the order's snapshot; refuses terms the settlement contract would not take
         (:class:`~engine.settlement.store_order.OrderRefused`)."""
-        limit = decide_terms(amount, token, time_limit, token_allowed=rules.token_allowed(token),
-                             default_time_limit=rules.default_time_limit, min_time_limit=rules.min_time_limit,
-                             max_time_limit=rules.max_time_limit)
-        snapshot, snapshot_hash = snapshot_of({
-            "chain_id": self.manifest.chain_id, "settlement_contract": rules.address,
-            "store_id": store.store_id, "store_address": store.address,
-            "order_number": order_number, "token": token, "amount": amount, "buyer": buyer,
-            "time_limit": limit, "items": items,
-        })
-        order = StoreOrder(store_id=store.store_id, order_number=order_number, snapshot=snapshot,
-                           snapshot_hash=snapshot_hash)
+        limit = decide_terms(
+            amount,
+            token,
+            time_limit,
+            token_allowed=rules.token_allowed(token),
+            default_time_limit=rules.default_time_limit,
+            min_time_limit=rules.min_time_limit,
+            max_time_limit=rules.max_time_limit,
+        )
+        snapshot, snapshot_hash = snapshot_of(
+            {
+                "chain_id": self.deployment.chain_id,
+                "settlement_contract": rules.address,
+                "store_id": store.store_id,
+                "store_address": store.address,
+                "order_number": order_number,
+                "token": token,
+                "amount": amount,
+                "buyer": buyer,
+                "time_limit": limit,
+                "items": items,
+            }
+        )
+        order = StoreOrder(
+            store_id=store.store_id, order_number=order_number, snapshot=snapshot, snapshot_hash=snapshot_hash
+        )
         try:
             self.save(order)
         except IntegrityError:
@@ -218,22 +250,30 @@ class OrderEngine(Application):
         under the same producer and facts is a :class:`Conflict`.
         :class:`~engine.liquor.ListingRefused` for facts or terms that are incomplete."""
         facts_doc, terms_doc = facts_document(facts), terms_document(terms)
-        listing = LiquorListing(chain_id=self.manifest.chain_id, producer=producer, facts=facts_doc,
-                                facts_hash=document_hash(facts_doc), terms=terms_doc,
-                                terms_hash=document_hash(terms_doc), sale=sale)
+        listing = LiquorListing(
+            chain_id=self.deployment.chain_id,
+            producer=producer,
+            facts=facts_doc,
+            facts_hash=document_hash(facts_doc),
+            terms=terms_doc,
+            terms_hash=document_hash(terms_doc),
+            sale=sale,
+        )
         try:
             self.save(listing)
         except IntegrityError:
-            found = self.repository.get(listing.id)
+            found: LiquorListing = self.repository.get(listing.id)
             if found.as_dict() != listing.as_dict():
-                raise Conflict(f"producer {producer} already listed these facts ({listing.facts_hash}) with "
-                               "other terms or sale; list the new terms as new facts (another batch)") from None
+                raise Conflict(
+                    f"producer {producer} already listed these facts ({listing.facts_hash}) with "
+                    "other terms or sale; list the new terms as new facts (another batch)"
+                ) from None
             return found
         return listing
 
     def get_listing(self, producer: str, facts_hash: str) -> LiquorListing:
         try:
-            return self.repository.get(LiquorListing.create_id(self.manifest.chain_id, producer, facts_hash))
+            return self.repository.get(LiquorListing.create_id(self.deployment.chain_id, producer, facts_hash))
         except AggregateNotFoundError:
             raise NotFound(f"no listing of producer {producer} with facts hash {facts_hash}") from None
 
@@ -276,14 +316,18 @@ class OrderEngine(Application):
         """Keeps a rate the operator signed (the same one again is answered as kept); a rate
         not signed by ``operator`` is refused (:class:`~engine.cross_border.orders.RateError`)."""
         from engine.cross_border.orders import RateSignatureRefused
+
         signer = rate_signer(document, signature)
         if signer != operator.lower():
             raise RateSignatureRefused(
                 f"the rate is signed by {signer or 'nobody'}, not by the operator {operator.lower()}; the operator "
                 f"signs (EIP-191 personal_sign) this document's canonical JSON: "
-                f"{canonical_json(document).decode()}", document)
-        record = RateRecord(document=document, signature=signature, signature_hash=signature_hash(signature),
-                            signer=signer)
+                f"{canonical_json(document).decode()}",
+                document,
+            )
+        record = RateRecord(
+            document=document, signature=signature, signature_hash=signature_hash(signature), signer=signer
+        )
         try:
             self.save(record)
         except IntegrityError:
@@ -297,8 +341,11 @@ class OrderEngine(Application):
         (``known`` ids) is refused whole, and the same file twice is a :class:`Conflict`."""
         clash = [o.order_id for o in orders if o.order_id in known]
         if clash:
-            raise Conflict(f"{len(clash)} order(s) were imported before, nothing imported: "
-                           + ", ".join(clash[:20]) + (" ..." if len(clash) > 20 else ""))
+            raise Conflict(
+                f"{len(clash)} order(s) were imported before, nothing imported: "
+                + ", ".join(clash[:20])
+                + (" ..." if len(clash) > 20 else "")
+            )
         records = [order_record(o) for o in orders]
         digest = "0x" + keccak(canonical_json(records)).hex()
         imported = FreightImport(digest=digest, source=source, orders=records)
@@ -312,8 +359,9 @@ class OrderEngine(Application):
 
     def record_quote(self, snapshot: dict) -> CrossBorderQuote:
         """Keeps an order snapshot as a quote, keyed by its hash (the same snapshot again is the same quote)."""
-        quote = CrossBorderQuote(chain_id=self.manifest.chain_id, snapshot=snapshot,
-                                 snapshot_hash=snapshot_hash(snapshot))
+        quote = CrossBorderQuote(
+            chain_id=self.deployment.chain_id, snapshot=snapshot, snapshot_hash=snapshot_hash(snapshot)
+        )
         try:
             self.save(quote)
         except IntegrityError:
@@ -322,17 +370,19 @@ class OrderEngine(Application):
 
     def get_quote(self, snapshot_hash_: str) -> CrossBorderQuote:
         try:
-            return self.repository.get(CrossBorderQuote.create_id(self.manifest.chain_id, snapshot_hash_.lower()))
+            return self.repository.get(CrossBorderQuote.create_id(self.deployment.chain_id, snapshot_hash_.lower()))
         except AggregateNotFoundError:
             raise NotFound(f"no cross-border quote with snapshot hash {snapshot_hash_}") from None
 
     # -- order evidence
 
-    def record_evidence(self, bundle_hash: str, bundle: dict, seal: str, witness: str, campaign_id: int,
-                        backer: str) -> EvidenceRecord:
+    def record_evidence(
+        self, bundle_hash: str, bundle: dict, seal: str, witness: str, campaign_id: int, backer: str
+    ) -> EvidenceRecord:
         """Keeps a checked, sealed bundle (the same bundle again is answered with the one kept)."""
-        record = EvidenceRecord(bundle_hash=bundle_hash, bundle=bundle, seal=seal, witness=witness,
-                                campaign_id=campaign_id, backer=backer)
+        record = EvidenceRecord(
+            bundle_hash=bundle_hash, bundle=bundle, seal=seal, witness=witness, campaign_id=campaign_id, backer=backer
+        )
         try:
             self.save(record)
         except IntegrityError:
@@ -349,7 +399,7 @@ class OrderEngine(Application):
         """Records a Merkle batch of bundle hashes and marks each record with its root and
         position, in one transaction (an existing batch of that root is answered as is)."""
         batch = EvidenceBatch(root=root, hashes=hashes)
-        records = [self.repository.get(EvidenceRecord.create_id(h)) for h in hashes]
+        records: list[EvidenceRecord] = [self.repository.get(EvidenceRecord.create_id(h)) for h in hashes]
         for position, record in enumerate(records):
             record.batched(root=root, position=position, bundle_hash=record.bundle_hash)
         try:

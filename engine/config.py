@@ -7,8 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-
-DEFAULT_BLOCK_RANGE = 5000   # blocks per eth_getLogs, halved when a node refuses
+DEFAULT_BLOCK_RANGE = 5000  # blocks per eth_getLogs, halved when a node refuses
 
 
 class ConfigError(ValueError):
@@ -43,6 +42,7 @@ def _float(env: dict, name: str, default: float) -> float:
 
 def _decimal_text(env: dict, name: str, default: str) -> str:
     from decimal import Decimal, InvalidOperation
+
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -95,7 +95,7 @@ class Settings:
     public_url: str | None = None
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "Settings":
+    def from_env(cls, env: dict | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         admin = env.get("ORDERCHAIN_ADMIN_TOKEN") or None
         base = cls() if admin is None else cls(admin_token=admin, admin_token_generated=False)

@@ -9,12 +9,12 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
-
+from typing import Any
 
 WAL_LIMIT = 256 * 1024 * 1024
-CHECKPOINT_EVERY = 5.0   # seconds between idle checkpoints
+CHECKPOINT_EVERY = 5.0  # seconds between idle checkpoints
 
 
 class Database:
@@ -32,13 +32,13 @@ class Database:
         if conn is None:
             if self.is_postgres:
                 import psycopg
+
                 conn = psycopg.connect(self.target, autocommit=True)
             else:
-                conn = sqlite3.connect(self.target, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(self.target, timeout=30, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")   # views are rebuildable from the event log
-                conn.execute("PRAGMA cache_size=-65536")     # 64 MiB: a catch-up batch stays in memory
+                conn.execute("PRAGMA synchronous=NORMAL")  # views are rebuildable from the event log
+                conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: a catch-up batch stays in memory
                 # No checkpoint inside a commit: the engine checkpoints when idle (see checkpoint()).
                 conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
@@ -61,11 +61,16 @@ class Database:
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()
 
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row (a count, a position); None when there is no row."""
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return list(self.execute(sql, params).fetchall())
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self) -> Iterator[Database]:
         conn = self._conn()
         if self.is_postgres:
             with conn.transaction():

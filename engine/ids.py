@@ -3,7 +3,6 @@ and the canonical JSON that off-chain documents are hashed in."""
 
 import json
 from typing import Any
-
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 NAMESPACE = uuid5(NAMESPACE_URL, "orderchain")

@@ -21,6 +21,8 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -28,9 +30,9 @@ from eventsourcing.domain import Aggregate, event
 from engine.ids import derive
 
 log = logging.getLogger("orderchain.instructions")
-BACKOFF_FIRST = 2.0         # seconds before the first retry; doubled each time
-BACKOFF_MAX = 3600.0        # the longest wait between attempts
-TIMEOUT = 5.0               # seconds a receiver has to answer
+BACKOFF_FIRST = 2.0  # seconds before the first retry; doubled each time
+BACKOFF_MAX = 3600.0  # the longest wait between attempts
+TIMEOUT = 5.0  # seconds a receiver has to answer
 SECRET_BYTES = 32
 
 
@@ -55,15 +57,29 @@ def backoff(attempts: int) -> float:
 def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) -> dict:
     """What the enterprise's system is told when a campaign succeeds."""
     triggered = campaign.get("triggered") or {}
-    return {"instruction": "produce", "chain_id": chain_id, "contract": contract,
-            "campaign_id": campaign["campaign_id"], "scheme": scheme, "scheme_hash": campaign["scheme_hash"],
-            "cycle": campaign["cycle"], "quantity": triggered.get("pledged", campaign["pledged"]),
-            "moq": triggered.get("moq", campaign["moq"]), "unit_price": str(campaign["unit_price"]),
-            "triggered_tx": triggered.get("tx_hash"), "triggered_at": triggered.get("timestamp")}
+    return {
+        "instruction": "produce",
+        "chain_id": chain_id,
+        "contract": contract,
+        "campaign_id": campaign["campaign_id"],
+        "scheme": scheme,
+        "scheme_hash": campaign["scheme_hash"],
+        "cycle": campaign["cycle"],
+        "quantity": triggered.get("pledged", campaign["pledged"]),
+        "moq": triggered.get("moq", campaign["moq"]),
+        "unit_price": str(campaign["unit_price"]),
+        "triggered_tx": triggered.get("tx_hash"),
+        "triggered_at": triggered.get("timestamp"),
+    }
 
 
 class Delivery:
     """What an instruction and a notice share: a signed body for a URL, and its delivery record."""
+
+    if TYPE_CHECKING:  # the aggregate's id, and the event methods each subclass makes with @event
+        id: UUID
+        attempted: Callable[..., None]
+        delivered: Callable[..., None]
 
     def _to_deliver(self, url: str, body: dict, created_at: float) -> None:
         self.url = url
@@ -100,6 +116,11 @@ def _delivered(self, at: float, status: int):
 class ProductionInstruction(Delivery, Aggregate):
     """The production instruction of one succeeded campaign, and its delivery."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Created: ClassVar[type[Any]]
+        Attempted: ClassVar[type[Any]]
+        Delivered: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(chain_id: int, campaign_id: int) -> UUID:
         return derive("production-instruction", chain_id, campaign_id)
@@ -122,6 +143,11 @@ class ProductionInstruction(Delivery, Aggregate):
 class Notice(Delivery, Aggregate):
     """A notice to a store's webhook about one subject (``top-up <order> <bill tx>`` ...), and its delivery."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Created: ClassVar[type[Any]]
+        Attempted: ClassVar[type[Any]]
+        Delivered: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(chain_id: int, subject: str) -> UUID:
         return derive("notice", chain_id, subject)
@@ -141,11 +167,15 @@ def deliver(instruction: Delivery, secret: str, post, now: float) -> bool:
     """One attempt: POSTs the signed body with ``post(url, content, headers)`` (an httpx-like
     call returning a response with ``status_code``); records the outcome on the aggregate."""
     body = instruction.payload()
-    headers = {"Content-Type": "application/json", "X-Signature": signature(secret, body),
-               "X-Instruction-Id": instruction.instruction_id, "User-Agent": "orderchain-webhooks"}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Signature": signature(secret, body),
+        "X-Instruction-Id": instruction.instruction_id,
+        "User-Agent": "orderchain-webhooks",
+    }
     try:
         response = post(instruction.url, content=body, headers=headers, timeout=TIMEOUT)
-    except Exception as exc:   # refused, timed out, DNS: all retried
+    except Exception as exc:  # refused, timed out, DNS: all retried
         instruction.attempted(at=now, error=f"{type(exc).__name__}: {exc}"[:300])
         return False
     if 200 <= response.status_code < 300:
@@ -159,14 +189,16 @@ class Dispatcher:
     """Makes the instruction of every succeeded campaign of a store with a webhook, and the
     notices due, and sends every one due (one round per call; the engine loop calls it as a chore)."""
 
-    def __init__(self, app, chain_id: int, succeeded, pending, scheme_of, contract: str, post=None, clock=None,
-                 notices=None):
+    def __init__(
+        self, app, chain_id: int, succeeded, pending, scheme_of, contract: str, post=None, clock=None, notices=None
+    ):
         """``succeeded()``: campaigns that succeeded (view rows) and have no instruction yet;
         ``pending()``: ids of instructions and notices not delivered; ``scheme_of(campaign)``: the
         scheme's name; ``notices()``: ``(subject, store address, body)`` of notices not made yet."""
         import time
 
         import httpx
+
         self.app = app
         self.chain_id = chain_id
         self.succeeded = succeeded
@@ -175,7 +207,7 @@ class Dispatcher:
         self.contract = contract
         self.post = post or httpx.post
         self.clock = clock or time.time
-        self.notices = notices or (lambda: [])
+        self.notices = notices or (list)
         self.sent = 0
 
     def run_once(self) -> int:
@@ -185,18 +217,36 @@ class Dispatcher:
             store = self.app.store_of_address(campaign["enterprise"])
             if store is None or not getattr(store, "webhook_url", None):
                 continue
-            made.append(self.app.instruct(ProductionInstruction(
-                chain_id=self.chain_id, campaign_id=campaign["campaign_id"], store_id=store.store_id,
-                url=store.webhook_url, body=instruction_body(campaign, self.scheme_of(campaign), self.chain_id,
-                                                            self.contract), created_at=self.clock())).id)
+            made.append(
+                self.app.instruct(
+                    ProductionInstruction(
+                        chain_id=self.chain_id,
+                        campaign_id=campaign["campaign_id"],
+                        store_id=store.store_id,
+                        url=store.webhook_url,
+                        body=instruction_body(campaign, self.scheme_of(campaign), self.chain_id, self.contract),
+                        created_at=self.clock(),
+                    )
+                ).id
+            )
         for subject, address, body in self.notices():
             store = self.app.store_of_address(address)
             if store is None or not getattr(store, "webhook_url", None):
                 continue
-            made.append(self.app.instruct(Notice(chain_id=self.chain_id, subject=subject, store_id=store.store_id,
-                                                 url=store.webhook_url, body=body, created_at=self.clock())).id)
+            made.append(
+                self.app.instruct(
+                    Notice(
+                        chain_id=self.chain_id,
+                        subject=subject,
+                        store_id=store.store_id,
+                        url=store.webhook_url,
+                        body=body,
+                        created_at=self.clock(),
+                    )
+                ).id
+            )
         delivered = 0
-        for instruction_id in dict.fromkeys(made + self.pending()):   # the new ones before the views see them
+        for instruction_id in dict.fromkeys(made + self.pending()):  # the new ones before the views see them
             instruction = self.app.repository.get(instruction_id)
             if instruction.delivered_at is not None or instruction.next_at > self.clock():
                 continue
@@ -208,6 +258,10 @@ class Dispatcher:
                 self.sent += 1
                 log.info("%s delivered", instruction.subject)
             else:
-                log.warning("%s failed (%s); retry in %.0fs", instruction.subject, instruction.last_error,
-                            instruction.next_at - self.clock())
+                log.warning(
+                    "%s failed (%s); retry in %.0fs",
+                    instruction.subject,
+                    instruction.last_error,
+                    instruction.next_at - self.clock(),
+                )
         return delivered

@@ -17,7 +17,7 @@ overdue) are here too; the views only keep what these functions say at hand.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eth_utils import keccak
@@ -27,28 +27,47 @@ from engine.chain.source import ChainAggregate, ChainSource
 from engine.ids import canonical_json, derive
 
 CONTRACT = "LiquorCases"
-MAX_PRICE = 2**96 - 1           # unitPrice, principal and interest are uint96 on chain
-MAX_CASES = 2**32 - 1           # cases and quantities are uint32
-MAX_WINDOW = 365 * 86_400       # the contract's MAX_FULFILMENT_WINDOW
-MAX_LOAN_TERM = 3650 * 86_400   # the contract's MAX_LOAN_TERM: a loan purchase's cases are due this long after outbound
-MAX_ID = 2**63 - 1              # plan, purchase and token ids count up from 1; the views keep them as BIGINT
+MAX_PRICE = 2**96 - 1  # unitPrice, principal and interest are uint96 on chain
+MAX_CASES = 2**32 - 1  # cases and quantities are uint32
+MAX_WINDOW = 365 * 86_400  # the contract's MAX_FULFILMENT_WINDOW
+MAX_LOAN_TERM = 3650 * 86_400  # the contract's MAX_LOAN_TERM: a loan purchase's cases are due this long after outbound
+MAX_ID = 2**63 - 1  # plan, purchase and token ids count up from 1; the views keep them as BIGINT
 ZERO_ADDRESS = "0x" + "00" * 20
 
 # A case's states: the contract's four (in custody, pledged, redeeming, dispatched) and its end.
 CASE_STATES = ("in_custody", "pledged", "redeeming", "dispatched", "delivered")
-LOCKED_STATES = frozenset({"pledged", "redeeming", "dispatched"})   # ERC-5192 `locked`
+LOCKED_STATES = frozenset({"pledged", "redeeming", "dispatched"})  # ERC-5192 `locked`
 LOAN_STATUSES = ("active", "repaid", "seized")
 # What the liquor contract's parties sign (EIP-712), field by field, as the contract hashes them.
 SIGNED_TYPES = {
-    "CustodyAgreement": [("planId", "uint256"), ("quantity", "uint256"), ("termsHash", "bytes32"),
-                         ("lender", "address"), ("interestPerCase", "uint256"), ("loanTerm", "uint256"),
-                         ("nonce", "uint256"), ("deadline", "uint256")],
-    "LoanOffer": [("tokenId", "uint256"), ("principal", "uint256"), ("interest", "uint256"), ("dueAt", "uint256"),
-                  ("lender", "address"), ("nonce", "uint256"), ("deadline", "uint256")],
-    "PickupRequest": [("tokenId", "uint256"), ("ciphertextHash", "bytes32"), ("codeHash", "bytes32"),
-                      ("nonce", "uint256"), ("deadline", "uint256")],
+    "CustodyAgreement": [
+        ("planId", "uint256"),
+        ("quantity", "uint256"),
+        ("termsHash", "bytes32"),
+        ("lender", "address"),
+        ("interestPerCase", "uint256"),
+        ("loanTerm", "uint256"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
+    ],
+    "LoanOffer": [
+        ("tokenId", "uint256"),
+        ("principal", "uint256"),
+        ("interest", "uint256"),
+        ("dueAt", "uint256"),
+        ("lender", "address"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
+    ],
+    "PickupRequest": [
+        ("tokenId", "uint256"),
+        ("ciphertextHash", "bytes32"),
+        ("codeHash", "bytes32"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
+    ],
 }
-CASE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"   # a box code, as printed on the case
+CASE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"  # a box code, as printed on the case
 FACT_FIELDS = ("name", "producer", "vintage", "volume_ml", "abv", "bottles_per_case")
 
 
@@ -73,9 +92,15 @@ def facts_document(facts: dict) -> dict:
     for field in ("vintage", "volume_ml", "bottles_per_case"):
         if not isinstance(facts[field], int) or facts[field] <= 0:
             raise ListingRefused(f"{field} must be a positive integer")
-    return {"version": 1, "name": str(facts["name"]), "producer": str(facts["producer"]),
-            "vintage": facts["vintage"], "volume_ml": facts["volume_ml"], "abv": str(abv.normalize()),
-            "bottles_per_case": facts["bottles_per_case"]}
+    return {
+        "version": 1,
+        "name": str(facts["name"]),
+        "producer": str(facts["producer"]),
+        "vintage": facts["vintage"],
+        "volume_ml": facts["volume_ml"],
+        "abv": str(abv.normalize()),
+        "bottles_per_case": facts["bottles_per_case"],
+    }
 
 
 def terms_document(terms: dict) -> dict:
@@ -94,13 +119,24 @@ class LiquorListing(Aggregate):
     """A producer's off-chain record of a liquor it sells: its facts, the custody terms
     and (optionally) the sale it means to put on chain, keyed by producer and facts hash."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Registered: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(chain_id: int, producer: str, facts_hash: str) -> UUID:
         return derive("liquor-listing", chain_id, producer, facts_hash)
 
     @event("Registered")
-    def __init__(self, chain_id: int, producer: str, facts: dict, facts_hash: str, terms: dict, terms_hash: str,
-                 sale: dict | None):
+    def __init__(
+        self,
+        chain_id: int,
+        producer: str,
+        facts: dict,
+        facts_hash: str,
+        terms: dict,
+        terms_hash: str,
+        sale: dict | None,
+    ):
         self.chain_id = chain_id
         self.producer = producer
         self.facts = facts
@@ -110,8 +146,14 @@ class LiquorListing(Aggregate):
         self.sale = sale
 
     def as_dict(self) -> dict:
-        return {"producer": self.producer, "facts": self.facts, "facts_hash": self.facts_hash,
-                "terms": self.terms, "terms_hash": self.terms_hash, "sale": self.sale}
+        return {
+            "producer": self.producer,
+            "facts": self.facts,
+            "facts_hash": self.facts_hash,
+            "terms": self.terms,
+            "terms_hash": self.terms_hash,
+            "sale": self.sale,
+        }
 
 
 SALE_FIELDS = ("cases", "unit_price", "token", "warehouse", "fulfilment_window")
@@ -149,8 +191,13 @@ def case_code_text(value: str) -> str | None:
 
 def _step(log: dict, **extra: Any) -> dict:
     coords = log["coords"]
-    step = {"step": log["event"], "block_number": coords["block_number"], "block_hash": coords["block_hash"],
-            "tx_hash": coords["tx_hash"], "log_index": coords["log_index"]}
+    step = {
+        "step": log["event"],
+        "block_number": coords["block_number"],
+        "block_hash": coords["block_hash"],
+        "tx_hash": coords["tx_hash"],
+        "log_index": coords["log_index"],
+    }
     if coords.get("block_timestamp") is not None:
         step["timestamp"] = coords["block_timestamp"]
     step.update(extra)
@@ -162,9 +209,16 @@ def fold_plan(logs: list[dict]) -> dict:
     for log in logs:
         if log["event"] == "PlanCreated":
             a = log["args"]
-            state.update(producer=a["producer"], warehouse=a["warehouse"], token=a["token"],
-                         unit_price=a["unitPrice"], cases=a["cases"], facts_hash=a["factsHash"],
-                         terms_hash=a["termsHash"], fulfilment_window=a["fulfilmentWindow"])
+            state.update(
+                producer=a["producer"],
+                warehouse=a["warehouse"],
+                token=a["token"],
+                unit_price=a["unitPrice"],
+                cases=a["cases"],
+                facts_hash=a["factsHash"],
+                terms_hash=a["termsHash"],
+                fulfilment_window=a["fulfilmentWindow"],
+            )
             state["steps"].append(_step(log))
     return state
 
@@ -174,13 +228,24 @@ def fold_purchase(logs: list[dict]) -> dict:
     for log in logs:
         a = log["args"]
         if log["event"] == "Purchased":
-            state.update(plan_id=a["planId"], buyer=a["buyer"], payer=a["payer"], quantity=a["quantity"],
-                         amount=a["amount"], terms_hash=a["termsHash"], paid_at=log["coords"].get("block_timestamp"))
+            state.update(
+                plan_id=a["planId"],
+                buyer=a["buyer"],
+                payer=a["payer"],
+                quantity=a["quantity"],
+                amount=a["amount"],
+                terms_hash=a["termsHash"],
+                paid_at=log["coords"].get("block_timestamp"),
+            )
             if a["lender"] != ZERO_ADDRESS:
-                state["loan"] = {"lender": a["lender"], "interest_per_case": a["interestPerCase"],
-                                 "term": a["loanTerm"]}
-            state["steps"].append(_step(log, buyer=a["buyer"], payer=a["payer"], quantity=a["quantity"],
-                                        amount=a["amount"]))
+                state["loan"] = {
+                    "lender": a["lender"],
+                    "interest_per_case": a["interestPerCase"],
+                    "term": a["loanTerm"],
+                }
+            state["steps"].append(
+                _step(log, buyer=a["buyer"], payer=a["payer"], quantity=a["quantity"], amount=a["amount"])
+            )
         elif log["event"] == "PurchaseCancelled":
             state["cancelled"] += a["units"]
             state["refunded"] += a["refund"]
@@ -194,42 +259,65 @@ _TOLD_TRANSFERS = ("CaseOutbound", "CaseGifted", "Seized", "Delivered")
 
 def fold_case(logs: list[dict]) -> dict:
     """A case from its outbound to its burn: owner, state, loan, pickup and every step."""
-    state: dict[str, Any] = {"steps": [], "state": None, "owner": None, "loan": None, "loans": [],
-                             "pickup": None}
+    state: dict[str, Any] = {"steps": [], "state": None, "owner": None, "loan": None, "loans": [], "pickup": None}
     previous: dict | None = None
     for log in logs:
         name, a = log["event"], log["args"]
         step: dict | None = None
         if name == "CaseOutbound":
-            state.update(plan_id=a["planId"], purchase_id=a["purchaseId"], case_code=a["caseCode"],
-                         case_code_text=case_code_text(a["caseCode"]), owner=a["owner"], state="in_custody")
+            state.update(
+                plan_id=a["planId"],
+                purchase_id=a["purchaseId"],
+                case_code=a["caseCode"],
+                case_code_text=case_code_text(a["caseCode"]),
+                owner=a["owner"],
+                state="in_custody",
+            )
             step = _step(log, case_code=a["caseCode"], owner=a["owner"])
         elif name == "Transfer":
             if a["to"] != ZERO_ADDRESS:
                 state["owner"] = a["to"]
-            told = (previous is not None and previous["event"] in _TOLD_TRANSFERS
-                    and previous["coords"]["tx_hash"] == log["coords"]["tx_hash"])
+            told = (
+                previous is not None
+                and previous["event"] in _TOLD_TRANSFERS
+                and previous["coords"]["tx_hash"] == log["coords"]["tx_hash"]
+            )
             if not told and a["from"] != ZERO_ADDRESS and a["to"] != ZERO_ADDRESS:
                 step = _step(log, step="Transferred", **{"from": a["from"], "to": a["to"]})
         elif name == "CaseGifted":
             step = _step(log, **{"from": a["from"], "to": a["to"], "message_hash": a["messageHash"]})
         elif name == "Pledged":
-            loan = {"lender": a["lender"], "holder": a["holder"], "principal": a["principal"],
-                    "interest": a["interest"], "due_at": a["dueAt"], "status": "active",
-                    "pledged": _step(log)}
+            loan = {
+                "lender": a["lender"],
+                "holder": a["holder"],
+                "principal": a["principal"],
+                "interest": a["interest"],
+                "due_at": a["dueAt"],
+                "status": "active",
+                "pledged": _step(log),
+            }
             state.update(state="pledged", loan=loan)
             state["loans"].append(loan)
-            step = _step(log, lender=a["lender"], principal=a["principal"], interest=a["interest"],
-                         due_at=a["dueAt"])
+            step = _step(log, lender=a["lender"], principal=a["principal"], interest=a["interest"], due_at=a["dueAt"])
         elif name in ("Repaid", "Seized"):
             if state["loan"] is not None:
                 state["loan"].update(status="repaid" if name == "Repaid" else "seized", ended=_step(log))
             state.update(state="in_custody", loan=None)
-            step = (_step(log, lender=a["lender"], by=a["by"], amount=a["amount"]) if name == "Repaid"
-                    else _step(log, lender=a["lender"], **{"from": a["from"]}))
+            step = (
+                _step(log, lender=a["lender"], by=a["by"], amount=a["amount"])
+                if name == "Repaid"
+                else _step(log, lender=a["lender"], **{"from": a["from"]})
+            )
         elif name == "PickupRequested":
-            state.update(state="redeeming", pickup={"holder": a["holder"], "ciphertext": a["ciphertext"],
-                                                    "code_hash": a["codeHash"], "requested": _step(log)})
+            state.update(
+                state="redeeming",
+                pickup={
+                    "holder": a["holder"],
+                    "ciphertext": a["ciphertext"],
+                    "code_hash": a["codeHash"],
+                    "requested": _step(log),
+                },
+            )
             step = _step(log, holder=a["holder"], code_hash=a["codeHash"])
         elif name in ("PickupCancelled", "ReturnedToCustody"):
             state.update(state="in_custody", pickup=None)
@@ -290,16 +378,20 @@ def case_metadata(token_id: int, case: dict, plan: dict, facts: dict | None, ima
         {"trait_type": "Sale plan", "display_type": "number", "value": case.get("plan_id")},
     ]
     if facts:
-        attributes += [{"trait_type": "Producer", "value": facts["producer"]},
-                       {"trait_type": "Volume (ml)", "display_type": "number", "value": facts["volume_ml"]},
-                       {"trait_type": "ABV (%)", "value": facts["abv"]},
-                       {"trait_type": "Bottles per case", "display_type": "number",
-                        "value": facts["bottles_per_case"]}]
+        attributes += [
+            {"trait_type": "Producer", "value": facts["producer"]},
+            {"trait_type": "Volume (ml)", "display_type": "number", "value": facts["volume_ml"]},
+            {"trait_type": "ABV (%)", "value": facts["abv"]},
+            {"trait_type": "Bottles per case", "display_type": "number", "value": facts["bottles_per_case"]},
+        ]
     metadata = {
         "name": f"{name} #{token_id}",
-        "description": (f"One case of {name}" + (f" ({vintage})" if vintage else "")
-                        + f", held in custody by warehouse {plan.get('warehouse')}; redeemable for delivery, "
-                          "which burns the token."),
+        "description": (
+            f"One case of {name}"
+            + (f" ({vintage})" if vintage else "")
+            + f", held in custody by warehouse {plan.get('warehouse')}; redeemable for delivery, "
+            "which burns the token."
+        ),
         "attributes": [a for a in attributes if a is not None],
     }
     if image:
@@ -338,16 +430,35 @@ class WarehouseKey(ChainAggregate):
     fold = staticmethod(fold_warehouse)
 
 
-CASE_EVENTS = frozenset({"CaseOutbound", "Transfer", "CaseGifted", "Pledged", "Repaid", "Seized",
-                         "PickupRequested", "PickupCancelled", "PickupDispatched", "ReturnedToCustody",
-                         "Delivered"})
+CASE_EVENTS = frozenset(
+    {
+        "CaseOutbound",
+        "Transfer",
+        "CaseGifted",
+        "Pledged",
+        "Repaid",
+        "Seized",
+        "PickupRequested",
+        "PickupCancelled",
+        "PickupDispatched",
+        "ReturnedToCustody",
+        "Delivered",
+    }
+)
 SOURCES = (
-    ChainSource(contract=CONTRACT, aggregate=LiquorPlan, events=frozenset({"PlanCreated"}), key="planId",
-                opens="PlanCreated"),
-    ChainSource(contract=CONTRACT, aggregate=LiquorPurchase, events=frozenset({"Purchased", "PurchaseCancelled"}),
-                key="purchaseId", opens="Purchased"),
+    ChainSource(
+        contract=CONTRACT, aggregate=LiquorPlan, events=frozenset({"PlanCreated"}), key="planId", opens="PlanCreated"
+    ),
+    ChainSource(
+        contract=CONTRACT,
+        aggregate=LiquorPurchase,
+        events=frozenset({"Purchased", "PurchaseCancelled"}),
+        key="purchaseId",
+        opens="Purchased",
+    ),
     ChainSource(contract=CONTRACT, aggregate=LiquorCase, events=CASE_EVENTS, key="tokenId", opens="CaseOutbound"),
-    ChainSource(contract=CONTRACT, aggregate=WarehouseKey, events=frozenset({"WarehouseKeySet"}), key="warehouse",
-                opens=None),   # set again on every key change: always looked up
+    ChainSource(
+        contract=CONTRACT, aggregate=WarehouseKey, events=frozenset({"WarehouseKeySet"}), key="warehouse", opens=None
+    ),  # set again on every key change: always looked up
 )
 AGGREGATES = tuple(source.aggregate for source in SOURCES)

@@ -32,6 +32,5 @@ def register_moved_topics() -> None:
         for name in new_modules:
             module = importlib.import_module(name)
             for value in vars(module).values():
-                if (isinstance(value, type) and issubclass(value, Aggregate)
-                        and value.__module__ == name):
+                if isinstance(value, type) and issubclass(value, Aggregate) and value.__module__ == name:
                     register_topic(f"{old}:{value.__qualname__}", value)

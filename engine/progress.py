@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
-FAR_BEHIND = 2_000     # blocks: a read this long is shown as a backfill
-PRINT_EVERY = 1.0      # seconds between printed lines
+FAR_BEHIND = 2_000  # blocks: a read this long is shown as a backfill
+PRINT_EVERY = 1.0  # seconds between printed lines
 
 
 class Progress:
@@ -20,7 +20,7 @@ class Progress:
     def __init__(self, out=None, clock=time.monotonic):
         self.out = out if out is not None else (lambda line: print(line, file=sys.stderr, flush=True))
         self.clock = clock
-        self._start: tuple[float, int] | None = None    # (time, block) when the read began
+        self._start: tuple[float, int] | None = None  # (time, block) when the read began
         self._printed = 0.0
         self.current: dict | None = None
 
@@ -35,9 +35,14 @@ class Progress:
         elapsed = max(now - started, 1e-9)
         blocks_per_s = (block - first) / elapsed
         left = target - block
-        self.current = {"block": block, "target": target, "blocks_per_s": round(blocks_per_s, 1),
-                        "events_per_s": round(events / elapsed, 1), "events": events,
-                        "eta_s": round(left / blocks_per_s, 1) if blocks_per_s > 0 else None}
+        self.current = {
+            "block": block,
+            "target": target,
+            "blocks_per_s": round(blocks_per_s, 1),
+            "events_per_s": round(events / elapsed, 1),
+            "events": events,
+            "eta_s": round(left / blocks_per_s, 1) if blocks_per_s > 0 else None,
+        }
         if left <= 0:
             self.finish()
             return
@@ -45,12 +50,16 @@ class Progress:
             self._printed = now
             c = self.current
             eta = "?" if c["eta_s"] is None else f"{c['eta_s']:.0f} s"
-            self.out(f"backfill: block {block:,} of {target:,} ({100 * block / max(target, 1):.1f} %), "
-                     f"{c['blocks_per_s']:,.0f} blocks/s, {c['events_per_s']:,.0f} events/s, about {eta} left")
+            self.out(
+                f"backfill: block {block:,} of {target:,} ({100 * block / max(target, 1):.1f} %), "
+                f"{c['blocks_per_s']:,.0f} blocks/s, {c['events_per_s']:,.0f} events/s, about {eta} left"
+            )
 
     def finish(self) -> None:
         if self.current is not None and self._start is not None:
             c = self.current
-            self.out(f"backfill done: {c['events']:,} events up to block {c['block']:,} "
-                     f"({c['blocks_per_s']:,.0f} blocks/s, {c['events_per_s']:,.0f} events/s)")
+            self.out(
+                f"backfill done: {c['events']:,} events up to block {c['block']:,} "
+                f"({c['blocks_per_s']:,.0f} blocks/s, {c['events_per_s']:,.0f} events/s)"
+            )
         self._start, self.current = None, None

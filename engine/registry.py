@@ -8,11 +8,11 @@ modules itself.
 from __future__ import annotations
 
 from engine import liquor
+from engine.chain.source import ChainSource
 from engine.cross_border import orders as cross_border
 from engine.evidence import bundles as evidence
 from engine.group_buy import campaign as group_buy
 from engine.settlement import escrow as settlement
-from engine.chain.source import ChainSource
 
 SOURCES: tuple[ChainSource, ...] = (
     settlement.SOURCE,

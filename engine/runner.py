@@ -11,23 +11,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from engine import metrics
 from engine.application import OrderEngine
-from engine.chain.source import ChainSource
-from engine.config import Settings
 from engine.chain.heads import HeadWatcher, derived_ws_url
-from engine.settlement.keeper import Keeper
-from engine.progress import Progress
 from engine.chain.reader import ChainReader, OtherChain
-from engine.registry import SOURCES
 from engine.chain.rpc import Rpc
+from engine.chain.source import ChainSource
 from engine.chain.transactions import Transactions
+from engine.config import Settings
+from engine.progress import Progress
+from engine.registry import SOURCES
+from engine.settlement.keeper import Keeper
 
 log = logging.getLogger("orderchain.engine")
-RETRY_PAUSE = 1.0   # seconds to wait after a failed step
-PUSH_HEARTBEAT = 1.0   # with new heads pushed, the loop still steps (and does its chores) this often
+RETRY_PAUSE = 1.0  # seconds to wait after a failed step
+PUSH_HEARTBEAT = 1.0  # with new heads pushed, the loop still steps (and does its chores) this often
 
 
 class Chore:
@@ -44,25 +44,32 @@ class Chore:
 class EngineRunner:
     """Reads one chain into the event store, step by step or in a loop, and does its chores."""
 
-    def __init__(self, app: OrderEngine, settings: Settings, rpc_url: str,
-                 sources: Iterable[ChainSource] = SOURCES, transactions: Transactions | None = None,
-                 open_settlements: Callable[[], list[dict]] | None = None, chores: Iterable[Chore] = ()):
+    def __init__(
+        self,
+        app: OrderEngine,
+        settings: Settings,
+        rpc_url: str,
+        sources: Iterable[ChainSource] = SOURCES,
+        transactions: Transactions | None = None,
+        open_settlements: Callable[[], list[dict]] | None = None,
+        chores: Iterable[Chore] = (),
+    ):
         self.app = app
         self.settings = settings
         self.rpc_url = rpc_url
         self.sources = tuple(sources)
         self._reader: ChainReader | None = None
-        self.keeper = None
+        self.keeper: Keeper | None = None
         if settings.keeper_key and open_settlements is not None and transactions is not None:
             self.keeper = Keeper(Rpc(rpc_url), transactions, settings.keeper_key)
         elif settings.keeper_key:
             log.warning("ORDERCHAIN_KEEPER_KEY is set but this process keeps no views: the keeper is off here")
         self.open_settlements = open_settlements
         self.chores = list(chores)
-        self.halted: str | None = None      # why the engine stopped following the node
+        self.halted: str | None = None  # why the engine stopped following the node
         self.last_error: str | None = None
         self._last_keeper = 0.0
-        self.wake = threading.Event()       # set by a new head (or to stop): the loop steps at once
+        self.wake = threading.Event()  # set by a new head (or to stop): the loop steps at once
         ws_url = settings.ws_url if settings.ws_url is not None else derived_ws_url(rpc_url)
         self.ws_url = None if ws_url in ("", "off", "none") else ws_url
         self.heads = HeadWatcher(self.ws_url, self.wake) if self.ws_url else None
@@ -73,9 +80,15 @@ class EngineRunner:
     def reader(self) -> ChainReader:
         """The chain reader (connects and loads the cursor on first use)."""
         if self._reader is None:
-            self._reader = ChainReader(self.app, Rpc(self.rpc_url), self.sources, self.settings.confirmations,
-                                       self.settings.block_range, on_progress=self.progress.update,
-                                       max_events_per_step=self.settings.events_per_step)
+            self._reader = ChainReader(
+                self.app,
+                Rpc(self.rpc_url),
+                self.sources,
+                self.settings.confirmations,
+                self.settings.block_range,
+                on_progress=self.progress.update,
+                max_events_per_step=self.settings.events_per_step,
+            )
         return self._reader
 
     @property
@@ -95,7 +108,7 @@ class EngineRunner:
 
     def measure(self) -> None:
         """Sets this engine's metrics from its reader, keeper and head watcher."""
-        reader, chain = self._reader, str(self.app.manifest.chain_id)
+        reader, chain = self._reader, str(self.app.deployment.chain_id)
         if reader is None:
             return
         if reader.head is not None:
@@ -113,7 +126,11 @@ class EngineRunner:
 
     def keep(self) -> None:
         """A keeper round and each chore, when due."""
-        if self.keeper and time.monotonic() - self._last_keeper >= self.settings.keeper_interval:
+        if (
+            self.keeper is not None
+            and self.open_settlements is not None
+            and time.monotonic() - self._last_keeper >= self.settings.keeper_interval
+        ):
             self._last_keeper = time.monotonic()
             self.keeper.run_once(self.open_settlements())
         for chore in self.chores:
@@ -122,7 +139,7 @@ class EngineRunner:
                 try:
                     chore.run()
                     chore.last_error = None
-                except Exception as exc:   # a chore's failure never stops the reading; it is retried
+                except Exception as exc:  # a chore's failure never stops the reading; it is retried
                     chore.last_error = f"{exc.__class__.__name__}: {exc}"
                     log.exception("%s failed", chore.name)
 

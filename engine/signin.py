@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from siwe import SiweMessage
 
@@ -59,10 +59,16 @@ class SignIn:
     def nonce(self, now: datetime) -> dict:
         """A fresh nonce, and what the message must say besides it."""
         nonce = secrets.token_hex(12)
-        self.db.execute("INSERT INTO auth_nonces (nonce, issued_at, expires_at, used) VALUES (?, ?, ?, ?)",
-                        (nonce, _ts(now), _ts(now) + NONCE_SECONDS, False))
-        return {"nonce": nonce, "domain": self.domain, "chain_id": self.chain_id,
-                "expires_at": _ts(now) + NONCE_SECONDS}
+        self.db.execute(
+            "INSERT INTO auth_nonces (nonce, issued_at, expires_at, used) VALUES (?, ?, ?, ?)",
+            (nonce, _ts(now), _ts(now) + NONCE_SECONDS, False),
+        )
+        return {
+            "nonce": nonce,
+            "domain": self.domain,
+            "chain_id": self.chain_id,
+            "expires_at": _ts(now) + NONCE_SECONDS,
+        }
 
     def verify(self, message: str, signature: str, now: datetime, consume: bool = True) -> SiweMessage:
         """Checks an EIP-4361 message and its signature for this domain and chain, and uses its nonce.
@@ -81,7 +87,7 @@ class SignIn:
             raise SignInRefused(f"the message is for chain {parsed.chain_id}, this API serves {self.chain_id}")
         try:
             parsed.verify(signature, timestamp=now)
-        except Exception as exc:   # siwe's errors: expired, not yet valid, bad signature
+        except Exception as exc:  # siwe's errors: expired, not yet valid, bad signature
             raise SignInRefused(f"the sign-in does not hold: {type(exc).__name__} {exc}".strip()) from None
         if consume:
             with self.db.transaction():
@@ -98,15 +104,18 @@ class SignIn:
         expires = _ts(now) + self.session_seconds
         if parsed.expiration_time:
             expires = min(expires, _ts(datetime.fromisoformat(str(parsed.expiration_time).replace("Z", "+00:00"))))
-        self.db.execute("INSERT INTO auth_sessions (token_hash, address, issued_at, expires_at, message, signature) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", (_hash(token), parsed.address.lower(), _ts(now), expires,
-                                                      message, signature))
+        self.db.execute(
+            "INSERT INTO auth_sessions (token_hash, address, issued_at, expires_at, message, signature) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (_hash(token), parsed.address.lower(), _ts(now), expires, message, signature),
+        )
         return {"token": token, "address": parsed.address.lower(), "expires_at": expires}
 
     def session(self, token: str, now: datetime) -> dict | None:
         """The live session a token names: its address and the sign-in it came from."""
-        row = self.db.fetchone("SELECT address, expires_at, message, signature FROM auth_sessions "
-                               "WHERE token_hash = ?", (_hash(token),))
+        row = self.db.fetchone(
+            "SELECT address, expires_at, message, signature FROM auth_sessions WHERE token_hash = ?", (_hash(token),)
+        )
         if row is None or int(row[1]) < _ts(now):
             return None
         return {"address": row[0], "expires_at": int(row[1]), "message": row[2], "signature": row[3]}
@@ -121,9 +130,11 @@ def check_shape(message: str) -> None:
     if len(lines) > MAX_LINES:
         raise SignInRefused(f"not an EIP-4361 message: more than {MAX_LINES} lines")
     if not lines[0].endswith(HEADER) or len(lines) < 2 or not lines[1].startswith("0x") or len(lines[1]) != 42:
-        raise SignInRefused("not an EIP-4361 message: it begins with '<domain> wants you to sign in with your "
-                            "Ethereum account:' and the address on the next line")
+        raise SignInRefused(
+            "not an EIP-4361 message: it begins with '<domain> wants you to sign in with your "
+            "Ethereum account:' and the address on the next line"
+        )
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

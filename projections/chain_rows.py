@@ -21,9 +21,9 @@ class ChainBatch:
     """The aggregates' logs one catch-up step reads and changes, and the view's other work."""
 
     def __init__(self):
-        self.things: dict[str, dict | None] = {}   # aggregate id -> {"kind", "key", "logs"}
-        self.dirty: dict[str, int] = {}             # aggregate id -> seq of its last change
-        self.other: list[tuple[int, Any]] = []      # (seq, event) of the view's off-chain events
+        self.things: dict[str, dict | None] = {}  # aggregate id -> {"kind", "key", "logs"}
+        self.dirty: dict[str, int] = {}  # aggregate id -> seq of its last change
+        self.other: list[tuple[int, Any]] = []  # (seq, event) of the view's off-chain events
 
 
 class ChainRowsView(View):
@@ -48,8 +48,10 @@ class ChainRowsView(View):
         return ChainBatch()
 
     def prefetch(self, batch: ChainBatch, events: list[tuple[int, Any]]) -> None:
-        self.load(batch, [str(e.originator_id) for _, e in events
-                          if isinstance(e, self._chain) and type(e) not in self._discovered])
+        self.load(
+            batch,
+            [str(e.originator_id) for _, e in events if isinstance(e, self._chain) and type(e) not in self._discovered],
+        )
 
     def load(self, batch: ChainBatch, ids: list[str]) -> None:
         wanted = [i for i in dict.fromkeys(ids) if i not in batch.things]
@@ -57,8 +59,10 @@ class ChainRowsView(View):
             for i in chunk:
                 batch.things[i] = None
             for aggregate_id, kind, key, logs in self.db.fetchall(
-                    f"SELECT aggregate_id, kind, key, logs FROM {self.logs_table} "
-                    f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})", chunk):
+                f"SELECT aggregate_id, kind, key, logs FROM {self.logs_table} "
+                f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
                 batch.things[aggregate_id] = {"kind": kind, "key": key, "logs": json.loads(logs)}
 
     def apply(self, batch: ChainBatch, event: Any, seq: int) -> None:
@@ -73,7 +77,7 @@ class ChainRowsView(View):
         if thing is None:
             self.load(batch, [aggregate_id])
             thing = batch.things.get(aggregate_id)
-            if thing is None:   # cannot happen: Discovered always comes first
+            if thing is None:  # cannot happen: Discovered always comes first
                 return
         if isinstance(event, self._retracted):
             gone = log_key(event.coords)
@@ -85,13 +89,20 @@ class ChainRowsView(View):
         batch.dirty[aggregate_id] = seq
 
     def finish(self, batch: ChainBatch) -> None:
+        things: dict[str, dict] = {}
+        for i in batch.dirty:
+            thing = batch.things[i]
+            assert thing is not None  # a changed aggregate is in the batch
+            things[i] = thing
         self.db.executemany(
             f"INSERT INTO {self.logs_table} (aggregate_id, kind, key, logs) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (aggregate_id) DO UPDATE SET logs = excluded.logs",
-            [(i, batch.things[i]["kind"], batch.things[i]["key"], dumps(batch.things[i]["logs"]))
-             for i in batch.dirty])
-        self.write(batch, [(batch.things[i]["kind"], batch.things[i]["key"], batch.things[i]["logs"], seq)
-                           for i, seq in batch.dirty.items()])
+            [(i, t["kind"], t["key"], dumps(t["logs"])) for i, t in things.items()],
+        )
+        self.write(
+            batch,
+            [(things[i]["kind"], things[i]["key"], things[i]["logs"], seq) for i, seq in batch.dirty.items()],
+        )
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
         """Writes the rows of the aggregates the batch changed: (kind, key, canonical logs, seq)
@@ -105,5 +116,7 @@ def chain_events(aggregates: tuple[type[ChainAggregate], ...]) -> tuple[type, ..
 
 
 def logs_schema(table: str) -> str:
-    return (f"CREATE TABLE IF NOT EXISTS {table} (aggregate_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-            "key TEXT NOT NULL, logs TEXT NOT NULL)")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (aggregate_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+        "key TEXT NOT NULL, logs TEXT NOT NULL)"
+    )

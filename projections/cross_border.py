@@ -41,7 +41,8 @@ class CrossBorderView(ChainRowsView):
         self.db.executemany(
             "INSERT INTO view_cross_border_quotes (snapshot_hash, buyer, seq, snapshot) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (snapshot_hash) DO NOTHING",
-            [(e.snapshot_hash, e.snapshot["buyer"], seq, dumps(e.snapshot)) for seq, e in batch.other])
+            [(e.snapshot_hash, e.snapshot["buyer"], seq, dumps(e.snapshot)) for seq, e in batch.other],
+        )
         rows, gone = [], []
         for _, key, logs, seq in changed:
             state = CrossBorderOrder.fold(logs)
@@ -49,25 +50,33 @@ class CrossBorderView(ChainRowsView):
                 gone.append((int(key),))
                 continue
             state["order_id"] = int(key)
-            rows.append((int(key), state["buyer"], state["seller"], state["status"], state["snapshot_hash"], seq,
-                         dumps(state)))
+            rows.append(
+                (int(key), state["buyer"], state["seller"], state["status"], state["snapshot_hash"], seq, dumps(state))
+            )
         self.db.executemany("DELETE FROM view_cross_border_orders WHERE order_id = ?", gone)
         self.db.executemany(
             "INSERT INTO view_cross_border_orders (order_id, buyer, seller, status, snapshot_hash, seq, data) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET buyer = excluded.buyer, "
             "seller = excluded.seller, status = excluded.status, snapshot_hash = excluded.snapshot_hash, "
-            "seq = excluded.seq, data = excluded.data", rows)
+            "seq = excluded.seq, data = excluded.data",
+            rows,
+        )
 
     def quote(self, snapshot_hash: str) -> dict | None:
-        row = self.db.fetchone("SELECT snapshot FROM view_cross_border_quotes WHERE snapshot_hash = ?",
-                               (snapshot_hash.lower(),))
+        row = self.db.fetchone(
+            "SELECT snapshot FROM view_cross_border_quotes WHERE snapshot_hash = ?", (snapshot_hash.lower(),)
+        )
         return None if row is None else json.loads(row[0])
 
     def paid_quote(self, buyer: str, snapshot_hash: str) -> list[int]:
         """The orders ``buyer`` paid under ``snapshot_hash`` (one, or none, unless a duplicate got through)."""
-        return [int(r[0]) for r in self.db.fetchall(
-            "SELECT order_id FROM view_cross_border_orders WHERE snapshot_hash = ? AND buyer = ? ORDER BY order_id",
-            (snapshot_hash.lower(), buyer.lower()))]
+        return [
+            int(r[0])
+            for r in self.db.fetchall(
+                "SELECT order_id FROM view_cross_border_orders WHERE snapshot_hash = ? AND buyer = ? ORDER BY order_id",
+                (snapshot_hash.lower(), buyer.lower()),
+            )
+        ]
 
     def _shown(self, rows: list[tuple]) -> list[dict]:
         """Orders as shown: each with its quote and the problems found; the quotes and the other
@@ -78,12 +87,18 @@ class CrossBorderView(ChainRowsView):
         paid: dict[tuple[str, str], list[int]] = {}
         for part in chunks(hashes):
             marks = ", ".join("?" * len(part))
-            quotes.update((h, json.loads(snap)) for h, snap in self.db.fetchall(
-                f"SELECT snapshot_hash, snapshot FROM view_cross_border_quotes WHERE snapshot_hash IN ({marks})",
-                part))
+            quotes.update(
+                (h, json.loads(snap))
+                for h, snap in self.db.fetchall(
+                    f"SELECT snapshot_hash, snapshot FROM view_cross_border_quotes WHERE snapshot_hash IN ({marks})",
+                    part,
+                )
+            )
             for order_id, buyer, snapshot_hash in self.db.fetchall(
-                    "SELECT order_id, buyer, snapshot_hash FROM view_cross_border_orders "
-                    f"WHERE snapshot_hash IN ({marks}) ORDER BY order_id", part):
+                "SELECT order_id, buyer, snapshot_hash FROM view_cross_border_orders "
+                f"WHERE snapshot_hash IN ({marks}) ORDER BY order_id",
+                part,
+            ):
                 paid.setdefault((snapshot_hash, buyer), []).append(int(order_id))
         for order in orders:
             snapshot = quotes.get(order["snapshot_hash"])

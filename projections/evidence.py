@@ -38,28 +38,50 @@ class EvidenceView(View):
             self.db.execute(
                 "INSERT INTO view_evidence (bundle_hash, campaign_id, backer, root, position, seq, record) "
                 "VALUES (?, ?, ?, NULL, NULL, ?, ?) ON CONFLICT (bundle_hash) DO NOTHING",
-                (event.bundle_hash, event.campaign_id, event.backer, seq,
-                 dumps({"bundle": event.bundle, "seal": event.seal, "witness": event.witness})))
+                (
+                    event.bundle_hash,
+                    event.campaign_id,
+                    event.backer,
+                    seq,
+                    dumps({"bundle": event.bundle, "seal": event.seal, "witness": event.witness}),
+                ),
+            )
         elif isinstance(event, EvidenceRecord.Batched):
-            self.db.execute("UPDATE view_evidence SET root = ?, position = ?, seq = ? WHERE bundle_hash = ?",
-                            (event.root, event.position, seq, event.bundle_hash))
+            self.db.execute(
+                "UPDATE view_evidence SET root = ?, position = ?, seq = ? WHERE bundle_hash = ?",
+                (event.root, event.position, seq, event.bundle_hash),
+            )
         elif isinstance(event, EvidenceBatch.Made):
-            self.db.execute("INSERT INTO view_evidence_batches (root, hashes, seq) VALUES (?, ?, ?) "
-                            "ON CONFLICT (root) DO NOTHING", (event.root, dumps(event.hashes), seq))
+            self.db.execute(
+                "INSERT INTO view_evidence_batches (root, hashes, seq) VALUES (?, ?, ?) ON CONFLICT (root) DO NOTHING",
+                (event.root, dumps(event.hashes), seq),
+            )
 
     # -- queries
 
     def record(self, bundle_hash: str) -> dict | None:
-        row = self.db.fetchone("SELECT campaign_id, backer, root, position, record FROM view_evidence "
-                               "WHERE bundle_hash = ?", (bundle_hash,))
+        row = self.db.fetchone(
+            "SELECT campaign_id, backer, root, position, record FROM view_evidence WHERE bundle_hash = ?",
+            (bundle_hash,),
+        )
         if row is None:
             return None
-        return dict(json.loads(row[4]), bundle_hash=bundle_hash, campaign_id=int(row[0]), backer=row[1],
-                    root=row[2], position=None if row[3] is None else int(row[3]))
+        return dict(
+            json.loads(row[4]),
+            bundle_hash=bundle_hash,
+            campaign_id=int(row[0]),
+            backer=row[1],
+            root=row[2],
+            position=None if row[3] is None else int(row[3]),
+        )
 
     def unbatched(self, limit: int) -> list[str]:
-        return [h for (h,) in self.db.fetchall("SELECT bundle_hash FROM view_evidence WHERE root IS NULL "
-                                                "ORDER BY seq LIMIT ?", (limit,))]
+        return [
+            h
+            for (h,) in self.db.fetchall(
+                "SELECT bundle_hash FROM view_evidence WHERE root IS NULL ORDER BY seq LIMIT ?", (limit,)
+            )
+        ]
 
     def batch_hashes(self, root: str) -> list[str] | None:
         row = self.db.fetchone("SELECT hashes FROM view_evidence_batches WHERE root = ?", (root,))

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import threading
 
-from engine.cross_border.orders import CrossBorderOrder, CrossBorderQuote, completed_history_order
 from engine.cross_border.freight import FreightImport, History, history_order_of
+from engine.cross_border.orders import CrossBorderOrder, CrossBorderQuote, completed_history_order
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
 from .view import dumps
@@ -47,8 +47,19 @@ class FreightView(ChainRowsView):
     )
     tables = ("view_freight_order_logs", "view_freight_snapshots", "view_freight_history")
     handles = chain_events(aggregates) + (FreightImport.Imported, CrossBorderQuote.Recorded)
-    COLUMNS = ("order_id", "origin", "destination", "length_cm", "width_cm", "height_cm", "weight_kg", "price_minor",
-               "currency", "freight_minor", "completed_at")
+    COLUMNS = (
+        "order_id",
+        "origin",
+        "destination",
+        "length_cm",
+        "width_cm",
+        "height_cm",
+        "weight_kg",
+        "price_minor",
+        "currency",
+        "freight_minor",
+        "completed_at",
+    )
 
     def __init__(self, app, db):
         self._index: History | None = None
@@ -57,20 +68,26 @@ class FreightView(ChainRowsView):
         super().__init__(app, db)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
-        insert = (f"INSERT INTO view_freight_history ({', '.join(self.COLUMNS)}, source, seq) VALUES "
-                  f"({', '.join('?' * (len(self.COLUMNS) + 2))}) ON CONFLICT (order_id) DO NOTHING")
+        insert = (
+            f"INSERT INTO view_freight_history ({', '.join(self.COLUMNS)}, source, seq) VALUES "
+            f"({', '.join('?' * (len(self.COLUMNS) + 2))}) ON CONFLICT (order_id) DO NOTHING"
+        )
         for seq, event in batch.other:
             if isinstance(event, FreightImport.Imported):
-                self.db.executemany(insert, [tuple(o[c] for c in self.COLUMNS) + (f"import {event.source}", seq)
-                                             for o in event.orders])
+                self.db.executemany(
+                    insert, [tuple(o[c] for c in self.COLUMNS) + (f"import {event.source}", seq) for o in event.orders]
+                )
             else:
-                self.db.execute("INSERT INTO view_freight_snapshots (snapshot_hash, snapshot) VALUES (?, ?) "
-                                "ON CONFLICT (snapshot_hash) DO NOTHING", (event.snapshot_hash, dumps(event.snapshot)))
+                self.db.execute(
+                    "INSERT INTO view_freight_snapshots (snapshot_hash, snapshot) VALUES (?, ?) "
+                    "ON CONFLICT (snapshot_hash) DO NOTHING",
+                    (event.snapshot_hash, dumps(event.snapshot)),
+                )
         if not changed:
             return
         ids = [COMPLETED_PREFIX + key for _, key, _, _ in changed]
         before = self.known(ids)
-        if before:   # an ending undone or redone by a reorganisation: the index is made again
+        if before:  # an ending undone or redone by a reorganisation: the index is made again
             self.db.executemany("DELETE FROM view_freight_history WHERE order_id = ?", [(i,) for i in before])
             with self._index_lock:
                 self._index, self._indexed_to = None, 0
@@ -79,34 +96,41 @@ class FreightView(ChainRowsView):
             order = CrossBorderOrder.fold(logs)
             if order.get("status") is None:
                 continue
-            found = self.db.fetchone("SELECT snapshot FROM view_freight_snapshots WHERE snapshot_hash = ?",
-                                     (order["snapshot_hash"],))
+            found = self.db.fetchone(
+                "SELECT snapshot FROM view_freight_snapshots WHERE snapshot_hash = ?", (order["snapshot_hash"],)
+            )
             record = found and completed_history_order(COMPLETED_PREFIX + key, order, json.loads(found[0]))
             if record:
                 rows.append(tuple(record[c] for c in self.COLUMNS) + ("completed on chain", seq))
         self.db.executemany(insert, rows)
 
     def restore(self, memory) -> None:
-        self._index, self._indexed_to = None, 0   # after a failed batch or a rebuild: index again
+        self._index, self._indexed_to = None, 0  # after a failed batch or a rebuild: index again
 
     def known(self, order_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(order_ids), 500):
-            chunk = order_ids[i:i + 500]
-            found.update(r[0] for r in self.db.fetchall(
-                f"SELECT order_id FROM view_freight_history WHERE order_id IN ({','.join('?' * len(chunk))})", chunk))
+            chunk = order_ids[i : i + 500]
+            found.update(
+                r[0]
+                for r in self.db.fetchall(
+                    f"SELECT order_id FROM view_freight_history WHERE order_id IN ({','.join('?' * len(chunk))})", chunk
+                )
+            )
         return found
 
     def count(self) -> int:
-        return int(self.db.fetchone("SELECT count(*) FROM view_freight_history")[0])
+        return int(self.db.scalar("SELECT count(*) FROM view_freight_history"))
 
     def history(self) -> History:
         """The index of every row, brought up to date with the rows added since it was built."""
         with self._index_lock:
             if self._index is None:
                 self._index, self._indexed_to = History(), 0
-            rows = self.db.fetchall(f"SELECT {', '.join(self.COLUMNS)}, seq FROM view_freight_history "
-                                    "WHERE seq > ? ORDER BY seq", (self._indexed_to,))
+            rows = self.db.fetchall(
+                f"SELECT {', '.join(self.COLUMNS)}, seq FROM view_freight_history WHERE seq > ? ORDER BY seq",
+                (self._indexed_to,),
+            )
             if rows:
                 self._index.add([history_order_of(dict(zip(self.COLUMNS, r[:-1]))) for r in rows])
                 self._indexed_to = max(int(r[-1]) for r in rows)

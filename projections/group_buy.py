@@ -46,7 +46,11 @@ class GroupBuyView(ChainRowsView):
     handles = chain_events(AGGREGATES)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
-        campaigns, batches, gone_campaigns, gone_batches, backers = [], [], [], [], []
+        campaigns: list[tuple] = []
+        batches: list[tuple] = []
+        gone_campaigns: list[tuple] = []
+        gone_batches: list[tuple] = []
+        backers: list[tuple] = []
         for kind, key, logs, seq in changed:
             if kind == Campaign.kind:
                 state = Campaign.fold(logs)
@@ -55,33 +59,60 @@ class GroupBuyView(ChainRowsView):
                     continue
                 state["campaign_id"] = int(key)
                 outcome = "succeeded" if state["succeeded"] else ("cancelled" if state["cancelled"] else "")
-                campaigns.append((int(key), state["enterprise"], state["scheme_hash"], state["cycle"],
-                                  state["target_date"], state["pledged"], outcome, seq, dumps(state)))
+                campaigns.append(
+                    (
+                        int(key),
+                        state["enterprise"],
+                        state["scheme_hash"],
+                        state["cycle"],
+                        state["target_date"],
+                        state["pledged"],
+                        outcome,
+                        seq,
+                        dumps(state),
+                    )
+                )
                 backers.extend((backer.lower(), int(key)) for backer in state["backers"])
             elif kind == AnchoredBatch.kind:
                 state = AnchoredBatch.fold(logs)
                 if "root" not in state:
                     gone_batches.append((int(key),))
                     continue
-                batches.append((int(key), state["root"], state["count"], state["witness"], state["anchored_at"],
-                                state["tx_hash"], state["block_number"], seq))
+                batches.append(
+                    (
+                        int(key),
+                        state["root"],
+                        state["count"],
+                        state["witness"],
+                        state["anchored_at"],
+                        state["tx_hash"],
+                        state["block_number"],
+                        seq,
+                    )
+                )
         # Retractions first, then writes: every changed batch's row goes before any is written, so
         # a fork that moves an anchored root to another batch id never meets the old row's root.
         self.db.executemany("DELETE FROM view_campaigns WHERE campaign_id = ?", gone_campaigns)
-        self.db.executemany("DELETE FROM view_campaign_backers WHERE campaign_id = ?",
-                            gone_campaigns + [(c[0],) for c in campaigns])
-        self.db.executemany("DELETE FROM view_anchor_batches WHERE batch_id = ?",
-                            gone_batches + [(b[0],) for b in batches])
+        self.db.executemany(
+            "DELETE FROM view_campaign_backers WHERE campaign_id = ?", gone_campaigns + [(c[0],) for c in campaigns]
+        )
+        self.db.executemany(
+            "DELETE FROM view_anchor_batches WHERE batch_id = ?", gone_batches + [(b[0],) for b in batches]
+        )
         self.db.executemany(
             "INSERT INTO view_campaigns (campaign_id, enterprise, scheme_hash, cycle, target_date, pledged, outcome, "
             "seq, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET "
             "enterprise = excluded.enterprise, scheme_hash = excluded.scheme_hash, cycle = excluded.cycle, "
             "target_date = excluded.target_date, pledged = excluded.pledged, outcome = excluded.outcome, "
-            "seq = excluded.seq, data = excluded.data", campaigns)
+            "seq = excluded.seq, data = excluded.data",
+            campaigns,
+        )
         self.db.executemany("INSERT INTO view_campaign_backers (backer, campaign_id) VALUES (?, ?)", backers)
         self.db.executemany(
             "INSERT INTO view_anchor_batches (batch_id, root, count, witness, anchored_at, tx_hash, block_number, "
-            "seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batches)
+            "seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            batches,
+        )
 
     # -- queries
 
@@ -93,8 +124,9 @@ class GroupBuyView(ChainRowsView):
     def _shown(state: dict, seq: int, now: int) -> dict:
         return dict(state, seq=seq, **progress(state, now))
 
-    def campaigns(self, now: int, enterprise: str | None = None, scheme_hash: str | None = None,
-                  backer: str | None = None) -> list[dict]:
+    def campaigns(
+        self, now: int, enterprise: str | None = None, scheme_hash: str | None = None, backer: str | None = None
+    ) -> list[dict]:
         sql, params = "SELECT seq, data FROM view_campaigns WHERE 1 = 1", []
         if backer:
             sql += " AND campaign_id IN (SELECT campaign_id FROM view_campaign_backers WHERE backer = ?)"
@@ -105,28 +137,47 @@ class GroupBuyView(ChainRowsView):
         if scheme_hash:
             sql += " AND scheme_hash = ?"
             params.append(scheme_hash)
-        return [self._shown(json.loads(data), int(seq), now)
-                for seq, data in self.db.fetchall(sql + " ORDER BY campaign_id", params)]
+        return [
+            self._shown(json.loads(data), int(seq), now)
+            for seq, data in self.db.fetchall(sql + " ORDER BY campaign_id", params)
+        ]
 
     def succeeded(self, now: int) -> list[dict]:
         """Campaigns that triggered production."""
-        return [self._shown(json.loads(data), int(seq), now) for seq, data in self.db.fetchall(
-            "SELECT seq, data FROM view_campaigns WHERE outcome = 'succeeded' ORDER BY campaign_id")]
+        return [
+            self._shown(json.loads(data), int(seq), now)
+            for seq, data in self.db.fetchall(
+                "SELECT seq, data FROM view_campaigns WHERE outcome = 'succeeded' ORDER BY campaign_id"
+            )
+        ]
 
     def queues(self, now: int) -> tuple[dict[tuple[str, int], int], int]:
         """Quantity queued per (scheme hash, production cycle) in campaigns still taking pledges,
         and the sequence number of the latest change to any campaign."""
         queued: dict[tuple[str, int], int] = {}
         for scheme_hash, cycle, pledged in self.db.fetchall(
-                "SELECT scheme_hash, cycle, pledged FROM view_campaigns WHERE target_date >= ? AND outcome <> ?",
-                (now, "cancelled")):
+            "SELECT scheme_hash, cycle, pledged FROM view_campaigns WHERE target_date >= ? AND outcome <> ?",
+            (now, "cancelled"),
+        ):
             queued[(scheme_hash, int(cycle))] = queued.get((scheme_hash, int(cycle)), 0) + int(pledged)
-        row = self.db.fetchone("SELECT max(seq) FROM view_campaigns")
-        return queued, int(row[0] or 0)
+        return queued, int(self.db.scalar("SELECT max(seq) FROM view_campaigns") or 0)
 
     def batch_of_root(self, root: str) -> dict | None:
-        row = self.db.fetchone("SELECT batch_id, count, witness, anchored_at, tx_hash, block_number FROM "
-                               "view_anchor_batches WHERE root = ?", (root,))
-        return None if row is None else {"batch_id": int(row[0]), "root": root, "count": int(row[1]),
-                                         "witness": row[2], "anchored_at": int(row[3]), "tx_hash": row[4],
-                                         "block_number": int(row[5])}
+        row = self.db.fetchone(
+            "SELECT batch_id, count, witness, anchored_at, tx_hash, block_number FROM "
+            "view_anchor_batches WHERE root = ?",
+            (root,),
+        )
+        return (
+            None
+            if row is None
+            else {
+                "batch_id": int(row[0]),
+                "root": root,
+                "count": int(row[1]),
+                "witness": row[2],
+                "anchored_at": int(row[3]),
+                "tx_hash": row[4],
+                "block_number": int(row[5]),
+            }
+        )

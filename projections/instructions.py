@@ -28,56 +28,97 @@ class InstructionsView(View):
             seq BIGINT NOT NULL, body TEXT NOT NULL)""",
     )
     tables = ("view_instructions", "view_notices")
-    handles = (ProductionInstruction.Created, ProductionInstruction.Attempted, ProductionInstruction.Delivered,
-               Notice.Created, Notice.Attempted, Notice.Delivered)
+    handles = (
+        ProductionInstruction.Created,
+        ProductionInstruction.Attempted,
+        ProductionInstruction.Delivered,
+        Notice.Created,
+        Notice.Attempted,
+        Notice.Delivered,
+    )
 
     def apply(self, batch: Any, event: Any, seq: int) -> None:
         key = str(event.originator_id)
-        table, id_column = (("view_notices", "notice_id") if isinstance(event, (Notice.Created, Notice.Attempted,
-                                                                                  Notice.Delivered))
-                            else ("view_instructions", "instruction_id"))
+        table, id_column = (
+            ("view_notices", "notice_id")
+            if isinstance(event, (Notice.Created, Notice.Attempted, Notice.Delivered))
+            else ("view_instructions", "instruction_id")
+        )
         if isinstance(event, ProductionInstruction.Created):
-            self.db.execute("INSERT INTO view_instructions (instruction_id, campaign_id, store_id, state, attempts, "
-                            "seq) VALUES (?, ?, ?, 'pending', 0, ?) ON CONFLICT (instruction_id) DO NOTHING",
-                            (key, event.campaign_id, event.store_id, seq))
+            self.db.execute(
+                "INSERT INTO view_instructions (instruction_id, campaign_id, store_id, state, attempts, "
+                "seq) VALUES (?, ?, ?, 'pending', 0, ?) ON CONFLICT (instruction_id) DO NOTHING",
+                (key, event.campaign_id, event.store_id, seq),
+            )
         elif isinstance(event, Notice.Created):
-            self.db.execute("INSERT INTO view_notices (notice_id, subject, store_id, state, attempts, seq, body) "
-                            "VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (notice_id) DO NOTHING",
-                            (key, event.subject, event.store_id, seq, dumps(event.body)))
+            self.db.execute(
+                "INSERT INTO view_notices (notice_id, subject, store_id, state, attempts, seq, body) "
+                "VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (notice_id) DO NOTHING",
+                (key, event.subject, event.store_id, seq, dumps(event.body)),
+            )
         elif isinstance(event, (ProductionInstruction.Attempted, Notice.Attempted)):
-            self.db.execute(f"UPDATE {table} SET state = 'retrying', attempts = attempts + 1, "
-                            f"last_error = ?, seq = ? WHERE {id_column} = ?", (event.error, seq, key))
+            self.db.execute(
+                f"UPDATE {table} SET state = 'retrying', attempts = attempts + 1, "
+                f"last_error = ?, seq = ? WHERE {id_column} = ?",
+                (event.error, seq, key),
+            )
         else:
-            self.db.execute(f"UPDATE {table} SET state = 'delivered', attempts = attempts + 1, "
-                            f"last_error = NULL, delivered_at = ?, seq = ? WHERE {id_column} = ?",
-                            (event.at, seq, key))
+            self.db.execute(
+                f"UPDATE {table} SET state = 'delivered', attempts = attempts + 1, "
+                f"last_error = NULL, delivered_at = ?, seq = ? WHERE {id_column} = ?",
+                (event.at, seq, key),
+            )
 
     def pending(self) -> list[UUID]:
-        return [UUID(i) for (i,) in self.db.fetchall(
-            "SELECT instruction_id FROM view_instructions WHERE state <> 'delivered' UNION ALL "
-            "SELECT notice_id FROM view_notices WHERE state <> 'delivered'")]
+        return [
+            UUID(i)
+            for (i,) in self.db.fetchall(
+                "SELECT instruction_id FROM view_instructions WHERE state <> 'delivered' UNION ALL "
+                "SELECT notice_id FROM view_notices WHERE state <> 'delivered'"
+            )
+        ]
 
     def notice_subjects(self) -> set[str]:
         return {s for (s,) in self.db.fetchall("SELECT subject FROM view_notices")}
 
     def notices(self, store_id: str) -> list[dict]:
-        return [{"subject": r[0], "state": r[1], "attempts": int(r[2]), "last_error": r[3], "delivered_at": r[4],
-                 "body": json.loads(r[5])} for r in self.db.fetchall(
-            "SELECT subject, state, attempts, last_error, delivered_at, body FROM view_notices WHERE store_id = ? "
-            "ORDER BY seq", (store_id,))]
+        return [
+            {
+                "subject": r[0],
+                "state": r[1],
+                "attempts": int(r[2]),
+                "last_error": r[3],
+                "delivered_at": r[4],
+                "body": json.loads(r[5]),
+            }
+            for r in self.db.fetchall(
+                "SELECT subject, state, attempts, last_error, delivered_at, body FROM view_notices WHERE store_id = ? "
+                "ORDER BY seq",
+                (store_id,),
+            )
+        ]
 
     def instructions(self, store_id: str) -> list[dict]:
         """The store's production instructions, oldest change first, with their delivery."""
-        return [{"campaign_id": int(r[0]), "state": r[1], "attempts": int(r[2]), "last_error": r[3],
-                 "delivered_at": r[4]} for r in self.db.fetchall(
-            "SELECT campaign_id, state, attempts, last_error, delivered_at FROM view_instructions "
-            "WHERE store_id = ? ORDER BY seq", (store_id,))]
+        return [
+            {"campaign_id": int(r[0]), "state": r[1], "attempts": int(r[2]), "last_error": r[3], "delivered_at": r[4]}
+            for r in self.db.fetchall(
+                "SELECT campaign_id, state, attempts, last_error, delivered_at FROM view_instructions "
+                "WHERE store_id = ? ORDER BY seq",
+                (store_id,),
+            )
+        ]
 
     def campaigns(self) -> set[int]:
         return {int(c) for (c,) in self.db.fetchall("SELECT campaign_id FROM view_instructions")}
 
     def of_campaign(self, campaign_id: int) -> dict | None:
-        row = self.db.fetchone("SELECT state, attempts, last_error, delivered_at FROM view_instructions "
-                               "WHERE campaign_id = ?", (campaign_id,))
-        return None if row is None else {"state": row[0], "attempts": int(row[1]), "last_error": row[2],
-                                         "delivered_at": row[3]}
+        row = self.db.fetchone(
+            "SELECT state, attempts, last_error, delivered_at FROM view_instructions WHERE campaign_id = ?",
+            (campaign_id,),
+        )
+        return (
+            None
+            if row is None
+            else {"state": row[0], "attempts": int(row[1]), "last_error": row[2], "delivered_at": row[3]}
+        )

@@ -26,13 +26,29 @@ class RatesView(View):
 
     def apply(self, batch: Any, event: Any, seq: int) -> None:
         doc = event.document
-        self.db.execute("INSERT INTO view_rates (signature_hash, base, quote, at, seq, record) VALUES "
-                        "(?, ?, ?, ?, ?, ?) ON CONFLICT (signature_hash) DO NOTHING",
-                        (event.signature_hash, doc["base"], doc["quote"], doc["at"], seq,
-                         dumps({"document": doc, "signature": event.signature, "signature_hash": event.signature_hash,
-                                "signer": event.signer})))
+        self.db.execute(
+            "INSERT INTO view_rates (signature_hash, base, quote, at, seq, record) VALUES "
+            "(?, ?, ?, ?, ?, ?) ON CONFLICT (signature_hash) DO NOTHING",
+            (
+                event.signature_hash,
+                doc["base"],
+                doc["quote"],
+                doc["at"],
+                seq,
+                dumps(
+                    {
+                        "document": doc,
+                        "signature": event.signature,
+                        "signature_hash": event.signature_hash,
+                        "signer": event.signer,
+                    }
+                ),
+            ),
+        )
 
     def latest(self, base: str, quote: str) -> dict | None:
-        row = self.db.fetchone("SELECT record FROM view_rates WHERE base = ? AND quote = ? ORDER BY at DESC, seq DESC "
-                               "LIMIT 1", (base.upper(), quote.upper()))
+        row = self.db.fetchone(
+            "SELECT record FROM view_rates WHERE base = ? AND quote = ? ORDER BY at DESC, seq DESC LIMIT 1",
+            (base.upper(), quote.upper()),
+        )
         return None if row is None else json.loads(row[0])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from engine.application import OrderEngine
 from engine.config import Settings
@@ -58,9 +59,10 @@ class Projector:
         with self.db.transaction():
             self.db.execute("DELETE FROM view_failures WHERE name = ?", (view.name,))
             if error is not None:
-                self.db.execute("INSERT INTO view_failures (name, position, error, failed_at) VALUES (?, ?, ?, ?)",
-                                (view.name, view.position(), error[:2000],
-                                 datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                self.db.execute(
+                    "INSERT INTO view_failures (name, position, error, failed_at) VALUES (?, ?, ?, ?)",
+                    (view.name, view.position(), error[:2000], datetime.now(UTC).isoformat(timespec="seconds")),
+                )
 
     def failures(self) -> dict[str, str]:
         """The views whose last catch-up failed (in any process), and why."""
@@ -82,8 +84,7 @@ class Projector:
             raise KeyError(f"no view named {name!r}; views: {', '.join(v.name for v in self.views)}")
         return sum(view.rebuild() for view in chosen)
 
-    def run(self, stop: threading.Event, interval: float,
-            on_progress: Callable[[int], None] | None = None) -> None:
+    def run(self, stop: threading.Event, interval: float, on_progress: Callable[[int], None] | None = None) -> None:
         """Follows the event store until ``stop`` is set."""
         while not stop.is_set():
             applied = 0
@@ -91,7 +92,7 @@ class Projector:
                 applied = self.catch_up()
                 if applied and on_progress:
                     on_progress(self.position())
-            except Exception:   # keep following; the next round retries
+            except Exception:  # keep following; the next round retries
                 log.exception("projector step failed")
                 stop.wait(1.0)
             if not applied:

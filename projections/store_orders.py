@@ -14,8 +14,15 @@ from typing import Any
 from engine.chain.source import log_key, log_of
 from engine.db import Database
 from engine.settlement.escrow import OPEN_STATUSES, Settlement, fold
-from engine.settlement.store_order import (TERMS_EVENTS, OrderTerms, StoreOrder, follow, history_entry, order_number_bytes32,
-                                order_number_from_bytes32)
+from engine.settlement.store_order import (
+    TERMS_EVENTS,
+    OrderTerms,
+    StoreOrder,
+    follow,
+    history_entry,
+    order_number_bytes32,
+    order_number_from_bytes32,
+)
 from engine.settlement.stores import Store
 
 from .view import View, chunks, dumps
@@ -33,10 +40,10 @@ class _Batch:
         self.db = db
         self.settlements: dict[str, dict | None] = {}
         self.orders: dict[tuple[str, str], dict | None] = {}
-        self.by_order: dict[tuple[str, str], set[str]] = {}   # (store address, order bytes32) -> ids
+        self.by_order: dict[tuple[str, str], set[str]] = {}  # (store address, order bytes32) -> ids
         self.dirty_settlements: set[str] = set()
         self.dirty_orders: dict[tuple[str, str], int] = {}
-        self.history: list[tuple] = []   # (store id, order number, seq, n, entry)
+        self.history: list[tuple] = []  # (store id, order number, seq, n, entry)
         self._keys: dict[int, str] = {}
         self._numbers: dict[str, str | None] = {}
 
@@ -53,11 +60,18 @@ class _Batch:
         return self._numbers[order_b32]
 
     def _settlement_row(self, row: tuple) -> dict:
-        return {"aggregate_id": row[0], "id": row[1], "store_address": row[2], "order_number": row[3],
-                "logs": json.loads(row[4]), "linked": (row[5], row[6]) if row[5] else None}
+        return {
+            "aggregate_id": row[0],
+            "id": row[1],
+            "store_address": row[2],
+            "order_number": row[3],
+            "logs": json.loads(row[4]),
+            "linked": (row[5], row[6]) if row[5] else None,
+        }
 
-    def prefetch(self, settlement_ids: list[str], order_keys: list[tuple[str, str]],
-                 settlement_keys: list[tuple[str, str]]) -> None:
+    def prefetch(
+        self, settlement_ids: list[str], order_keys: list[tuple[str, str]], settlement_keys: list[tuple[str, str]]
+    ) -> None:
         wanted = [i for i in dict.fromkeys(settlement_ids) if i not in self.settlements]
         for chunk in chunks(wanted):
             for i in chunk:
@@ -65,29 +79,40 @@ class _Batch:
             rows = self.db.fetchall(
                 "SELECT aggregate_id, settlement_id, store_address, order_number, logs, linked_store, "
                 "linked_order FROM view_settlements "
-                f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})", chunk)
+                f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
             for row in rows:
                 self.settlements[row[0]] = self._settlement_row(row)
         keys = list(dict.fromkeys(k for k in settlement_keys if k not in self.by_order))
-        keys += [k for k in dict.fromkeys((s["store_address"], s["order_number"]) for s in self.settlements.values()
-                                          if s and s["store_address"]) if k not in self.by_order and k not in keys]
+        keys += [
+            k
+            for k in dict.fromkeys(
+                (s["store_address"], s["order_number"]) for s in self.settlements.values() if s and s["store_address"]
+            )
+            if k not in self.by_order and k not in keys
+        ]
         for chunk in chunks(keys, 300):
             for k in chunk:
                 self.by_order[k] = set()
             rows = self.db.fetchall(
                 f"WITH k(a, b) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
                 "SELECT s.aggregate_id, s.store_address, s.order_number FROM k JOIN view_settlements s "
-                "ON s.store_address = k.a AND s.order_number = k.b", [v for k in chunk for v in k])
+                "ON s.store_address = k.a AND s.order_number = k.b",
+                [v for k in chunk for v in k],
+            )
             for aggregate_id, store_address, order_number in rows:
                 self.by_order[(store_address, order_number)].add(aggregate_id)
         order_keys = [k for k in dict.fromkeys(order_keys) if k not in self.orders]
         for chunk in chunks(order_keys, 300):
             for k in chunk:
                 self.orders[k] = None
-            rows = self.db.fetchall(   # a join on a VALUES list, so both databases use the key index
+            rows = self.db.fetchall(  # a join on a VALUES list, so both databases use the key index
                 f"WITH k(a, b) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
                 "SELECT o.store_id, o.order_number, o.data FROM k JOIN view_orders o "
-                "ON o.store_id = k.a AND o.order_number = k.b", [v for k in chunk for v in k])
+                "ON o.store_id = k.a AND o.order_number = k.b",
+                [v for k in chunk for v in k],
+            )
             for store_id, number, data in rows:
                 self.orders[(store_id, number)] = json.loads(data)
 
@@ -124,25 +149,44 @@ class _Batch:
             rows = []
             for aggregate_id in self.dirty_settlements:
                 s = self.settlements[aggregate_id]
+                assert s is not None  # a changed settlement is in the batch
                 linked = s.get("linked") or (None, None)
-                rows.append((aggregate_id, s["id"], s["store_address"], s["order_number"], dumps(s["logs"]),
-                             linked[0], linked[1]))
+                rows.append(
+                    (
+                        aggregate_id,
+                        s["id"],
+                        s["store_address"],
+                        s["order_number"],
+                        dumps(s["logs"]),
+                        linked[0],
+                        linked[1],
+                    )
+                )
             self.db.executemany(
                 "INSERT INTO view_settlements (aggregate_id, settlement_id, store_address, order_number, logs, "
                 "linked_store, linked_order) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET "
                 "settlement_id = excluded.settlement_id, store_address = excluded.store_address, "
                 "order_number = excluded.order_number, logs = excluded.logs, linked_store = excluded.linked_store, "
-                "linked_order = excluded.linked_order", rows)
+                "linked_order = excluded.linked_order",
+                rows,
+            )
         if self.dirty_orders:
-            rows = [(key[0], key[1], seq, self.orders[key]["status"], dumps(self.orders[key]))
-                    for key, seq in self.dirty_orders.items()]
+            order_rows = []
+            for key, seq in self.dirty_orders.items():
+                order = self.orders[key]
+                assert order is not None  # a changed order is in the batch
+                order_rows.append((key[0], key[1], seq, order["status"], dumps(order)))
             self.db.executemany(
                 "INSERT INTO view_orders (store_id, order_number, seq, status, data) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (store_id, order_number) DO UPDATE SET seq = excluded.seq, "
-                "status = excluded.status, data = excluded.data", rows)
+                "status = excluded.status, data = excluded.data",
+                order_rows,
+            )
         if self.history:
-            self.db.executemany("INSERT INTO view_order_history (store_id, order_number, seq, n, entry) "
-                                "VALUES (?, ?, ?, ?, ?)", self.history)
+            self.db.executemany(
+                "INSERT INTO view_order_history (store_id, order_number, seq, n, entry) VALUES (?, ?, ?, ?, ?)",
+                self.history,
+            )
 
 
 SETTLEMENT_EVENT_CLASSES = (Settlement.Discovered, Settlement.LogRecorded, Settlement.Retracted)
@@ -154,8 +198,13 @@ def _opened_at(state: dict) -> tuple:
 
 
 def _terms(order: dict) -> OrderTerms:
-    return OrderTerms(amount_due=order["amount_due"], token=order["token"], snapshot_hash=order["snapshot_hash"],
-                      buyer=order.get("order_buyer"), time_limit=order.get("time_limit"))
+    return OrderTerms(
+        amount_due=order["amount_due"],
+        token=order["token"],
+        snapshot_hash=order["snapshot_hash"],
+        buyer=order.get("order_buyer"),
+        time_limit=order.get("time_limit"),
+    )
 
 
 class StoreOrdersView(View):
@@ -185,8 +234,7 @@ class StoreOrdersView(View):
     def __init__(self, app, db: Database):
         self._stores_by_address: dict[str, str] = {}
         super().__init__(app, db)
-        self._stores_by_address = dict(
-            (a, s) for s, a in self.db.fetchall("SELECT store_id, address FROM view_stores"))
+        self._stores_by_address = {a: s for s, a in self.db.fetchall("SELECT store_id, address FROM view_stores")}
 
     # -- batches
 
@@ -204,7 +252,7 @@ class StoreOrdersView(View):
         settlement_ids, order_keys, settlement_keys = [], [], []
         for _, event in events:
             if isinstance(event, SETTLEMENT_EVENT_CLASSES):
-                if not isinstance(event, Settlement.Discovered):   # a new settlement has no row yet
+                if not isinstance(event, Settlement.Discovered):  # a new settlement has no row yet
                     settlement_ids.append(batch.key_of(event))
                 log = log_of(event)
                 if log is not None and log["event"] == "SettlementOpened":
@@ -231,19 +279,31 @@ class StoreOrdersView(View):
     def apply(self, batch: _Batch, event: Any, seq: int) -> None:
         if isinstance(event, Settlement.LogRecorded):
             log = log_of(event)
+            assert log is not None  # a recorded log
             self._on_log(batch, batch.key_of(event), seq, log, lambda logs: logs + [log])
         elif isinstance(event, Settlement.Retracted):
             settlement = batch.settlement(batch.key_of(event))
             key = log_key(event.coords)
             gone = next((lg for lg in settlement["logs"] if log_key(lg["coords"]) == key), None) if settlement else None
             if gone is not None:
-                self._on_log(batch, batch.key_of(event), seq, gone, lambda logs: [
-                    lg for lg in logs if log_key(lg["coords"]) != key], retracted=True)
+                self._on_log(
+                    batch,
+                    batch.key_of(event),
+                    seq,
+                    gone,
+                    lambda logs: [lg for lg in logs if log_key(lg["coords"]) != key],
+                    retracted=True,
+                )
         elif isinstance(event, Settlement.Discovered):
             aggregate_id = batch.key_of(event)
-            batch.settlements[aggregate_id] = {"aggregate_id": aggregate_id, "id": event.key,
-                                               "store_address": None, "order_number": None, "logs": [],
-                                               "linked": None}
+            batch.settlements[aggregate_id] = {
+                "aggregate_id": aggregate_id,
+                "id": event.key,
+                "store_address": None,
+                "order_number": None,
+                "logs": [],
+                "linked": None,
+            }
             batch.dirty_settlements.add(aggregate_id)
             first = log_of(event)
             if first is not None:
@@ -251,36 +311,46 @@ class StoreOrdersView(View):
         elif isinstance(event, StoreOrder.Created):
             self._created(batch, event, seq)
         elif isinstance(event, Store.Registered):
-            self.db.execute("INSERT INTO view_stores (store_id, name, address, seq) VALUES (?, ?, ?, ?)",
-                            (event.store_id, event.name, event.address, seq))
+            self.db.execute(
+                "INSERT INTO view_stores (store_id, name, address, seq) VALUES (?, ?, ?, ?)",
+                (event.store_id, event.name, event.address, seq),
+            )
             self._stores_by_address[event.address] = event.store_id
 
     def _created(self, batch: _Batch, event: Any, seq: int) -> None:
         snap = event.snapshot
         order = {
-            "store_id": event.store_id, "order_number": event.order_number,
-            "store_address": snap["store_address"], "amount": int(snap["amount"]),
-            "amount_due": int(snap["amount"]), "token": snap["token"], "order_buyer": snap["buyer"],
-            "time_limit": snap["time_limit"], "items": snap["items"],
-            "snapshot_hash": event.snapshot_hash, "created_at": event.timestamp.isoformat(),
-            "chain_id": snap["chain_id"], "settlement_contract": snap["settlement_contract"],
+            "store_id": event.store_id,
+            "order_number": event.order_number,
+            "store_address": snap["store_address"],
+            "amount": int(snap["amount"]),
+            "amount_due": int(snap["amount"]),
+            "token": snap["token"],
+            "order_buyer": snap["buyer"],
+            "time_limit": snap["time_limit"],
+            "items": snap["items"],
+            "snapshot_hash": event.snapshot_hash,
+            "created_at": event.timestamp.isoformat(),
+            "chain_id": snap["chain_id"],
+            "settlement_contract": snap["settlement_contract"],
         }
         key = (event.store_id, event.order_number)
         batch.orders[key] = order
-        entries = [{"step": "OrderCreated", "snapshot_hash": event.snapshot_hash,
-                    "created_at": order["created_at"]}]
+        entries = [{"step": "OrderCreated", "snapshot_hash": event.snapshot_hash, "created_at": order["created_at"]}]
         # Settlements opened under the number before the order existed, oldest first.
         terms = _terms(order)
-        for s in sorted(batch.settlements_for(order["store_address"], order_number_bytes32(event.order_number)),
-                        key=lambda s: _opened_at(fold(s["logs"]))):
+        for s in sorted(
+            batch.settlements_for(order["store_address"], order_number_bytes32(event.order_number)),
+            key=lambda s: _opened_at(fold(s["logs"])),
+        ):
             for i, log in enumerate(s["logs"]):
-                entries.append(history_entry(s["id"], log, terms=terms, settlement=fold(s["logs"][:i + 1])))
+                entries.append(history_entry(s["id"], log, terms=terms, settlement=fold(s["logs"][: i + 1])))
         batch.history.extend((key[0], key[1], seq, n, dumps(entry)) for n, entry in enumerate(entries))
         batch.dirty_orders[key] = seq
 
     def _on_log(self, batch: _Batch, aggregate_id: str, seq: int, log: dict, change, retracted: bool = False) -> None:
         settlement = batch.settlement(aggregate_id)
-        if settlement is None:   # cannot happen: Discovered always comes first
+        if settlement is None:  # cannot happen: Discovered always comes first
             return
         before = (settlement["store_address"], settlement["order_number"])
         settlement["logs"] = change(settlement["logs"])
@@ -300,19 +370,25 @@ class StoreOrdersView(View):
         for store_address, order_b32 in targets:
             store_id = self._stores_by_address.get(store_address) if store_address else None
             number = batch.order_number(order_b32) if store_id else None
-            order = batch.order((store_id, number)) if number else None
+            order = batch.order((store_id, number)) if store_id and number else None
             if order is None:
                 continue
             sets_terms = not retracted and log["event"] in TERMS_EVENTS
-            entry = history_entry(settlement["id"], log, retracted=retracted, terms=_terms(order),
-                                  settlement=fold(settlement["logs"]) if sets_terms else None)
+            entry = history_entry(
+                settlement["id"],
+                log,
+                retracted=retracted,
+                terms=_terms(order),
+                settlement=fold(settlement["logs"]) if sets_terms else None,
+            )
             batch.history.append((store_id, number, seq, 0, dumps(entry)))
-            batch.dirty_orders[(store_id, number)] = seq
+            batch.dirty_orders[(store_id, number)] = seq  # type: ignore[index]  # both set: it has an order
 
     def finish(self, batch: _Batch) -> None:
         """Each changed order's progress from its settlements as the batch leaves them, then the rows."""
         for key in batch.dirty_orders:
             order = batch.orders[key]
+            assert order is not None  # a changed order is in the batch
             found = batch.settlements_for(order["store_address"], order_number_bytes32(order["order_number"]))
             states = []
             for s in found:
@@ -329,17 +405,20 @@ class StoreOrdersView(View):
         found = self.order_raw(store_id, order_number)
         return None if found is None else (found[0], json.loads(found[1]))
 
-    def orders(self, store_id: str, after: int = 0, status: str | None = None,
-               limit: int = 100) -> list[tuple[int, dict]]:
+    def orders(
+        self, store_id: str, after: int = 0, status: str | None = None, limit: int = 100
+    ) -> list[tuple[int, dict]]:
         return [(seq, json.loads(data)) for seq, _, data in self.orders_raw(store_id, after, status, limit)]
 
     def order_raw(self, store_id: str, order_number: str) -> tuple[int, str] | None:
-        row = self.db.fetchone("SELECT seq, data FROM view_orders WHERE store_id = ? AND order_number = ?",
-                               (store_id, order_number))
+        row = self.db.fetchone(
+            "SELECT seq, data FROM view_orders WHERE store_id = ? AND order_number = ?", (store_id, order_number)
+        )
         return None if row is None else (int(row[0]), row[1])
 
-    def orders_raw(self, store_id: str, after: int = 0, status: str | None = None,
-                   limit: int = 100) -> list[tuple[int, str, str]]:
+    def orders_raw(
+        self, store_id: str, after: int = 0, status: str | None = None, limit: int = 100
+    ) -> list[tuple[int, str, str]]:
         """Like :meth:`orders`, the rows' JSON text unparsed: (seq, order number, data)."""
         sql = "SELECT seq, order_number, data FROM view_orders WHERE store_id = ? AND seq > ?"
         params: list[Any] = [store_id, after]
@@ -357,14 +436,20 @@ class StoreOrdersView(View):
 
     def history(self, store_id: str, order_number: str) -> list[dict]:
         """Every step the order went through, oldest first."""
-        return [dict(json.loads(entry), seq=int(seq)) for seq, entry in self.db.fetchall(
-            "SELECT seq, entry FROM view_order_history WHERE store_id = ? AND order_number = ? ORDER BY seq, n",
-            (store_id, order_number))]
+        return [
+            dict(json.loads(entry), seq=int(seq))
+            for seq, entry in self.db.fetchall(
+                "SELECT seq, entry FROM view_order_history WHERE store_id = ? AND order_number = ? ORDER BY seq, n",
+                (store_id, order_number),
+            )
+        ]
 
     def snapshot(self) -> dict:
         """Every store's orders, for comparing this view with a rebuild."""
-        return {(r[0], r[1]): (r[2], json.loads(r[3])) for r in self.db.fetchall(
-            "SELECT store_id, order_number, status, data FROM view_orders")}
+        return {
+            (r[0], r[1]): (r[2], json.loads(r[3]))
+            for r in self.db.fetchall("SELECT store_id, order_number, status, data FROM view_orders")
+        }
 
     def open_settlements(self) -> list[dict]:
         """Settlements still holding funds (folded, with their ids), for the keeper."""

@@ -44,7 +44,7 @@ def dumps(value: Any) -> str:
 
 def chunks(items: list, size: int = 400):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def run_from(handed: list[tuple[int, Any]], position: int, limit: int) -> list[tuple[int, Any]]:
@@ -82,13 +82,15 @@ class View:
         for statement in TRACKING_SCHEMA + self.schema:
             self.db.execute(statement)
         row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
-        if row is None:   # new here (its tables may hold rows an earlier layout built): start empty
-            self.db.execute("INSERT INTO view_positions (name, position, version) VALUES (?, 0, ?) "
-                            "ON CONFLICT (name) DO NOTHING", (self.name, self.version))
+        if row is None:  # new here (its tables may hold rows an earlier layout built): start empty
+            self.db.execute(
+                "INSERT INTO view_positions (name, position, version) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING",
+                (self.name, self.version),
+            )
         if row is None or int(row[0]) != self.version:
             self._empty()
         failed = self.db.fetchone("SELECT error FROM view_failures WHERE name = ?", (self.name,))
-        self.failed: str | None = failed[0] if failed else None   # why its last catch-up failed
+        self.failed: str | None = failed[0] if failed else None  # why its last catch-up failed
 
     # -- hooks
 
@@ -127,8 +129,10 @@ class View:
     def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
         """Notifications after ``start``; only those this view handles are decoded."""
         decode = self.app.mapper.to_domain_event
-        return [(n.id, decode(n) if self._wants(n.topic) else None)
-                for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)]
+        return [
+            (n.id, decode(n) if self._wants(n.topic) else None)
+            for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
+        ]
 
     def catch_up(self, batch_size: int = BATCH_SIZE, recorded: list | None = None) -> int:
         """Applies every event not yet applied; returns how many were passed over.
@@ -144,14 +148,15 @@ class View:
         handles = self.handles
         lock = " FOR UPDATE" if self.db.is_postgres else ""
         if handed and not any(self._wants(get_topic(t)) for t in {type(e) for _, e in handed}):
-            total += self._pass_over(handed, lock)   # none of them is this view's: only the position moves
+            total += self._pass_over(handed, lock)  # none of them is this view's: only the position moves
         with self._lock, gc_paused():
             while True:
                 memory = self.remember()
                 try:
                     with self.db.transaction():
-                        start = int(self.db.fetchone(
-                            f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,))[0])
+                        start = int(
+                            self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,))
+                        )
                         events = run_from(handed, start, batch_size) or self._read(start, batch_size)
                         mine = [(seq, e) for seq, e in events if e is not None and isinstance(e, handles)]
                         if mine:
@@ -161,8 +166,9 @@ class View:
                                 self.apply(batch, event, seq)
                             self.finish(batch)
                         if events:
-                            self.db.execute("UPDATE view_positions SET position = ? WHERE name = ?",
-                                            (events[-1][0], self.name))
+                            self.db.execute(
+                                "UPDATE view_positions SET position = ? WHERE name = ?", (events[-1][0], self.name)
+                            )
                 except BaseException:
                     self.restore(memory)
                     raise
@@ -178,8 +184,7 @@ class View:
         if last - first + 1 != len(handed):
             return 0
         with self.db.transaction():
-            start = int(self.db.fetchone(f"SELECT position FROM view_positions WHERE name = ?{lock}",
-                                         (self.name,))[0])
+            start = int(self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,)))
             if not first <= start + 1 <= last:
                 return 0
             self.db.execute("UPDATE view_positions SET position = ? WHERE name = ?", (last, self.name))
@@ -189,14 +194,17 @@ class View:
         with self.db.transaction():
             for table in self.tables:
                 self.db.execute(f"DELETE FROM {table}")
-            self.db.execute("UPDATE view_positions SET position = 0, version = ? WHERE name = ?",
-                            (self.version, self.name))
+            self.db.execute(
+                "UPDATE view_positions SET position = 0, version = ? WHERE name = ?", (self.version, self.name)
+            )
         self.restore(None)
 
     def snapshot(self) -> Any:
         """Every row of every table of this view, for comparing it with a rebuild."""
-        return {table: sorted(repr(tuple(row)) for row in self.db.fetchall(f"SELECT * FROM {table}"))
-                for table in self.tables}
+        return {
+            table: sorted(repr(tuple(row)) for row in self.db.fetchall(f"SELECT * FROM {table}"))
+            for table in self.tables
+        }
 
     def rebuild(self) -> int:
         """Empties this view (and only this view) and builds it again from the event log."""

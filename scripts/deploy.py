@@ -37,37 +37,86 @@ def _entry(container, contract) -> dict:
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--deployer", "deployer_alias", default=None,
-              help="ape account alias that deploys and owns the contracts "
-                   "(default on development chains: dev account 0).")
+@click.option(
+    "--deployer",
+    "deployer_alias",
+    default=None,
+    help="ape account alias that deploys and owns the contracts (default on development chains: dev account 0).",
+)
 @click.option("--arbiter", default=None, help="Dispute arbiter address (default: the deployer).")
-@click.option("--token", "tokens", multiple=True,
-              help="ERC-20 token to allow-list; repeat for several.")
-@click.option("--test-token/--no-test-token", default=None,
-              help="Deploy the 6-decimal test stablecoin (default: only on development chains).")
-@click.option("--default-time-limit", default=10 * DAY, show_default=True, type=int,
-              help="Settlement time limit in seconds when the payer gives none.")
+@click.option("--token", "tokens", multiple=True, help="ERC-20 token to allow-list; repeat for several.")
+@click.option(
+    "--test-token/--no-test-token",
+    default=None,
+    help="Deploy the 6-decimal test stablecoin (default: only on development chains).",
+)
+@click.option(
+    "--default-time-limit",
+    default=10 * DAY,
+    show_default=True,
+    type=int,
+    help="Settlement time limit in seconds when the payer gives none.",
+)
 @click.option("--min-time-limit", default=3600, show_default=True, type=int)
 @click.option("--max-time-limit", default=90 * DAY, show_default=True, type=int, help="At most 365 days.")
-@click.option("--response-window", default=7 * DAY, show_default=True, type=int,
-              help="Seconds the store has to answer a buyer's claim (1 to 90 days).")
-@click.option("--arbitration-window", default=30 * DAY, show_default=True, type=int,
-              help="Seconds the arbiter has to split a dispute (1 to 90 days).")
-@click.option("--arbiter-delay", default=3 * DAY, show_default=True, type=int,
-              help="Seconds from a new arbiter's announcement until it takes effect (1 to 90 days).")
-@click.option("--metadata-base", default="http://127.0.0.1:8000/cases/", show_default=True,
-              help="Base of every case's tokenURI: the API's /cases/ (tokenURI is BASE{tokenId}/metadata). "
-                   "`orderchain run` and `orderchain deploy` pass ORDERCHAIN_PUBLIC_URL (or the API's host and "
-                   "port) + /cases/.")
-@click.option("--witness", default=None,
-              help="The evidence witness that anchors order evidence (default: the deployer; on development "
-                   "chains dev account 8).")
-@click.option("--operator", default=None,
-              help="The cross-border operator who pays freight legs beside sellers (default: the deployer).")
+@click.option(
+    "--response-window",
+    default=7 * DAY,
+    show_default=True,
+    type=int,
+    help="Seconds the store has to answer a buyer's claim (1 to 90 days).",
+)
+@click.option(
+    "--arbitration-window",
+    default=30 * DAY,
+    show_default=True,
+    type=int,
+    help="Seconds the arbiter has to split a dispute (1 to 90 days).",
+)
+@click.option(
+    "--arbiter-delay",
+    default=3 * DAY,
+    show_default=True,
+    type=int,
+    help="Seconds from a new arbiter's announcement until it takes effect (1 to 90 days).",
+)
+@click.option(
+    "--metadata-base",
+    default="http://127.0.0.1:8000/cases/",
+    show_default=True,
+    help="Base of every case's tokenURI: the API's /cases/ (tokenURI is BASE{tokenId}/metadata). "
+    "`orderchain run` and `orderchain deploy` pass ORDERCHAIN_PUBLIC_URL (or the API's host and "
+    "port) + /cases/.",
+)
+@click.option(
+    "--witness",
+    default=None,
+    help="The evidence witness that anchors order evidence (default: the deployer; on development "
+    "chains dev account 8).",
+)
+@click.option(
+    "--operator",
+    default=None,
+    help="The cross-border operator who pays freight legs beside sellers (default: the deployer).",
+)
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
-def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit,
-        min_time_limit, max_time_limit, response_window, arbitration_window, arbiter_delay, metadata_base, witness,
-        operator, out_dir):
+def cli(
+    network,
+    deployer_alias,
+    arbiter,
+    tokens,
+    test_token,
+    default_time_limit,
+    min_time_limit,
+    max_time_limit,
+    response_window,
+    arbitration_window,
+    arbiter_delay,
+    metadata_base,
+    witness,
+    operator,
+    out_dir,
+):
     chain_id = chain.chain_id
     dev = chain_id in DEV_CHAIN_IDS
     if deployer_alias:
@@ -91,8 +140,15 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
                 stable.mint(account, DEV_MINT, sender=deployer)
 
     settlement = project.C2CSettlement.deploy(
-        deployer, arbiter or deployer, default_time_limit, min_time_limit, max_time_limit,
-        response_window, arbitration_window, arbiter_delay, sender=deployer,
+        deployer,
+        arbiter or deployer,
+        default_time_limit,
+        min_time_limit,
+        max_time_limit,
+        response_window,
+        arbitration_window,
+        arbiter_delay,
+        sender=deployer,
     )
     contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
     liquor = project.LiquorCases.deploy(deployer, sender=deployer)
@@ -103,8 +159,17 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
     witness = witness or (accounts.test_accounts[8].address if dev else deployer.address)
     anchor = project.EvidenceAnchor.deploy(deployer, witness, sender=deployer)
     contracts["EvidenceAnchor"] = _entry(project.EvidenceAnchor, anchor)
-    escrow = project.CrossBorderEscrow.deploy(deployer, operator or deployer.address, arbiter or deployer,
-                                              14 * DAY, 7 * DAY, 5 * DAY, 30 * DAY, arbiter_delay, sender=deployer)
+    escrow = project.CrossBorderEscrow.deploy(
+        deployer,
+        operator or deployer.address,
+        arbiter or deployer,
+        14 * DAY,
+        7 * DAY,
+        5 * DAY,
+        30 * DAY,
+        arbiter_delay,
+        sender=deployer,
+    )
     contracts["CrossBorderEscrow"] = _entry(project.CrossBorderEscrow, escrow)
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)
@@ -122,6 +187,8 @@ def cli(network, deployer_alias, arbiter, tokens, test_token, default_time_limit
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{chain_id}.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")
-    click.echo(f"deployed on chain {chain_id} in {time.monotonic() - started:.1f}s: "
-               + ", ".join(f"{name} {c['address']} (block {c['block']})" for name, c in contracts.items()))
+    click.echo(
+        f"deployed on chain {chain_id} in {time.monotonic() - started:.1f}s: "
+        + ", ".join(f"{name} {c['address']} (block {c['block']})" for name, c in contracts.items())
+    )
     click.echo(f"wrote {path}")

@@ -43,23 +43,26 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.config import Settings  # noqa: E402
-from engine.chain.node import DEV_MNEMONIC, AnvilNode, deploy  # noqa: E402
-from engine.chain.rpc import Rpc  # noqa: E402
-from engine.settlement.escrow import SETTLEMENT_EVENTS  # noqa: E402
-from engine.settlement.escrow import SettlementKey  # noqa: E402
-from engine.chain.transactions import SETTLEMENT, Transactions  # noqa: E402
-from engine.settlement.store_order import order_number_bytes32  # noqa: E402
-from tests.load import DEV_ADDRESSES, STORE, Load, LiquorLoad  # noqa: E402
+from engine.chain.node import DEV_MNEMONIC, AnvilNode, deploy
+from engine.chain.rpc import Rpc
+from engine.chain.transactions import SETTLEMENT, Transactions
+from engine.config import Settings
+from engine.settlement.escrow import (
+    SETTLEMENT_EVENTS,
+    SettlementKey,
+)
+from engine.settlement.store_order import order_number_bytes32
+from tests.load import DEV_ADDRESSES, STORE, LiquorLoad, Load
 
 ARBITER = DEV_ADDRESSES[0]
-BASE_GAS = 21_000   # what every transaction pays before it runs any code
+BASE_GAS = 21_000  # what every transaction pays before it runs any code
 STORE_ID = "bench-shop"
 
 
@@ -68,7 +71,7 @@ def say(message: str) -> None:
 
 
 def _send(rpc: Rpc, tx: dict) -> dict:
-    tx = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "nonce")}   # quantities already
+    tx = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "nonce")}  # quantities already
     tx_hash = rpc.call("eth_sendTransaction", tx)
     deadline = time.monotonic() + 10
     while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None and time.monotonic() < deadline:
@@ -80,6 +83,7 @@ def _send(rpc: Rpc, tx: dict) -> dict:
 
 def _dev_key(index: int):
     from eth_account import Account
+
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
@@ -87,6 +91,7 @@ def _dev_key(index: int):
 def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     """Gas used by each action, on settlements of a store that already holds a token balance."""
     from api.client import sign_typed_data, signature_of
+
     gas: dict[str, int] = {}
     buyers = DEV_ADDRESSES[5:9]
     for buyer in buyers:
@@ -144,10 +149,28 @@ def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     k9 = SettlementKey(STORE, order_number_bytes32("G-9"), payer.address.lower(), payer.address.lower(), token)
     permit = transactions.permit_typed_data(token, payer.address.lower(), 5_000_000, 2**40)
     sig = sign_typed_data(payer, permit)
-    gas["open_with_permit"] = int(_send(rpc, transactions.call(
-        SETTLEMENT, "openWithPermit", (k9.as_tuple(), 5_000_000, snap, 0, 5_000_000, 2**40, sig["v"],
-                                       bytes.fromhex(sig["r"][2:]), bytes.fromhex(sig["s"][2:])),
-        payer.address.lower()))["gasUsed"], 16)
+    gas["open_with_permit"] = int(
+        _send(
+            rpc,
+            transactions.call(
+                SETTLEMENT,
+                "openWithPermit",
+                (
+                    k9.as_tuple(),
+                    5_000_000,
+                    snap,
+                    0,
+                    5_000_000,
+                    2**40,
+                    sig["v"],
+                    bytes.fromhex(sig["r"][2:]),
+                    bytes.fromhex(sig["s"][2:]),
+                ),
+                payer.address.lower(),
+            ),
+        )["gasUsed"],
+        16,
+    )
 
     k4 = key("G-4", buyers[0])
     act("open", k4, buyers[0], 5_000_000, snap, 3600)
@@ -170,6 +193,7 @@ def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
 
     from api.client import signature_of
     from engine.liquor import SIGNED_TYPES
+
     gas: dict[str, int] = {}
     producer, buyer, friend, warehouse, lender = (_dev_key(i) for i in (5, 1, 8, 6, 7))
     P, B, F, W, L = (a.address.lower() for a in (producer, buyer, friend, warehouse, lender))
@@ -189,9 +213,20 @@ def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
         return transactions.view("LiquorCases", "nonces", account)[0]
 
     def buy(name: str | None, payer: str, quantity: int, loan: tuple = ("0x" + "00" * 20, 0, 0)) -> int:
-        sig = signed(buyer, "CustodyAgreement", {"planId": plan, "quantity": quantity, "termsHash": terms,
-                                                 "lender": loan[0], "interestPerCase": loan[1], "loanTerm": loan[2],
-                                                 "nonce": nonce(B), "deadline": 2**40})
+        sig = signed(
+            buyer,
+            "CustodyAgreement",
+            {
+                "planId": plan,
+                "quantity": quantity,
+                "termsHash": terms,
+                "lender": loan[0],
+                "interestPerCase": loan[1],
+                "loanTerm": loan[2],
+                "nonce": nonce(B),
+                "deadline": 2**40,
+            },
+        )
         act(name, payer, "buy", (plan, quantity, B, *loan, 2**40), sig)
         return transactions.view("LiquorCases", "purchaseCount")[0]
 
@@ -200,15 +235,26 @@ def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
         return transactions.view("LiquorCases", "caseCount")[0]
 
     def offer(token_id: int, due: int) -> tuple:
-        sig = signed(lender, "LoanOffer", {"tokenId": token_id, "principal": price // 2, "interest": 10_000,
-                                           "dueAt": due, "lender": L, "nonce": nonce(L), "deadline": 2**40})
+        sig = signed(
+            lender,
+            "LoanOffer",
+            {
+                "tokenId": token_id,
+                "principal": price // 2,
+                "interest": 10_000,
+                "dueAt": due,
+                "lender": L,
+                "nonce": nonce(L),
+                "deadline": 2**40,
+            },
+        )
         return token_id, price // 2, 10_000, due, L, 2**40, sig
 
     for account in (B, F, L):
         _send(rpc, transactions.approve(token, account, 2**255, spender="LiquorCases"))
     terms = keccak(text="custody terms")
     act("set_warehouse_key", W, "setWarehouseKey", keys.PrivateKey(bytes(warehouse.key)).public_key.to_bytes())
-    act(None, P, "createPlan", keccak(text="facts 0"), 100, price, token, W, terms, 86_400)   # the contract in use
+    act(None, P, "createPlan", keccak(text="facts 0"), 100, price, token, W, terms, 86_400)  # the contract in use
     act("create_plan", P, "createPlan", keccak(text="facts 1"), 100, price, token, W, terms, 86_400)
     plan = transactions.view("LiquorCases", "planCount")[0]
     buy(None, B, 2)
@@ -230,8 +276,17 @@ def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
 
     def pickup(token_id: int) -> tuple:
         ciphertext = b"\x04" + b"\x55" * 96
-        sig = signed(buyer, "PickupRequest", {"tokenId": token_id, "ciphertextHash": keccak(ciphertext),
-                                              "codeHash": keccak(code), "nonce": nonce(B), "deadline": 2**40})
+        sig = signed(
+            buyer,
+            "PickupRequest",
+            {
+                "tokenId": token_id,
+                "ciphertextHash": keccak(ciphertext),
+                "codeHash": keccak(code),
+                "nonce": nonce(B),
+                "deadline": 2**40,
+            },
+        )
         return token_id, ciphertext, keccak(code), 2**40, sig
 
     act("request_pickup", B, "requestPickup", *pickup(second))
@@ -258,8 +313,9 @@ def _read_and_project(service) -> int:
             return written
 
 
-def measure_mixed_ingestion(node: AnvilNode, deployments: Path, work: Path, settlements: int, cases: int,
-                            settlement_events: int, runs: int = 3) -> dict:
+def measure_mixed_ingestion(
+    node: AnvilNode, deployments: Path, work: Path, settlements: int, cases: int, settlement_events: int, runs: int = 3
+) -> dict:
     """Adds liquor cases to the ingestion chain and reads both contracts into every view."""
     from engine.chain.manifest import Manifest
 
@@ -274,7 +330,7 @@ def measure_mixed_ingestion(node: AnvilNode, deployments: Path, work: Path, sett
     for run in range(1, runs + 1):
         say(f"mixed run {run}/{runs}: a fresh event store with {settlements} store orders ...")
         service, _ = _engine_with_orders(node, deployments, work, f"mixed{run}", settlements)
-        service.reader
+        _ = service.reader
         started = time.perf_counter()
         written = _read_and_project(service)
         elapsed = time.perf_counter() - started
@@ -286,17 +342,27 @@ def measure_mixed_ingestion(node: AnvilNode, deployments: Path, work: Path, sett
         service.stop()
     rate = statistics.median(rates)
     say(f"  median of {runs} runs: {rate:,.0f} events/s")
-    return {"events": written, "events_per_s": round(rate, 1), "settlement_events": settlement_events,
-            "liquor_events": made["events"], "runs_events_per_s": [round(r, 1) for r in rates]}
+    return {
+        "events": written,
+        "events_per_s": round(rate, 1),
+        "settlement_events": settlement_events,
+        "liquor_events": made["events"],
+        "runs_events_per_s": [round(r, 1) for r in rates],
+    }
 
 
 def make_settings(work: Path, deployments: Path, name: str) -> Settings:
-    return replace(Settings(admin_token="bench", admin_token_generated=False), db=str(work / f"{name}.sqlite"),
-                   deployments_dir=str(deployments), var_dir=str(work))
+    return replace(
+        Settings(admin_token="bench", admin_token_generated=False),
+        db=str(work / f"{name}.sqlite"),
+        deployments_dir=str(deployments),
+        var_dir=str(work),
+    )
 
 
-def _engine_with_orders(node: AnvilNode, deployments: Path, work: Path, name: str, settlements: int,
-                        prefix: str = "L-"):
+def _engine_with_orders(
+    node: AnvilNode, deployments: Path, work: Path, name: str, settlements: int, prefix: str = "L-"
+):
     """A fresh event store holding the bench store and its orders (numbered ``prefix`` 0, 1 ...;
     another prefix than the ingestion chain's keeps its settlements off them), their view caught up."""
     from api.service import Service
@@ -325,20 +391,24 @@ def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlement
         if made is None:
             say(f"putting {settlements} settlements (open + confirm) on the chain ...")
             started = time.perf_counter()
-            made = Load(rpc, manifest).settlements(settlements, DEV_ADDRESSES[3:9], snapshot_hashes=hashes,
-                                                   per_block=500)
-            say(f"  {made['events']} settlement events in {made['blocks']} blocks, "
-                f"{time.perf_counter() - started:.1f}s")
-        service.reader   # connect and load the checkpoint before the clock starts
+            made = Load(rpc, manifest).settlements(
+                settlements, DEV_ADDRESSES[3:9], snapshot_hashes=hashes, per_block=500
+            )
+            say(
+                f"  {made['events']} settlement events in {made['blocks']} blocks, {time.perf_counter() - started:.1f}s"
+            )
+        _ = service.reader  # connect and load the checkpoint before the clock starts
         started = time.perf_counter()
         written = _read_and_project(service)
         elapsed = time.perf_counter() - started
         completed = service.db.fetchone("SELECT count(*) FROM view_orders WHERE status = 'completed'")[0]
-        if written < made["events"] or completed != settlements:   # (plus the gas measurement's few)
+        if written < made["events"] or completed != settlements:  # (plus the gas measurement's few)
             raise RuntimeError(f"ingestion is wrong: {written} events, {completed} completed orders")
         rates.append(written / elapsed)
-        say(f"  ingested {written} events into the store-order view in {elapsed:.2f}s -> "
-            f"{written / elapsed:,.0f} events/s")
+        say(
+            f"  ingested {written} events into the store-order view in {elapsed:.2f}s -> "
+            f"{written / elapsed:,.0f} events/s"
+        )
         service.stop()
     rate = statistics.median(rates)
     say(f"  median of {runs} runs: {rate:,.0f} events/s")
@@ -348,10 +418,13 @@ def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlement
     if baseline_n != written:
         raise RuntimeError(f"baseline saw {baseline_n} events, the engine {written}")
     say(f"  {baseline_n} events in {baseline_s:.2f}s -> {baseline_n / baseline_s:,.0f} events/s")
-    return {"events": written, "events_per_s": round(rate, 1),
-            "baseline_events_per_s": round(baseline_n / baseline_s, 1),
-            "speedup": round(rate / (baseline_n / baseline_s), 2),
-            "runs_events_per_s": [round(r, 1) for r in rates]}
+    return {
+        "events": written,
+        "events_per_s": round(rate, 1),
+        "baseline_events_per_s": round(baseline_n / baseline_s, 1),
+        "speedup": round(rate / (baseline_n / baseline_s), 2),
+        "runs_events_per_s": [round(r, 1) for r in rates],
+    }
 
 
 def baseline(url: str, manifest, path: Path) -> tuple[float, int]:
@@ -361,8 +434,10 @@ def baseline(url: str, manifest, path: Path) -> tuple[float, int]:
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 300}))
     contract = w3.eth.contract(address=Web3.to_checksum_address(settlement.address), abi=settlement.abi)
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE events (block_number INTEGER, log_index INTEGER, tx_hash TEXT, name TEXT, "
-               "settlement_id TEXT, args TEXT, PRIMARY KEY (block_number, log_index))")
+    db.execute(
+        "CREATE TABLE events (block_number INTEGER, log_index INTEGER, tx_hash TEXT, name TEXT, "
+        "settlement_id TEXT, args TEXT, PRIMARY KEY (block_number, log_index))"
+    )
     db.commit()
     head = w3.eth.block_number
     count = 0
@@ -370,9 +445,10 @@ def baseline(url: str, manifest, path: Path) -> tuple[float, int]:
     for name in sorted(SETTLEMENT_EVENTS):
         for log in getattr(contract.events, name).get_logs(from_block=settlement.block, to_block=head):
             args = {k: (v.hex() if isinstance(v, bytes) else str(v)) for k, v in log["args"].items()}
-            db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                       (log["blockNumber"], log["logIndex"], log["transactionHash"].hex(), name, args["id"],
-                        json.dumps(args)))
+            db.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                (log["blockNumber"], log["logIndex"], log["transactionHash"].hex(), name, args["id"], json.dumps(args)),
+            )
             db.commit()
             count += 1
     elapsed = time.perf_counter() - started
@@ -396,21 +472,31 @@ def measure_latency(node: AnvilNode, deployments: Path, work: Path, samples: int
     base = f"http://127.0.0.1:{settings.api_port}"
     latencies = []
     with httpx.Client(base_url=base, timeout=30) as http:
-        r = answer(http.post("/stores", json={"store_id": "latency-shop", "name": "Latency Shop",
-                                              "address": "0x" + "ab" * 20},
-                             headers={"Authorization": "Bearer bench"}))
+        r = answer(
+            http.post(
+                "/stores",
+                json={"store_id": "latency-shop", "name": "Latency Shop", "address": "0x" + "ab" * 20},
+                headers={"Authorization": "Bearer bench"},
+            )
+        )
         headers = {"Authorization": f"Bearer {r['api_key']}"}
         buyer = DEV_ADDRESSES[9]
         _send(rpc, service.transactions.approve(token, buyer, 2**255))
         say(f"measuring latency over {samples} settlements ...")
         for i in range(samples):
             number = f"T-{i}"
-            order = answer(http.post("/stores/latency-shop/orders", headers=headers,
-                                     json={"order_number": number, "amount": "1000", "token": token}))
+            order = answer(
+                http.post(
+                    "/stores/latency-shop/orders",
+                    headers=headers,
+                    json={"order_number": number, "amount": "1000", "token": token},
+                )
+            )
             key = SettlementKey("0x" + "ab" * 20, order_number_bytes32(number), buyer, buyer, token)
-            tx = service.transactions.call(SETTLEMENT, "open", (key.as_tuple(), 1000,
-                                                                bytes.fromhex(order["snapshot_hash"][2:]), 0), buyer)
-            _send(rpc, tx)   # automine: mined when this returns
+            tx = service.transactions.call(
+                SETTLEMENT, "open", (key.as_tuple(), 1000, bytes.fromhex(order["snapshot_hash"][2:]), 0), buyer
+            )
+            _send(rpc, tx)  # automine: mined when this returns
             mined = time.perf_counter()
             while answer(http.get(f"/stores/latency-shop/orders/{number}", headers=headers))["status"] != "paid":
                 time.sleep(0.002)
@@ -426,6 +512,7 @@ def measure_group_buy_gas(rpc: Rpc, transactions: Transactions, token: str) -> d
     from eth_utils import keccak
 
     from engine.evidence import merkle
+
     gas: dict[str, int] = {}
     enterprise, backers = DEV_ADDRESSES[2], DEV_ADDRESSES[5:8]
 
@@ -436,17 +523,39 @@ def measure_group_buy_gas(rpc: Rpc, transactions: Transactions, token: str) -> d
         return receipt
 
     def campaign(moq: int, days: int = 30) -> int:
-        act(None, enterprise, "openCampaign", keccak(text="scheme"), 1, token, 10_000, 2_000, moq, 100,
-            rpc.chain_time() + days * 86_400)
+        act(
+            None,
+            enterprise,
+            "openCampaign",
+            keccak(text="scheme"),
+            1,
+            token,
+            10_000,
+            2_000,
+            moq,
+            100,
+            rpc.chain_time() + days * 86_400,
+        )
         return transactions.view("GroupBuy", "campaignCount")[0]
 
     for backer in backers:
         _send(rpc, transactions.approve(token, backer, 2**255, spender="GroupBuy"))
-    first = campaign(2)   # the contract in use: a campaign succeeded and collected
+    first = campaign(2)  # the contract in use: a campaign succeeded and collected
     act(None, backers[0], "pledge", first, 2, b"\xc0" * 32)
     act(None, enterprise, "collect", first)
-    act("open_campaign", enterprise, "openCampaign", keccak(text="scheme 2"), 1, token, 10_000, 2_000, 10, 100,
-        rpc.chain_time() + 30 * 86_400)
+    act(
+        "open_campaign",
+        enterprise,
+        "openCampaign",
+        keccak(text="scheme 2"),
+        1,
+        token,
+        10_000,
+        2_000,
+        10,
+        100,
+        rpc.chain_time() + 30 * 86_400,
+    )
     c = transactions.view("GroupBuy", "campaignCount")[0]
     act("pledge_first", backers[0], "pledge", c, 3, b"\xc1" * 32)
     act("pledge", backers[1], "pledge", c, 3, b"\xc2" * 32)
@@ -460,8 +569,14 @@ def measure_group_buy_gas(rpc: Rpc, transactions: Transactions, token: str) -> d
     act("cancel", enterprise, "cancel", cancelled)
     act("refund", backers[0], "refund", cancelled)
     hashes = ["0x" + keccak(text=f"bundle {i}").hex() for i in range(1000)]
-    act("anchor_batch", DEV_ADDRESSES[8], "anchor", bytes.fromhex(merkle.root(hashes)[2:]), 1000,
-        contract="EvidenceAnchor")
+    act(
+        "anchor_batch",
+        DEV_ADDRESSES[8],
+        "anchor",
+        bytes.fromhex(merkle.root(hashes)[2:]),
+        1000,
+        contract="EvidenceAnchor",
+    )
     return gas
 
 
@@ -483,41 +598,88 @@ def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: 
     server, thread = _serve(service, settings.api_port)
     client = httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30)
     admin = {"Authorization": "Bearer bench"}
-    key = answer(client.post("/stores", headers=admin, json={"store_id": "bench-maker", "name": "Maker",
-                                                             "address": enterprise}))["api_key"]
+    key = answer(
+        client.post("/stores", headers=admin, json={"store_id": "bench-maker", "name": "Maker", "address": enterprise})
+    )["api_key"]
     headers = {"Authorization": f"Bearer {key}"}
-    parameters = [{"id": f"p{p}", "kind": "design" if p < 3 else "perception",
-                   "options": [{"id": f"o{o}", "surcharge": 100 * o + 10 * p} for o in range(4)]} for p in range(5)]
-    answer(client.put("/stores/bench-maker/catalogue/schemes", headers=headers, json={
-        "parameters": parameters, "ladder": [{"minimum_quantity": 1, "unit_price": "10000"},
-                                             {"minimum_quantity": 10, "unit_price": "9000"},
-                                             {"minimum_quantity": 100, "unit_price": "8000"}],
-        "terms": [1, 2, 3], "term_discounts": [{"term": 2, "basis_points": 300}, {"term": 3, "basis_points": 600}]}))
+    parameters = [
+        {
+            "id": f"p{p}",
+            "kind": "design" if p < 3 else "perception",
+            "options": [{"id": f"o{o}", "surcharge": 100 * o + 10 * p} for o in range(4)],
+        }
+        for p in range(5)
+    ]
+    answer(
+        client.put(
+            "/stores/bench-maker/catalogue/schemes",
+            headers=headers,
+            json={
+                "parameters": parameters,
+                "ladder": [
+                    {"minimum_quantity": 1, "unit_price": "10000"},
+                    {"minimum_quantity": 10, "unit_price": "9000"},
+                    {"minimum_quantity": 100, "unit_price": "8000"},
+                ],
+                "terms": [1, 2, 3],
+                "term_discounts": [{"term": 2, "basis_points": 300}, {"term": 3, "basis_points": 600}],
+            },
+        )
+    )
     listed = answer(client.get("/catalogues/bench-maker/schemes", params={"limit": 1000}))
     total, schemes = listed["total"], [s["id"] for s in listed["schemes"]]
     say(f"  a catalogue of {total} schemes; opening campaigns with pledges ...")
     rng = random.Random(7)
     live = rng.sample(schemes, 60)
     for scheme in live:
-        answer(client.post("/stores/bench-maker/catalogue/costs", headers=headers, json={
-            "scheme": scheme, "term": 1, "department": "production", "fixed": "500000", "variable": "3000"}))
+        answer(
+            client.post(
+                "/stores/bench-maker/catalogue/costs",
+                headers=headers,
+                json={"scheme": scheme, "term": 1, "department": "production", "fixed": "500000", "variable": "3000"},
+            )
+        )
     load = Load(rpc, service.manifest)
     rpc.call("evm_setAutomine", False)
     try:
         txs = []
         for scheme in live:
-            opened = service.transactions.call("GroupBuy", "openCampaign", (
-                bytes.fromhex(_scheme_hash(scheme)[2:]), 1, token, 10_000, 1_000, 1_000, 5_000,
-                rpc.chain_time() + 30 * 86_400), enterprise)
+            opened = service.transactions.call(
+                "GroupBuy",
+                "openCampaign",
+                (
+                    bytes.fromhex(_scheme_hash(scheme)[2:]),
+                    1,
+                    token,
+                    10_000,
+                    1_000,
+                    1_000,
+                    5_000,
+                    rpc.chain_time() + 30 * 86_400,
+                ),
+                enterprise,
+            )
             txs.append(load._tx(enterprise, opened["to"], opened["data"]))
         load._mine(txs, 200)
         first = service.transactions.view("GroupBuy", "campaignCount")[0] - len(live) + 1
         backers = DEV_ADDRESSES[3:8]
-        load._mine([load._tx(b, token, load.erc20.encode("approve", service.manifest.contract("GroupBuy").address,
-                                                         2**255)) for b in backers], 200)
-        pledges = [load._tx(backers[i % len(backers)], service.manifest.contract("GroupBuy").address,
-                            service.manifest.contract("GroupBuy").functions.encode(
-                                "pledge", first + i % len(live), 1 + i % 7, b"\xc0" * 32)) for i in range(600)]
+        load._mine(
+            [
+                load._tx(b, token, load.erc20.encode("approve", service.manifest.contract("GroupBuy").address, 2**255))
+                for b in backers
+            ],
+            200,
+        )
+        pledges = [
+            load._tx(
+                backers[i % len(backers)],
+                service.manifest.contract("GroupBuy").address,
+                service.manifest.contract("GroupBuy").functions.encode(
+                    "pledge", first + i % len(live), 1 + i % 7, b"\xc0" * 32
+                ),
+            )
+            for i in range(600)
+        ]
         load._mine(pledges, 300)
     finally:
         rpc.call("evm_setAutomine", True)
@@ -526,8 +688,12 @@ def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: 
     for i in range(samples):
         scheme = rng.choice(live if i % 2 else schemes)
         started = time.perf_counter()
-        book = answer(client.get("/catalogues/bench-maker/book", params={
-            "scheme": scheme, "term": rng.choice([1, 2, 3]), "quantity": rng.choice([1, 5, 12, 40, 150])}))
+        book = answer(
+            client.get(
+                "/catalogues/bench-maker/book",
+                params={"scheme": scheme, "term": rng.choice([1, 2, 3]), "quantity": rng.choice([1, 5, 12, 40, 150])},
+            )
+        )
         latencies.append((time.perf_counter() - started) * 1000)
     assert book["seq"] > 0
     client.close()
@@ -535,15 +701,23 @@ def measure_order_book(node: AnvilNode, deployments: Path, work: Path, samples: 
     thread.join(5)
     service.stop()
     latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
-    say(f"  order book over {total} schemes, {len(live)} live campaigns, 600 pledges: "
-        f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
-    return {"schemes": total, "campaigns": len(live), "pledges": 600, "p50": round(statistics.median(latencies),
-                                                                                          1), "p99": round(p99, 1)}
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)) - 1)]
+    say(
+        f"  order book over {total} schemes, {len(live)} live campaigns, 600 pledges: "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+    )
+    return {
+        "schemes": total,
+        "campaigns": len(live),
+        "pledges": 600,
+        "p50": round(statistics.median(latencies), 1),
+        "p99": round(p99, 1),
+    }
 
 
 def _scheme_hash(scheme: str) -> str:
     from engine.group_buy.catalogue import scheme_hash
+
     return scheme_hash(scheme)
 
 
@@ -563,26 +737,53 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
     made = []
     for i in range(bundles):
         text = f"{service.settings.domain} wants you to sign in with your Ethereum account: order {i}"
-        login = {"message": text,
-                 "signature": "0x" + bytes(buyer.sign_message(encode_defunct(text=text)).signature).hex()}
-        order = {"campaign_id": 1 + i % 50, "scheme": "s", "scheme_hash": "0x" + "5c" * 32, "term": 1,
-                 "quantity": 1 + i,
-                 "unit_price": "10000", "deposit": str(1000 * (1 + i)), "buyer": buyer.address.lower()}
+        login = {
+            "message": text,
+            "signature": "0x" + bytes(buyer.sign_message(encode_defunct(text=text)).signature).hex(),
+        }
+        order = {
+            "campaign_id": 1 + i % 50,
+            "scheme": "s",
+            "scheme_hash": "0x" + "5c" * 32,
+            "term": 1,
+            "quantity": 1 + i,
+            "unit_price": "10000",
+            "deposit": str(1000 * (1 + i)),
+            "buyer": buyer.address.lower(),
+        }
         notice = evidence.risk_notice(order)
         ack_t = evidence.acknowledgement_typed_data(dom, notice, order["campaign_id"], buyer.address)
         conf_t = evidence.confirmation_typed_data(dom, order, notice, text)
+
         def sign(typed):
             return "0x" + bytes(Account.sign_message(evidence._signable(typed), buyer.key).signature).hex()
-        made.append(evidence.bundle(login, order, notice, {"typed_data": ack_t, "signature": sign(ack_t)},
-                                    {"typed_data": conf_t, "signature": sign(conf_t)},
-                                    {"campaign_id": order["campaign_id"], "backer": buyer.address.lower(),
-                                     "confirmation_hash": evidence.digest(conf_t)}))
+
+        made.append(
+            evidence.bundle(
+                login,
+                order,
+                notice,
+                {"typed_data": ack_t, "signature": sign(ack_t)},
+                {"typed_data": conf_t, "signature": sign(conf_t)},
+                {
+                    "campaign_id": order["campaign_id"],
+                    "backer": buyer.address.lower(),
+                    "confirmation_hash": evidence.digest(conf_t),
+                },
+            )
+        )
     started = time.perf_counter()
     for b in made:
         report = evidence.check(b)
         assert report["ok"], report["problems"]
-        service.app.record_evidence(report["hash"], b, evidence.seal(report["hash"], service.witness),
-                                    service.witness.address.lower(), b["order"]["campaign_id"], buyer.address.lower())
+        service.app.record_evidence(
+            report["hash"],
+            b,
+            evidence.seal(report["hash"], service.witness),
+            service.witness.address.lower(),
+            b["order"]["campaign_id"],
+            buyer.address.lower(),
+        )
     service.project()
     batches = 0
     while service.evidence.unbatched(1) or service._unanchored():
@@ -590,12 +791,15 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
         service.step()
     elapsed = time.perf_counter() - started
     anchored = service.db.fetchone(
-        "SELECT count(*) FROM view_evidence e JOIN view_anchor_batches b ON b.root = e.root")[0]
+        "SELECT count(*) FROM view_evidence e JOIN view_anchor_batches b ON b.root = e.root"
+    )[0]
     if anchored != bundles:
         raise RuntimeError(f"{anchored} of {bundles} bundles anchored")
     service.stop()
-    say(f"  {bundles} bundles checked, sealed, recorded and anchored in {batches} batches in {elapsed:.2f}s -> "
-        f"{bundles / elapsed:,.0f} bundles/s")
+    say(
+        f"  {bundles} bundles checked, sealed, recorded and anchored in {batches} batches in {elapsed:.2f}s -> "
+        f"{bundles / elapsed:,.0f} bundles/s"
+    )
     return {"bundles": bundles, "batches": batches, "bundles_per_s": round(bundles / elapsed, 1)}
 
 
@@ -603,7 +807,7 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
     """Gas used by each CrossBorderEscrow action, on an escrow already in use."""
     gas: dict[str, int] = {}
     buyer, seller, carrier = DEV_ADDRESSES[3], DEV_ADDRESSES[2], DEV_ADDRESSES[6]
-    arbiter = DEV_ADDRESSES[0]   # the deployer, the escrow's arbiter on a development chain
+    arbiter = DEV_ADDRESSES[0]  # the deployer, the escrow's arbiter on a development chain
     waybill, billing = b"\xb1" * 32, 30 * 86_400
     quotes = iter(range(1, 1000))
 
@@ -626,7 +830,7 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
         rpc.call("evm_mine")
 
     _send(rpc, transactions.approve(token, buyer, 2**255, spender="CrossBorderEscrow"))
-    order()   # the escrow in use
+    order()  # the escrow in use
     act("pay", buyer, "pay", seller, token, 100_000_000, 30_000_000, snap(), 0, billing)
     first = transactions.view("CrossBorderEscrow", "orderCount")[0]
     act("pay_leg", seller, "payLeg", first, carrier, 12_000_000, waybill)
@@ -660,7 +864,7 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
     """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
     import random
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import httpx
 
@@ -673,14 +877,24 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     rng = random.Random(11)
     places = ["CN-SZX", "CN-SHA", "DE-HAM", "NL-RTM", "US-LAX", "FR-PAR", "GB-LON", "JP-TYO"]
     paths = [(a, b) for a in places[:4] for b in places[4:]] + [(b, a) for a in places[:4] for b in places[4:6]]
-    end = datetime(2026, 6, 30, tzinfo=timezone.utc)
+    end = datetime(2026, 6, 30, tzinfo=UTC)
     say(f"importing a history of {orders} completed orders on {len(paths)} paths ...")
-    history = [HistoryOrder(origin=p[0], destination=p[1], length_cm=Decimal(rng.randint(20, 80)),
-                            width_cm=Decimal(rng.randint(20, 60)), height_cm=Decimal(rng.randint(10, 50)),
-                            weight_kg=Decimal(rng.randint(10, 400)) / 10, price_minor=rng.randint(5_000, 500_000),
-                            currency="EUR", order_id=f"h{i}", freight_minor=rng.randint(2_000, 90_000),
-                            completed_at=end - timedelta(seconds=rng.randint(0, 200 * 86_400)))
-               for i, p in enumerate(rng.choice(paths) for _ in range(orders))]
+    history = [
+        HistoryOrder(
+            origin=p[0],
+            destination=p[1],
+            length_cm=Decimal(rng.randint(20, 80)),
+            width_cm=Decimal(rng.randint(20, 60)),
+            height_cm=Decimal(rng.randint(10, 50)),
+            weight_kg=Decimal(rng.randint(10, 400)) / 10,
+            price_minor=rng.randint(5_000, 500_000),
+            currency="EUR",
+            order_id=f"h{i}",
+            freight_minor=rng.randint(2_000, 90_000),
+            completed_at=end - timedelta(seconds=rng.randint(0, 200 * 86_400)),
+        )
+        for i, p in enumerate(rng.choice(paths) for _ in range(orders))
+    ]
     started = time.perf_counter()
     service.app.import_freight(history, "bench", set())
     service.project()
@@ -691,10 +905,17 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     with httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30) as http:
         for _ in range(samples):
             path = rng.choice(paths)
-            body = {"origin": path[0], "destination": path[1], "length_cm": rng.randint(20, 80),
-                    "width_cm": rng.randint(20, 60), "height_cm": rng.randint(10, 50),
-                    "weight_kg": str(rng.randint(10, 400) / 10), "price_minor": rng.randint(5_000, 500_000),
-                    "currency": "EUR", "quoted_at": (end - timedelta(days=rng.randint(0, 100))).isoformat()}
+            body = {
+                "origin": path[0],
+                "destination": path[1],
+                "length_cm": rng.randint(20, 80),
+                "width_cm": rng.randint(20, 60),
+                "height_cm": rng.randint(10, 50),
+                "weight_kg": str(rng.randint(10, 400) / 10),
+                "price_minor": rng.randint(5_000, 500_000),
+                "currency": "EUR",
+                "quoted_at": (end - timedelta(days=rng.randint(0, 100))).isoformat(),
+            }
             started = time.perf_counter()
             quoted = answer(http.post("/freight/quotes", json=body))
             latencies.append((time.perf_counter() - started) * 1000)
@@ -703,7 +924,7 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     thread.join(5)
     service.stop()
     latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)) - 1)]
     say(f"  freight quotes over {orders} orders: p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
     return {"orders": orders, "p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
 
@@ -712,8 +933,9 @@ class Traffic:
     """Settlement traffic while something else is measured: a buyer opens a settlement for one
     of the store's orders every ``interval`` seconds (each mined at once)."""
 
-    def __init__(self, transactions: Transactions, rpc: Rpc, store: str, orders: list[tuple[str, str]],
-                 interval: float = 0.05):
+    def __init__(
+        self, transactions: Transactions, rpc: Rpc, store: str, orders: list[tuple[str, str]], interval: float = 0.05
+    ):
         self.transactions, self.rpc, self.store, self.orders, self.interval = transactions, rpc, store, orders, interval
         self.token = transactions.manifest.contract("TestStablecoin").address
         self.buyer = DEV_ADDRESSES[8]
@@ -735,13 +957,18 @@ class Traffic:
             if self._stop.wait(self.interval):
                 return
             key = SettlementKey(self.store, order_number_bytes32(number), self.buyer, self.buyer, self.token)
-            _send(self.rpc, self.transactions.call(SETTLEMENT, "open", (
-                key.as_tuple(), 1_000_000, bytes.fromhex(snapshot_hash[2:]), 0), self.buyer))
+            _send(
+                self.rpc,
+                self.transactions.call(
+                    SETTLEMENT, "open", (key.as_tuple(), 1_000_000, bytes.fromhex(snapshot_hash[2:]), 0), self.buyer
+                ),
+            )
             self.sent += 1
 
 
-def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, rate: float, seconds: float,
-                 workers: int = 0) -> dict:
+def measure_poll(
+    node: AnvilNode, deployments: Path, work: Path, orders: int, rate: float, seconds: float, workers: int = 0
+) -> dict:
     """Pages of 50 orders of a store with ``orders`` orders, polled at a fixed rate by a load
     generator in its own process while settlement traffic flows. ``workers`` 0: the engine and
     the API in one process, as one `orderchain run`; N: `orderchain api --workers N`, the engine
@@ -752,6 +979,7 @@ def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, ra
     import httpx
 
     from api.client import answer
+
     name = f"poll-{workers}"
     service, hashes = _engine_with_orders(node, deployments, work, name, orders, prefix=f"P{workers}-")
     api_key, port = service.bench_key, _free_port()
@@ -761,12 +989,22 @@ def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, ra
     process = server = None
     if workers:
         service.stop()
-        env = {**os.environ, "ORDERCHAIN_RPC_URL": node.url, "ORDERCHAIN_DEPLOYMENTS": str(deployments),
-               "ORDERCHAIN_DB": str(work / f"{name}.sqlite"), "ORDERCHAIN_VAR": str(work / name),
-               "ORDERCHAIN_ADMIN_TOKEN": "bench", "ORDERCHAIN_API_PORT": str(port)}
+        env = {
+            **os.environ,
+            "ORDERCHAIN_RPC_URL": node.url,
+            "ORDERCHAIN_DEPLOYMENTS": str(deployments),
+            "ORDERCHAIN_DB": str(work / f"{name}.sqlite"),
+            "ORDERCHAIN_VAR": str(work / name),
+            "ORDERCHAIN_ADMIN_TOKEN": "bench",
+            "ORDERCHAIN_API_PORT": str(port),
+        }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        process = subprocess.Popen([str(Path(sys.executable).parent / "orderchain"), "api", "--workers", str(workers)],
-                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "orderchain"), "api", "--workers", str(workers)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     else:
         service.start()
         server, thread = _serve(service, port)
@@ -775,7 +1013,7 @@ def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, ra
         paths, cursor = [], None
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             deadline = time.monotonic() + 120
-            while True:   # the engine of a new process reads the chain first
+            while True:  # the engine of a new process reads the chain first
                 try:
                     if http.get("/ready").status_code == 200:
                         break
@@ -784,21 +1022,41 @@ def measure_poll(node: AnvilNode, deployments: Path, work: Path, orders: int, ra
                 if time.monotonic() > deadline:
                     raise RuntimeError("the API did not get ready")
                 time.sleep(0.2)
-            for _ in range(20):   # the first 20 pages, taken in turn
+            for _ in range(20):  # the first 20 pages, taken in turn
                 path = "/stores/bench-shop/orders?limit=50" + (f"&after={cursor}" if cursor else "")
                 paths.append(path)
                 cursor = answer(http.get(path))["next_cursor"]
         shape = f"orderchain api --workers {workers}" if workers else "one process (orderchain run)"
-        say(f"polling pages of 50 of {orders:,} orders at {rate:.0f} requests/s for {seconds:.0f} s while "
-            f"settlements are opened; {shape} ...")
+        say(
+            f"polling pages of 50 of {orders:,} orders at {rate:.0f} requests/s for {seconds:.0f} s while "
+            f"settlements are opened; {shape} ..."
+        )
         with Traffic(transactions, rpc, STORE, list(hashes.items())) as traffic:
-            done = subprocess.run([sys.executable, str(ROOT / "tests" / "loadgen.py"), "--url", base, "--rate",
-                                   str(rate), "--seconds", str(seconds), "--header", f"X-API-Key: {api_key}",
-                                   *paths], capture_output=True, text=True, timeout=seconds + 120, check=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "tests" / "loadgen.py"),
+                    "--url",
+                    base,
+                    "--rate",
+                    str(rate),
+                    "--seconds",
+                    str(seconds),
+                    "--header",
+                    f"X-API-Key: {api_key}",
+                    *paths,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 120,
+                check=True,
+            )
         result = json.loads(done.stdout.strip().splitlines()[-1])
         result.update(settlements_during=traffic.sent, shape=shape)
-        say(f"  {result['rps']} requests/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"{result['errors']} errors ({traffic.sent} settlements opened meanwhile)")
+        say(
+            f"  {result['rps']} requests/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+            f"{result['errors']} errors ({traffic.sent} settlements opened meanwhile)"
+        )
         return result
     finally:
         if process is not None:
@@ -815,6 +1073,7 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
     import httpx
 
     from api.client import answer
+
     service, hashes = _engine_with_orders(node, deployments, work, "sse", samples, prefix="S-")
     port = _free_port()
     service.start()
@@ -828,10 +1087,12 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
 
     def listen():
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            start = answer(http.get("/stores/bench-shop/orders?limit=1000",
-                                    headers={"X-API-Key": api_key}))["next_cursor"]
-            with http.stream("GET", "/stores/bench-shop/orders/stream", headers={
-                    "X-API-Key": api_key, "Last-Event-ID": start}) as r:
+            start = answer(http.get("/stores/bench-shop/orders?limit=1000", headers={"X-API-Key": api_key}))[
+                "next_cursor"
+            ]
+            with http.stream(
+                "GET", "/stores/bench-shop/orders/stream", headers={"X-API-Key": api_key, "Last-Event-ID": start}
+            ) as r:
                 ready.set()
                 for line in r.iter_lines():
                     if line.startswith("data: "):
@@ -840,6 +1101,7 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
                             arrived[row["order_number"]] = time.perf_counter()
                             if len(arrived) == samples:
                                 return
+
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     ready.wait(30)
@@ -849,8 +1111,9 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
     try:
         for number, snapshot_hash in hashes.items():
             key = SettlementKey(STORE, order_number_bytes32(number), buyer, buyer, token)
-            tx = service.transactions.call(SETTLEMENT, "open", (key.as_tuple(), 1_000_000,
-                                                                bytes.fromhex(snapshot_hash[2:]), 0), buyer)
+            tx = service.transactions.call(
+                SETTLEMENT, "open", (key.as_tuple(), 1_000_000, bytes.fromhex(snapshot_hash[2:]), 0), buyer
+            )
             _send(rpc, tx)
             mined = time.perf_counter()
             deadline = mined + 10
@@ -869,7 +1132,7 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
 def _p50_p99(latencies: list[float]) -> dict:
     """The median and 99th percentile of latencies in ms (printed with the maximum)."""
     latencies = sorted(latencies)
-    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)) - 1)]
     say(f"  p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms")
     return {"p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
 
@@ -879,6 +1142,7 @@ def _serve(service, port: int):
     import uvicorn
 
     from api.app import create_app
+
     server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -889,27 +1153,47 @@ def _serve(service, port: int):
 
 def _free_port() -> int:
     from engine.chain.node import free_port
+
     return free_port()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--settlements", type=int, default=10_000,
-                        help="settlements on the ingestion chain (2 events each; default 10000)")
-    parser.add_argument("--cases", type=int, default=2500,
-                        help="liquor cases added for mixed ingestion (about 4.4 events each; default 2500)")
+    parser.add_argument(
+        "--settlements",
+        type=int,
+        default=10_000,
+        help="settlements on the ingestion chain (2 events each; default 10000)",
+    )
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=2500,
+        help="liquor cases added for mixed ingestion (about 4.4 events each; default 2500)",
+    )
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--bundles", type=int, default=2000, help="evidence bundles anchored (default 2000)")
-    parser.add_argument("--freight-orders", type=int, default=100_000,
-                        help="completed orders in the freight history quoted over (default 100000)")
+    parser.add_argument(
+        "--freight-orders",
+        type=int,
+        default=100_000,
+        help="completed orders in the freight history quoted over (default 100000)",
+    )
     parser.add_argument("--poll-orders", type=int, default=1000, help="orders of the polled store (default 1000)")
     parser.add_argument("--poll-rate", type=float, default=500.0, help="requests/s of the poll load (default 500)")
     parser.add_argument("--poll-seconds", type=float, default=10.0, help="how long the poll load runs (default 10)")
-    parser.add_argument("--poll-workers", type=int, default=2,
-                        help="API worker processes polled (`orderchain api --workers N`; default 2)")
-    parser.add_argument("--only", default="",
-                        help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
-                             "gas, gas_liquor, gas_group_buy, gas_cross_border")
+    parser.add_argument(
+        "--poll-workers",
+        type=int,
+        default=2,
+        help="API worker processes polled (`orderchain api --workers N`; default 2)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
+        "gas, gas_liquor, gas_group_buy, gas_cross_border",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
         work = Path(tmp)
@@ -917,26 +1201,35 @@ def main() -> None:
         say(f"anvil at {node.url}; deploying ...")
         deploy(node.url, str(deployments))
         from engine.chain.manifest import Manifest
+
         rpc = Rpc(node.url)
         manifest = Manifest.load(str(deployments), rpc.chain_id())
         stable = manifest.contract("TestStablecoin").address
-        if args.only:   # a few measurements alone, for working on them (not the full document)
-            chosen = {"latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
-                      "poll": lambda: measure_poll(node, deployments, work, args.poll_orders, args.poll_rate,
-                                                   args.poll_seconds, args.poll_workers),
-                      "poll_one_process": lambda: measure_poll(node, deployments, work, args.poll_orders,
-                                                               args.poll_rate, args.poll_seconds),
-                      "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples),
-                      "gas": lambda: measure_gas(rpc, Transactions(rpc, manifest), stable),
-                      "gas_liquor": lambda: measure_liquor_gas(rpc, Transactions(rpc, manifest), stable),
-                      "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
-                      "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable)}
+        if args.only:  # a few measurements alone, for working on them (not the full document)
+            chosen = {
+                "latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
+                "poll": lambda: measure_poll(
+                    node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds, args.poll_workers
+                ),
+                "poll_one_process": lambda: measure_poll(
+                    node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds
+                ),
+                "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples),
+                "gas": lambda: measure_gas(rpc, Transactions(rpc, manifest), stable),
+                "gas_liquor": lambda: measure_liquor_gas(rpc, Transactions(rpc, manifest), stable),
+                "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
+                "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable),
+            }
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
             return
         say("measuring gas per action ...")
         gas = measure_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
-        say("  " + ", ".join(f"{k} {v:,}" for k, v in gas.items()) + f"; open + confirm {gas['open'] + gas['confirm']:,}")
+        say(
+            "  "
+            + ", ".join(f"{k} {v:,}" for k, v in gas.items())
+            + f"; open + confirm {gas['open'] + gas['confirm']:,}"
+        )
         ingest = measure_ingestion(node, deployments, work, args.settlements)
         say("measuring gas per liquor action ...")
         gas_liquor = measure_liquor_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
@@ -944,8 +1237,9 @@ def main() -> None:
         mixed = measure_mixed_ingestion(node, deployments, work, args.settlements, args.cases, ingest["events"])
         latency = measure_latency(node, deployments, work, args.latency_samples)
         say("measuring gas per group-buy action ...")
-        gas_group_buy = measure_group_buy_gas(rpc, Transactions(rpc, manifest),
-                                              manifest.contract("TestStablecoin").address)
+        gas_group_buy = measure_group_buy_gas(
+            rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address
+        )
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_group_buy.items()))
         say("measuring the order book ...")
         book = measure_order_book(node, deployments, work, args.latency_samples)
@@ -955,16 +1249,31 @@ def main() -> None:
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_escrow.items()))
         say("measuring freight quotes ...")
         freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
-        poll = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds,
-                            args.poll_workers)
+        poll = measure_poll(
+            node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds, args.poll_workers
+        )
         poll_one = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds)
         sse = measure_sse(node, deployments, work, args.latency_samples)
-    print(json.dumps({"gas": gas, "ingest": ingest, "latency_ms": latency,
-                      "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
-                      "gas_liquor": gas_liquor, "ingest_mixed": mixed, "gas_group_buy": gas_group_buy,
-                      "order_book_ms": book, "evidence_anchoring": anchoring, "freight_quote_ms": freight,
-                      "gas_cross_border": gas_escrow, "poll": poll, "sse_ms": sse,
-                      "poll_one_process": poll_one}))
+    print(
+        json.dumps(
+            {
+                "gas": gas,
+                "ingest": ingest,
+                "latency_ms": latency,
+                "gas_without_base": {k: v - BASE_GAS for k, v in gas.items()},
+                "gas_liquor": gas_liquor,
+                "ingest_mixed": mixed,
+                "gas_group_buy": gas_group_buy,
+                "order_book_ms": book,
+                "evidence_anchoring": anchoring,
+                "freight_quote_ms": freight,
+                "gas_cross_border": gas_escrow,
+                "poll": poll,
+                "sse_ms": sse,
+                "poll_one_process": poll_one,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

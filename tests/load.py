@@ -11,16 +11,21 @@ from eth_utils import keccak
 from engine.chain.abi import FunctionEncoder
 from engine.chain.manifest import Manifest
 from engine.chain.rpc import Rpc
+from engine.chain.transactions import ERC20_ABI
 from engine.settlement.escrow import SettlementKey
 from engine.settlement.store_order import order_number_bytes32
-from engine.chain.transactions import ERC20_ABI
 
 DEV_ADDRESSES = [
-    "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
-    "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc", "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
-    "0x15d34aaf54267db7d7c367839aaf71a00a2c6a65", "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc",
-    "0x976ea74026e726554db657fa54763abd0c3a0aa9", "0x14dc79964da2c08b23698b3d3cc7ca32193d9955",
-    "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f", "0xa0ee7a142d267c1f36714e4a8f75612f20a79720",
+    "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+    "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+    "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
+    "0x15d34aaf54267db7d7c367839aaf71a00a2c6a65",
+    "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc",
+    "0x976ea74026e726554db657fa54763abd0c3a0aa9",
+    "0x14dc79964da2c08b23698b3d3cc7ca32193d9955",
+    "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f",
+    "0xa0ee7a142d267c1f36714e4a8f75612f20a79720",
 ]
 STORE = DEV_ADDRESSES[2]
 GAS = 400_000
@@ -48,14 +53,13 @@ class Load:
             self.nonces[sender] = int(self.rpc.call("eth_getTransactionCount", sender, "pending"), 16)
         nonce = self.nonces[sender]
         self.nonces[sender] += 1
-        return ("eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(GAS),
-                                         "nonce": hex(nonce)}])
+        return ("eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(GAS), "nonce": hex(nonce)}])
 
     def _mine(self, txs: list[tuple[str, list]], per_block: int) -> int:
         """Sends ``txs`` in batches of ``per_block`` and mines until each batch is in; returns blocks mined."""
         blocks = 0
         for i in range(0, len(txs), per_block):
-            hashes = self.rpc.batch(txs[i:i + per_block])
+            hashes = self.rpc.batch(txs[i : i + per_block])
             while True:
                 self.rpc.call("anvil_mine", "0x1")
                 blocks += 1
@@ -67,25 +71,45 @@ class Load:
                 raise RuntimeError(f"{len(failed)} load transactions failed, e.g. {failed[0]}")
         return blocks
 
-    def settlements(self, count: int, buyers: list[str], amount: int = 1_000_000, confirm: bool = True,
-                    per_block: int = 250, prefix: str = "L", snapshot_hashes: dict | None = None,
-                    start: int = 0) -> dict:
+    def settlements(
+        self,
+        count: int,
+        buyers: list[str],
+        amount: int = 1_000_000,
+        confirm: bool = True,
+        per_block: int = 250,
+        prefix: str = "L",
+        snapshot_hashes: dict | None = None,
+        start: int = 0,
+    ) -> dict:
         """Opens (and confirms) ``count`` settlements; returns numbers of events and blocks."""
         self.rpc.call("evm_setAutomine", False)
         try:
-            approvals = [self._tx(b, self.token, self.erc20.encode("approve", self.settlement.address, 2**255))
-                         for b in buyers]
+            approvals = [
+                self._tx(b, self.token, self.erc20.encode("approve", self.settlement.address, 2**255)) for b in buyers
+            ]
             blocks = self._mine(approvals, per_block)
             numbers = [(f"{prefix}-{i}", buyers[i % len(buyers)]) for i in range(start, start + count)]
-            opens = [self._tx(b, self.settlement.address,
-                              self.fn.encode("open", self.key(n, b), amount,
-                                             bytes.fromhex((snapshot_hashes or {}).get(n, self.snapshot_hash)[2:]), 0))
-                     for n, b in numbers]
+            opens = [
+                self._tx(
+                    b,
+                    self.settlement.address,
+                    self.fn.encode(
+                        "open",
+                        self.key(n, b),
+                        amount,
+                        bytes.fromhex((snapshot_hashes or {}).get(n, self.snapshot_hash)[2:]),
+                        0,
+                    ),
+                )
+                for n, b in numbers
+            ]
             blocks += self._mine(opens, per_block)
             events = count
             if confirm:
-                confirms = [self._tx(b, self.settlement.address, self.fn.encode("confirm", self.key(n, b)))
-                            for n, b in numbers]
+                confirms = [
+                    self._tx(b, self.settlement.address, self.fn.encode("confirm", self.key(n, b))) for n, b in numbers
+                ]
                 blocks += self._mine(confirms, per_block)
                 events += count
         finally:
@@ -97,8 +121,14 @@ class LiquorLoad:
     """Puts many liquor cases on a dev chain: a plan, purchases signed by their buyers, an
     outbound per case, a gift of each, and pledges that are repaid (see the module docstring)."""
 
-    def __init__(self, load: Load, manifest: Manifest, producer: str = DEV_ADDRESSES[5],
-                 warehouse: str = DEV_ADDRESSES[6], lender: str = DEV_ADDRESSES[7]):
+    def __init__(
+        self,
+        load: Load,
+        manifest: Manifest,
+        producer: str = DEV_ADDRESSES[5],
+        warehouse: str = DEV_ADDRESSES[6],
+        lender: str = DEV_ADDRESSES[7],
+    ):
         self.load = load
         self.rpc = load.rpc
         self.contract = manifest.contract("LiquorCases")
@@ -107,26 +137,38 @@ class LiquorLoad:
         self.producer, self.warehouse, self.lender = producer, warehouse, lender
 
     def _view(self, function: str, *args):
-        data = self.rpc.call("eth_call", {"to": self.contract.address, "data": self.fn.encode(function, *args)},
-                             "latest")
+        data = self.rpc.call(
+            "eth_call", {"to": self.contract.address, "data": self.fn.encode(function, *args)}, "latest"
+        )
         return self.fn.decode_output(function, data)
 
     def _signature(self, account, primary: str, message: dict) -> bytes:
         from eth_account.messages import encode_typed_data
 
         from engine.liquor import SIGNED_TYPES
-        typed = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                            {"name": "chainId", "type": "uint256"},
-                                            {"name": "verifyingContract", "type": "address"}],
-                           primary: [{"name": n, "type": t} for n, t in SIGNED_TYPES[primary]]},
-                 "primaryType": primary,
-                 "domain": {"name": "LiquorCases", "version": "1", "chainId": self.chain_id,
-                            "verifyingContract": self.contract.address},
-                 "message": message}
+
+        typed = {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                primary: [{"name": n, "type": t} for n, t in SIGNED_TYPES[primary]],
+            },
+            "primaryType": primary,
+            "domain": {
+                "name": "LiquorCases",
+                "version": "1",
+                "chainId": self.chain_id,
+                "verifyingContract": self.contract.address,
+            },
+            "message": message,
+        }
         return bytes(account.sign_message(encode_typed_data(full_message=typed)).signature)
 
-    def cases(self, count: int, buyers: list, pledges: int = 0, per_block: int = 150,
-              price: int = 1_000_000) -> dict:
+    def cases(self, count: int, buyers: list, pledges: int = 0, per_block: int = 150, price: int = 1_000_000) -> dict:
         """``count`` cases bought by ``buyers`` (eth-account accounts of unlocked dev addresses),
         each sent out and given to the next buyer; ``pledges`` of them pledged and repaid.
         Returns the number of events the engine reads and of blocks mined."""
@@ -134,12 +176,30 @@ class LiquorLoad:
         self.rpc.call("evm_setAutomine", False)
         try:
             addresses = [b.address.lower() for b in buyers]
-            blocks = load._mine([load._tx(a, load.token, load.erc20.encode("approve", to, 2**255))
-                                 for a in addresses + [self.lender]], per_block)
+            blocks = load._mine(
+                [load._tx(a, load.token, load.erc20.encode("approve", to, 2**255)) for a in addresses + [self.lender]],
+                per_block,
+            )
             plan_id = self._view("planCount")[0] + 1
-            blocks += load._mine([load._tx(self.producer, to, fn.encode(
-                "createPlan", keccak(text=f"facts {plan_id}"), count, price, load.token, self.warehouse,
-                keccak(text="terms"), 86_400))], per_block)
+            blocks += load._mine(
+                [
+                    load._tx(
+                        self.producer,
+                        to,
+                        fn.encode(
+                            "createPlan",
+                            keccak(text=f"facts {plan_id}"),
+                            count,
+                            price,
+                            load.token,
+                            self.warehouse,
+                            keccak(text="terms"),
+                            86_400,
+                        ),
+                    )
+                ],
+                per_block,
+            )
             events = 1
             first_purchase = self._view("purchaseCount")[0] + 1
             shares = [count // len(buyers) + (1 if i < count % len(buyers) else 0) for i in range(len(buyers))]
@@ -147,12 +207,29 @@ class LiquorLoad:
             for buyer, share in zip(buyers, shares):
                 nonce = self._view("nonces", buyer.address.lower())[0]
                 deadline = 2**40
-                signature = self._signature(buyer, "CustodyAgreement", {
-                    "planId": plan_id, "quantity": share, "termsHash": keccak(text="terms"),
-                    "lender": "0x" + "00" * 20, "interestPerCase": 0, "loanTerm": 0, "nonce": nonce,
-                    "deadline": deadline})
-                purchases.append(load._tx(buyer.address.lower(), to, fn.encode(
-                    "buy", (plan_id, share, buyer.address.lower(), "0x" + "00" * 20, 0, 0, deadline), signature)))
+                signature = self._signature(
+                    buyer,
+                    "CustodyAgreement",
+                    {
+                        "planId": plan_id,
+                        "quantity": share,
+                        "termsHash": keccak(text="terms"),
+                        "lender": "0x" + "00" * 20,
+                        "interestPerCase": 0,
+                        "loanTerm": 0,
+                        "nonce": nonce,
+                        "deadline": deadline,
+                    },
+                )
+                purchases.append(
+                    load._tx(
+                        buyer.address.lower(),
+                        to,
+                        fn.encode(
+                            "buy", (plan_id, share, buyer.address.lower(), "0x" + "00" * 20, 0, 0, deadline), signature
+                        ),
+                    )
+                )
             blocks += load._mine(purchases, per_block)
             events += len(buyers)
             first_token = self._view("caseCount")[0] + 1
@@ -163,32 +240,63 @@ class LiquorLoad:
                     outbounds.append(load._tx(self.warehouse, to, fn.encode("outbound", first_purchase + i, code)))
                     owners.append(buyer)
             blocks += load._mine(outbounds, per_block)
-            events += 2 * count                       # CaseOutbound, Transfer
+            events += 2 * count  # CaseOutbound, Transfer
             tokens = list(range(first_token, first_token + count))
-            gifts = [load._tx(owner, to, fn.encode("gift", token_id, addresses[(addresses.index(owner) + 1)
-                                                                                % len(addresses)], b"\x01" * 32))
-                     for token_id, owner in zip(tokens, owners)]
+            gifts = [
+                load._tx(
+                    owner,
+                    to,
+                    fn.encode("gift", token_id, addresses[(addresses.index(owner) + 1) % len(addresses)], b"\x01" * 32),
+                )
+                for token_id, owner in zip(tokens, owners)
+            ]
             blocks += load._mine(gifts, per_block)
-            events += 2 * count                       # CaseGifted, Transfer
+            events += 2 * count  # CaseGifted, Transfer
             owners = [addresses[(addresses.index(o) + 1) % len(addresses)] for o in owners]
             if pledges:
                 from eth_account import Account
 
                 from engine.chain.node import DEV_MNEMONIC
+
                 Account.enable_unaudited_hdwallet_features()
                 lender = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/7")
                 nonce = self._view("nonces", self.lender)[0]
                 offers = []
                 for k, (token_id, owner) in enumerate(zip(tokens[:pledges], owners)):
-                    message = {"tokenId": token_id, "principal": price // 2, "interest": 1000, "dueAt": 2**39,
-                               "lender": self.lender, "nonce": nonce + k, "deadline": 2**40}
-                    offers.append(load._tx(owner, to, fn.encode(
-                        "pledge", token_id, price // 2, 1000, 2**39, self.lender, 2**40,
-                        self._signature(lender, "LoanOffer", message))))
+                    message = {
+                        "tokenId": token_id,
+                        "principal": price // 2,
+                        "interest": 1000,
+                        "dueAt": 2**39,
+                        "lender": self.lender,
+                        "nonce": nonce + k,
+                        "deadline": 2**40,
+                    }
+                    offers.append(
+                        load._tx(
+                            owner,
+                            to,
+                            fn.encode(
+                                "pledge",
+                                token_id,
+                                price // 2,
+                                1000,
+                                2**39,
+                                self.lender,
+                                2**40,
+                                self._signature(lender, "LoanOffer", message),
+                            ),
+                        )
+                    )
                 blocks += load._mine(offers, per_block)
-                blocks += load._mine([load._tx(owner, to, fn.encode("repay", token_id))
-                                      for token_id, owner in zip(tokens[:pledges], owners)], per_block)
-                events += 2 * pledges                 # Pledged, Repaid
+                blocks += load._mine(
+                    [
+                        load._tx(owner, to, fn.encode("repay", token_id))
+                        for token_id, owner in zip(tokens[:pledges], owners)
+                    ],
+                    per_block,
+                )
+                events += 2 * pledges  # Pledged, Repaid
         finally:
             self.rpc.call("evm_setAutomine", True)
         return {"events": events, "blocks": blocks, "tokens": tokens}

@@ -80,7 +80,7 @@ async def run(url: str, paths: list[str], headers: dict, rate: float, seconds: f
         finally:
             idle.put_nowait(conn)
 
-    for path in paths[:connections]:    # warm the connections before the clock starts
+    for path in paths[:connections]:  # warm the connections before the clock starts
         await one(path)
     latencies.clear()
     total = int(rate * seconds)
@@ -98,10 +98,15 @@ async def run(url: str, paths: list[str], headers: dict, rate: float, seconds: f
     for conn in pool:
         conn.close()
     latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, max(0, int(round(0.99 * len(latencies))) - 1))] if latencies else None
-    return {"rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-            "p99_ms": None if p99 is None else round(p99, 2), "errors": errors, "sent": total, "late": late}
+    p99 = latencies[min(len(latencies) - 1, max(0, round(0.99 * len(latencies)) - 1))] if latencies else None
+    return {
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": None if p99 is None else round(p99, 2),
+        "errors": errors,
+        "sent": total,
+        "late": late,
+    }
 
 
 def main() -> None:
@@ -116,6 +121,7 @@ def main() -> None:
     headers = dict(h.split(": ", 1) for h in args.header)
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass

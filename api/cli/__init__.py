@@ -16,18 +16,21 @@ from pathlib import Path
 
 import typer
 
+from api.cli import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
+from api.cli import group_buy as _group_buy  # noqa: F401  (adds `wallet campaign`)
+from api.cli import serve as s
+from api.cli import settlement as _settlement  # noqa: F401  (adds the settlement commands)
+from api.cli.evidence import app as evidence_app
+from api.cli.freight import app as freight_app
+from api.cli.liquor import warehouse as warehouse_app
+from api.cli.wallet import app as wallet_app
 from engine.chain.node import AnvilNode
 
-from . import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
-from . import serve as s
-from .evidence import app as evidence_app
-from .freight import app as freight_app
-from .liquor import warehouse as warehouse_app
-from .wallet import app as wallet_app
-
-app = typer.Typer(help="orderchain: escrowed C2C settlement of store orders and liquor cases in custody, "
-                       "event-sourced.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="orderchain: escrowed C2C settlement of store orders and liquor cases in custody, event-sourced.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(freight_app, name="freight")
@@ -51,8 +54,9 @@ def deploy() -> None:
 
 
 @app.command()
-def engine(views: bool = typer.Option(True, help="Also keep the views (off: run `orderchain project` beside it).")
-           ) -> None:
+def engine(
+    views: bool = typer.Option(True, help="Also keep the views (off: run `orderchain project` beside it)."),
+) -> None:
     """Run the chain reader and the keeper (and the views), without the API."""
     settings = s.settings()
     with ExitStack() as stack:
@@ -77,10 +81,11 @@ def _reader_only(url: str, settings) -> None:
     from engine.chain.reader import OtherChain
     from engine.chain.rpc import Rpc
     from engine.runner import EngineRunner
+
     try:
         app_ = OrderEngine(settings, Manifest.load(settings.deployments_dir, Rpc(url).chain_id()))
         runner = EngineRunner(app_, settings, url)
-        runner.reader   # checks that the event store follows this chain
+        _ = runner.reader  # checks that the event store follows this chain
     except (ManifestError, OtherChain) as exc:
         s.fail(str(exc))
     stop = threading.Event()
@@ -98,6 +103,7 @@ def _reader_only(url: str, settings) -> None:
 def project() -> None:
     """Keep the views up to date from the event store, in a process of its own."""
     from projections.runner import run_projector
+
     settings = s.settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -114,6 +120,7 @@ def rebuild(view: str = typer.Argument(None, help="The view to rebuild (default:
     from engine.application import OrderEngine
     from engine.db import Database
     from projections.runner import Projector
+
     settings = s.settings()
     projector = Projector(OrderEngine(settings), Database(settings.view_db))
     try:
@@ -123,21 +130,24 @@ def rebuild(view: str = typer.Argument(None, help="The view to rebuild (default:
     s.say(f"rebuilt {view or 'every view'} from {applied} events")
 
 
-WORKERS = typer.Option(1, "--workers", min=1, max=64,
-                       help="API processes (more than 1: this process keeps the engine, the workers serve).")
+WORKERS = typer.Option(
+    1, "--workers", min=1, max=64, help="API processes (more than 1: this process keeps the engine, the workers serve)."
+)
 
 
 @app.command()
-def api(engine_: bool = typer.Option(True, "--engine/--no-engine",
-                                     help="Also run the engine (off: an API worker beside a reader and a projector)."),
-        workers: int = WORKERS) -> None:
+def api(
+    engine_: bool = typer.Option(
+        True, "--engine/--no-engine", help="Also run the engine (off: an API worker beside a reader and a projector)."
+    ),
+    workers: int = WORKERS,
+) -> None:
     """Serve the API (and the engine) against ORDERCHAIN_RPC_URL."""
     settings = s.settings()
     url = s.require_rpc_url(settings, "or use `orderchain run`")
     if workers > 1:
         if not engine_:
-            s.fail("--workers runs the engine in this process; without it run several `orderchain api --no-engine`",
-                   2)
+            s.fail("--workers runs the engine in this process; without it run several `orderchain api --no-engine`", 2)
         s.multiprocess_metrics(settings)
     s.serve(s.service(url, settings, views=engine_, engine=engine_), settings, workers, url)
 
@@ -157,7 +167,8 @@ def run(workers: int = WORKERS) -> None:
 @app.command()
 def demo() -> None:
     """`run`, then walk every settlement flow with the dev accounts, printing the store-order view."""
-    from .demo import run_demo
+    from api.demo.run import run_demo
+
     settings = s.settings()
     if not settings.rpc_url:
         # The demo's own chain, deployment and event store, fresh each time, apart from `run`'s.
@@ -173,13 +184,16 @@ def demo() -> None:
 
 
 def _terminate(*_) -> None:
-    raise SystemExit(143)   # unwinds: the engine stops and a started anvil saves its state
+    raise SystemExit(143)  # unwinds: the engine stops and a started anvil saves its state
 
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
-    logging.basicConfig(level=os.environ.get("ORDERCHAIN_LOG", "WARNING").upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=os.environ.get("ORDERCHAIN_LOG", "WARNING").upper(),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
     app()
 
 

@@ -1,5 +1,5 @@
 """`python -m api.cli`: the orderchain command line."""
 
-from . import main
+from api.cli import main
 
 main()

@@ -13,17 +13,18 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from ..client import ApiError, answer
-from ..cross_border_actions import ACTIONS
-from . import wallet
-from .wallet import API, KEYSTORE, TOKEN, YES, _fail, _holder, _option, _token, holder_parameters
+from api.actions.cross_border import ACTIONS
+from api.cli import wallet
+from api.cli.wallet import API, KEYSTORE, TOKEN, YES, _fail, _holder, _token
+from api.client import ApiError, answer
 
-app = typer.Typer(help="Cross-border orders in the notary escrow: quote, pay, legs, final bill, top-up, returns.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Cross-border orders in the notary escrow: quote, pay, legs, final bill, top-up, returns.",
+    no_args_is_help=True,
+)
 ORDER = typer.Option(..., "--order", help="The escrow's order id.")
 
 
@@ -37,32 +38,44 @@ def _get(h, path: str, **params):
 def _show_quote(snapshot: dict, snapshot_hash: str) -> None:
     s, f, shipment = snapshot["settlement"], snapshot["freight"], snapshot["shipment"]
     typer.echo(f"quote {snapshot_hash}")
-    typer.echo(f"  goods          {snapshot['goods']}  ({shipment['origin']} -> {shipment['destination']}, "
-               f"{shipment['length_cm']}x{shipment['width_cm']}x{shipment['height_cm']} cm, "
-               f"{shipment['weight_kg']} kg)")
+    typer.echo(
+        f"  goods          {snapshot['goods']}  ({shipment['origin']} -> {shipment['destination']}, "
+        f"{shipment['length_cm']}x{shipment['width_cm']}x{shipment['height_cm']} cm, "
+        f"{shipment['weight_kg']} kg)"
+    )
     typer.echo(f"  price          {shipment['price_minor']} {shipment['currency']} minor units -> {s['price']}")
-    typer.echo(f"  target freight {f['target_freight_minor']} {shipment['currency']} minor units -> "
-               f"{s['target_freight']} (estimate {f['estimate_minor']} x {f['factor']}, groups S/C/F {f['groups']})")
+    typer.echo(
+        f"  target freight {f['target_freight_minor']} {shipment['currency']} minor units -> "
+        f"{s['target_freight']} (estimate {f['estimate_minor']} x {f['factor']}, groups S/C/F {f['groups']})"
+    )
     rate = snapshot.get("rate")
     if rate:
-        typer.echo(f"  rate           1 {rate['base']} = {rate['rate']} {rate['quote']} ({rate['source']}, "
-                   f"{rate['at']}; signature {rate['signature_hash'][:18]}...)")
+        typer.echo(
+            f"  rate           1 {rate['base']} = {rate['rate']} {rate['quote']} ({rate['source']}, "
+            f"{rate['at']}; signature {rate['signature_hash'][:18]}...)"
+        )
     typer.echo(f"  to pay         {s['hold']} base units of {s['token']} ({s['currency']}, {s['decimals']} decimals)")
     typer.echo(f"  return policy  {snapshot['return_policy'].replace('_', ' ')}")
     typer.echo(f"  rate holds until chain time {snapshot['rate_valid_until']}")
 
 
 @app.command()
-def quote(seller: str = typer.Option(..., "--seller", help="The seller's address."),
-          shipment: str = typer.Option(..., "--shipment", help="The shipment as JSON: origin, destination, "
-                                                               "length_cm, width_cm, height_cm, weight_kg, "
-                                                               "price_minor, currency, quoted_at."),
-          goods: str = typer.Option(..., "--goods", help="What is bought."),
-          settlement_currency: str = typer.Option("USD", "--settlement-currency",
-                                                  help="The currency the token stands for."),
-          policy: str = typer.Option("seller_pays_return", "--policy",
-                                     help="seller_pays_return or buyer_pays_return."),
-          token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE, api: str = API):
+def quote(
+    seller: str = typer.Option(..., "--seller", help="The seller's address."),
+    shipment: str = typer.Option(
+        ...,
+        "--shipment",
+        help="The shipment as JSON: origin, destination, "
+        "length_cm, width_cm, height_cm, weight_kg, "
+        "price_minor, currency, quoted_at.",
+    ),
+    goods: str = typer.Option(..., "--goods", help="What is bought."),
+    settlement_currency: str = typer.Option("USD", "--settlement-currency", help="The currency the token stands for."),
+    policy: str = typer.Option("seller_pays_return", "--policy", help="seller_pays_return or buyer_pays_return."),
+    token: str | None = TOKEN,
+    keystore: Path | None = KEYSTORE,
+    api: str = API,
+):
     """Ask a quote for an order (you are the buyer): price + target freight at the operator's rate."""
     h = _holder(keystore, api)
     try:
@@ -71,8 +84,15 @@ def quote(seller: str = typer.Option(..., "--seller", help="The seller's address
             raise ValueError("not a JSON object")
     except ValueError as exc:
         _fail(f"--shipment is not a JSON object: {exc}")
-    body = {**data, "buyer": h.address, "seller": seller, "token": _token(h, token),
-            "settlement_currency": settlement_currency, "goods": goods, "return_policy": policy}
+    body = {
+        **data,
+        "buyer": h.address,
+        "seller": seller,
+        "token": _token(h, token),
+        "settlement_currency": settlement_currency,
+        "goods": goods,
+        "return_policy": policy,
+    }
     try:
         quoted = answer(h.http.post("/cross-border/quotes", json=body))
     except ApiError as exc:
@@ -82,8 +102,12 @@ def quote(seller: str = typer.Option(..., "--seller", help="The seller's address
 
 
 @app.command()
-def pay(snapshot_hash: str = typer.Option(..., "--quote", help="The quote's snapshot hash."),
-        keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
+def pay(
+    snapshot_hash: str = typer.Option(..., "--quote", help="The quote's snapshot hash."),
+    keystore: Path | None = KEYSTORE,
+    api: str = API,
+    yes: bool = YES,
+):
     """Pay a quote into the escrow: approve the hold, then `pay` (the confirmation of what is shown)."""
     h = _holder(keystore, api)
     snapshot = _get(h, f"/cross-border/quotes/{snapshot_hash}")
@@ -96,7 +120,7 @@ def pay(snapshot_hash: str = typer.Option(..., "--quote", help="The quote's snap
 
 
 @app.command("top-up")
-def top_up(order_id: int = ORDER, keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
+def top_up(order_id: int = ORDER, keystore: Path | None = KEYSTORE, api: str = API, yes: bool = YES):
     """Pay the top-up a final bill asked for (approves the amount first)."""
     h = _holder(keystore, api)
     order = _get(h, f"/cross-border/orders/{order_id}")
@@ -105,13 +129,14 @@ def top_up(order_id: int = ORDER, keystore: Optional[Path] = KEYSTORE, api: str 
         _fail(f"order {order_id} is {order['status']}: no top-up is asked for")
     if not yes and not typer.confirm(f"top up {due['amount']} (due by chain time {due['deadline']})?", default=True):
         raise typer.Exit(1)
-    wallet._send(h, "/cross-border/approve", {"owner": h.address, "token": order["token"], "amount": due["amount"]},
-                 True)
+    wallet._send(
+        h, "/cross-border/approve", {"owner": h.address, "token": order["token"], "amount": due["amount"]}, True
+    )
     wallet._send(h, "/cross-border/top-up", {"sender": h.address, "order_id": order_id}, True)
 
 
 @app.command()
-def orders(keystore: Optional[Path] = KEYSTORE, api: str = API):
+def orders(keystore: Path | None = KEYSTORE, api: str = API):
     """Your cross-border orders (as buyer or seller), with what is due."""
     h = _holder(keystore, api)
     listed = _get(h, "/cross-border/orders", party=h.address)
@@ -119,8 +144,10 @@ def orders(keystore: Optional[Path] = KEYSTORE, api: str = API):
         typer.echo(f"no cross-border orders of {h.address}")
     for o in listed:
         role = "buyer" if o["buyer"] == h.address.lower() else "seller"
-        line = (f"order {o['order_id']}  {o['status']}  ({role})  price {o['price']}  freight held "
-                f"{o['freight_held']} paid {o['freight_paid']}")
+        line = (
+            f"order {o['order_id']}  {o['status']}  ({role})  price {o['price']}  freight held "
+            f"{o['freight_held']} paid {o['freight_paid']}"
+        )
         if o.get("top_up"):
             line += f"  TOP-UP {o['top_up']['amount']} due by {o['top_up']['deadline']}"
         if o["status"] in ("paid", "in_transit"):
@@ -132,32 +159,22 @@ def orders(keystore: Optional[Path] = KEYSTORE, api: str = API):
         typer.echo(line)
 
 
-def _command(action):
-    """A command for a row of the escrow's action table, sent by this wallet."""
-    fields = {n: f for n, f in action.model.model_fields.items() if n != "sender"}
-
-    def command(keystore: Optional[Path], api: str, yes: bool, **extra) -> None:
-        h = _holder(keystore, api)
-        body = {"sender": h.address, **{k: v for k, v in extra.items() if v is not None}}
-        wallet._send(h, f"/cross-border/{action.name}", body, yes)
-
+def _option_of(name: str, field):
+    """The order id and the accept/refuse switch get options of their own."""
     P = inspect.Parameter
-
-    def option(name: str, field) -> P:
-        if field.annotation is bool:
-            return P(name, P.KEYWORD_ONLY, annotation=bool,
-                     default=typer.Option(..., f"--{name}/--refuse", help="Accept or refuse."))
-        if name == "order_id":
-            return P(name, P.KEYWORD_ONLY, annotation=int, default=ORDER)
-        return _option(name, field)
-
-    command.__signature__ = inspect.Signature([*(option(n, f) for n, f in fields.items()), *holder_parameters()])
-    command.__name__ = action.name.replace("-", "_")
-    command.__doc__ = f"{action.summary} (signed by {action.by})."
-    return command
+    if field.annotation is bool:
+        return P(
+            name,
+            P.KEYWORD_ONLY,
+            annotation=bool,
+            default=typer.Option(..., f"--{name}/--refuse", help="Accept or refuse."),
+        )
+    if name == "order_id":
+        return P(name, P.KEYWORD_ONLY, annotation=int, default=ORDER)
+    return None
 
 
 for _action in ACTIONS:
     if _action.name != "top-up":
-        app.command(_action.name)(_command(_action))
+        app.command(_action.name)(wallet.action_command(_action, f"/cross-border/{_action.name}", _option_of))
 wallet.app.add_typer(app, name="cross-border")

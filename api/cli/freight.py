@@ -7,16 +7,17 @@ the operator's commands, no node needed.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from . import serve as s
+from api.cli import serve as s
 
-app = typer.Typer(help="Freight history and quotes (the operator's, on this machine's event store).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Freight history and quotes (the operator's, on this machine's event store).", no_args_is_help=True
+)
 
 
 def _open():
@@ -24,26 +25,35 @@ def _open():
     from engine.db import Database
     from projections.freight import FreightView
     from projections.runner import Projector
+
     settings = s.settings()
     projector = Projector(OrderEngine(settings), Database(settings.view_db))
     return settings, projector.app, projector.view(FreightView), projector
 
 
 @app.command("import")
-def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                        help="A CSV with exactly the columns order_id,origin,destination,length_cm,"
-                                             "width_cm,height_cm,weight_kg,price_minor,currency,freight_minor,"
-                                             "completed_at.")):
+def import_(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A CSV with exactly the columns order_id,origin,destination,length_cm,"
+        "width_cm,height_cm,weight_kg,price_minor,currency,freight_minor,"
+        "completed_at.",
+    ),
+):
     """Import completed orders: the whole file, or nothing (bad rows are named by line)."""
     from engine.application import Conflict
     from engine.cross_border.freight import FreightError, parse_csv
+
     try:
         orders = parse_csv(file.read_text(encoding="utf-8-sig"))
     except FreightError as exc:
         s.fail(str(exc), 1)
     except UnicodeDecodeError:
         s.fail(f"{file} is not UTF-8 text", 1)
-    settings, app_, view, projector = _open()
+    _settings, app_, view, projector = _open()
     projector.catch_up()
     try:
         app_.import_freight(orders, file.name, view.known([o.order_id for o in orders]))
@@ -54,11 +64,18 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
 
 
 @app.command()
-def quote(request: str = typer.Option(..., "--json", help="The quote request as JSON: origin, destination, "
-                                                          "length_cm, width_cm, height_cm, weight_kg, price_minor, "
-                                                          "currency, quoted_at.")):
+def quote(
+    request: str = typer.Option(
+        ...,
+        "--json",
+        help="The quote request as JSON: origin, destination, "
+        "length_cm, width_cm, height_cm, weight_kg, price_minor, "
+        "currency, quoted_at.",
+    ),
+):
     """Quote the target freight of a shipment; prints the answer as JSON."""
     from engine.cross_border.freight import FreightError, estimate, request_of
+
     try:
         data = json.loads(request)
         if not isinstance(data, dict):
@@ -76,33 +93,45 @@ def quote(request: str = typer.Option(..., "--json", help="The quote request as 
 
 
 @app.command("sign-rate")
-def sign_rate(base: str = typer.Option(..., help="The base currency (three letters): 1 base = RATE quote."),
-              quote: str = typer.Option(..., help="The quote currency (three letters)."),
-              rate: str = typer.Option(..., help="A positive decimal, e.g. 1.08."),
-              source: str = typer.Option(..., help="Where the rate comes from, e.g. 'ECB reference'."),
-              at: Optional[str] = typer.Option(None, help="When it was taken, ISO-8601 with its zone [default: now]."),
-              keystore: Optional[Path] = typer.Option(None, "--keystore", envvar="ORDERCHAIN_KEYSTORE",
-                                                      help="The operator's keystore [default: "
-                                                           "~/.orderchain/keystore.json]."),
-              api: Optional[str] = typer.Option(None, "--post", help="Also post it to this API base URL "
-                                                                     "(e.g. http://127.0.0.1:8000).")):
+def sign_rate(
+    base: str = typer.Option(..., help="The base currency (three letters): 1 base = RATE quote."),
+    quote: str = typer.Option(..., help="The quote currency (three letters)."),
+    rate: str = typer.Option(..., help="A positive decimal, e.g. 1.08."),
+    source: str = typer.Option(..., help="Where the rate comes from, e.g. 'ECB reference'."),
+    at: str | None = typer.Option(None, help="When it was taken, ISO-8601 with its zone [default: now]."),
+    keystore: Path | None = typer.Option(
+        None,
+        "--keystore",
+        envvar="ORDERCHAIN_KEYSTORE",
+        help="The operator's keystore [default: ~/.orderchain/keystore.json].",
+    ),
+    api: str | None = typer.Option(
+        None, "--post", help="Also post it to this API base URL (e.g. http://127.0.0.1:8000)."
+    ),
+):
     """Sign an exchange rate with the escrow operator's key, on this machine; prints the body of
     `POST /rates` (or posts it with --post)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
+    from api.cli import wallet
     from engine.cross_border.orders import RateError, rate_document
     from engine.cross_border.orders import sign_rate as sign
     from engine.ids import canonical_json
 
-    from . import wallet
-    when = at or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    when = at or datetime.now(UTC).replace(microsecond=0).isoformat()
     try:
         document = rate_document(base, quote, rate, source, when)
     except RateError as exc:
         s.fail(str(exc), 2)
     operator = wallet._load(keystore)
-    body = {"base": document["base"], "quote": document["quote"], "rate": document["rate"],
-            "source": document["source"], "at": document["at"], "signature": sign(document, operator)}
+    body = {
+        "base": document["base"],
+        "quote": document["quote"],
+        "rate": document["rate"],
+        "source": document["source"],
+        "at": document["at"],
+        "signature": sign(document, operator),
+    }
     typer.echo(f"signed by {operator.address}: {canonical_json(document).decode()}", err=True)
     if api is None:
         typer.echo(json.dumps(body))

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import typer
 
-from engine.config import ConfigError, Settings
 from engine.chain.manifest import Manifest, ManifestError
-from engine.chain.node import AnvilNode, deploy as ape_deploy
+from engine.chain.node import AnvilNode
+from engine.chain.node import deploy as ape_deploy
 from engine.chain.reader import OtherChain
 from engine.chain.rpc import Rpc, RpcUnavailable
 from engine.chain.transactions import NO_CODE, SETTLEMENT
+from engine.config import ConfigError, Settings
 
 LIQUOR = "LiquorCases"
-DEV_CHAIN_IDS = (1337, 31337)   # chains whose owner is a dev account the node holds (as scripts/deploy.py)
+DEV_CHAIN_IDS = (1337, 31337)  # chains whose owner is a dev account the node holds (as scripts/deploy.py)
 
 
 def settings() -> Settings:
@@ -69,10 +70,13 @@ def node(stack: ExitStack, settings_: Settings) -> str:
         return settings_.rpc_url
     settings_.ensure_dirs()
     var = Path(settings_.var_dir)
-    anvil = stack.enter_context(AnvilNode(settings_.anvil_port, log_path=str(var / "anvil.log"),
-                                          state_path=str(var / "anvil-state.json")))
-    say(f"anvil running at {anvil.url} (chain 31337, dev accounts of the test mnemonic; "
-        f"chain kept in {var / 'anvil-state.json'})")
+    anvil = stack.enter_context(
+        AnvilNode(settings_.anvil_port, log_path=str(var / "anvil.log"), state_path=str(var / "anvil-state.json"))
+    )
+    say(
+        f"anvil running at {anvil.url} (chain 31337, dev accounts of the test mnemonic; "
+        f"chain kept in {var / 'anvil-state.json'})"
+    )
     return anvil.url
 
 
@@ -101,8 +105,10 @@ def align_metadata_base(rpc_url: str, settings_: Settings) -> None:
         if liquor is None or liquor.get("metadata_base") == settings_.metadata_base:
             return
         if manifest.chain_id not in DEV_CHAIN_IDS:
-            say(f"cases' tokenURI base is {liquor.get('metadata_base')!r} but this API serves "
-                f"{settings_.metadata_base!r}: the owner calls LiquorCases.setBaseURI({settings_.metadata_base!r})")
+            say(
+                f"cases' tokenURI base is {liquor.get('metadata_base')!r} but this API serves "
+                f"{settings_.metadata_base!r}: the owner calls LiquorCases.setBaseURI({settings_.metadata_base!r})"
+            )
             return
         data = manifest.contract(LIQUOR).functions.encode("setBaseURI", settings_.metadata_base)
         tx = rpc.call("eth_sendTransaction", {"from": raw["deployer"], "to": liquor["address"], "data": data})
@@ -120,10 +126,11 @@ def align_metadata_base(rpc_url: str, settings_: Settings) -> None:
 def service(rpc_url: str, settings_: Settings, views: bool = True, engine: bool = True):
     """The composed service; a clear message instead of a traceback when it cannot start."""
     from api.service import Service
+
     try:
         svc = Service(settings_, rpc_url, views=views, engine=engine)
         if engine:
-            svc.reader   # checks that the event store follows this chain
+            _ = svc.reader  # checks that the event store follows this chain
         return svc
     except (ManifestError, OtherChain) as exc:
         fail(str(exc))
@@ -136,18 +143,33 @@ def serve(svc, settings_: Settings, workers: int = 1, rpc_url: str | None = None
     import uvicorn
 
     from api.app import create_app
+
     svc.start()
     if settings_.admin_token_generated:
         say(f"operator token for this run: {settings_.admin_token}  (set ORDERCHAIN_ADMIN_TOKEN to choose one)")
-    say(f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs)"
-        + (f" in {workers} worker processes" if workers > 1 else ""))
+    say(
+        f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs)"
+        + (f" in {workers} worker processes" if workers > 1 else "")
+    )
     try:
         if workers > 1:
-            os.environ.update({"ORDERCHAIN_ADMIN_TOKEN": settings_.admin_token, "ORDERCHAIN_RPC_URL": rpc_url or "",
-                               "ORDERCHAIN_DB": settings_.db, "ORDERCHAIN_DEPLOYMENTS": settings_.deployments_dir,
-                               "ORDERCHAIN_VAR": settings_.var_dir})
-            uvicorn.run("api.cli.serve:worker_app", factory=True, workers=workers, host=settings_.api_host,
-                        port=settings_.api_port, log_level="warning")
+            os.environ.update(
+                {
+                    "ORDERCHAIN_ADMIN_TOKEN": settings_.admin_token,
+                    "ORDERCHAIN_RPC_URL": rpc_url or "",
+                    "ORDERCHAIN_DB": settings_.db,
+                    "ORDERCHAIN_DEPLOYMENTS": settings_.deployments_dir,
+                    "ORDERCHAIN_VAR": settings_.var_dir,
+                }
+            )
+            uvicorn.run(
+                "api.cli.serve:worker_app",
+                factory=True,
+                workers=workers,
+                host=settings_.api_host,
+                port=settings_.api_port,
+                log_level="warning",
+            )
         else:
             uvicorn.run(create_app(svc), host=settings_.api_host, port=settings_.api_port, log_level="warning")
     finally:
@@ -159,6 +181,7 @@ def multiprocess_metrics(settings_: Settings) -> None:
     one directory (emptied now), so any worker's ``/metrics`` answers for all of them."""
     import shutil
     import sys
+
     if "prometheus_client" in sys.modules:
         raise RuntimeError("the metrics were set up before the multiprocess directory")
     folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or Path(settings_.var_dir) / "metrics")
@@ -172,6 +195,7 @@ def worker_app():
     (caught up here too after this worker's own writes), no engine of its own."""
     from api.app import create_app
     from api.service import Service
+
     settings_ = settings()
     return create_app(Service(settings_, settings_.rpc_url, views=True, engine=False))
 

@@ -12,27 +12,29 @@ import inspect
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 from eth_account import Account
 from eth_utils import to_checksum_address
 from pydantic import WithJsonSchema
 
-from ..actions import ACTIONS, Action
-from ..client import ApiError, Holder, agreement, answer, sign_transaction
+from api.actions.common import ContractAction
+from api.client import ApiError, Holder, answer, sign_transaction
 
-app = typer.Typer(help="Sign and send buyer, store, holder and lender actions (settlements, group buys, liquor "
-                       "cases, cross-border orders) with a local keystore (keys never leave this machine).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Sign and send buyer, store, holder and lender actions (settlements, group buys, liquor "
+    "cases, cross-border orders) with a local keystore (keys never leave this machine).",
+    no_args_is_help=True,
+)
 
 DEFAULT_KEYSTORE = Path("~/.orderchain/keystore.json")
-KEYSTORE = typer.Option(None, "--keystore", envvar="ORDERCHAIN_KEYSTORE",
-                        help="Keystore file [default: ~/.orderchain/keystore.json].")
+KEYSTORE = typer.Option(
+    None, "--keystore", envvar="ORDERCHAIN_KEYSTORE", help="Keystore file [default: ~/.orderchain/keystore.json]."
+)
 API = typer.Option("http://127.0.0.1:8000", "--api", envvar="ORDERCHAIN_API_URL", help="orderchain API base URL.")
 
 
-def _path(keystore: Optional[Path]) -> Path:
+def _path(keystore: Path | None) -> Path:
     return (keystore or DEFAULT_KEYSTORE).expanduser()
 
 
@@ -48,7 +50,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _save(account, keystore: Optional[Path], force: bool) -> None:
+def _save(account, keystore: Path | None, force: bool) -> None:
     path = _path(keystore)
     if path.exists() and not force:
         _fail(f"{path} already exists (use --force to replace it, or --keystore for another file)")
@@ -61,7 +63,7 @@ def _save(account, keystore: Optional[Path], force: bool) -> None:
     typer.echo(f"{account.address}  (keystore {path})")
 
 
-def _load(keystore: Optional[Path]):
+def _load(keystore: Path | None):
     path = _path(keystore)
     if not path.exists():
         _fail(f"no keystore at {path}: create one with `orderchain wallet new` or `orderchain wallet import`")
@@ -78,14 +80,15 @@ def _load(keystore: Optional[Path]):
 def http_client(api: str):
     """The HTTP client the wallet talks to the API with (tests replace it)."""
     import httpx
+
     return httpx.Client(base_url=api, timeout=60)
 
 
-def _holder(keystore: Optional[Path], api: str) -> Holder:
+def _holder(keystore: Path | None, api: str) -> Holder:
     return Holder(http_client(api), _load(keystore), wait=30)
 
 
-def _token(holder: Holder, token: Optional[str]) -> str:
+def _token(holder: Holder, token: str | None) -> str:
     if token is not None:
         return token
     try:
@@ -94,19 +97,14 @@ def _token(holder: Holder, token: Optional[str]) -> str:
         _fail("give --token (this deployment has no test stablecoin)")
 
 
-def _key(holder: Holder, store: str, order: str, buyer: Optional[str], payer: Optional[str],
-         token: Optional[str]) -> dict:
-    key = {"store": store, "order_number": order, "buyer": buyer or holder.address, "token": _token(holder, token)}
-    if payer:
-        key["payer"] = payer
-    return key
-
-
 def _report(result: dict) -> None:
     status = result.get("status")
     colour = "green" if status == "success" else ("yellow" if status == "pending" else "red")
-    typer.secho(f"{status}: tx {result['tx_hash']}" + (f" in block {result['block_number']}"
-                                                       if "block_number" in result else ""), fg=colour)
+    typer.secho(
+        f"{status}: tx {result['tx_hash']}"
+        + (f" in block {result['block_number']}" if "block_number" in result else ""),
+        fg=colour,
+    )
     for event in result.get("events") or []:
         args = ", ".join(f"{k}={v}" for k, v in event["args"].items())
         typer.echo(f"  {event['event']}({args})")
@@ -120,9 +118,11 @@ def _send(holder: Holder, path: str, body: dict, yes: bool) -> None:
     try:
         built = holder.build(path, body)
         tx = built["transaction"]
-        typer.echo(f"{path.rsplit('/', 1)[-1]} from {holder.address} to {tx['to']}: gas {int(tx['gas'], 16)}, "
-                   f"nonce {int(tx['nonce'], 16)}, chain {int(tx['chainId'], 16)}"
-                   + (f", settlement {built['settlement_id']}" if built.get("settlement_id") else ""))
+        typer.echo(
+            f"{path.rsplit('/', 1)[-1]} from {holder.address} to {tx['to']}: gas {int(tx['gas'], 16)}, "
+            f"nonce {int(tx['nonce'], 16)}, chain {int(tx['chainId'], 16)}"
+            + (f", settlement {built['settlement_id']}" if built.get("settlement_id") else "")
+        )
         if tx["from"].lower() != holder.address.lower():
             _fail(f"this transaction must be signed by {tx['from']}; this wallet is {holder.address}")
         if not yes and not typer.confirm("sign and send?", default=True):
@@ -134,14 +134,15 @@ def _send(holder: Holder, path: str, body: dict, yes: bool) -> None:
 
 # -- keystore
 
+
 @app.command()
-def new(keystore: Optional[Path] = KEYSTORE, force: bool = typer.Option(False, help="Replace an existing file.")):
+def new(keystore: Path | None = KEYSTORE, force: bool = typer.Option(False, help="Replace an existing file.")):
     """Create a new key in an encrypted keystore."""
     _save(Account.create(), keystore, force)
 
 
 @app.command("import")
-def import_(keystore: Optional[Path] = KEYSTORE, force: bool = typer.Option(False, help="Replace an existing file.")):
+def import_(keystore: Path | None = KEYSTORE, force: bool = typer.Option(False, help="Replace an existing file.")):
     """Import a private key (asked for, not echoed) into an encrypted keystore."""
     raw = os.environ.get("ORDERCHAIN_WALLET_IMPORT_KEY") or typer.prompt("private key (hex)", hide_input=True)
     try:
@@ -152,7 +153,7 @@ def import_(keystore: Optional[Path] = KEYSTORE, force: bool = typer.Option(Fals
 
 
 @app.command()
-def address(keystore: Optional[Path] = KEYSTORE):
+def address(keystore: Path | None = KEYSTORE):
     """Print the keystore's address (no password needed)."""
     path = _path(keystore)
     if not path.exists():
@@ -160,54 +161,38 @@ def address(keystore: Optional[Path] = KEYSTORE):
     typer.echo(to_checksum_address("0x" + json.loads(path.read_text())["address"].removeprefix("0x")))
 
 
-TOKEN = typer.Option(None, "--token", help="Settlement token [default: the deployment's test stablecoin].")
+TOKEN = typer.Option(None, "--token", help="The token [default: the deployment's test stablecoin].")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask before signing.")
 
 
-@app.command()
-def approve(amount: str = typer.Option(..., help="Amount in base units."), token: Optional[str] = TOKEN,
-            keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
-    """Approve the settlement contract to take AMOUNT of the token (before `open`)."""
-    h = _holder(keystore, api)
-    _send(h, "/settlements/approve", {"owner": h.address, "token": _token(h, token), "amount": amount}, yes)
-
-
 @app.command("claim-credit")
-def claim_credit(to: str = typer.Option(..., "--to", help="Where the credited payouts go."),
-                 contract: str = typer.Option("settlement", help="Which contract credited them: settlement, or "
-                                                                 "liquor (refunds of cancelled purchases too)."),
-                 token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE, api: str = API, yes: bool = YES):
+def claim_credit(
+    to: str = typer.Option(..., "--to", help="Where the credited payouts go."),
+    contract: str = typer.Option(
+        "settlement",
+        help="Which contract credited them: settlement, "
+        "liquor (refunds of cancelled purchases too), "
+        "group-buy or cross-border.",
+    ),
+    token: str | None = TOKEN,
+    keystore: Path | None = KEYSTORE,
+    api: str = API,
+    yes: bool = YES,
+):
     """Claim payouts credited to this wallet (the token would not transfer to it, or a refund), to an address."""
-    paths = {"settlement": "/settlements/claim-credit", "liquor": "/liquor/claim-credit"}
+    paths = {
+        "settlement": "/settlements/claim-credit",
+        "liquor": "/liquor/claim-credit",
+        "group-buy": "/group-buy/claim-credit",
+        "cross-border": "/cross-border/claim-credit",
+    }
     if contract not in paths:
         _fail(f"--contract is one of {', '.join(paths)}")
     h = _holder(keystore, api)
     _send(h, paths[contract], {"owner": h.address, "token": _token(h, token), "to": to}, yes)
 
 
-@app.command()
-def agree(store: str = typer.Option(..., "--store", help="The store's address."),
-          order: str = typer.Option(..., "--order", help="The store order number."),
-          to_store: str = typer.Option(..., "--to-store", help="What the store gets; the payer gets the rest."),
-          buyer: Optional[str] = typer.Option(None, "--buyer", help="The buyer's address [default: this wallet]."),
-          payer: Optional[str] = typer.Option(None, "--payer", help="The payer [default: the buyer]."),
-          deadline: Optional[str] = typer.Option(None, "--deadline", help="Unix time [default: a week from now]."),
-          token: Optional[str] = TOKEN, keystore: Optional[Path] = KEYSTORE, api: str = API):
-    """Sign an agreed split of a settlement (EIP-712, locally): give the signature to the
-    other party, who sends `settle` with it."""
-    h = _holder(keystore, api)
-    try:
-        signed = agreement(h, _key(h, store, order, buyer, payer, token), int(to_store),
-                           int(deadline) if deadline else None)
-    except (ApiError, ValueError) as exc:
-        _fail(str(exc))
-    typer.echo(f"signature {signed['signature']}\ndeadline {signed['deadline']}\n"
-               f"settlement {signed['settlement_id']}\nsigned by {h.address}")
-
-
-# -- the settlement actions, one command per row of the action table
-
-KEY_FIELDS = ("key", "sender", "permit")   # filled in by the wallet, not asked for
+# -- what every capability's signing commands share
 
 
 def _option(name: str, field) -> inspect.Parameter:
@@ -216,56 +201,39 @@ def _option(name: str, field) -> inspect.Parameter:
     kind = int if field.annotation is int and not any(isinstance(m, WithJsonSchema) for m in field.metadata) else str
     default = ... if field.is_required() else field.default
     if kind is str and isinstance(default, int) and not isinstance(default, bool):
-        default = str(default)     # an amount's default, sent as the decimal string the API takes
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
-                             default=typer.Option(default, flag, help=field.description or ""))
+        default = str(default)  # an amount's default, sent as the decimal string the API takes
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=kind,
+        default=typer.Option(default, flag, help=field.description or ""),
+    )
 
 
 def holder_parameters() -> list[inspect.Parameter]:
     """The options every signing command ends with: the keystore, the API, ``--yes``."""
     P = inspect.Parameter
-    return [P("keystore", P.KEYWORD_ONLY, annotation=Optional[Path], default=KEYSTORE),
-            P("api", P.KEYWORD_ONLY, annotation=str, default=API),
-            P("yes", P.KEYWORD_ONLY, annotation=bool, default=YES)]
+    return [
+        P("keystore", P.KEYWORD_ONLY, annotation=Path | None, default=KEYSTORE),
+        P("api", P.KEYWORD_ONLY, annotation=str, default=API),
+        P("yes", P.KEYWORD_ONLY, annotation=bool, default=YES),
+    ]
 
 
-def _command(action: Action):
-    """A wallet command for ``action``: builds it through the API, signs here, relays it."""
-    buyer_is_wallet = action.signer in ("payer", "buyer")
-    fields = {n: f for n, f in action.model.model_fields.items() if n not in KEY_FIELDS}
+def action_command(action: ContractAction, path: str, option=None):
+    """A command for a row of a contract's action table (``POST path``), sent by this wallet:
+    one option per field of the row's model but ``sender``; ``option(name, field)`` may
+    give a field an option of its own (None: the usual one)."""
+    fields = {n: f for n, f in action.model.model_fields.items() if n != "sender"}
 
-    def command(store: str, order: str, buyer: Optional[str], payer: Optional[str], token: Optional[str],
-                keystore: Optional[Path], api: str, yes: bool, **extra) -> None:
+    def command(keystore: Path | None, api: str, yes: bool, **extra) -> None:
         h = _holder(keystore, api)
-        if action.signer == "payer" and buyer and not payer:
-            payer = h.address   # paying for another buyer
-        body = {"key": _key(h, store, order, buyer, payer, token), **extra}
-        if action.signer == "sender":
-            body["sender"] = h.address
-        if "permit" in action.model.model_fields:
-            try:
-                body["permit"] = h.permit(body["key"]["token"], int(extra["amount"]))
-            except (ApiError, ValueError) as exc:
-                _fail(str(exc))
-        _send(h, f"/settlements/{action.name}", body, yes)
+        body = {"sender": h.address, **{k: v for k, v in extra.items() if v is not None}}
+        _send(h, path, body, yes)
 
-    P = inspect.Parameter
-    buyer_help = "The buyer's address" + (" [default: this wallet]." if buyer_is_wallet else ".")
-    command.__signature__ = inspect.Signature([
-        P("store", P.KEYWORD_ONLY, annotation=str, default=typer.Option(..., "--store", help="The store's address.")),
-        P("order", P.KEYWORD_ONLY, annotation=str, default=typer.Option(..., "--order", help="The store order number.")),
-        P("buyer", P.KEYWORD_ONLY, annotation=Optional[str],
-          default=typer.Option(None if buyer_is_wallet else ..., "--buyer", help=buyer_help)),
-        P("payer", P.KEYWORD_ONLY, annotation=Optional[str],
-          default=typer.Option(None, "--payer", help="Who pays and receives refunds [default: the buyer].")),
-        P("token", P.KEYWORD_ONLY, annotation=Optional[str], default=TOKEN),
-        *(_option(n, f) for n, f in fields.items()),
-        *holder_parameters(),
-    ])
+    command.__signature__ = inspect.Signature(
+        [*((option and option(n, f)) or _option(n, f) for n, f in fields.items()), *holder_parameters()]
+    )
     command.__name__ = action.name.replace("-", "_")
-    command.__doc__ = f"{action.summary} (signed by the {action.signer})."
+    command.__doc__ = f"{action.summary} (signed by {action.by})."
     return command
-
-
-for _action in ACTIONS:
-    app.command(_action.name)(_command(_action))

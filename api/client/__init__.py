@@ -3,8 +3,16 @@
 Nothing here imports the server: a wallet needs only HTTP and eth-account.
 """
 
-from .holder import (ApiError, Holder, agreement, answer, settlement_key, sign_transaction, sign_typed_data,
-                     signature_of)
+from api.client.holder import ApiError, Holder, answer, sign_transaction, sign_typed_data, signature_of
+from api.client.settlement import agreement, settlement_key
 
-__all__ = ["ApiError", "Holder", "agreement", "answer", "settlement_key", "sign_transaction", "sign_typed_data",
-           "signature_of"]
+__all__ = [
+    "ApiError",
+    "Holder",
+    "agreement",
+    "answer",
+    "settlement_key",
+    "sign_transaction",
+    "sign_typed_data",
+    "signature_of",
+]

@@ -23,8 +23,10 @@ class ApiError(Exception):
         detail = problem.get("detail") or problem.get("title") or problem
         revert = problem.get("revert")
         if revert:
-            detail = f"{detail} [{revert.get('error')}({', '.join(f'{k}={v}' for k, v in revert.get('args', {}).items())})]"
-        for error in problem.get("errors") or []:   # which fields, and why
+            detail = (
+                f"{detail} [{revert.get('error')}({', '.join(f'{k}={v}' for k, v in revert.get('args', {}).items())})]"
+            )
+        for error in problem.get("errors") or []:  # which fields, and why
             where = ".".join(str(p) for p in error.get("loc", []) if p != "body")
             detail = f"{detail}; {where}: {error.get('msg')}"
         super().__init__(f"HTTP {status}: {detail}")
@@ -49,16 +51,25 @@ def sign_transaction(account, tx: dict) -> str:
 def _signed(account, typed_data: dict):
     types = typed_data["types"]
     primary = typed_data["primaryType"]
-    message = {f["name"]: (int(typed_data["message"][f["name"]]) if f["type"].startswith(("uint", "int"))
-                           else typed_data["message"][f["name"]]) for f in types[primary]}
+    message = {
+        f["name"]: (
+            int(typed_data["message"][f["name"]])
+            if f["type"].startswith(("uint", "int"))
+            else typed_data["message"][f["name"]]
+        )
+        for f in types[primary]
+    }
     return account.sign_message(encode_typed_data(full_message={**typed_data, "message": message}))
 
 
 def sign_typed_data(account, typed_data: dict) -> dict:
     """Signs EIP-712 typed data; returns ``{v, r, s}`` as the API's permit body wants them."""
     signed = _signed(account, typed_data)
-    return {"v": signed.v, "r": "0x" + signed.r.to_bytes(32, "big").hex(),
-            "s": "0x" + signed.s.to_bytes(32, "big").hex()}
+    return {
+        "v": signed.v,
+        "r": "0x" + signed.r.to_bytes(32, "big").hex(),
+        "s": "0x" + signed.s.to_bytes(32, "big").hex(),
+    }
 
 
 def signature_of(account, typed_data: dict) -> str:
@@ -76,7 +87,7 @@ class Holder:
         self.wait = wait
 
     @classmethod
-    def from_key(cls, http, private_key: str, **kw) -> "Holder":
+    def from_key(cls, http, private_key: str, **kw) -> Holder:
         return cls(http, Account.from_key(private_key), **kw)
 
     def build(self, path: str, body: dict) -> dict:
@@ -99,22 +110,8 @@ class Holder:
         if deadline is not None:
             body["deadline"] = str(deadline)
         typed = self.build("/settlements/permit", body)["typed_data"]
-        return {"value": str(value), "deadline": str(typed["message"]["deadline"]),
-                **sign_typed_data(self.account, typed)}
-
-
-def agreement(holder: "Holder", key: dict, to_store: int, deadline: int | None = None) -> dict:
-    """The holder's signature of a split (``Agreement(settlementId, toStore, deadline)``)."""
-    body = {"key": key, "to_store": str(to_store)}
-    if deadline is not None:
-        body["deadline"] = str(deadline)
-    typed = holder.build("/settlements/agreement", body)["typed_data"]
-    return {"signature": signature_of(holder.account, typed), "deadline": typed["message"]["deadline"],
-            "settlement_id": typed["message"]["settlementId"]}
-
-
-def settlement_key(payment: dict, order_number: str, buyer: str, token: str, payer: str | None = None) -> dict:
-    key = {"store": payment["store"], "order_number": order_number, "buyer": buyer, "token": token}
-    if payer:
-        key["payer"] = payer
-    return key
+        return {
+            "value": str(value),
+            "deadline": str(typed["message"]["deadline"]),
+            **sign_typed_data(self.account, typed),
+        }

@@ -15,9 +15,9 @@ import ecies
 from eth_keys import keys
 from eth_utils import keccak
 
-from .holder import Holder, answer, signature_of
+from api.client.holder import Holder, answer, signature_of
 
-PICKUP_CODE_BYTES = 6   # 12 hex digits: read out at the door
+PICKUP_CODE_BYTES = 6  # 12 hex digits: read out at the door
 
 
 def public_key_of(account) -> str:
@@ -43,8 +43,14 @@ def code_hash(code: str) -> str:
     return "0x" + keccak(code.encode()).hex()
 
 
-def custody_signature(holder: Holder, plan_id: int, quantity: int, buyer: str | None = None,
-                      loan: dict | None = None, deadline: int | None = None) -> dict:
+def custody_signature(
+    holder: Holder,
+    plan_id: int,
+    quantity: int,
+    buyer: str | None = None,
+    loan: dict | None = None,
+    deadline: int | None = None,
+) -> dict:
     """The buyer's signature of the custody agreement (and what it signed)."""
     body = {"plan_id": str(plan_id), "quantity": quantity, "buyer": buyer or holder.address}
     if loan:
@@ -53,29 +59,45 @@ def custody_signature(holder: Holder, plan_id: int, quantity: int, buyer: str | 
         body["deadline"] = str(deadline)
     built = holder.build("/liquor/custody-agreement", body)
     typed = built["typed_data"]
-    return {"signature": signature_of(holder.account, typed), "deadline": int(typed["message"]["deadline"]),
-            "terms_hash": typed["message"]["termsHash"], "terms": built["terms"], "token": built["token"],
-            "amount": int(built["amount"])}
+    return {
+        "signature": signature_of(holder.account, typed),
+        "deadline": int(typed["message"]["deadline"]),
+        "terms_hash": typed["message"]["termsHash"],
+        "terms": built["terms"],
+        "token": built["token"],
+        "amount": int(built["amount"]),
+    }
 
 
-def buy(holder: Holder, plan_id: int, quantity: int, signed: dict, buyer: str | None = None,
-        loan: dict | None = None) -> dict:
+def buy(
+    holder: Holder, plan_id: int, quantity: int, signed: dict, buyer: str | None = None, loan: dict | None = None
+) -> dict:
     """Pays for a purchase the buyer signed (approving the price first); returns the relay answer."""
-    holder.send("/liquor/approve", {"owner": holder.address, "token": signed["token"],
-                                    "amount": str(signed["amount"])})
-    body = {"sender": holder.address, "plan_id": str(plan_id), "quantity": quantity,
-            "buyer": buyer or holder.address, "deadline": str(signed["deadline"]),
-            "buyer_signature": signed["signature"]}
+    holder.send("/liquor/approve", {"owner": holder.address, "token": signed["token"], "amount": str(signed["amount"])})
+    body = {
+        "sender": holder.address,
+        "plan_id": str(plan_id),
+        "quantity": quantity,
+        "buyer": buyer or holder.address,
+        "deadline": str(signed["deadline"]),
+        "buyer_signature": signed["signature"],
+    }
     if loan:
         body["loan"] = loan
     return holder.send("/liquor/buy", body)
 
 
-def loan_offer(holder: Holder, token_id: int, principal: int, interest: int, due_at: int,
-               deadline: int | None = None) -> dict:
+def loan_offer(
+    holder: Holder, token_id: int, principal: int, interest: int, due_at: int, deadline: int | None = None
+) -> dict:
     """The lender's signed offer (and the approval of the principal it will pay out)."""
-    body = {"token_id": str(token_id), "lender": holder.address, "principal": str(principal),
-            "interest": str(interest), "due_at": str(due_at)}
+    body = {
+        "token_id": str(token_id),
+        "lender": holder.address,
+        "principal": str(principal),
+        "interest": str(interest),
+        "due_at": str(due_at),
+    }
     if deadline is not None:
         body["deadline"] = str(deadline)
     built = holder.build("/liquor/loan-offer", body)
@@ -96,8 +118,14 @@ def repay(holder: Holder, token_id: int) -> dict:
     if not loan:
         raise ValueError(f"case {token_id} is not pledged")
     plan = answer(holder.http.get(f"/liquor/plans/{case['plan_id']}"))
-    holder.send("/liquor/approve", {"owner": holder.address, "token": plan["token"],
-                                    "amount": str(int(loan["principal"]) + int(loan["interest"]))})
+    holder.send(
+        "/liquor/approve",
+        {
+            "owner": holder.address,
+            "token": plan["token"],
+            "amount": str(int(loan["principal"]) + int(loan["interest"])),
+        },
+    )
     return holder.send("/liquor/repay", {"sender": holder.address, "token_id": str(token_id)})
 
 
@@ -110,12 +138,21 @@ def request_pickup(holder: Holder, token_id: int, delivery_address: str, code: s
         raise ValueError(f"warehouse {case['warehouse']} has published no encryption key yet")
     code = code or new_pickup_code()
     ciphertext = encrypt_address(key, delivery_address)
-    typed = holder.build("/liquor/pickup-request", {
-        "token_id": str(token_id), "holder": holder.address, "ciphertext": ciphertext,
-        "code_hash": code_hash(code)})["typed_data"]
-    result = holder.send("/liquor/request-pickup", {
-        "sender": holder.address, "token_id": str(token_id), "ciphertext": ciphertext, "code_hash": code_hash(code),
-        "deadline": str(typed["message"]["deadline"]), "holder_signature": signature_of(holder.account, typed)})
+    typed = holder.build(
+        "/liquor/pickup-request",
+        {"token_id": str(token_id), "holder": holder.address, "ciphertext": ciphertext, "code_hash": code_hash(code)},
+    )["typed_data"]
+    result = holder.send(
+        "/liquor/request-pickup",
+        {
+            "sender": holder.address,
+            "token_id": str(token_id),
+            "ciphertext": ciphertext,
+            "code_hash": code_hash(code),
+            "deadline": str(typed["message"]["deadline"]),
+            "holder_signature": signature_of(holder.account, typed),
+        },
+    )
     return {**result, "pickup_code": code}
 
 
@@ -125,7 +162,7 @@ def redemption_queue(holder: Holder) -> list[dict]:
     for entry in queue:
         try:
             entry["delivery_address"] = decrypt_address(holder.account, entry["ciphertext"])
-        except Exception as exc:   # not encrypted to this key (or damaged): shown, not hidden
+        except Exception as exc:  # not encrypted to this key (or damaged): shown, not hidden
             entry["delivery_address"] = None
             entry["decrypt_error"] = f"cannot decrypt with this warehouse's key: {exc}"
     return queue

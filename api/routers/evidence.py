@@ -15,17 +15,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
+from api.deps import buyer, following, service
+from api.models.evidence import (
+    EvidenceIn,
+    EvidenceOut,
+    NonceOut,
+    PreparedOut,
+    PrepareIn,
+    SessionOut,
+    SignInIn,
+    VerifyIn,
+    VerifyOut,
+)
+from api.problems import COMMON, responses
+from api.service import Service
 from engine.evidence import bundles as evidence
 from engine.evidence import merkle
 from engine.evidence.bundles import CONTRACT as ANCHOR
 from engine.group_buy.campaign import CONTRACT as GROUP_BUY
 from engine.signin import SignInRefused, utcnow
-
-from ..deps import buyer, following, service
-from ..evidence_models import (EvidenceIn, EvidenceOut, NonceOut, PrepareIn, PreparedOut, SessionOut, SignInIn,
-                               VerifyIn, VerifyOut)
-from ..problems import COMMON, responses
-from ..service import Service
 
 router = APIRouter(tags=["sign-in and evidence"], responses=responses(*COMMON))
 Hash32Path = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -36,8 +44,12 @@ def nonce(svc: Service = Depends(service)) -> dict:
     return svc.sign_in.nonce(utcnow())
 
 
-@router.post("/auth/sign-in", response_model=SessionOut, responses=responses(401),
-             summary="Sign in with Ethereum (EIP-4361): a session token for the message's address")
+@router.post(
+    "/auth/sign-in",
+    response_model=SessionOut,
+    responses=responses(401),
+    summary="Sign in with Ethereum (EIP-4361): a session token for the message's address",
+)
 def sign_in(body: SignInIn, svc: Service = Depends(service)) -> dict:
     try:
         return svc.sign_in.sign_in(body.message, body.signature, utcnow())
@@ -52,8 +64,12 @@ def _campaign(svc: Service, campaign_id: int) -> dict:
     return found
 
 
-@router.post("/group-buy/orders/prepare", response_model=PreparedOut, responses=responses(401, 404, 409),
-             summary="Show an order and its risk notice, and the typed data the buyer signs (after a fresh sign-in)")
+@router.post(
+    "/group-buy/orders/prepare",
+    response_model=PreparedOut,
+    responses=responses(401, 404, 409),
+    summary="Show an order and its risk notice, and the typed data the buyer signs (after a fresh sign-in)",
+)
 def prepare(body: PrepareIn, session: dict = Depends(buyer), svc: Service = Depends(following)) -> dict:
     now = utcnow()
     try:
@@ -67,18 +83,31 @@ def prepare(body: PrepareIn, session: dict = Depends(buyer), svc: Service = Depe
         raise HTTPException(409, f"campaign {body.campaign_id} takes no pledges: it is {campaign['status']}")
     if body.quantity > campaign["room"]:
         raise HTTPException(409, f"campaign {body.campaign_id} has room for {campaign['room']} more unit(s)")
-    order = {"campaign_id": body.campaign_id, "scheme": svc.scheme_name(campaign),
-             "scheme_hash": campaign["scheme_hash"], "term": campaign["cycle"], "quantity": body.quantity,
-             "unit_price": str(campaign["unit_price"]), "deposit": str(campaign["deposit_per_unit"] * body.quantity),
-             "buyer": session["address"], "token": campaign["token"], "chain_id": svc.chain_id,
-             "contract": svc.manifest.contract(GROUP_BUY).address}
+    order = {
+        "campaign_id": body.campaign_id,
+        "scheme": svc.scheme_name(campaign),
+        "scheme_hash": campaign["scheme_hash"],
+        "term": campaign["cycle"],
+        "quantity": body.quantity,
+        "unit_price": str(campaign["unit_price"]),
+        "deposit": str(campaign["deposit_per_unit"] * body.quantity),
+        "buyer": session["address"],
+        "token": campaign["token"],
+        "chain_id": svc.chain_id,
+        "contract": svc.manifest.contract(GROUP_BUY).address,
+    }
     notice = evidence.risk_notice(order)
     dom = evidence.domain(svc.chain_id, order["contract"])
     confirmation = evidence.confirmation_typed_data(dom, order, notice, body.sign_in.message)
-    return {"order": dict(order, sign_in=body.sign_in.message), "risk_notice": notice,
-            "acknowledgement": evidence.acknowledgement_typed_data(dom, notice, body.campaign_id, session["address"]),
-            "confirmation": confirmation, "confirmation_hash": evidence.digest(confirmation),
-            "token": campaign["token"], "deposit": int(order["deposit"])}
+    return {
+        "order": dict(order, sign_in=body.sign_in.message),
+        "risk_notice": notice,
+        "acknowledgement": evidence.acknowledgement_typed_data(dom, notice, body.campaign_id, session["address"]),
+        "confirmation": confirmation,
+        "confirmation_hash": evidence.digest(confirmation),
+        "token": campaign["token"],
+        "deposit": int(order["deposit"]),
+    }
 
 
 def _anchoring(svc: Service, record: dict) -> dict | None:
@@ -88,49 +117,91 @@ def _anchoring(svc: Service, record: dict) -> dict | None:
     hashes = svc.evidence.batch_hashes(record["root"])
     if batch is None or hashes is None:
         return None
-    return {"batch_id": batch["batch_id"], "root": record["root"], "proof": merkle.proof(hashes, record["position"]),
-            "tx_hash": batch["tx_hash"], "block_number": batch["block_number"], "anchored_at": batch["anchored_at"]}
+    return {
+        "batch_id": batch["batch_id"],
+        "root": record["root"],
+        "proof": merkle.proof(hashes, record["position"]),
+        "tx_hash": batch["tx_hash"],
+        "block_number": batch["block_number"],
+        "anchored_at": batch["anchored_at"],
+    }
 
 
 def _out(svc: Service, record: dict) -> dict:
-    return {"bundle_hash": record["bundle_hash"], "bundle": record["bundle"], "seal": record["seal"],
-            "witness": record["witness"], "root": record.get("root"), "anchoring": _anchoring(svc, record)}
+    return {
+        "bundle_hash": record["bundle_hash"],
+        "bundle": record["bundle"],
+        "seal": record["seal"],
+        "witness": record["witness"],
+        "root": record.get("root"),
+        "anchoring": _anchoring(svc, record),
+    }
 
 
-@router.post("/evidence", status_code=201, response_model=EvidenceOut, responses=responses(404, 409),
-             summary="Hand in an order's signed parts and its pledge transaction: checked, sealed, kept for anchoring")
+@router.post(
+    "/evidence",
+    status_code=201,
+    response_model=EvidenceOut,
+    responses=responses(404, 409),
+    summary="Hand in an order's signed parts and its pledge transaction: checked, sealed, kept for anchoring",
+)
 def post_evidence(body: EvidenceIn, svc: Service = Depends(following)) -> dict:
     if svc.witness is None:
         raise HTTPException(503, "no evidence witness is configured (ORDERCHAIN_WITNESS_KEY)")
     order = {k: v for k, v in body.order.items() if k != "sign_in"}
     result = svc.transactions.result(body.deposit_tx, wait=0)
     if result.get("status") != "success":
-        raise HTTPException(409, f"the deposit transaction is {result.get('status')}: hand the evidence in once "
-                                 "it succeeded")
+        raise HTTPException(
+            409, f"the deposit transaction is {result.get('status')}: hand the evidence in once it succeeded"
+        )
     group_buy = svc.manifest.contract(GROUP_BUY).address.lower()
-    pledge = next((e["args"] for e in result["events"] if e["event"] == "Pledged"
-                   and e["address"].lower() == group_buy and e["args"]["campaignId"] == str(order.get("campaign_id"))
-                   and e["args"]["backer"].lower() == str(order.get("buyer", "")).lower()), None)
+    pledge = next(
+        (
+            e["args"]
+            for e in result["events"]
+            if e["event"] == "Pledged"
+            and e["address"].lower() == group_buy
+            and e["args"]["campaignId"] == str(order.get("campaign_id"))
+            and e["args"]["backer"].lower() == str(order.get("buyer", "")).lower()
+        ),
+        None,
+    )
     if pledge is None:
         raise HTTPException(422, "the deposit transaction holds no pledge of this buyer to this campaign")
-    deposit = {"campaign_id": int(pledge["campaignId"]), "backer": pledge["backer"].lower(),
-               "quantity": int(pledge["quantity"]), "deposit": pledge["deposit"],
-               "confirmation_hash": pledge["confirmationHash"], "tx_hash": body.deposit_tx.lower(),
-               "block_number": result["block_number"]}
-    bundle = evidence.bundle(body.sign_in.model_dump(), order, evidence.risk_notice(order),
-                             body.acknowledgement.model_dump(), body.confirmation.model_dump(), deposit)
+    deposit = {
+        "campaign_id": int(pledge["campaignId"]),
+        "backer": pledge["backer"].lower(),
+        "quantity": int(pledge["quantity"]),
+        "deposit": pledge["deposit"],
+        "confirmation_hash": pledge["confirmationHash"],
+        "tx_hash": body.deposit_tx.lower(),
+        "block_number": result["block_number"],
+    }
+    bundle = evidence.bundle(
+        body.sign_in.model_dump(),
+        order,
+        evidence.risk_notice(order),
+        body.acknowledgement.model_dump(),
+        body.confirmation.model_dump(),
+        deposit,
+    )
     report = evidence.check(bundle)
     if not report["ok"]:
         raise HTTPException(422, "the evidence does not hold: " + "; ".join(report["problems"]))
     seal = evidence.seal(report["hash"], svc.witness)
-    svc.app.record_evidence(report["hash"], bundle, seal, svc.witness.address.lower(), deposit["campaign_id"],
-                            deposit["backer"])
+    svc.app.record_evidence(
+        report["hash"], bundle, seal, svc.witness.address.lower(), deposit["campaign_id"], deposit["backer"]
+    )
     svc.project()
     return _out(svc, svc.evidence.record(report["hash"]))
 
 
-@router.get("/evidence/{bundle_hash}", response_model=EvidenceOut, responses=responses(404),
-            summary="A recorded bundle, its seal and, once anchored, its Merkle proof and anchoring transaction")
+@router.get(
+    "/evidence/{bundle_hash}",
+    response_model=EvidenceOut,
+    responses=responses(404),
+    summary="A recorded bundle, its seal and, once anchored, its Merkle proof and anchoring transaction",
+)
 def get_evidence(bundle_hash: Hash32Path, svc: Service = Depends(service)) -> dict:
     record = svc.evidence.record(bundle_hash.lower())
     if record is None:
@@ -138,8 +209,11 @@ def get_evidence(bundle_hash: Hash32Path, svc: Service = Depends(service)) -> di
     return _out(svc, record)
 
 
-@router.post("/evidence/verify", response_model=VerifyOut,
-             summary="Is a bundle intact, every signature valid, the countersignature valid, and anchored?")
+@router.post(
+    "/evidence/verify",
+    response_model=VerifyOut,
+    summary="Is a bundle intact, every signature valid, the countersignature valid, and anchored?",
+)
 def verify(body: VerifyIn, svc: Service = Depends(service)) -> dict:
     report = evidence.check(body.bundle)
     record = svc.evidence.record(report["hash"]) if report["hash"] else None
@@ -147,11 +221,19 @@ def verify(body: VerifyIn, svc: Service = Depends(service)) -> dict:
     signer = evidence.seal_signer(report["hash"], seal) if seal and report["hash"] else None
     is_witness = bool(signer) and bool(svc.transactions.view(ANCHOR, "witnesses", signer)[0])
     anchoring, anchored = (_anchoring(svc, record) if record else None), False
-    if anchoring is not None:   # the chain itself says so, by the proof
-        batch_id, _ = svc.transactions.view(ANCHOR, "verify", bytes.fromhex(report["hash"][2:]),
-                                            [bytes.fromhex(p[2:]) for p in anchoring["proof"]])
+    if anchoring is not None:  # the chain itself says so, by the proof
+        batch_id, _ = svc.transactions.view(
+            ANCHOR, "verify", bytes.fromhex(report["hash"][2:]), [bytes.fromhex(p[2:]) for p in anchoring["proof"]]
+        )
         anchored = batch_id == anchoring["batch_id"]
-    return {"intact": record is not None, "bundle_hash": report["hash"], "signatures_valid": report["ok"],
-            "checks": report["checks"], "problems": report["problems"], "countersignature_valid": is_witness,
-            "witness": signer if is_witness else None, "anchored": anchored,
-            "anchoring": anchoring if anchored else None}
+    return {
+        "intact": record is not None,
+        "bundle_hash": report["hash"],
+        "signatures_valid": report["ok"],
+        "checks": report["checks"],
+        "problems": report["problems"],
+        "countersignature_valid": is_witness,
+        "witness": signer if is_witness else None,
+        "anchored": anchored,
+        "anchoring": anchoring if anchored else None,
+    }

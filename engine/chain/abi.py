@@ -7,8 +7,9 @@ knows any particular contract.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -43,38 +44,39 @@ class EventSpec:
 
     name: str
     topic0: str
-    indexed: tuple[tuple[str, str], ...]   # (name, type) in topic order
+    indexed: tuple[tuple[str, str], ...]  # (name, type) in topic order
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
-    one_word: bool = False                 # every data type fits one 32-byte word
-    topic_parsers: tuple = ()              # (name, parser) per indexed argument
-    word_parsers: tuple = ()               # (name, parser, start) per data word, when one_word
+    one_word: bool = False  # every data type fits one 32-byte word
+    topic_parsers: tuple = ()  # (name, parser) per indexed argument
+    word_parsers: tuple = ()  # (name, parser, start) per data word, when one_word
 
 
 def _one_word(kind: str) -> bool:
     if kind in ("address", "bool"):
         return True
-    for prefix in ("uint", "int", "bytes"):
-        if kind.startswith(prefix) and kind[len(prefix):].isdigit():
-            return True
-    return False
+    return bool(any(kind.startswith(prefix) and kind[len(prefix) :].isdigit() for prefix in ("uint", "int", "bytes")))
 
 
 def _word_parser(kind: str) -> Callable[[str], Any]:
     """A parser of one static ABI word (64 hex digits) of ``kind``: the value eth-abi gives,
     ValueError where eth-abi would refuse the word."""
     if kind == "address":
+
         def address(word: str) -> str:
             if word[:24] != "000000000000000000000000":
                 raise ValueError("address word has non-zero padding")
             return "0x" + word[24:].lower()
+
         return address
     if kind == "bool":
+
         def boolean(word: str) -> bool:
             value = int(word, 16)
             if value > 1:
                 raise ValueError("bool word is not 0 or 1")
             return value == 1
+
         return boolean
     if kind.startswith("uint"):
         bits = int(kind[4:])
@@ -84,6 +86,7 @@ def _word_parser(kind: str) -> Callable[[str], Any]:
             if value >> bits:
                 raise ValueError(f"{kind} out of range")
             return value
+
         return uint
     if kind.startswith("int"):
         bits = int(kind[3:])
@@ -96,8 +99,9 @@ def _word_parser(kind: str) -> Callable[[str], Any]:
             if not low <= value < high:
                 raise ValueError(f"{kind} out of range")
             return value
+
         return sint
-    size = 2 * int(kind[5:])   # bytesN: left-aligned
+    size = 2 * int(kind[5:])  # bytesN: left-aligned
     if size == 64:
         return lambda word: "0x" + word.lower()
 
@@ -105,6 +109,7 @@ def _word_parser(kind: str) -> Callable[[str], Any]:
         if word[size:].strip("0"):
             raise ValueError(f"{kind} word has non-zero padding")
         return "0x" + word[:size].lower()
+
     return fixed_bytes
 
 
@@ -115,7 +120,7 @@ def _topic_parser(kind: str) -> Callable[[str], Any]:
         return lambda topic: int(topic, 16)
     if kind.startswith("int"):
         return lambda topic: (lambda v: v - (1 << 256) if v >= 1 << 255 else v)(int(topic, 16))
-    return lambda topic: topic   # bytes32, bool and hashed dynamic values stay as the topic
+    return lambda topic: topic  # bytes32, bool and hashed dynamic values stay as the topic
 
 
 class EventDecoder:
@@ -137,10 +142,19 @@ class EventDecoder:
                 one_word=all(_one_word(type_string(p)) for p in inputs if not p.get("indexed")),
             )
             spec = self.events[topic0]
-            words = tuple((name, _word_parser(kind), 2 + 64 * i) for i, (name, kind) in
-                          enumerate(zip(spec.data_names, spec.data_types))) if spec.one_word else ()
-            self.events[topic0] = replace(spec, word_parsers=words, topic_parsers=tuple(
-                (name, _topic_parser(kind)) for name, kind in spec.indexed))
+            words = (
+                tuple(
+                    (name, _word_parser(kind), 2 + 64 * i)
+                    for i, (name, kind) in enumerate(zip(spec.data_names, spec.data_types))
+                )
+                if spec.one_word
+                else ()
+            )
+            self.events[topic0] = replace(
+                spec,
+                word_parsers=words,
+                topic_parsers=tuple((name, _topic_parser(kind)) for name, kind in spec.indexed),
+            )
 
     def decode(self, log: dict) -> tuple[str, dict] | None:
         """(event name, {argument: value}) or None for a log this ABI does not describe."""
@@ -154,10 +168,10 @@ class EventDecoder:
             # Fast path for static one-word types: slice the hex, no bytes round trip.
             try:
                 for name, parse, start in spec.word_parsers:
-                    args[name] = parse(data[start:start + 64])
+                    args[name] = parse(data[start : start + 64])
                 return spec.name, args
             except ValueError:
-                pass   # let eth-abi decide (and raise) on malformed data
+                pass  # let eth-abi decide (and raise) on malformed data
         if spec.data_types:
             values = abi_decode(spec.data_types, bytes.fromhex(data[2:]))
             for name, kind, value in zip(spec.data_names, spec.data_types, values):
@@ -166,8 +180,12 @@ class EventDecoder:
 
 
 PANIC_REASONS = {
-    0x01: "assertion failed", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero",
-    0x21: "invalid enum value", 0x32: "array index out of bounds", 0x41: "out of memory",
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow or underflow",
+    0x12: "division by zero",
+    0x21: "invalid enum value",
+    0x32: "array index out of bounds",
+    0x41: "out of memory",
 }
 
 
@@ -180,8 +198,7 @@ class DecodedRevert:
     message: str
 
     def as_dict(self) -> dict:
-        return {"error": self.name, "args": {k: _jsonable(v) for k, v in self.args.items()},
-                "message": self.message}
+        return {"error": self.name, "args": {k: _jsonable(v) for k, v in self.args.items()}, "message": self.message}
 
 
 def _jsonable(value: Any) -> Any:

@@ -9,6 +9,7 @@ followed with the rest; nothing already recorded is read again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -22,6 +23,14 @@ KEEP_CHECKPOINTS = 512
 class ChainCursor(Aggregate):
     """The reader's position on one chain (see the module docstring)."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Started: ClassVar[type[Any]]
+        Followed: ClassVar[type[Any]]
+        Adopted: ClassVar[type[Any]]
+        Advanced: ClassVar[type[Any]]
+        Backfilled: ClassVar[type[Any]]
+        RolledBack: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(chain_id: int) -> UUID:
         return derive("chain-cursor", chain_id)
@@ -31,10 +40,10 @@ class ChainCursor(Aggregate):
         self.chain_id = chain_id
         self.genesis_hash = genesis_hash
         self.start_block = start_block
-        self.block = start_block - 1       # last block fully read
+        self.block = start_block - 1  # last block fully read
         self.block_hash: str | None = None
-        self.head: int | None = None       # the node's head when the cursor last advanced
-        self.recent: list[list] = []       # [block, hash, [aggregate ids] or None (too deep to matter)]
+        self.head: int | None = None  # the node's head when the cursor last advanced
+        self.recent: list[list] = []  # [block, hash, [aggregate ids] or None (too deep to matter)]
         # address -> {"name", "from_block", "read_to"}; "read_to" is set while a backfill runs.
         self.contracts: dict[str, dict] = {}
 
@@ -51,8 +60,11 @@ class ChainCursor(Aggregate):
     @event("Followed")
     def follow(self, address: str, name: str, from_block: int) -> None:
         """Starts following a contract deployed at ``from_block``; backfills if the cursor is past it."""
-        self.contracts[address] = {"name": name, "from_block": from_block,
-                                   "read_to": from_block - 1 if from_block <= self.block else None}
+        self.contracts[address] = {
+            "name": name,
+            "from_block": from_block,
+            "read_to": from_block - 1 if from_block <= self.block else None,
+        }
 
     @event("Adopted")
     def adopt(self, block: int, block_hash: str | None, recent: list[list]) -> None:
@@ -62,8 +74,9 @@ class ChainCursor(Aggregate):
         self.recent = recent[-KEEP_CHECKPOINTS:]
 
     @event("Advanced")
-    def advance(self, to_block: int, block_hash: str, touched: list[str] | None, events: int,
-                head: int | None = None) -> None:
+    def advance(
+        self, to_block: int, block_hash: str, touched: list[str] | None, events: int, head: int | None = None
+    ) -> None:
         self.block = to_block
         self.block_hash = block_hash
         self.head = head

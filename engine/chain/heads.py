@@ -14,10 +14,11 @@ import json
 import logging
 import socket as sockets
 import threading
+from typing import Any
 from urllib.parse import urlparse
 
 log = logging.getLogger("orderchain.heads")
-RETRY_FIRST = 1.0     # seconds before reconnecting after a failure; doubled each time
+RETRY_FIRST = 1.0  # seconds before reconnecting after a failure; doubled each time
 RETRY_MAX = 60.0
 OPEN_TIMEOUT = 3.0
 
@@ -55,10 +56,10 @@ class HeadWatcher:
         self.last_error: str | None = None
         self.connections = 0
         self._stop = threading.Event()
-        self._socket = None
+        self._socket: Any = None  # the websocket while connected
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "HeadWatcher":
+    def start(self) -> HeadWatcher:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="orderchain-heads", daemon=True)
         self._thread.start()
@@ -80,24 +81,26 @@ class HeadWatcher:
         while not self._stop.is_set():
             try:
                 self._listen()
-                pause = RETRY_FIRST        # a subscription that lived and ended: reconnect soon
+                pause = RETRY_FIRST  # a subscription that lived and ended: reconnect soon
             except Exception as exc:
                 if self._stop.is_set():
                     return
                 if self.last_error is None or not self.last_error.startswith(type(exc).__name__):
-                    log.warning("no new-head subscription on %s (%s: %s); polling meanwhile", self.url,
-                                type(exc).__name__, exc)
+                    log.warning(
+                        "no new-head subscription on %s (%s: %s); polling meanwhile", self.url, type(exc).__name__, exc
+                    )
                 self.last_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.subscribed = False
                 self._socket = None
-            self.wake.set()                 # whatever was missed meanwhile is read now
+            self.wake.set()  # whatever was missed meanwhile is read now
             if self._stop.wait(pause):
                 return
             pause = min(RETRY_MAX, pause * 2)
 
     def _listen(self) -> None:
         from websockets.sync.client import connect
+
         with connect(self.url, open_timeout=OPEN_TIMEOUT, max_size=2**22) as socket:
             self._socket = socket
             quick_ack(socket.socket)

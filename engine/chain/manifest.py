@@ -19,7 +19,7 @@ class DeployedContract:
     """One contract of a deployment: name, address, deployment block and ABI."""
 
     name: str
-    address: str          # lower-case hex
+    address: str  # lower-case hex
     block: int
     abi: list
 
@@ -41,11 +41,13 @@ class Manifest:
     path: Path | None = None
 
     @classmethod
-    def load(cls, directory: str | Path, chain_id: int) -> "Manifest":
+    def load(cls, directory: str | Path, chain_id: int) -> Manifest:
         path = Path(directory) / f"{chain_id}.json"
         if not path.exists():
-            raise ManifestError(f"no deployment for chain {chain_id}: {path} is missing "
-                                f"(deploy with `orderchain deploy` or `ape run deploy`)")
+            raise ManifestError(
+                f"no deployment for chain {chain_id}: {path} is missing "
+                f"(deploy with `orderchain deploy` or `ape run deploy`)"
+            )
         try:
             raw = json.loads(path.read_text())
             contracts = {

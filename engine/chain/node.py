@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.chain.rpc import Rpc, RpcUnavailable
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 
@@ -22,15 +22,18 @@ def anvil_binary() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    raise FileNotFoundError("anvil not found: `make setup` installs the linux-amd64 build with npm ci; "
-                            "on other platforms put Foundry's anvil on PATH")
+    raise FileNotFoundError(
+        "anvil not found: `make setup` installs the linux-amd64 build with npm ci; "
+        "on other platforms put Foundry's anvil on PATH"
+    )
 
 
 def _die_with_parent() -> None:
     """Linux: anvil gets SIGTERM if the process that started it dies, even by SIGKILL."""
     try:
         import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -44,18 +47,18 @@ def free_port() -> int:
 class AnvilNode:
     """An anvil process on 127.0.0.1; stops with :meth:`stop` or as a context manager."""
 
-    def __init__(self, port: int = 0, block_time: float | None = None, log_path: str | None = None,
-                 state_path: str | None = None):
+    def __init__(
+        self, port: int = 0, block_time: float | None = None, log_path: str | None = None, state_path: str | None = None
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--mnemonic", DEV_MNEMONIC]
         if block_time:
             args += ["--block-time", str(block_time)]
-        if state_path:   # the chain, with its blocks, survives restarts (saved every 5 s and on exit)
+        if state_path:  # the chain, with its blocks, survives restarts (saved every 5 s and on exit)
             args += ["--state", state_path, "--state-interval", "5"]
-        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
-                                        preexec_fn=_die_with_parent)
+        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115  (closed by stop())
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 20.0) -> None:
@@ -78,16 +81,16 @@ class AnvilNode:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)   # anvil writes its state file on SIGINT
+            self.process.send_signal(signal.SIGINT)  # anvil writes its state file on SIGINT
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self._log is not subprocess.DEVNULL:
+        if not isinstance(self._log, int):  # a file, not DEVNULL
             self._log.close()
 
-    def __enter__(self) -> "AnvilNode":
+    def __enter__(self) -> AnvilNode:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -96,11 +99,10 @@ class AnvilNode:
 
 def deploy(rpc_url: str, deployments_dir: str = "deployments", extra: list[str] | None = None) -> Path:
     """Deploys with the ape script ``scripts/deploy.py``; returns the manifest path."""
-    ape = shutil.which("ape") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "ape")
+    ape = shutil.which("ape") or str(PROJECT_ROOT / ".venv" / "bin" / "ape")
     env = dict(__import__("os").environ, APE_FOUNDRY_HOST=rpc_url)
     env.setdefault("SOLCX_BINARY_PATH", str(PROJECT_ROOT / ".venv" / "solcx"))
-    cmd = [ape, "run", "deploy", "--network", "ethereum:local:foundry", "--out-dir", deployments_dir,
-           *(extra or [])]
+    cmd = [ape, "run", "deploy", "--network", "ethereum:local:foundry", "--out-dir", deployments_dir, *(extra or [])]
     result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"deployment failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -35,14 +36,14 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from engine.chain.abi import EventDecoder
-from engine.chain.source import ChainAggregate, ChainSource
-from engine.config import DEFAULT_BLOCK_RANGE
 from engine.chain.cursor import KEEP_CHECKPOINTS, ChainCursor
 from engine.chain.manifest import DeployedContract, ManifestError
-from engine.perf import gc_paused
 from engine.chain.rpc import Rpc, RpcError
+from engine.chain.source import ChainAggregate, ChainSource
+from engine.config import DEFAULT_BLOCK_RANGE
+from engine.perf import gc_paused
 
-if TYPE_CHECKING:   # the reader is handed the application; it imports no contract or domain module
+if TYPE_CHECKING:  # the reader is handed the application; it imports no contract or domain module
     from engine.application import OrderEngine
 
 log = logging.getLogger("orderchain.reader")
@@ -50,11 +51,11 @@ log = logging.getLogger("orderchain.reader")
 # Which aggregates a step touched is remembered only this close to the head: deeper
 # blocks do not reorganise, and catch-up steps would otherwise carry huge lists.
 REORG_WINDOW = 1024
-VERSIONS_KEPT = 200_000      # last saved version per aggregate, kept in memory
-IDS_KEPT = 100_000           # (address, key) -> aggregate id cache
-RECORDED_KEPT = 200_000      # saved events not yet taken by the views
-LOGS_PER_SAVE = 10_000       # logs per transaction while catching up
-EVENTS_PER_STEP = 20_000     # events a step writes at most before it hands them to the views
+VERSIONS_KEPT = 200_000  # last saved version per aggregate, kept in memory
+IDS_KEPT = 100_000  # (address, key) -> aggregate id cache
+RECORDED_KEPT = 200_000  # saved events not yet taken by the views
+LOGS_PER_SAVE = 10_000  # logs per transaction while catching up
+EVENTS_PER_STEP = 20_000  # events a step writes at most before it hands them to the views
 # JSON-RPC error codes nodes use for "too many blocks or logs in one eth_getLogs".
 RANGE_REFUSED_CODES = (-32005, -32602, -32614)
 
@@ -74,7 +75,7 @@ class ChainMoved(Exception):
 class Target:
     """Where one source's logs go: the aggregate's key argument, opening log and event classes."""
 
-    __slots__ = ("key", "opens", "aggregate", "kind", "topic", "discovered", "recorded")
+    __slots__ = ("aggregate", "discovered", "key", "kind", "opens", "recorded", "topic")
 
     def __init__(self, source: ChainSource):
         self.key = source.key
@@ -82,14 +83,14 @@ class Target:
         self.aggregate = source.aggregate
         self.kind = source.aggregate.kind
         self.topic = get_topic(source.aggregate)
-        self.discovered = source.aggregate.Discovered
-        self.recorded = source.aggregate.LogRecorded
+        self.discovered: Callable[..., Any] = source.aggregate.Discovered  # made with keyword arguments
+        self.recorded: Callable[..., Any] = source.aggregate.LogRecorded
 
 
 class Route:
     """Where the logs of one contract address go: its decoder, and per event name its target."""
 
-    __slots__ = ("name", "address", "block", "decoder", "targets")
+    __slots__ = ("address", "block", "decoder", "name", "targets")
 
     def __init__(self, deployed: DeployedContract):
         self.name = deployed.name
@@ -126,24 +127,33 @@ def _split(logs: list[dict], end: int, end_hash: str, size: int):
 def _too_large(exc: RpcError) -> bool:
     text = (exc.message or "").lower()
     return exc.code in RANGE_REFUSED_CODES or any(
-        word in text for word in ("range", "too many", "limit", "exceed", "too large"))
+        word in text for word in ("range", "too many", "limit", "exceed", "too large")
+    )
 
 
 class ChainReader:
     """Reads one chain into an :class:`OrderEngine`, following the given chain sources."""
 
-    def __init__(self, app: "OrderEngine", rpc: Rpc, sources: Iterable[ChainSource], confirmations: int = 0,
-                 block_range: int = DEFAULT_BLOCK_RANGE, on_progress: Callable[[int, int, int], None] | None = None,
-                 max_logs_per_save: int = LOGS_PER_SAVE, max_events_per_step: int | None = None):
+    def __init__(
+        self,
+        app: OrderEngine,
+        rpc: Rpc,
+        sources: Iterable[ChainSource],
+        confirmations: int = 0,
+        block_range: int = DEFAULT_BLOCK_RANGE,
+        on_progress: Callable[[int, int, int], None] | None = None,
+        max_logs_per_save: int = LOGS_PER_SAVE,
+        max_events_per_step: int | None = None,
+    ):
         self.app = app
         self.rpc = rpc
         self.confirmations = confirmations
         self.block_range = block_range
         self.on_progress = on_progress
         self.max_logs_per_save = max_logs_per_save
-        self.max_events_per_step = max_events_per_step   # None: a step reads to the head
-        self.behind = False   # the last step stopped at its bound, short of the head
-        manifest = app.manifest
+        self.max_events_per_step = max_events_per_step  # None: a step reads to the head
+        self.behind = False  # the last step stopped at its bound, short of the head
+        manifest = app.deployment
         self.chain_id = manifest.chain_id
         self.routes: dict[str, Route] = {}
         for source in sources:
@@ -152,7 +162,7 @@ class ChainReader:
                 self.routes.setdefault(deployed.address, Route(deployed)).add(source)
         if not self.routes:
             raise ManifestError(f"none of the contracts the engine reads is deployed on chain {self.chain_id}")
-        self.recorded: list[tuple[int, object]] = []   # saved, not yet handed to the views
+        self.recorded: list[tuple[int, object]] = []  # saved, not yet handed to the views
         self._versions: OrderedDict[UUID, int] = OrderedDict()
         self._ids: dict[tuple[str, str, str], UUID] = {}
         self.head: int | None = None
@@ -167,22 +177,29 @@ class ChainReader:
     def _load_cursor(self) -> ChainCursor:
         genesis = self.rpc.block_hash(0)
         try:
-            cursor = self.app.repository.get(ChainCursor.create_id(self.chain_id))
+            cursor: ChainCursor = self.app.repository.get(ChainCursor.create_id(self.chain_id))
         except AggregateNotFoundError:
             cursor = self._adopt_legacy(genesis) or ChainCursor(
-                chain_id=self.chain_id, genesis_hash=genesis, start_block=min(r.block for r in self.routes.values()))
+                chain_id=self.chain_id, genesis_hash=genesis, start_block=min(r.block for r in self.routes.values())
+            )
         else:
             if cursor.genesis_hash and genesis and cursor.genesis_hash != genesis:
                 raise OtherChain(
                     f"the event store was filled from another chain {self.chain_id} (genesis "
                     f"{cursor.genesis_hash}); this node's genesis is {genesis}. Use a new ORDERCHAIN_DB for this "
-                    f"chain, or point ORDERCHAIN_RPC_URL at the chain the store follows.")
+                    f"chain, or point ORDERCHAIN_RPC_URL at the chain the store follows."
+                )
         for route in self.routes.values():
             if route.address not in cursor.contracts:
                 cursor.follow(address=route.address, name=route.name, from_block=route.block)
                 if cursor.contracts[route.address]["read_to"] is not None:
-                    log.info("%s at %s joins at block %d: reading it up to block %d first", route.name,
-                             route.address, route.block, cursor.block)
+                    log.info(
+                        "%s at %s joins at block %d: reading it up to block %d first",
+                        route.name,
+                        route.address,
+                        route.block,
+                        cursor.block,
+                    )
         if cursor.pending_events:
             self._saved(self.app.save(cursor))
         return cursor
@@ -207,8 +224,11 @@ class ChainReader:
                 else:
                     continue
                 block, block_hash = state["to_block"], state["block_hash"]
-            cursor = ChainCursor(chain_id=self.chain_id, start_block=started["start_block"],
-                                 genesis_hash=started.get("genesis_hash") or genesis)
+            cursor = ChainCursor(
+                chain_id=self.chain_id,
+                start_block=started["start_block"],
+                genesis_hash=started.get("genesis_hash") or genesis,
+            )
             for address in addresses:
                 route = self.routes[address]
                 cursor.follow(address=address, name=route.name, from_block=route.block)
@@ -282,8 +302,14 @@ class ChainReader:
                 near_head = part_end > head - REORG_WINDOW
 
                 def advance(versions, _blocks, count, part_end=part_end, part_hash=part_hash, near=near_head):
-                    self.cursor.advance(to_block=part_end, block_hash=part_hash, head=head, events=count,
-                                        touched=[str(i) for i in versions] if near else None)
+                    self.cursor.advance(
+                        to_block=part_end,
+                        block_hash=part_hash,
+                        head=head,
+                        events=count,
+                        touched=[str(i) for i in versions] if near else None,
+                    )
+
                 self._write(part, advance)
                 if self._full() and self.cursor.block < target:
                     self.behind = True
@@ -311,38 +337,44 @@ class ChainReader:
                 continue
             logs, end_hash = found
             for part, part_end, _ in _split(logs, end, end_hash, self._part_size()):
+
                 def backfilled(_versions, blocks, count, part_end=part_end):
                     near = [[block, str(i)] for i, block in blocks.items() if block > head - REORG_WINDOW]
                     self.cursor.backfill(address=address, to_block=part_end, touched=near, events=count)
+
                 self._write(part, backfilled)
                 if self._full() and self.cursor.backfilling.get(address, self.cursor.block) < self.cursor.block:
                     self.behind = True
                     break
             if self.on_progress:
-                self.on_progress(self.cursor.backfilling.get(address, self.cursor.block), self.cursor.block,
-                                 self._written)
+                self.on_progress(
+                    self.cursor.backfilling.get(address, self.cursor.block), self.cursor.block, self._written
+                )
             if self.behind:
                 return
             start = end + 1
-        if address in self.cursor.backfilling:   # nothing was left to read
-            self._write([], lambda *_: self.cursor.backfill(address=address, to_block=self.cursor.block,
-                                                            touched=[], events=0))
+        if address in self.cursor.backfilling:  # nothing was left to read
+            self._write(
+                [], lambda *_: self.cursor.backfill(address=address, to_block=self.cursor.block, touched=[], events=0)
+            )
 
-    def _read(self, addresses: list[str], start: int, end: int, parent_hash: str | None,
-              expected_end: str | None = None) -> tuple[list[dict], str] | None:
+    def _read(
+        self, addresses: list[str], start: int, end: int, parent_hash: str | None, expected_end: str | None = None
+    ) -> tuple[list[dict], str] | None:
         """The logs of ``addresses`` in blocks ``start..end`` and the hash of block ``end``,
         linked to what the reader already knows: block ``start``'s parent is ``parent_hash``
         and block ``end`` is ``expected_end`` (when given), and block ``end`` is the same
         before and after the logs are read. None when the node refused the range (it is
         narrowed); :class:`ChainMoved` when the chain changed under it."""
         if parent_hash is not None and start != end:
-            first, header = self.rpc.batch([("eth_getBlockByNumber", [hex(start), False]),
-                                            ("eth_getBlockByNumber", [hex(end), False])])
+            first, header = self.rpc.batch(
+                [("eth_getBlockByNumber", [hex(start), False]), ("eth_getBlockByNumber", [hex(end), False])]
+            )
         else:
             first = header = self.rpc.block(end)
         if header is None or first is None:
             raise ChainMoved(f"block {end} is gone")
-        if parent_hash is not None and first["parentHash"] != parent_hash:   # the next continuity check rolls back
+        if parent_hash is not None and first["parentHash"] != parent_hash:  # the next continuity check rolls back
             raise ChainMoved(f"block {start} no longer follows block {start - 1}")
         if expected_end is not None and header["hash"] != expected_end:
             raise ChainMoved(f"block {end} changed")
@@ -369,8 +401,8 @@ class ChainReader:
         a reorg), the save fails on the aggregate's version and the logs are written again,
         every aggregate looked up.
         """
-        versions: dict[UUID, int] = {}    # aggregates this save writes, at their new versions
-        blocks: dict[UUID, int] = {}      # the block of each one's newest log here
+        versions: dict[UUID, int] = {}  # aggregates this save writes, at their new versions
+        blocks: dict[UUID, int] = {}  # the block of each one's newest log here
         events: list = []
         now = ChainAggregate.LogRecorded.create_timestamp()
         chain_id = self.chain_id
@@ -389,11 +421,16 @@ class ChainReader:
             if target is None:
                 continue
             block_number = int(raw["blockNumber"], 16)
-            coords = {"chain_id": chain_id, "block_number": block_number, "block_hash": raw["blockHash"],
-                      "tx_hash": raw["transactionHash"], "log_index": int(raw["logIndex"], 16)}
+            coords = {
+                "chain_id": chain_id,
+                "block_number": block_number,
+                "block_hash": raw["blockHash"],
+                "tx_hash": raw["transactionHash"],
+                "log_index": int(raw["logIndex"], 16),
+            }
             if raw.get("blockTimestamp"):
                 coords["block_timestamp"] = int(raw["blockTimestamp"], 16)
-            key = args.pop(target.key)   # the aggregate's own identity: not repeated in every event
+            key = args.pop(target.key)  # the aggregate's own identity: not repeated in every event
             if not isinstance(key, str):
                 key = str(key)
             aggregate_id = self._aggregate_id(route.address, target, key)
@@ -402,12 +439,29 @@ class ChainReader:
                 version = 0 if trust_opened and name == target.opens else self._version(aggregate_id)
             entry = {"event": name, "args": args, "coords": coords}
             if version == 0:
-                events.append(target.discovered(originator_id=aggregate_id, originator_version=1, timestamp=now,
-                                                originator_topic=target.topic, chain_id=chain_id,
-                                                contract=route.address, key=key, first_log=entry))
+                events.append(
+                    target.discovered(
+                        originator_id=aggregate_id,
+                        originator_version=1,
+                        timestamp=now,
+                        originator_topic=target.topic,
+                        chain_id=chain_id,
+                        contract=route.address,
+                        key=key,
+                        first_log=entry,
+                    )
+                )
             else:
-                events.append(target.recorded(originator_id=aggregate_id, originator_version=version + 1,
-                                              timestamp=now, event_name=name, args=args, coords=coords))
+                events.append(
+                    target.recorded(
+                        originator_id=aggregate_id,
+                        originator_version=version + 1,
+                        timestamp=now,
+                        event_name=name,
+                        args=args,
+                        coords=coords,
+                    )
+                )
             versions[aggregate_id] = version + 1
             blocks[aggregate_id] = block_number
         checkpoint(versions, blocks, len(events))
@@ -448,13 +502,17 @@ class ChainReader:
         the same genesis block, and code at every followed contract."""
         genesis = self.rpc.block_hash(0)
         if self.cursor.genesis_hash and genesis != self.cursor.genesis_hash:
-            raise OtherChain(f"the node at {self.rpc.url} now serves another chain (genesis {genesis}, the "
-                             f"event store follows {self.cursor.genesis_hash}); not following it. Point "
-                             f"ORDERCHAIN_RPC_URL at the chain the store follows, or use a new ORDERCHAIN_DB.")
+            raise OtherChain(
+                f"the node at {self.rpc.url} now serves another chain (genesis {genesis}, the "
+                f"event store follows {self.cursor.genesis_hash}); not following it. Point "
+                f"ORDERCHAIN_RPC_URL at the chain the store follows, or use a new ORDERCHAIN_DB."
+            )
         for address in self.cursor.followed:
             if address in self.routes and self.rpc.call("eth_getCode", address, "latest") in ("0x", "0x0", None):
-                raise OtherChain(f"{self.routes[address].name} at {address} has no code on the node at "
-                                 f"{self.rpc.url} any more (its state was lost?); not following it.")
+                raise OtherChain(
+                    f"{self.routes[address].name} at {address} has no code on the node at "
+                    f"{self.rpc.url} any more (its state was lost?); not following it."
+                )
 
     def _roll_back(self, head: int) -> None:
         self.check_same_chain()
@@ -465,21 +523,24 @@ class ChainReader:
                 ancestor = (block, block_hash)
                 break
         if ancestor is None:
-            if len(cursor.recent) < KEEP_CHECKPOINTS:   # we remember everything since the start
+            if len(cursor.recent) < KEEP_CHECKPOINTS:  # we remember everything since the start
                 ancestor = (cursor.start_block - 1, None)
             else:
-                raise ReorgTooDeep(f"chain {self.chain_id} reorganised below block "
-                                   f"{cursor.recent[0][0]}; rebuild from scratch")
+                raise ReorgTooDeep(
+                    f"chain {self.chain_id} reorganised below block {cursor.recent[0][0]}; rebuild from scratch"
+                )
         to_block = ancestor[0]
         ids = cursor.touched_above(to_block)
         if ids is None:
-            raise ReorgTooDeep(f"chain {self.chain_id} reorganised below block {to_block + 1}, "
-                               f"deeper than the reorg window; rebuild from scratch")
+            raise ReorgTooDeep(
+                f"chain {self.chain_id} reorganised below block {to_block + 1}, "
+                f"deeper than the reorg window; rebuild from scratch"
+            )
         retracted = 0
         changed = []
         for aggregate_id in ids:
             try:
-                aggregate = self.app.repository.get(aggregate_id)
+                aggregate: ChainAggregate = self.app.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 continue
             retracted += len(aggregate.retract_after(to_block))
@@ -493,8 +554,9 @@ class ChainReader:
         self._remember({aggregate.id: aggregate.version for aggregate in changed})
         self.reorgs += 1
         self.retracted += retracted
-        log.warning("chain %d reorganised: rolled back to block %d, retracted %d events",
-                    self.chain_id, to_block, retracted)
+        log.warning(
+            "chain %d reorganised: rolled back to block %d, retracted %d events", self.chain_id, to_block, retracted
+        )
 
 
-__all__ = ["ChainReader", "ChainMoved", "OtherChain", "ReorgTooDeep"]
+__all__ = ["ChainMoved", "ChainReader", "OtherChain", "ReorgTooDeep"]

@@ -59,12 +59,14 @@ class Rpc:
         """Several calls in one HTTP request; results in order, the first error raised."""
         if not calls:
             return []
-        payload = [{"jsonrpc": "2.0", "id": next(self._ids), "method": m, "params": list(p)} for m, p in calls]
+        payload: list[dict[str, Any]] = [
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": m, "params": list(p)} for m, p in calls
+        ]
         try:
             response = self._client.post(self.url, json=payload)
         except httpx.HTTPError as exc:
             raise RpcUnavailable(f"batch: node at {self.url} unreachable: {exc}") from exc
-        by_id = {item.get("id"): item for item in orjson.loads(response.content)}
+        by_id: dict[Any, dict[str, Any]] = {item.get("id"): item for item in orjson.loads(response.content)}
         results = []
         for request in payload:
             item = by_id.get(request["id"], {"error": {"code": 0, "message": "no answer in the batch"}})
@@ -97,6 +99,11 @@ class Rpc:
         return int(latest["timestamp"], 16) if latest else int(time.time())
 
     def get_logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict]:
-        return self.call("eth_getLogs", {
-            "address": addresses, "fromBlock": hex(from_block), "toBlock": hex(to_block),
-        })
+        return self.call(
+            "eth_getLogs",
+            {
+                "address": addresses,
+                "fromBlock": hex(from_block),
+                "toBlock": hex(to_block),
+            },
+        )

@@ -36,7 +36,7 @@ class ChainAggregate(Aggregate):
     Subclasses name their kind (part of every id) and override :meth:`fold`.
     """
 
-    kind = "chain"   # part of every id: settlement, case, campaign ...
+    kind = "chain"  # part of every id: settlement, case, campaign ...
 
     @classmethod
     def create_id(cls, chain_id: int, contract: str, key: str) -> UUID:
@@ -63,7 +63,7 @@ class ChainAggregate(Aggregate):
         args: dict
         coords: dict
 
-        def apply(self, aggregate: "ChainAggregate") -> None:
+        def apply(self, aggregate: ChainAggregate) -> None:
             aggregate.logs.append({"event": self.event_name, "args": self.args, "coords": self.coords})
 
     class Retracted(Aggregate.Event):
@@ -71,7 +71,7 @@ class ChainAggregate(Aggregate):
 
         coords: dict
 
-        def apply(self, aggregate: "ChainAggregate") -> None:
+        def apply(self, aggregate: ChainAggregate) -> None:
             key = log_key(self.coords)
             aggregate.logs = [log for log in aggregate.logs if log_key(log["coords"]) != key]
 
@@ -112,8 +112,8 @@ def log_of(event: Any) -> dict | None:
 class ChainSource:
     """A contract's declaration to the reader (see the module docstring)."""
 
-    contract: str                      # its name in the deployment manifest
-    aggregate: type[ChainAggregate]    # what its logs fold into
-    events: frozenset[str]             # the log names it reads; others are ignored
-    key: str                           # the log argument naming the aggregate
-    opens: str | None                  # the log that opens an aggregate (None: any log may come again)
+    contract: str  # its name in the deployment manifest
+    aggregate: type[ChainAggregate]  # what its logs fold into
+    events: frozenset[str]  # the log names it reads; others are ignored
+    key: str  # the log argument naming the aggregate
+    opens: str | None  # the log that opens an aggregate (None: any log may come again)

@@ -28,8 +28,8 @@ from engine.chain.manifest import Manifest
 from engine.chain.rpc import Rpc, RpcError
 
 SETTLEMENT = "C2CSettlement"
-GAS_MARGIN = 5            # gas limit = estimate + estimate / GAS_MARGIN (20 % headroom)
-DEFAULT_TIP = 10**9       # priority fee when the node does not suggest one (1 gwei)
+GAS_MARGIN = 5  # gas limit = estimate + estimate / GAS_MARGIN (20 % headroom)
+DEFAULT_TIP = 10**9  # priority fee when the node does not suggest one (1 gwei)
 NO_CODE = ("0x", "0x0", None)
 
 
@@ -79,7 +79,7 @@ class SettlementRules:
     default_time_limit: int
     min_time_limit: int
     max_time_limit: int
-    _allowed: Any   # token -> bool, asks the contract
+    _allowed: Any  # token -> bool, asks the contract
 
     def token_allowed(self, token: str) -> bool:
         return self._allowed(token)
@@ -115,10 +115,16 @@ class Transactions:
             tip = DEFAULT_TIP
         nonce = int(self.rpc.call("eth_getTransactionCount", sender, "pending"), 16)
         return {
-            "type": "0x2", "chainId": hex(self.manifest.chain_id), "from": to_checksum_address(sender),
-            "to": to_checksum_address(to), "data": data, "value": hex(value),
-            "gas": hex(gas + gas // GAS_MARGIN), "nonce": hex(nonce),
-            "maxFeePerGas": hex(2 * base_fee + tip), "maxPriorityFeePerGas": hex(tip),
+            "type": "0x2",
+            "chainId": hex(self.manifest.chain_id),
+            "from": to_checksum_address(sender),
+            "to": to_checksum_address(to),
+            "data": data,
+            "value": hex(value),
+            "gas": hex(gas + gas // GAS_MARGIN),
+            "nonce": hex(nonce),
+            "maxFeePerGas": hex(2 * base_fee + tip),
+            "maxPriorityFeePerGas": hex(tip),
         }
 
     def call(self, contract: str, function: str, args: tuple, sender: str) -> dict:
@@ -129,19 +135,28 @@ class Transactions:
     def view(self, contract: str, function: str, *args: Any) -> tuple:
         """The result of a view function of a deployed contract, at the latest block."""
         encoder = self._encoders[contract]
-        data = self.rpc.call("eth_call", {"to": self.manifest.contract(contract).address,
-                                          "data": encoder.encode(function, *args)}, "latest")
+        data = self.rpc.call(
+            "eth_call",
+            {"to": self.manifest.contract(contract).address, "data": encoder.encode(function, *args)},
+            "latest",
+        )
         return encoder.decode_output(function, data)
 
     @cached_property
     def _time_limits(self) -> tuple[int, int, int]:
-        return tuple(self.view(SETTLEMENT, name)[0] for name in
-                     ("DEFAULT_TIME_LIMIT", "MIN_TIME_LIMIT", "MAX_TIME_LIMIT"))   # type: ignore[return-value]
+        return tuple(
+            self.view(SETTLEMENT, name)[0] for name in ("DEFAULT_TIME_LIMIT", "MIN_TIME_LIMIT", "MAX_TIME_LIMIT")
+        )
 
     def settlement_rules(self) -> SettlementRules:
         default, minimum, maximum = self._time_limits
-        return SettlementRules(self.manifest.contract(SETTLEMENT).address, default, minimum, maximum,
-                               lambda token: bool(self.view(SETTLEMENT, "tokenAllowed", token)[0]))
+        return SettlementRules(
+            self.manifest.contract(SETTLEMENT).address,
+            default,
+            minimum,
+            maximum,
+            lambda token: bool(self.view(SETTLEMENT, "tokenAllowed", token)[0]),
+        )
 
     def settlement_id(self, key, opening: bool = False) -> str:
         """The id of the key's settlement: the latest one, or (``opening``) the one ``open``
@@ -151,7 +166,7 @@ class Transactions:
     def settlement_exists(self, key) -> bool:
         """Whether anything was ever paid under the key (its latest settlement's status is not None)."""
         _id, settlement = self.view(SETTLEMENT, "getSettlement", key.as_tuple())
-        return settlement[3] != 0   # Settlement.status
+        return settlement[3] != 0  # Settlement.status
 
     def agreement_typed_data(self, key, to_store: int, deadline: int) -> dict:
         """EIP-712 typed data of ``Agreement(settlementId, toStore, deadline)``: what the store
@@ -159,14 +174,22 @@ class Transactions:
         contract = self.manifest.contract(SETTLEMENT).address
         name, version = self.eip712_domain(contract)
         return {
-            "types": {"EIP712Domain": DOMAIN_FIELDS,
-                      "Agreement": [{"name": "settlementId", "type": "bytes32"},
-                                    {"name": "toStore", "type": "uint256"}, {"name": "deadline", "type": "uint256"}]},
+            "types": {
+                "EIP712Domain": DOMAIN_FIELDS,
+                "Agreement": [
+                    {"name": "settlementId", "type": "bytes32"},
+                    {"name": "toStore", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+            },
             "primaryType": "Agreement",
-            "domain": {"name": name, "version": version, "chainId": self.manifest.chain_id,
-                       "verifyingContract": to_checksum_address(contract)},
-            "message": {"settlementId": self.settlement_id(key), "toStore": str(to_store),
-                        "deadline": str(deadline)},
+            "domain": {
+                "name": name,
+                "version": version,
+                "chainId": self.manifest.chain_id,
+                "verifyingContract": to_checksum_address(contract),
+            },
+            "message": {"settlementId": self.settlement_id(key), "toStore": str(to_store), "deadline": str(deadline)},
         }
 
     def contract_typed_data(self, contract: str, primary: str, fields: list[tuple[str, str]], message: dict) -> dict:
@@ -178,17 +201,27 @@ class Transactions:
         return {
             "types": {"EIP712Domain": DOMAIN_FIELDS, primary: [{"name": n, "type": t} for n, t in fields]},
             "primaryType": primary,
-            "domain": {"name": name, "version": version, "chainId": self.manifest.chain_id,
-                       "verifyingContract": to_checksum_address(address)},
-            "message": {n: (str(message[n]) if t == "uint256" else
-                            to_checksum_address(message[n]) if t == "address" else message[n])
-                        for n, t in fields},
+            "domain": {
+                "name": name,
+                "version": version,
+                "chainId": self.manifest.chain_id,
+                "verifyingContract": to_checksum_address(address),
+            },
+            "message": {
+                n: (
+                    str(message[n])
+                    if t == "uint256"
+                    else to_checksum_address(message[n])
+                    if t == "address"
+                    else message[n]
+                )
+                for n, t in fields
+            },
         }
 
     def approve(self, token: str, owner: str, amount: int, spender: str = SETTLEMENT) -> dict:
         """ERC-20 approval of a deployed contract (the settlement contract unless named)."""
-        return self.build(owner, token, self.erc20.encode("approve", self.manifest.contract(spender).address,
-                                                          amount))
+        return self.build(owner, token, self.erc20.encode("approve", self.manifest.contract(spender).address, amount))
 
     def _token_call(self, token: str, function: str, *args: Any) -> tuple | None:
         try:
@@ -198,7 +231,7 @@ class Transactions:
             if _is_revert(exc):
                 return None
             raise
-        except Exception:   # an answer that does not decode as the function's output
+        except Exception:  # an answer that does not decode as the function's output
             return None
 
     def token_decimals(self, token: str) -> int | None:
@@ -210,15 +243,19 @@ class Transactions:
         """A contract's EIP-712 name and version: its EIP-5267 ``eip712Domain()``, else
         ``name()`` and ``version()``. :class:`TokenUnsupported` if it has neither."""
         if self.rpc.call("eth_getCode", token, "latest") in NO_CODE:
-            raise TokenUnsupported(token, f"token {to_checksum_address(token)} has no code on chain "
-                                          f"{self.manifest.chain_id}")
+            raise TokenUnsupported(
+                token, f"token {to_checksum_address(token)} has no code on chain {self.manifest.chain_id}"
+            )
         domain = self._token_call(token, "eip712Domain")
         if domain is not None:
             return domain[1], domain[2]
         name, version = self._token_call(token, "name"), self._token_call(token, "version")
         if name is None or version is None:
-            raise TokenUnsupported(token, f"token {to_checksum_address(token)} publishes no EIP-712 domain "
-                                          "(neither eip712Domain() nor name() and version()): it takes no permits")
+            raise TokenUnsupported(
+                token,
+                f"token {to_checksum_address(token)} publishes no EIP-712 domain "
+                "(neither eip712Domain() nor name() and version()): it takes no permits",
+            )
         return name[0], version[0]
 
     def permit_typed_data(self, token: str, owner: str, value: int, deadline: int) -> dict:
@@ -230,16 +267,28 @@ class Transactions:
         return {
             "types": {
                 "EIP712Domain": DOMAIN_FIELDS,
-                "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                           {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                           {"name": "deadline", "type": "uint256"}],
+                "Permit": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "spender", "type": "address"},
+                    {"name": "value", "type": "uint256"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
             },
             "primaryType": "Permit",
-            "domain": {"name": name, "version": version, "chainId": self.manifest.chain_id,
-                       "verifyingContract": to_checksum_address(token)},
-            "message": {"owner": to_checksum_address(owner),
-                        "spender": to_checksum_address(self.manifest.contract(SETTLEMENT).address),
-                        "value": str(value), "nonce": str(nonce[0]), "deadline": str(deadline)},
+            "domain": {
+                "name": name,
+                "version": version,
+                "chainId": self.manifest.chain_id,
+                "verifyingContract": to_checksum_address(token),
+            },
+            "message": {
+                "owner": to_checksum_address(owner),
+                "spender": to_checksum_address(self.manifest.contract(SETTLEMENT).address),
+                "value": str(value),
+                "nonce": str(nonce[0]),
+                "deadline": str(deadline),
+            },
         }
 
     # -- relaying
@@ -253,8 +302,13 @@ class Transactions:
                 chain_id = fields["chainId"]
             else:
                 legacy = rlp.decode(blob, LegacyTransaction)
-                fields = {"nonce": legacy.nonce, "to": legacy.to, "data": legacy.data, "value": legacy.value,
-                          "gas": legacy.gas}
+                fields = {
+                    "nonce": legacy.nonce,
+                    "to": legacy.to,
+                    "data": legacy.data,
+                    "value": legacy.value,
+                    "gas": legacy.gas,
+                }
                 chain_id = (legacy.v - 35) // 2 if legacy.v >= 35 else None
         except Exception as exc:  # any malformed input: not a signed transaction
             raise TxRejected(f"not a signed transaction ({exc.__class__.__name__}: {exc})", 400) from None
@@ -305,8 +359,11 @@ class Transactions:
             time.sleep(0.05)
         if receipt is None:
             return {"tx_hash": tx_hash, "status": "pending"}
-        out: dict[str, Any] = {"tx_hash": tx_hash, "block_number": int(receipt["blockNumber"], 16),
-                               "gas_used": int(receipt["gasUsed"], 16)}
+        out: dict[str, Any] = {
+            "tx_hash": tx_hash,
+            "block_number": int(receipt["blockNumber"], 16),
+            "gas_used": int(receipt["gasUsed"], 16),
+        }
         if int(receipt["status"], 16) == 1:
             out["status"] = "success"
             out["events"] = [e for e in (self._decode_log(lg) for lg in receipt["logs"]) if e]
@@ -321,10 +378,12 @@ class Transactions:
         if decoded is None:
             return None
         name, args = decoded
-        return {"event": name, "address": to_checksum_address(lg["address"]),
-                "log_index": int(lg["logIndex"], 16),
-                "args": {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-                         for k, v in args.items()}}
+        return {
+            "event": name,
+            "address": to_checksum_address(lg["address"]),
+            "log_index": int(lg["logIndex"], 16),
+            "args": {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in args.items()},
+        }
 
     def _replay_revert(self, tx_hash: str, receipt: dict) -> dict:
         """The custom error of a mined, reverted transaction, found by calling it again: on
@@ -348,13 +407,21 @@ class Transactions:
 
 
 def _fn(name: str, inputs: list[tuple[str, str]], outputs: list[str], mutability: str = "view") -> dict:
-    return {"type": "function", "name": name, "stateMutability": mutability,
-            "inputs": [{"name": n, "type": t} for n, t in inputs],
-            "outputs": [{"name": "", "type": t} for t in outputs]}
+    return {
+        "type": "function",
+        "name": name,
+        "stateMutability": mutability,
+        "inputs": [{"name": n, "type": t} for n, t in inputs],
+        "outputs": [{"name": "", "type": t} for t in outputs],
+    }
 
 
-DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 
 # The ERC-20, EIP-2612 and EIP-5267 functions the engine calls on tokens.
 ERC20_ABI = [

@@ -27,21 +27,36 @@ from __future__ import annotations
 import csv
 import io
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from engine.ids import derive
 
+NEVER = datetime.min.replace(tzinfo=UTC)  # a record with no completion time
+
 WINDOW = timedelta(days=90)
 TOLERANCE = Decimal("0.10")
 WEIGHTS = {"S": Decimal("0.648"), "C": Decimal("0.25"), "F": Decimal("0.102")}
 DEFAULT_FACTOR = Decimal("1.5")
-CSV_COLUMNS = ("order_id", "origin", "destination", "length_cm", "width_cm", "height_cm", "weight_kg", "price_minor",
-               "currency", "freight_minor", "completed_at")
+CSV_COLUMNS = (
+    "order_id",
+    "origin",
+    "destination",
+    "length_cm",
+    "width_cm",
+    "height_cm",
+    "weight_kg",
+    "price_minor",
+    "currency",
+    "freight_minor",
+    "completed_at",
+)
 
 
 class FreightError(ValueError):
@@ -78,7 +93,7 @@ class Shipment:
 class HistoryOrder(Shipment):
     order_id: str = ""
     freight_minor: int = 0
-    completed_at: datetime = datetime.min.replace(tzinfo=timezone.utc)
+    completed_at: datetime = NEVER
 
 
 def _decimal(value, name: str, positive: bool = True) -> Decimal:
@@ -108,7 +123,7 @@ def _time(value, name: str) -> datetime:
         raise FreightError(f"{name} {value!r} is not an ISO-8601 time") from None
     if moment.tzinfo is None:
         raise FreightError(f"{name} {value!r} needs its time zone (e.g. Z)")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _place(value, name: str) -> str:
@@ -127,14 +142,16 @@ def _currency(value) -> str:
 
 def shipment(data: dict) -> dict:
     """The checked fields a request and a history order share."""
-    return {"origin": _place(data.get("origin"), "origin"),
-            "destination": _place(data.get("destination"), "destination"),
-            "length_cm": _decimal(data.get("length_cm"), "length_cm"),
-            "width_cm": _decimal(data.get("width_cm"), "width_cm"),
-            "height_cm": _decimal(data.get("height_cm"), "height_cm"),
-            "weight_kg": _decimal(data.get("weight_kg"), "weight_kg"),
-            "price_minor": _minor(data.get("price_minor"), "price_minor", 1),
-            "currency": _currency(data.get("currency"))}
+    return {
+        "origin": _place(data.get("origin"), "origin"),
+        "destination": _place(data.get("destination"), "destination"),
+        "length_cm": _decimal(data.get("length_cm"), "length_cm"),
+        "width_cm": _decimal(data.get("width_cm"), "width_cm"),
+        "height_cm": _decimal(data.get("height_cm"), "height_cm"),
+        "weight_kg": _decimal(data.get("weight_kg"), "weight_kg"),
+        "price_minor": _minor(data.get("price_minor"), "price_minor", 1),
+        "currency": _currency(data.get("currency")),
+    }
 
 
 def request_of(data: dict) -> tuple[Shipment, datetime]:
@@ -146,9 +163,12 @@ def history_order_of(data: dict) -> HistoryOrder:
     order_id = str(data.get("order_id") or "").strip()
     if not order_id or len(order_id) > 128:
         raise FreightError("order_id must be 1 to 128 characters")
-    return HistoryOrder(**shipment(data), order_id=order_id,
-                        freight_minor=_minor(data.get("freight_minor"), "freight_minor"),
-                        completed_at=_time(data.get("completed_at"), "completed_at"))
+    return HistoryOrder(
+        **shipment(data),
+        order_id=order_id,
+        freight_minor=_minor(data.get("freight_minor"), "freight_minor"),
+        completed_at=_time(data.get("completed_at"), "completed_at"),
+    )
 
 
 def parse_csv(text: str) -> list[HistoryOrder]:
@@ -156,9 +176,12 @@ def parse_csv(text: str) -> list[HistoryOrder]:
     (:class:`HistoryRefused`) listing every bad row by its line number (nothing is taken from a file with one)."""
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
-        raise HistoryRefused(f"the header must be exactly {','.join(CSV_COLUMNS)}; it is "
-                           f"{','.join(reader.fieldnames or ())}")
-    orders, problems, seen = [], [], {}
+        raise HistoryRefused(
+            f"the header must be exactly {','.join(CSV_COLUMNS)}; it is {','.join(reader.fieldnames or ())}"
+        )
+    orders: list[HistoryOrder] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
         if None in row or any(v is None for v in row.values()):
@@ -175,8 +198,11 @@ def parse_csv(text: str) -> list[HistoryOrder]:
         seen[order.order_id] = line
         orders.append(order)
     if problems:
-        raise HistoryRefused(f"{len(problems)} bad row(s), nothing imported: " + "; ".join(problems[:50])
-                           + ("; ..." if len(problems) > 50 else ""))
+        raise HistoryRefused(
+            f"{len(problems)} bad row(s), nothing imported: "
+            + "; ".join(problems[:50])
+            + ("; ..." if len(problems) > 50 else "")
+        )
     if not orders:
         raise HistoryRefused("the file holds no orders")
     return orders
@@ -189,7 +215,7 @@ def _within(value: Decimal, wanted: Decimal) -> bool:
 class History:
     """Completed orders indexed by path and completion time, for quotes over many orders."""
 
-    def __init__(self, orders: list[HistoryOrder] = ()):
+    def __init__(self, orders: Iterable[HistoryOrder] = ()):
         self._paths: dict[tuple[str, str], tuple[list[datetime], list[HistoryOrder]]] = {}
         self.add(orders)
 
@@ -204,14 +230,19 @@ class History:
 
     def on_path(self, origin: str, destination: str, start: datetime, end: datetime) -> list[HistoryOrder]:
         times, orders = self._paths.get((origin, destination), ([], []))
-        return orders[bisect_left(times, start):bisect_right(times, end)]
+        return orders[bisect_left(times, start) : bisect_right(times, end)]
 
     def __len__(self) -> int:
         return sum(len(o) for _, o in self._paths.values())
 
 
-def estimate(request: Shipment, quoted_at: datetime, history: History,
-             rates: dict[str, Decimal] | None = None, factor: Decimal = DEFAULT_FACTOR) -> dict:
+def estimate(
+    request: Shipment,
+    quoted_at: datetime,
+    history: History,
+    rates: dict[str, Decimal] | None = None,
+    factor: Decimal = DEFAULT_FACTOR,
+) -> dict:
     """The freight estimate of a request (see the module docstring). ``rates`` maps a
     currency to its rate into the request's currency."""
     if factor <= 0:
@@ -226,26 +257,37 @@ def estimate(request: Shipment, quoted_at: datetime, history: History,
         if rate is None:
             left_out += 1
             continue
-        classes = (_within(order.volume, v_req) + _within(order.weight_kg, w_req)
-                   + _within(order.price_minor * rate, p_req))
+        classes = (
+            _within(order.volume, v_req) + _within(order.weight_kg, w_req) + _within(order.price_minor * rate, p_req)
+        )
         if classes:
             groups[{3: "S", 2: "C", 1: "F"}[classes]].append((order.order_id, order.freight_minor * rate))
     used = {g: rows for g, rows in groups.items() if rows}
     if not used:
-        raise NoComparables(f"no comparable completed order on path {request.origin} -> {request.destination} "
-                            f"between {start.isoformat()} and {quoted_at.isoformat()}"
-                            + (f" ({left_out} in other currencies without a rate)" if left_out else ""))
-    total_weight = sum(WEIGHTS[g] for g in used)
-    e = sum(WEIGHTS[g] / total_weight * (sum(f for _, f in rows) / len(rows)) for g, rows in used.items())
+        raise NoComparables(
+            f"no comparable completed order on path {request.origin} -> {request.destination} "
+            f"between {start.isoformat()} and {quoted_at.isoformat()}"
+            + (f" ({left_out} in other currencies without a rate)" if left_out else "")
+        )
+    total_weight = sum((WEIGHTS[g] for g in used), Decimal(0))
+    e = sum(
+        (WEIGHTS[g] / total_weight * (sum((f for _, f in rows), Decimal(0)) / len(rows)) for g, rows in used.items()),
+        Decimal(0),
+    )
     estimate_minor = int(e.quantize(Decimal(1), ROUND_HALF_EVEN))
     target = int((e * factor).quantize(Decimal(1), ROUND_HALF_EVEN))
-    return {"estimate_minor": estimate_minor, "target_freight_minor": target,
-            "hold_minor": request.price_minor + target, "currency": request.currency,
-            "groups": [len(groups["S"]), len(groups["C"]), len(groups["F"])],
-            "orders": {g: [order_id for order_id, _ in groups[g]] for g in ("S", "C", "F")},
-            "weights": {g: str(WEIGHTS[g] / total_weight) for g in used}, "factor": str(factor),
-            "window": {"from": start.isoformat(), "to": quoted_at.isoformat()},
-            "left_out_without_rate": left_out}
+    return {
+        "estimate_minor": estimate_minor,
+        "target_freight_minor": target,
+        "hold_minor": request.price_minor + target,
+        "currency": request.currency,
+        "groups": [len(groups["S"]), len(groups["C"]), len(groups["F"])],
+        "orders": {g: [order_id for order_id, _ in groups[g]] for g in ("S", "C", "F")},
+        "weights": {g: str(WEIGHTS[g] / total_weight) for g in used},
+        "factor": str(factor),
+        "window": {"from": start.isoformat(), "to": quoted_at.isoformat()},
+        "left_out_without_rate": left_out,
+    }
 
 
 # -- the imported history (off chain)
@@ -253,14 +295,26 @@ def estimate(request: Shipment, quoted_at: datetime, history: History,
 
 def order_record(order: HistoryOrder) -> dict:
     """A history order as plain JSON data (decimals as strings)."""
-    return {"order_id": order.order_id, "origin": order.origin, "destination": order.destination,
-            "length_cm": str(order.length_cm), "width_cm": str(order.width_cm), "height_cm": str(order.height_cm),
-            "weight_kg": str(order.weight_kg), "price_minor": order.price_minor, "currency": order.currency,
-            "freight_minor": order.freight_minor, "completed_at": order.completed_at.isoformat()}
+    return {
+        "order_id": order.order_id,
+        "origin": order.origin,
+        "destination": order.destination,
+        "length_cm": str(order.length_cm),
+        "width_cm": str(order.width_cm),
+        "height_cm": str(order.height_cm),
+        "weight_kg": str(order.weight_kg),
+        "price_minor": order.price_minor,
+        "currency": order.currency,
+        "freight_minor": order.freight_minor,
+        "completed_at": order.completed_at.isoformat(),
+    }
 
 
 class FreightImport(Aggregate):
     """One imported history file: every row, or none (the file is checked whole first)."""
+
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Imported: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(digest: str) -> UUID:

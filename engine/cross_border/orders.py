@@ -21,8 +21,10 @@ completed order and its snapshot into a freight-history order.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eth_account import Account
@@ -34,11 +36,29 @@ from engine.chain.source import ChainAggregate, ChainSource
 from engine.ids import canonical_json, derive
 
 CONTRACT = "CrossBorderEscrow"
-STATUS_AFTER = {"OrderPaid": "paid", "LegPaid": None, "FinalBill": None, "ToppedUp": "billed",
-                "ReturnRequested": "return_requested", "ReturnRefused": "return_refused", "Returned": "returned",
-                "Escalated": "disputed", "Released": None}
-STATUSES = ("paid", "in_transit", "top_up_requested", "billed", "return_requested", "return_refused", "disputed", "settled",
-            "returned", "cancelled")
+STATUS_AFTER = {
+    "OrderPaid": "paid",
+    "LegPaid": None,
+    "FinalBill": None,
+    "ToppedUp": "billed",
+    "ReturnRequested": "return_requested",
+    "ReturnRefused": "return_refused",
+    "Returned": "returned",
+    "Escalated": "disputed",
+    "Released": None,
+}
+STATUSES = (
+    "paid",
+    "in_transit",
+    "top_up_requested",
+    "billed",
+    "return_requested",
+    "return_refused",
+    "disputed",
+    "settled",
+    "returned",
+    "cancelled",
+)
 ENDINGS = ("released", "arbitrated", "arbitration_lapsed", "cancelled")
 POLICIES = ("seller_pays_return", "buyer_pays_return")
 ENDED = ("settled", "returned")
@@ -46,9 +66,31 @@ ENDED = ("settled", "returned")
 MIN_WINDOW, MAX_WINDOW = 86_400, 180 * 86_400
 DEFAULT_BILLING_WINDOW = 30 * 86_400
 # ISO 4217 minor-unit exponents that are not 2.
-MINOR_EXPONENTS = {"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-                   "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0, "BHD": 3, "IQD": 3,
-                   "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3}
+MINOR_EXPONENTS = {
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "PYG": 0,
+    "RWF": 0,
+    "UGX": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
 
 
 class RateError(ValueError):
@@ -60,24 +102,47 @@ def fold_order(logs: list[dict]) -> dict:
     state: dict = {"status": None, "legs": [], "steps": [], "freight_paid": 0, "refunded_freight": 0}
     for log in logs:
         name, a, coords = log["event"], log["args"], log["coords"]
-        step = {"step": name, "block_number": coords["block_number"], "tx_hash": coords["tx_hash"],
-                "log_index": coords["log_index"], "timestamp": coords.get("block_timestamp")}
+        step = {
+            "step": name,
+            "block_number": coords["block_number"],
+            "tx_hash": coords["tx_hash"],
+            "log_index": coords["log_index"],
+            "timestamp": coords.get("block_timestamp"),
+        }
         if name == "OrderPaid":
-            state.update(buyer=a["buyer"], seller=a["seller"], token=a["token"], price=a["price"],
-                         freight_held=a["freightHeld"], target_freight=a["freightHeld"],
-                         snapshot_hash=a["snapshotHash"], policy=POLICIES[a["policy"]], bill_by=a["billBy"])
+            state.update(
+                buyer=a["buyer"],
+                seller=a["seller"],
+                token=a["token"],
+                price=a["price"],
+                freight_held=a["freightHeld"],
+                target_freight=a["freightHeld"],
+                snapshot_hash=a["snapshotHash"],
+                policy=POLICIES[a["policy"]],
+                bill_by=a["billBy"],
+            )
             if coords.get("block_timestamp") is not None:
                 state["billing_window"] = a["billBy"] - coords["block_timestamp"]
         elif name == "LegPaid":
             state["freight_paid"] = a["freightPaid"]
-            state["legs"].append({"carrier": a["carrier"], "amount": a["amount"], "waybill_hash": a["waybillHash"],
-                                  "tx_hash": coords["tx_hash"]})
+            state["legs"].append(
+                {
+                    "carrier": a["carrier"],
+                    "amount": a["amount"],
+                    "waybill_hash": a["waybillHash"],
+                    "tx_hash": coords["tx_hash"],
+                }
+            )
             step.update(carrier=a["carrier"], amount=a["amount"])
-            if state["status"] == "paid":   # legs paid, not billed yet: the goods are on their way
+            if state["status"] == "paid":  # legs paid, not billed yet: the goods are on their way
                 state["status"] = "in_transit"
         elif name == "FinalBill":
-            state["final_bill"] = {"freight": a["freight"], "refunded": a["refunded"], "top_up": a["topUp"],
-                                   "until": a["releaseAt"]}
+            state["final_bill"] = {
+                "freight": a["freight"],
+                "refunded": a["refunded"],
+                "top_up": a["topUp"],
+                "until": a["releaseAt"],
+            }
             state["refunded_freight"] = a["refunded"]
             state["status"] = "top_up_requested" if a["topUp"] else "billed"
             step.update(freight=a["freight"], refunded=a["refunded"], top_up=a["topUp"])
@@ -88,14 +153,22 @@ def fold_order(logs: list[dict]) -> dict:
         elif name == "ReturnRequested":
             state["return"] = {"reason_hash": a["reasonHash"], "respond_by": a["respondBy"], "answer": None}
         elif name == "ReturnRefused":
-            state["return"]["answer"] = {"accepted": False, "reason_hash": a["reasonHash"], "contest_by": a["contestBy"]}
+            state["return"]["answer"] = {
+                "accepted": False,
+                "reason_hash": a["reasonHash"],
+                "contest_by": a["contestBy"],
+            }
         elif name == "Returned":
             state["return"]["answer"] = {"accepted": True, "to_buyer": a["toBuyer"], "to_seller": a["toSeller"]}
             state["ending"] = {"to_seller": a["toSeller"], "to_buyer": a["toBuyer"], "how": "returned"}
             step.update(to_buyer=a["toBuyer"], to_seller=a["toSeller"])
         elif name == "Escalated":
-            state["dispute"] = {"arbiter": a["arbiter"], "lapse_to_seller": a["lapseToSeller"],
-                                "decide_by": a["decideBy"], "raised_from": state["status"]}
+            state["dispute"] = {
+                "arbiter": a["arbiter"],
+                "lapse_to_seller": a["lapseToSeller"],
+                "decide_by": a["decideBy"],
+                "raised_from": state["status"],
+            }
         elif name == "Released":
             how = ENDINGS[a["ending"]]
             state["ending"] = {"to_seller": a["toSeller"], "to_buyer": a["toBuyer"], "how": how}
@@ -114,8 +187,11 @@ class CrossBorderOrder(ChainAggregate):
     fold = staticmethod(fold_order)
 
 
-SOURCES = (ChainSource(contract=CONTRACT, aggregate=CrossBorderOrder, events=frozenset(STATUS_AFTER), key="orderId",
-                       opens="OrderPaid"),)
+SOURCES = (
+    ChainSource(
+        contract=CONTRACT, aggregate=CrossBorderOrder, events=frozenset(STATUS_AFTER), key="orderId", opens="OrderPaid"
+    ),
+)
 
 
 # -- exchange rates (off chain, signed by the operator)
@@ -147,11 +223,17 @@ def rate_document(base: str, quote: str, rate: str, source: str, at: str) -> dic
         if len(code) != 3 or not code.isalpha():
             raise RateError(f"currency {code!r} is not a three-letter code")
     try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(timezone.utc)
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         raise RateError(f"time {at!r} is not ISO-8601") from None
-    return {"version": 1, "base": base.upper(), "quote": quote.upper(), "rate": str(value.normalize()),
-            "source": source, "at": moment.isoformat()}
+    return {
+        "version": 1,
+        "base": base.upper(),
+        "quote": quote.upper(),
+        "rate": str(value.normalize()),
+        "source": source,
+        "at": moment.isoformat(),
+    }
 
 
 def sign_rate(document: dict, operator) -> str:
@@ -179,6 +261,9 @@ def minor_exponent(currency: str) -> int:
 class RateRecord(Aggregate):
     """A rate the operator recorded and signed, keyed by the hash of its signature."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Recorded: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(signature_hash: str) -> UUID:
         return derive("rate", signature_hash)
@@ -202,9 +287,22 @@ class QuoteError(ValueError):
     """A quote that cannot be made (the reason says why)."""
 
 
-def order_snapshot(*, buyer: str, seller: str, goods: str, shipment: dict, quoted_at: str, freight: dict,
-                   rate: dict | None, token: str, decimals: int, settlement_currency: str, policy: str,
-                   valid_until: int, billing_window: int = DEFAULT_BILLING_WINDOW) -> dict:
+def order_snapshot(
+    *,
+    buyer: str,
+    seller: str,
+    goods: str,
+    shipment: dict,
+    quoted_at: str,
+    freight: dict,
+    rate: dict | None,
+    token: str,
+    decimals: int,
+    settlement_currency: str,
+    policy: str,
+    valid_until: int,
+    billing_window: int = DEFAULT_BILLING_WINDOW,
+) -> dict:
     """The order snapshot: what the buyer saw and confirmed by paying.
 
     ``shipment`` is the quote request (the price in the buyer's currency), ``freight`` the
@@ -216,8 +314,9 @@ def order_snapshot(*, buyer: str, seller: str, goods: str, shipment: dict, quote
     if policy not in POLICIES:
         raise QuoteError(f"return policy {policy!r} is not one of {', '.join(POLICIES)}")
     if not MIN_WINDOW <= billing_window <= MAX_WINDOW:
-        raise QuoteError(f"a billing window is {MIN_WINDOW} to {MAX_WINDOW} seconds (1 to 180 days), not "
-                         f"{billing_window}")
+        raise QuoteError(
+            f"a billing window is {MIN_WINDOW} to {MAX_WINDOW} seconds (1 to 180 days), not {billing_window}"
+        )
     currency = shipment["currency"].upper()
     shift = decimals - minor_exponent(currency)
     if rate is None:
@@ -227,24 +326,43 @@ def order_snapshot(*, buyer: str, seller: str, goods: str, shipment: dict, quote
     else:
         doc = rate["document"]
         value = doc["rate"]
-        rate_part = {"base": doc["base"], "quote": doc["quote"], "rate": value, "source": doc["source"],
-                     "at": doc["at"], "signature_hash": rate["signature_hash"]}
+        rate_part = {
+            "base": doc["base"],
+            "quote": doc["quote"],
+            "rate": value,
+            "source": doc["source"],
+            "at": doc["at"],
+            "signature_hash": rate["signature_hash"],
+        }
     price = convert(int(shipment["price_minor"]), value, shift)
     target = convert(int(freight["target_freight_minor"]), value, shift)
     if price <= 0:
         raise QuoteError("the price converts to nothing in the settlement token")
-    if price + target >= 2 ** 96:
+    if price + target >= 2**96:
         raise QuoteError("the amount to hold is beyond what the escrow holds per order")
     money = ("estimate_minor", "target_freight_minor", "hold_minor")
-    return {"version": 1, "kind": "cross-border-order", "buyer": buyer.lower(), "seller": seller.lower(),
-            "goods": goods, "shipment": dict(shipment, currency=currency, price_minor=str(shipment["price_minor"])),
-            "quoted_at": quoted_at,
-            "freight": {**{k: str(freight[k]) for k in money}, **{k: freight[k] for k in ("groups", "orders",
-                                                                                          "factor")}},
-            "rate": rate_part,
-            "settlement": {"currency": settlement_currency.upper(), "token": token.lower(), "decimals": decimals,
-                           "price": str(price), "target_freight": str(target), "hold": str(price + target)},
-            "return_policy": policy, "billing_window": billing_window, "rate_valid_until": valid_until}
+    return {
+        "version": 1,
+        "kind": "cross-border-order",
+        "buyer": buyer.lower(),
+        "seller": seller.lower(),
+        "goods": goods,
+        "shipment": dict(shipment, currency=currency, price_minor=str(shipment["price_minor"])),
+        "quoted_at": quoted_at,
+        "freight": {**{k: str(freight[k]) for k in money}, **{k: freight[k] for k in ("groups", "orders", "factor")}},
+        "rate": rate_part,
+        "settlement": {
+            "currency": settlement_currency.upper(),
+            "token": token.lower(),
+            "decimals": decimals,
+            "price": str(price),
+            "target_freight": str(target),
+            "hold": str(price + target),
+        },
+        "return_policy": policy,
+        "billing_window": billing_window,
+        "rate_valid_until": valid_until,
+    }
 
 
 def snapshot_hash(snapshot: dict) -> str:
@@ -253,6 +371,9 @@ def snapshot_hash(snapshot: dict) -> str:
 
 class CrossBorderQuote(Aggregate):
     """A quote the engine made: the order snapshot, keyed by its hash (the same snapshot is one quote)."""
+
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Recorded: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(chain_id: int, snapshot_hash: str) -> UUID:
@@ -267,25 +388,38 @@ class CrossBorderQuote(Aggregate):
     def pay_args(self) -> tuple:
         """``pay``'s arguments (the buyer sends it)."""
         s = self.snapshot
-        return (s["seller"], s["settlement"]["token"], int(s["settlement"]["price"]),
-                int(s["settlement"]["target_freight"]),
-                bytes.fromhex(self.snapshot_hash[2:]), POLICIES.index(s["return_policy"]),
-                s.get("billing_window", DEFAULT_BILLING_WINDOW))
+        return (
+            s["seller"],
+            s["settlement"]["token"],
+            int(s["settlement"]["price"]),
+            int(s["settlement"]["target_freight"]),
+            bytes.fromhex(self.snapshot_hash[2:]),
+            POLICIES.index(s["return_policy"]),
+            s.get("billing_window", DEFAULT_BILLING_WINDOW),
+        )
 
 
-def quote_problems(order: dict, snapshot: dict | None, also_paid_by: list[int] = ()) -> list[str]:
+def quote_problems(order: dict, snapshot: dict | None, also_paid_by: Sequence[int] = ()) -> list[str]:
     """Where a paid order differs from the quote its snapshot hash names (empty: it matches).
     ``also_paid_by`` are the buyer's other orders under the same snapshot hash: one quote pays
     one order, so each of them is a duplicate."""
-    problems = [f"the buyer paid this quote again as order {', '.join(map(str, also_paid_by))}: one quote, one "
-                "order"] if also_paid_by else []
+    problems = (
+        [f"the buyer paid this quote again as order {', '.join(map(str, also_paid_by))}: one quote, one order"]
+        if also_paid_by
+        else []
+    )
     if snapshot is None:
         return problems + ["no quote of this system has the order's snapshot hash"]
     s = snapshot["settlement"]
-    for field, want in (("buyer", snapshot["buyer"]), ("seller", snapshot["seller"]), ("token", s["token"]),
-                        ("price", int(s["price"])), ("target_freight", int(s["target_freight"])),
-                        ("policy", snapshot["return_policy"]),
-                        ("billing_window", snapshot.get("billing_window", order.get("billing_window")))):
+    for field, want in (
+        ("buyer", snapshot["buyer"]),
+        ("seller", snapshot["seller"]),
+        ("token", s["token"]),
+        ("price", int(s["price"])),
+        ("target_freight", int(s["target_freight"])),
+        ("policy", snapshot["return_policy"]),
+        ("billing_window", snapshot.get("billing_window", order.get("billing_window"))),
+    ):
         if order.get(field) != want:
             problems.append(f"{field} {order.get(field)} differs from the quote's {want}")
     paid_at = (order.get("steps") or [{}])[0].get("timestamp")
@@ -299,11 +433,23 @@ def top_up_notice(order: dict, chain_id: int, contract: str) -> tuple[str, str, 
     (subject, one per final bill; the seller's address; the body)."""
     bill_tx = next(s["tx_hash"] for s in reversed(order["steps"]) if s["step"] == "FinalBill")
     subject = f"top-up of cross-border order {order['order_id']} ({bill_tx})"
-    return subject, order["seller"], {
-        "notice": "top_up_requested", "chain_id": chain_id, "contract": contract, "order_id": order["order_id"],
-        "buyer": order["buyer"], "seller": order["seller"], "token": order["token"],
-        "amount": str(order["final_bill"]["top_up"]), "deadline": order["final_bill"]["until"],
-        "final_bill_tx": bill_tx, "snapshot_hash": order["snapshot_hash"]}
+    return (
+        subject,
+        order["seller"],
+        {
+            "notice": "top_up_requested",
+            "chain_id": chain_id,
+            "contract": contract,
+            "order_id": order["order_id"],
+            "buyer": order["buyer"],
+            "seller": order["seller"],
+            "token": order["token"],
+            "amount": str(order["final_bill"]["top_up"]),
+            "deadline": order["final_bill"]["until"],
+            "final_bill_tx": bill_tx,
+            "snapshot_hash": order["snapshot_hash"],
+        },
+    )
 
 
 def completed_history_order(order_id: str, order: dict, snapshot: dict) -> dict | None:
@@ -320,8 +466,11 @@ def completed_history_order(order_id: str, order: dict, snapshot: dict) -> dict 
     ended_at = order["steps"][-1].get("timestamp")
     if ended_at is None:
         return None
-    return {"order_id": order_id, **{k: str(shipment[k]) for k in ("origin", "destination", "length_cm",
-                                                                    "width_cm", "height_cm", "weight_kg")},
-            "price_minor": int(shipment["price_minor"]), "currency": shipment["currency"],
-            "freight_minor": int(freight),
-            "completed_at": datetime.fromtimestamp(ended_at, timezone.utc).isoformat()}
+    return {
+        "order_id": order_id,
+        **{k: str(shipment[k]) for k in ("origin", "destination", "length_cm", "width_cm", "height_cm", "weight_kg")},
+        "price_minor": int(shipment["price_minor"]),
+        "currency": shipment["currency"],
+        "freight_minor": int(freight),
+        "completed_at": datetime.fromtimestamp(ended_at, UTC).isoformat(),
+    }

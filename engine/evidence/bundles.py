@@ -15,8 +15,8 @@ batches of bundle hashes are anchored on chain as Merkle roots (``engine/evidenc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 import rfc8785
@@ -29,12 +29,24 @@ from engine.chain.source import ChainAggregate, ChainSource
 from engine.ids import derive
 
 DOMAIN_NAME, DOMAIN_VERSION = "orderchain evidence", "1"
-DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 ACKNOWLEDGEMENT = [("riskNoticeHash", "bytes32"), ("campaignId", "uint256"), ("buyer", "address")]
-CONFIRMATION = [("campaignId", "uint256"), ("schemeId", "bytes32"), ("term", "uint256"), ("quantity", "uint256"),
-                ("unitPrice", "uint256"), ("deposit", "uint256"), ("riskNoticeHash", "bytes32"),
-                ("signInHash", "bytes32"), ("buyer", "address")]
+CONFIRMATION = [
+    ("campaignId", "uint256"),
+    ("schemeId", "bytes32"),
+    ("term", "uint256"),
+    ("quantity", "uint256"),
+    ("unitPrice", "uint256"),
+    ("deposit", "uint256"),
+    ("riskNoticeHash", "bytes32"),
+    ("signInHash", "bytes32"),
+    ("buyer", "address"),
+]
 PARTS = ("sign_in", "order", "risk_notice", "acknowledgement", "confirmation", "deposit")
 
 
@@ -56,31 +68,53 @@ def text_hash(text: str) -> str:
 
 
 def _typed(primary: str, fields: list[tuple[str, str]], domain: dict, message: dict) -> dict:
-    return {"types": {"EIP712Domain": DOMAIN_FIELDS, primary: [{"name": n, "type": t} for n, t in fields]},
-            "primaryType": primary, "domain": domain, "message": message}
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, primary: [{"name": n, "type": t} for n, t in fields]},
+        "primaryType": primary,
+        "domain": domain,
+        "message": message,
+    }
 
 
 def domain(chain_id: int, contract: str) -> dict:
     """The EIP-712 domain of evidence signatures: this chain and the group-buy contract."""
-    return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract)}
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(contract),
+    }
 
 
 def acknowledgement_typed_data(dom: dict, risk_notice: str, campaign_id: int, buyer: str) -> dict:
     """What the buyer signs to acknowledge the risk notice (S1.3)."""
-    return _typed("RiskAcknowledgement", ACKNOWLEDGEMENT, dom, {
-        "riskNoticeHash": text_hash(risk_notice), "campaignId": str(campaign_id),
-        "buyer": to_checksum_address(buyer)})
+    return _typed(
+        "RiskAcknowledgement",
+        ACKNOWLEDGEMENT,
+        dom,
+        {"riskNoticeHash": text_hash(risk_notice), "campaignId": str(campaign_id), "buyer": to_checksum_address(buyer)},
+    )
 
 
 def confirmation_typed_data(dom: dict, order: dict, risk_notice: str, sign_in_message: str) -> dict:
     """What the buyer signs to confirm the order (S1.4): the order's terms, the risk notice
     and the sign-in it was shown under."""
-    return _typed("OrderConfirmation", CONFIRMATION, dom, {
-        "campaignId": str(order["campaign_id"]), "schemeId": order["scheme_hash"], "term": str(order["term"]),
-        "quantity": str(order["quantity"]), "unitPrice": str(order["unit_price"]), "deposit": str(order["deposit"]),
-        "riskNoticeHash": text_hash(risk_notice), "signInHash": text_hash(sign_in_message),
-        "buyer": to_checksum_address(order["buyer"])})
+    return _typed(
+        "OrderConfirmation",
+        CONFIRMATION,
+        dom,
+        {
+            "campaignId": str(order["campaign_id"]),
+            "schemeId": order["scheme_hash"],
+            "term": str(order["term"]),
+            "quantity": str(order["quantity"]),
+            "unitPrice": str(order["unit_price"]),
+            "deposit": str(order["deposit"]),
+            "riskNoticeHash": text_hash(risk_notice),
+            "signInHash": text_hash(sign_in_message),
+            "buyer": to_checksum_address(order["buyer"]),
+        },
+    )
 
 
 def _signable(typed: dict):
@@ -100,7 +134,7 @@ def digest(typed: dict) -> str:
 def typed_signer(typed: dict, signature: str) -> str | None:
     try:
         return Account.recover_message(_signable(typed), signature=signature).lower()
-    except Exception:   # a malformed signature recovers nobody
+    except Exception:  # a malformed signature recovers nobody
         return None
 
 
@@ -111,12 +145,19 @@ def message_signer(text: str, signature: str) -> str | None:
         return None
 
 
-def bundle(sign_in: dict, order: dict, risk_notice: str, acknowledgement: dict, confirmation: dict,
-           deposit: dict) -> dict:
+def bundle(
+    sign_in: dict, order: dict, risk_notice: str, acknowledgement: dict, confirmation: dict, deposit: dict
+) -> dict:
     """The evidence bundle: every part as given (signatures with the typed data they sign)."""
-    return {"version": 1, "sign_in": sign_in, "order": order,
-            "risk_notice": {"text": risk_notice, "hash": text_hash(risk_notice)},
-            "acknowledgement": acknowledgement, "confirmation": confirmation, "deposit": deposit}
+    return {
+        "version": 1,
+        "sign_in": sign_in,
+        "order": order,
+        "risk_notice": {"text": risk_notice, "hash": text_hash(risk_notice)},
+        "acknowledgement": acknowledgement,
+        "confirmation": confirmation,
+        "deposit": deposit,
+    }
 
 
 def check(b: dict, now: datetime | None = None, max_sign_in_age: int | None = None) -> dict:
@@ -129,7 +170,7 @@ def check(b: dict, now: datetime | None = None, max_sign_in_age: int | None = No
         return {"ok": False, "hash": None, "buyer": None, "checks": {}, "problems": [f"missing {', '.join(missing)}"]}
     try:
         bundle_hash = hash_of(b)
-    except Exception as exc:   # not canonical JSON (a float out of range, a non-string key...)
+    except Exception as exc:  # not canonical JSON (a float out of range, a non-string key...)
         return {"ok": False, "hash": None, "buyer": None, "checks": {}, "problems": [f"not canonical JSON: {exc}"]}
     order = b["order"]
     buyer = str(order.get("buyer", "")).lower()
@@ -150,28 +191,34 @@ def check(b: dict, now: datetime | None = None, max_sign_in_age: int | None = No
         problems.append("the risk notice does not match its hash")
     ack = b["acknowledgement"]
     ack_typed = ack.get("typed_data") or {}
-    checks["acknowledgement"] = (typed_signer(ack_typed, ack.get("signature", "")) == buyer
-                                 and ack_typed.get("message", {}).get("riskNoticeHash") == notice.get("hash"))
+    checks["acknowledgement"] = typed_signer(ack_typed, ack.get("signature", "")) == buyer and ack_typed.get(
+        "message", {}
+    ).get("riskNoticeHash") == notice.get("hash")
     if not checks["acknowledgement"]:
         problems.append("the risk acknowledgement is not the buyer's signature of this risk notice")
     conf = b["confirmation"]
     conf_typed = conf.get("typed_data") or {}
     message = conf_typed.get("message", {})
-    names_order = (message.get("campaignId") == str(order.get("campaign_id"))
-                   and message.get("quantity") == str(order.get("quantity"))
-                   and message.get("unitPrice") == str(order.get("unit_price"))
-                   and message.get("deposit") == str(order.get("deposit"))
-                   and message.get("schemeId") == order.get("scheme_hash")
-                   and message.get("term") == str(order.get("term"))
-                   and message.get("riskNoticeHash") == notice.get("hash")
-                   and message.get("signInHash") == text_hash(sign_in.get("message", "")))
+    names_order = (
+        message.get("campaignId") == str(order.get("campaign_id"))
+        and message.get("quantity") == str(order.get("quantity"))
+        and message.get("unitPrice") == str(order.get("unit_price"))
+        and message.get("deposit") == str(order.get("deposit"))
+        and message.get("schemeId") == order.get("scheme_hash")
+        and message.get("term") == str(order.get("term"))
+        and message.get("riskNoticeHash") == notice.get("hash")
+        and message.get("signInHash") == text_hash(sign_in.get("message", ""))
+    )
     checks["confirmation"] = typed_signer(conf_typed, conf.get("signature", "")) == buyer and names_order
     if not checks["confirmation"]:
         problems.append("the order confirmation is not the buyer's signature of this order, notice and sign-in")
     deposit = b["deposit"]
-    checks["deposit"] = (bool(conf_typed) and deposit.get("confirmation_hash") == _safe_digest(conf_typed)
-                         and str(deposit.get("campaign_id")) == str(order.get("campaign_id"))
-                         and str(deposit.get("backer", "")).lower() == buyer)
+    checks["deposit"] = (
+        bool(conf_typed)
+        and deposit.get("confirmation_hash") == _safe_digest(conf_typed)
+        and str(deposit.get("campaign_id")) == str(order.get("campaign_id"))
+        and str(deposit.get("backer", "")).lower() == buyer
+    )
     if not checks["deposit"]:
         problems.append("the deposit does not record this confirmation for this buyer and campaign")
     return {"ok": not problems, "hash": bundle_hash, "buyer": buyer, "checks": checks, "problems": problems}
@@ -188,8 +235,7 @@ def _sign_in_time(message: str) -> datetime | None:
     for line in message.splitlines():
         if line.startswith("Issued At: "):
             try:
-                return datetime.fromisoformat(line.removeprefix("Issued At: ").replace("Z", "+00:00")).astimezone(
-                    timezone.utc)
+                return datetime.fromisoformat(line.removeprefix("Issued At: ").replace("Z", "+00:00")).astimezone(UTC)
             except ValueError:
                 return None
     return None
@@ -202,8 +248,9 @@ def seal(bundle_hash: str, witness) -> str:
 
 def seal_signer(bundle_hash: str, signature: str) -> str | None:
     try:
-        return Account.recover_message(encode_defunct(primitive=bytes.fromhex(bundle_hash[2:])),
-                                       signature=signature).lower()
+        return Account.recover_message(
+            encode_defunct(primitive=bytes.fromhex(bundle_hash[2:])), signature=signature
+        ).lower()
     except Exception:
         return None
 
@@ -216,10 +263,22 @@ def fold_batch(logs: list[dict]) -> dict:
     for log in logs:
         if log["event"] == "Anchored":
             a, coords = log["args"], log["coords"]
-            state.update(root=a["root"], count=a["count"], witness=a["witness"], anchored_at=a["anchoredAt"],
-                         tx_hash=coords["tx_hash"], block_number=coords["block_number"])
-            state["steps"].append({"step": "Anchored", "block_number": coords["block_number"],
-                                   "tx_hash": coords["tx_hash"], "log_index": coords["log_index"]})
+            state.update(
+                root=a["root"],
+                count=a["count"],
+                witness=a["witness"],
+                anchored_at=a["anchoredAt"],
+                tx_hash=coords["tx_hash"],
+                block_number=coords["block_number"],
+            )
+            state["steps"].append(
+                {
+                    "step": "Anchored",
+                    "block_number": coords["block_number"],
+                    "tx_hash": coords["tx_hash"],
+                    "log_index": coords["log_index"],
+                }
+            )
     return state
 
 
@@ -231,19 +290,24 @@ class AnchoredBatch(ChainAggregate):
 
 
 CONTRACT = "EvidenceAnchor"
-SOURCES = (ChainSource(contract=CONTRACT, aggregate=AnchoredBatch, events=frozenset({"Anchored"}), key="batchId",
-                       opens="Anchored"),)
+SOURCES = (
+    ChainSource(
+        contract=CONTRACT, aggregate=AnchoredBatch, events=frozenset({"Anchored"}), key="batchId", opens="Anchored"
+    ),
+)
 
 
 # -- off chain: recorded bundles and the batches they are anchored in
 
-RISK_NOTICE = ("Risk notice. By confirming this order you commit to {quantity} unit(s) of scheme {scheme} for "
-               "production cycle {term} at {unit_price} base units each, and pay a deposit of {deposit} base units "
-               "into the GroupBuy escrow now. If the campaign reaches its minimum order quantity, production starts "
-               "and the deposit is paid to the enterprise: it is not refunded, and the balance of the price is due "
-               "on delivery; if you do not pay it, the deposit is forfeit and the enterprise may claim the damage "
-               "its production caused, under the law governing this sale. If the campaign fails or is cancelled, "
-               "you take your deposit back from the contract. Your signatures are evidence of this order.")
+RISK_NOTICE = (
+    "Risk notice. By confirming this order you commit to {quantity} unit(s) of scheme {scheme} for "
+    "production cycle {term} at {unit_price} base units each, and pay a deposit of {deposit} base units "
+    "into the GroupBuy escrow now. If the campaign reaches its minimum order quantity, production starts "
+    "and the deposit is paid to the enterprise: it is not refunded, and the balance of the price is due "
+    "on delivery; if you do not pay it, the deposit is forfeit and the enterprise may claim the damage "
+    "its production caused, under the law governing this sale. If the campaign fails or is cancelled, "
+    "you take your deposit back from the contract. Your signatures are evidence of this order."
+)
 
 
 def risk_notice(order: dict) -> str:
@@ -253,6 +317,10 @@ def risk_notice(order: dict) -> str:
 
 class EvidenceRecord(Aggregate):
     """An order's evidence bundle, checked and sealed, keyed by its hash; later batched for anchoring."""
+
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Recorded: ClassVar[type[Any]]
+        Batched: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(bundle_hash: str) -> UUID:
@@ -277,6 +345,9 @@ class EvidenceRecord(Aggregate):
 
 class EvidenceBatch(Aggregate):
     """The bundle hashes of one Merkle root, in their leaf order (what every proof is made from)."""
+
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Made: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(root: str) -> UUID:

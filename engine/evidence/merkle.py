@@ -8,6 +8,8 @@ node out carries it up unchanged, so its proof has no sibling at that level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eth_utils import keccak
 
 
@@ -23,7 +25,7 @@ def _pair(a: bytes, b: bytes) -> bytes:
     return keccak(a + b) if a < b else keccak(b + a)
 
 
-def levels(hashes: list[str | bytes]) -> list[list[bytes]]:
+def levels(hashes: Sequence[str | bytes]) -> list[list[bytes]]:
     """Every level of the tree over ``hashes``, leaves first, the root last."""
     if not hashes:
         raise ValueError("a Merkle tree needs at least one hash")
@@ -35,7 +37,7 @@ def levels(hashes: list[str | bytes]) -> list[list[bytes]]:
     return out
 
 
-def root(hashes: list[str | bytes]) -> str:
+def root(hashes: Sequence[str | bytes]) -> str:
     return "0x" + levels(hashes)[-1][0].hex()
 
 

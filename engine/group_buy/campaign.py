@@ -3,12 +3,7 @@ status and progress, and the campaign page's expected effects (:func:`expected_e
 
 from __future__ import annotations
 
-
-
-
-
 from engine.chain.source import ChainAggregate, ChainSource
-
 
 DAY = 86_400
 
@@ -32,8 +27,10 @@ def expected_effects(campaigns: list[dict], now: int) -> dict:
     return {
         "most_popular": best((c for c in live if c["pledged"] > 0), lambda c: -c["pledged"]),
         "most_potential": best((c for c in live if recent[c["id"]] > 0), lambda c: -recent[c["id"]]),
-        "most_urgent": best((c for c in live if c["status"] == "open" and c["pledged"] < c["moq"]
-                             and c["target_date"] >= now), lambda c: c["target_date"]),
+        "most_urgent": best(
+            (c for c in live if c["status"] == "open" and c["pledged"] < c["moq"] and c["target_date"] >= now),
+            lambda c: c["target_date"],
+        ),
         "most_economical": best(live, lambda c: c["unit_price"]),
         "growth_24h": recent,
     }
@@ -44,32 +41,68 @@ def expected_effects(campaigns: list[dict], now: int) -> dict:
 
 def fold_campaign(logs: list[dict]) -> dict:
     """A campaign from its canonical logs: terms, pledges, backers, targets and payouts."""
-    state: dict = {"steps": [], "pledged": 0, "deposits": 0, "collected": 0, "refunded": 0, "backers": {},
-                   "pledges": [], "succeeded": False, "cancelled": False}
+    state: dict = {
+        "steps": [],
+        "pledged": 0,
+        "deposits": 0,
+        "collected": 0,
+        "refunded": 0,
+        "backers": {},
+        "pledges": [],
+        "succeeded": False,
+        "cancelled": False,
+    }
     for log in logs:
         name, a, coords = log["event"], log["args"], log["coords"]
-        step = {"step": name, "block_number": coords["block_number"], "tx_hash": coords["tx_hash"],
-                "log_index": coords["log_index"], "timestamp": coords.get("block_timestamp")}
+        step = {
+            "step": name,
+            "block_number": coords["block_number"],
+            "tx_hash": coords["tx_hash"],
+            "log_index": coords["log_index"],
+            "timestamp": coords.get("block_timestamp"),
+        }
         if name == "CampaignOpened":
-            state.update(enterprise=a["enterprise"], scheme_hash=a["schemeId"], cycle=a["cycle"], token=a["token"],
-                         unit_price=a["unitPrice"], deposit_per_unit=a["depositPerUnit"], moq=a["moq"],
-                         initial_moq=a["moq"], max_quantity=a["maxQuantity"], target_date=a["targetDate"],
-                         opened_at=coords.get("block_timestamp"))
+            state.update(
+                enterprise=a["enterprise"],
+                scheme_hash=a["schemeId"],
+                cycle=a["cycle"],
+                token=a["token"],
+                unit_price=a["unitPrice"],
+                deposit_per_unit=a["depositPerUnit"],
+                moq=a["moq"],
+                initial_moq=a["moq"],
+                max_quantity=a["maxQuantity"],
+                target_date=a["targetDate"],
+                opened_at=coords.get("block_timestamp"),
+            )
         elif name == "Pledged":
             backer = state["backers"].setdefault(a["backer"], {"quantity": 0, "deposit": 0, "refunded": False})
             backer["quantity"] += a["quantity"]
             backer["deposit"] += a["deposit"]
             state["pledged"] = a["pledged"]
             state["deposits"] += a["deposit"]
-            state["pledges"].append({"backer": a["backer"], "quantity": a["quantity"], "deposit": a["deposit"],
-                                     "confirmation_hash": a["confirmationHash"], "tx_hash": coords["tx_hash"],
-                                     "block_number": coords["block_number"],
-                                     "timestamp": coords.get("block_timestamp")})
+            state["pledges"].append(
+                {
+                    "backer": a["backer"],
+                    "quantity": a["quantity"],
+                    "deposit": a["deposit"],
+                    "confirmation_hash": a["confirmationHash"],
+                    "tx_hash": coords["tx_hash"],
+                    "block_number": coords["block_number"],
+                    "timestamp": coords.get("block_timestamp"),
+                }
+            )
             step.update(backer=a["backer"], quantity=a["quantity"], deposit=a["deposit"])
         elif name == "ProductionTriggered":
-            state.update(succeeded=True, triggered={"pledged": a["pledged"], "moq": a["moq"],
-                                                    "tx_hash": coords["tx_hash"],
-                                                    "timestamp": coords.get("block_timestamp")})
+            state.update(
+                succeeded=True,
+                triggered={
+                    "pledged": a["pledged"],
+                    "moq": a["moq"],
+                    "tx_hash": coords["tx_hash"],
+                    "timestamp": coords.get("block_timestamp"),
+                },
+            )
             step.update(pledged=a["pledged"], moq=a["moq"])
         elif name == "MoqLowered":
             state["moq"] = a["moq"]
@@ -101,9 +134,13 @@ def campaign_status(state: dict, now: int) -> str:
 
 def progress(state: dict, now: int) -> dict:
     """A campaign against its targets: quantity missing to the MOQ, room to the maximum, time left."""
-    return {"status": campaign_status(state, now), "missing": max(0, state["moq"] - state["pledged"]),
-            "room": state["max_quantity"] - state["pledged"], "seconds_left": max(0, state["target_date"] - now),
-            "percent_of_moq": min(100, state["pledged"] * 100 // state["moq"]) if state["moq"] else 100}
+    return {
+        "status": campaign_status(state, now),
+        "missing": max(0, state["moq"] - state["pledged"]),
+        "room": state["max_quantity"] - state["pledged"],
+        "seconds_left": max(0, state["target_date"] - now),
+        "percent_of_moq": min(100, state["pledged"] * 100 // state["moq"]) if state["moq"] else 100,
+    }
 
 
 class Campaign(ChainAggregate):
@@ -114,7 +151,20 @@ class Campaign(ChainAggregate):
 
 
 CONTRACT = "GroupBuy"
-CAMPAIGN_EVENTS = frozenset({"CampaignOpened", "Pledged", "ProductionTriggered", "MoqLowered", "TargetDateExtended",
-                             "CampaignCancelled", "DepositsCollected", "Refunded"})
-SOURCES = (ChainSource(contract=CONTRACT, aggregate=Campaign, events=CAMPAIGN_EVENTS, key="campaignId",
-                       opens="CampaignOpened"),)
+CAMPAIGN_EVENTS = frozenset(
+    {
+        "CampaignOpened",
+        "Pledged",
+        "ProductionTriggered",
+        "MoqLowered",
+        "TargetDateExtended",
+        "CampaignCancelled",
+        "DepositsCollected",
+        "Refunded",
+    }
+)
+SOURCES = (
+    ChainSource(
+        contract=CONTRACT, aggregate=Campaign, events=CAMPAIGN_EVENTS, key="campaignId", opens="CampaignOpened"
+    ),
+)

@@ -3,16 +3,15 @@ departments' costs and the MOQs it sets."""
 
 from __future__ import annotations
 
-
-
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from engine.ids import derive
 from engine.group_buy.moq import moq
 from engine.group_buy.schemes import Scheme, SchemeError, parameters_of, qfd, schemes
+from engine.ids import derive
 
 # -- the store's catalogue (off chain)
 
@@ -25,6 +24,13 @@ def scheme_hash(scheme: str) -> str:
 class Catalogue(Aggregate):
     """A store's customisation catalogue: its QFD, its scheme list, department costs and MOQs."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Started: ClassVar[type[Any]]
+        QfdRecorded: ClassVar[type[Any]]
+        SchemesDefined: ClassVar[type[Any]]
+        CostsSubmitted: ClassVar[type[Any]]
+        MoqSet: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(store_id: str) -> UUID:
         return derive("catalogue", store_id)
@@ -34,8 +40,8 @@ class Catalogue(Aggregate):
         self.store_id = store_id
         self.qfd_input: dict | None = None
         self.scheme_input: dict | None = None
-        self.costs: dict[str, list[dict]] = {}    # "scheme@term" -> one row per department
-        self.overrides: dict[str, dict] = {}      # "scheme@term" -> {"moq", "reason"}
+        self.costs: dict[str, list[dict]] = {}  # "scheme@term" -> one row per department
+        self.overrides: dict[str, dict] = {}  # "scheme@term" -> {"moq", "reason"}
 
     def record_qfd(self, requirements: list[dict], attributes: list[str], relations: list[list], roof: list[list]):
         """Records the QFD matrices (checked first: :class:`SchemeError`)."""
@@ -43,30 +49,55 @@ class Catalogue(Aggregate):
         self._qfd_recorded(requirements=requirements, attributes=attributes, relations=relations, roof=roof)
 
     @event("QfdRecorded")
-    def _qfd_recorded(self, requirements: list[dict], attributes: list[str], relations: list[list],
-                      roof: list[list]):
-        self.qfd_input = {"requirements": requirements, "attributes": attributes, "relations": relations,
-                          "roof": roof}
+    def _qfd_recorded(self, requirements: list[dict], attributes: list[str], relations: list[list], roof: list[list]):
+        self.qfd_input = {"requirements": requirements, "attributes": attributes, "relations": relations, "roof": roof}
 
-    def define_schemes(self, parameters: list[dict], ladder: list[list[int]], terms: list[int],
-                       term_discount_bps: dict, allowed: list[list[str]]) -> tuple[list[Scheme], list[dict]]:
+    def define_schemes(
+        self,
+        parameters: list[dict],
+        ladder: list[list[int]],
+        terms: list[int],
+        term_discount_bps: dict,
+        allowed: list[list[str]],
+    ) -> tuple[list[Scheme], list[dict]]:
         """Sets the customisable parameters, ladder and terms; returns the schemes they give."""
         analysis = self.qfd()
-        made = schemes(parameters_of(parameters), [tuple(r) for r in ladder], terms,
-                       analysis["negative_pairs"] if analysis else (), [tuple(p) for p in allowed],
-                       {int(t): b for t, b in term_discount_bps.items()})
+        made = schemes(
+            parameters_of(parameters),
+            cast(list[tuple[int, int]], [tuple(r) for r in ladder]),
+            terms,
+            analysis["negative_pairs"] if analysis else (),
+            cast(list[tuple[str, str]], [tuple(p) for p in allowed]),
+            {int(t): b for t, b in term_discount_bps.items()},
+        )
         if not made[0]:
             raise SchemeError("every combination of these options conflicts: no scheme is left")
-        self._schemes_defined(parameters=parameters, ladder=ladder, terms=terms,
-                              term_discount_bps={str(t): b for t, b in term_discount_bps.items()}, allowed=allowed)
-        self._scheme_cache = None
+        self._schemes_defined(
+            parameters=parameters,
+            ladder=ladder,
+            terms=terms,
+            term_discount_bps={str(t): b for t, b in term_discount_bps.items()},
+            allowed=allowed,
+        )
+        self._scheme_cache: tuple[int, tuple[list[Scheme], list[dict]]] | None = None
         return made
 
     @event("SchemesDefined")
-    def _schemes_defined(self, parameters: list[dict], ladder: list[list[int]], terms: list[int],
-                         term_discount_bps: dict, allowed: list[list[str]]):
-        self.scheme_input = {"parameters": parameters, "ladder": ladder, "terms": terms,
-                             "term_discount_bps": term_discount_bps, "allowed": allowed}
+    def _schemes_defined(
+        self,
+        parameters: list[dict],
+        ladder: list[list[int]],
+        terms: list[int],
+        term_discount_bps: dict,
+        allowed: list[list[str]],
+    ):
+        self.scheme_input = {
+            "parameters": parameters,
+            "ladder": ladder,
+            "terms": terms,
+            "term_discount_bps": term_discount_bps,
+            "allowed": allowed,
+        }
 
     def submit_costs(self, scheme: str, term: int, department: str, fixed: int, variable: int):
         """A department's costs for a scheme and term (a department's later submission replaces its earlier)."""
@@ -96,8 +127,12 @@ class Catalogue(Aggregate):
         q = self.qfd_input
         if q is None:
             return None
-        return qfd(q["requirements"], q["attributes"], {(r, a): s for r, a, s in q["relations"]},
-                   {(a, b): sign for a, b, sign in q["roof"]})
+        return qfd(
+            q["requirements"],
+            q["attributes"],
+            {(r, a): s for r, a, s in q["relations"]},
+            {(a, b): sign for a, b, sign in q["roof"]},
+        )
 
     def schemes(self) -> tuple[list[Scheme], list[dict]]:
         """The scheme list (and the combinations left out), made once per catalogue version."""
@@ -108,9 +143,14 @@ class Catalogue(Aggregate):
         made: tuple[list[Scheme], list[dict]] = ([], [])
         if s is not None:
             analysis = self.qfd()
-            made = schemes(parameters_of(s["parameters"]), [tuple(r) for r in s["ladder"]], s["terms"],
-                           analysis["negative_pairs"] if analysis else (), [tuple(p) for p in s["allowed"]],
-                           {int(t): b for t, b in s["term_discount_bps"].items()})
+            made = schemes(
+                parameters_of(s["parameters"]),
+                [tuple(r) for r in s["ladder"]],
+                s["terms"],
+                analysis["negative_pairs"] if analysis else (),
+                [tuple(p) for p in s["allowed"]],
+                {int(t): b for t, b in s["term_discount_bps"].items()},
+            )
         self._scheme_cache = (self.version, made)
         return made
 

@@ -8,13 +8,11 @@
 
 from __future__ import annotations
 
-
-
 from math import ceil
+
 from engine.group_buy.schemes import Scheme, SchemeError
 
-MAX_MOQ_SEARCH = 10**9     # quantities beyond this are not a production run
-
+MAX_MOQ_SEARCH = 10**9  # quantities beyond this are not a production run
 
 
 # -- the minimum order quantity
@@ -47,8 +45,17 @@ def moq(scheme: Scheme, term: int, costs: list[dict], override: dict | None = No
         if q <= end:
             computed, band_used = q, {"minimum_quantity": start, "unit_price": price, "margin": margin}
             break
-    result = {"scheme": scheme.id, "term": term, "fixed_per_cycle": fixed, "variable_per_unit": variable,
-              "costs": costs, "computed": computed, "band": band_used, "moq": computed, "override": None}
+    result = {
+        "scheme": scheme.id,
+        "term": term,
+        "fixed_per_cycle": fixed,
+        "variable_per_unit": variable,
+        "costs": costs,
+        "computed": computed,
+        "band": band_used,
+        "moq": computed,
+        "override": None,
+    }
     if computed is None:
         result["note"] = "the ladder's price never covers the variable cost: no quantity pays for a production run"
     if override:
@@ -71,8 +78,10 @@ def classify(quantity: int, term: int, moq_: int) -> dict:
     if quantity < 1:
         raise SchemeError("a purchase intention orders at least one unit")
     if term <= 1 and quantity > moq_:
-        return {"class": "wholesale", "reason": f"{quantity} units within one production cycle, above the MOQ "
-                                                f"of {moq_}"}
+        return {
+            "class": "wholesale",
+            "reason": f"{quantity} units within one production cycle, above the MOQ of {moq_}",
+        }
     if quantity < moq_:
         reason = f"{quantity} units, below the MOQ of {moq_}: joins the queue of other buyers"
     elif term > 1:

@@ -3,14 +3,12 @@ the wholesale quote (:func:`wholesale_quote`)."""
 
 from __future__ import annotations
 
-
-
 from dataclasses import dataclass, field
 from itertools import takewhile
+
 from engine.group_buy.schemes import Scheme, SchemeError
 
-BOOK_DEPTH = 5             # price levels shown above and below the buyer's own quote
-
+BOOK_DEPTH = 5  # price levels shown above and below the buyer's own quote
 
 
 # -- quotes
@@ -30,14 +28,20 @@ class Book:
     """What :func:`order_book` answers: ``asks`` above the buyer's own quote, ``bids`` below."""
 
     own: dict
-    asks: list[list] = field(default_factory=list)   # [price, quantity, schemes], nearest first
+    asks: list[list] = field(default_factory=list)  # [price, quantity, schemes], nearest first
     bids: list[list] = field(default_factory=list)
     cheapest: dict | None = None
     queue: int = 0
 
 
-def order_book(offers: list[Offer], scheme: str, term: int, quantity: int, depth: int = BOOK_DEPTH,
-               cheapest: dict | None | bool = False) -> Book:
+def order_book(
+    offers: list[Offer],
+    scheme: str,
+    term: int,
+    quantity: int,
+    depth: int = BOOK_DEPTH,
+    cheapest: dict | bool | None = False,
+) -> Book:
     """The retail order book of a purchase intention (scheme, term, quantity).
 
     The buyer's own quote is the middle. Associated offers are the schemes that differ in
@@ -63,19 +67,29 @@ def order_book(offers: list[Offer], scheme: str, term: int, quantity: int, depth
         level[1] += offer.queued
         level[2].append(f"{offer.scheme.id}@{offer.term}")
     same = levels.pop(own_price, None)
-    book = Book(own={"price": own_price, "quantity": quantity, "scheme": scheme, "term": term,
-                     "queued": own.queued + (same[1] if same else 0),
-                     "schemes": [f"{scheme}@{term}"] + (sorted(same[2]) if same else [])},
-                queue=own.queued)
+    book = Book(
+        own={
+            "price": own_price,
+            "quantity": quantity,
+            "scheme": scheme,
+            "term": term,
+            "queued": own.queued + (same[1] if same else 0),
+            "schemes": [f"{scheme}@{term}"] + (sorted(same[2]) if same else []),
+        },
+        queue=own.queued,
+    )
     for price in sorted(p for p in levels if p > own_price)[:depth]:
         book.asks.append([price, levels[price][1], sorted(levels[price][2])])
     for price in sorted((p for p in levels if p < own_price), reverse=True)[:depth]:
         book.bids.append([price, levels[price][1], sorted(levels[price][2])])
-    if cheapest is not False:
+    if not isinstance(cheapest, bool):  # False: find it here; a dict or None: the market found it
         book.cheapest = cheapest
         return book
-    candidates = [(o.scheme.unit_price(quantity, term), -o.queued, o.scheme.id, o) for o in offers
-                  if o.term == term and quantity >= o.scheme.ladder[0][0]]
+    candidates = [
+        (o.scheme.unit_price(quantity, term), -o.queued, o.scheme.id, o)
+        for o in offers
+        if o.term == term and quantity >= o.scheme.ladder[0][0]
+    ]
     if candidates:
         price, _, _, best = min(candidates, key=lambda c: c[:3])
         book.cheapest = {"scheme": best.scheme.id, "term": term, "price": price, "queued": best.queued}
@@ -102,7 +116,7 @@ class Market:
     def _keys(s: Scheme):
         options = [o for _, o in s.options]
         for i in range(len(options)):
-            yield (i, *options[:i], *options[i + 1:])
+            yield (i, *options[:i], *options[i + 1 :])
 
     def neighbours(self, scheme: Scheme) -> list[Scheme]:
         """The scheme and every scheme that sets one parameter differently."""
@@ -116,20 +130,25 @@ class Market:
         key = (term, quantity)
         found = self._by_price.get(key)
         if found is None:
-            found = sorted((s.unit_price(quantity, term), s.id) for s in self.schemes.values()
-                           if term in s.terms and quantity >= s.ladder[0][0])
+            found = sorted(
+                (s.unit_price(quantity, term), s.id)
+                for s in self.schemes.values()
+                if term in s.terms and quantity >= s.ladder[0][0]
+            )
             if len(self._by_price) >= self.PRICE_LISTS_KEPT:
                 self._by_price.clear()
             self._by_price[key] = found
         return found
 
-    def book(self, queued: dict[tuple[str, int], int], scheme: str, term: int, quantity: int,
-             depth: int = BOOK_DEPTH) -> Book:
+    def book(
+        self, queued: dict[tuple[str, int], int], scheme: str, term: int, quantity: int, depth: int = BOOK_DEPTH
+    ) -> Book:
         own = self.schemes.get(scheme)
         if own is None:
             raise SchemeError(f"no scheme {scheme!r} in this catalogue")
-        offers = [Offer(s, t, queued.get((s.id, t), 0)) for s in self.neighbours(own) for t in s.terms
-                  if abs(t - term) <= 1]
+        offers = [
+            Offer(s, t, queued.get((s.id, t), 0)) for s in self.neighbours(own) for t in s.terms if abs(t - term) <= 1
+        ]
         prices = self._prices(term, quantity)
         cheapest = None
         if prices:
@@ -145,7 +164,11 @@ def wholesale_quote(scheme: Scheme, term: int, quantity: int) -> dict:
     quantity (each break, at this term) and along term (each term, at this quantity)."""
     price = scheme.unit_price(quantity, term)
     return {
-        "scheme": scheme.id, "term": term, "quantity": quantity, "unit_price": price, "total": price * quantity,
+        "scheme": scheme.id,
+        "term": term,
+        "quantity": quantity,
+        "unit_price": price,
+        "total": price * quantity,
         "by_quantity": [{"minimum_quantity": q, "unit_price": scheme.unit_price(q, term)} for q, _ in scheme.ladder],
         "by_term": [{"term": t, "unit_price": scheme.unit_price(quantity, t)} for t in scheme.terms],
     }

@@ -13,19 +13,15 @@
 
 from __future__ import annotations
 
-
-
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import product
 from math import prod
-from typing import Iterable
-
-
 
 RELATION_SCALE = frozenset({0, 1, 3, 9})
-MAX_PRICE = 2**96 - 1      # the contract keeps a unit price in a uint96
-MAX_COMBINATIONS = 4_096   # one option per parameter: a catalogue is at most this many combinations
+MAX_PRICE = 2**96 - 1  # the contract keeps a unit price in a uint96
+MAX_COMBINATIONS = 4_096  # one option per parameter: a catalogue is at most this many combinations
 
 
 class SchemeError(ValueError):
@@ -35,8 +31,12 @@ class SchemeError(ValueError):
 # -- quality function deployment
 
 
-def qfd(requirements: list[dict], attributes: list[str], relations: dict[tuple[str, str], int],
-        roof: dict[tuple[str, str], str]) -> dict:
+def qfd(
+    requirements: list[dict],
+    attributes: list[str],
+    relations: dict[tuple[str, str], int],
+    roof: dict[tuple[str, str], str],
+) -> dict:
     """Each attribute's absolute importance (sum over requirements of weight x relation) and
     relative importance (its share of the total, percent, two decimals, rounded half-even),
     attributes by importance, and the negatively correlated attribute pairs.
@@ -63,8 +63,10 @@ def qfd(requirements: list[dict], attributes: list[str], relations: dict[tuple[s
             raise SchemeError(f"roof pair ({a}, {b}) is {sign!r}: use + or -")
     absolute = {a: sum((weights[r] * relations.get((r, a), 0) for r in names), Decimal(0)) for a in attributes}
     total = sum(absolute.values(), Decimal(0))
-    relative = {a: ((v * 100 / total) if total else Decimal(0)).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
-                for a, v in absolute.items()}
+    relative = {
+        a: ((v * 100 / total) if total else Decimal(0)).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        for a, v in absolute.items()
+    }
     return {
         "absolute": absolute,
         "relative": relative,
@@ -79,14 +81,14 @@ def qfd(requirements: list[dict], attributes: list[str], relations: dict[tuple[s
 @dataclass(frozen=True)
 class Option:
     id: str
-    attribute: str | None = None   # the QFD attribute the option stands for (conflicts come from the roof)
-    surcharge: int = 0             # added to every ladder price, base units
+    attribute: str | None = None  # the QFD attribute the option stands for (conflicts come from the roof)
+    surcharge: int = 0  # added to every ladder price, base units
 
 
 @dataclass(frozen=True)
 class Parameter:
     id: str
-    kind: str                      # "design" or "perception"
+    kind: str  # "design" or "perception"
     options: tuple[Option, ...]
 
 
@@ -95,10 +97,10 @@ class Scheme:
     """One combination of options, with its delivery terms and price ladder."""
 
     id: str
-    options: tuple[tuple[str, str], ...]      # (parameter, option) in the parameters' order
-    ladder: tuple[tuple[int, int], ...]       # (minimum_quantity, unit_price), ascending quantities
-    terms: tuple[int, ...]                    # delivery terms offered, in production cycles
-    term_discount_bps: tuple[tuple[int, int], ...] = ()   # (cycles, discount in basis points)
+    options: tuple[tuple[str, str], ...]  # (parameter, option) in the parameters' order
+    ladder: tuple[tuple[int, int], ...]  # (minimum_quantity, unit_price), ascending quantities
+    terms: tuple[int, ...]  # delivery terms offered, in production cycles
+    term_discount_bps: tuple[tuple[int, int], ...] = ()  # (cycles, discount in basis points)
 
     def unit_price(self, quantity: int, term: int) -> int:
         """The ladder's price at ``quantity`` (the highest break not above it), less the term's
@@ -111,7 +113,7 @@ class Scheme:
         bps = dict(self.term_discount_bps).get(term, 0)
         return int((Decimal(price) * (10_000 - bps) / 10_000).quantize(Decimal(1), ROUND_HALF_EVEN))
 
-    def distance(self, other: "Scheme") -> int:
+    def distance(self, other: Scheme) -> int:
         """How many parameters the two schemes set differently."""
         return sum(a != b for a, b in zip(self.options, other.options))
 
@@ -129,9 +131,14 @@ def _check_ladder(ladder: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     return tuple(rows)
 
 
-def schemes(parameters: list[Parameter], ladder: list[tuple[int, int]], terms: list[int],
-            negative_pairs: Iterable[tuple[str, str]] = (), allowed: Iterable[tuple[str, str]] = (),
-            term_discount_bps: dict[int, int] | None = None) -> tuple[list[Scheme], list[dict]]:
+def schemes(
+    parameters: list[Parameter],
+    ladder: list[tuple[int, int]],
+    terms: list[int],
+    negative_pairs: Iterable[tuple[str, str]] = (),
+    allowed: Iterable[tuple[str, str]] = (),
+    term_discount_bps: dict[int, int] | None = None,
+) -> tuple[list[Scheme], list[dict]]:
     """Every combination of one option per parameter, and the combinations left out.
 
     Two options conflict when their attributes are a negatively correlated pair; a
@@ -152,29 +159,50 @@ def schemes(parameters: list[Parameter], ladder: list[tuple[int, int]], terms: l
     if any(not 0 <= bps < 10_000 for _, bps in discounts):
         raise SchemeError("a term discount is between 0 and 9,999 basis points")
     combinations = prod(len(p.options) for p in parameters)
-    if combinations > MAX_COMBINATIONS:   # checked before any is built: the count grows as a product
-        raise SchemeError(f"the parameters' options make {combinations:,} combinations; a catalogue holds at most "
-                          f"{MAX_COMBINATIONS:,} (fewer options, or fewer parameters)")
+    if combinations > MAX_COMBINATIONS:  # checked before any is built: the count grows as a product
+        raise SchemeError(
+            f"the parameters' options make {combinations:,} combinations; a catalogue holds at most "
+            f"{MAX_COMBINATIONS:,} (fewer options, or fewer parameters)"
+        )
     kept, excluded = [], []
     for combination in product(*(p.options for p in parameters)):
         pairs = tuple((p.id, o.id) for p, o in zip(parameters, combination))
-        conflicts = [(a.id, b.id) for i, a in enumerate(combination) for b in combination[i + 1:]
-                     if a.attribute and b.attribute and frozenset((a.attribute, b.attribute)) in negative
-                     and frozenset((a.id, b.id)) not in allowed_pairs]
+        conflicts = [
+            (a.id, b.id)
+            for i, a in enumerate(combination)
+            for b in combination[i + 1 :]
+            if a.attribute
+            and b.attribute
+            and frozenset((a.attribute, b.attribute)) in negative
+            and frozenset((a.id, b.id)) not in allowed_pairs
+        ]
         if conflicts:
             excluded.append({"scheme": scheme_id(pairs), "conflicts": conflicts})
             continue
         surcharge = sum(o.surcharge for o in combination)
         if not all(0 < p + surcharge <= MAX_PRICE for _, p in base):
-            raise SchemeError(f"scheme {scheme_id(pairs)}: its options' surcharges of {surcharge} put a ladder price "
-                              f"out of 1..{MAX_PRICE}")
-        kept.append(Scheme(id=scheme_id(pairs), options=pairs,
-                           ladder=tuple((q, p + surcharge) for q, p in base), terms=tuple(sorted(terms)),
-                           term_discount_bps=discounts))
+            raise SchemeError(
+                f"scheme {scheme_id(pairs)}: its options' surcharges of {surcharge} put a ladder price "
+                f"out of 1..{MAX_PRICE}"
+            )
+        kept.append(
+            Scheme(
+                id=scheme_id(pairs),
+                options=pairs,
+                ladder=tuple((q, p + surcharge) for q, p in base),
+                terms=tuple(sorted(terms)),
+                term_discount_bps=discounts,
+            )
+        )
     return kept, excluded
 
 
-
 def parameters_of(rows: list[dict]) -> list[Parameter]:
-    return [Parameter(p["id"], p["kind"], tuple(Option(o["id"], o.get("attribute"), int(o.get("surcharge", 0)))
-                                                for o in p["options"])) for p in rows]
+    return [
+        Parameter(
+            p["id"],
+            p["kind"],
+            tuple(Option(o["id"], o.get("attribute"), int(o.get("surcharge", 0))) for o in p["options"]),
+        )
+        for p in rows
+    ]

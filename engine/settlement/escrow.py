@@ -64,11 +64,10 @@ class SettlementKey:
         """The id of the key's first settlement: keccak-256 of the ABI-encoded key (a key whose
         settlement closed gets a new id when paid again; the contract's ``settlementId``
         tells the current one)."""
-        return "0x" + keccak(abi_encode(["(address,bytes32,address,address,address)"],
-                                        [self.as_tuple()])).hex()
+        return "0x" + keccak(abi_encode(["(address,bytes32,address,address,address)"], [self.as_tuple()])).hex()
 
     @classmethod
-    def of(cls, state: dict) -> "SettlementKey":
+    def of(cls, state: dict) -> SettlementKey:
         """The key of a folded settlement state."""
         return cls(state["store"], state["order_number"], state["buyer"], state["payer"], state["token"])
 
@@ -82,37 +81,58 @@ def fold(logs: list[dict]) -> dict:
     state: dict[str, Any] = {"status": "unknown", "steps": []}
     for log in logs:
         name, args, coords = log["event"], log["args"], log["coords"]
-        step = {"step": name, "block_number": coords["block_number"], "tx_hash": coords["tx_hash"],
-                "log_index": coords["log_index"]}
+        step = {
+            "step": name,
+            "block_number": coords["block_number"],
+            "tx_hash": coords["tx_hash"],
+            "log_index": coords["log_index"],
+        }
         if coords.get("block_timestamp") is not None:
             step["timestamp"] = coords["block_timestamp"]
         if name == "SettlementOpened":
             state.update(
-                store=args["store"], order_number=args["orderNumber"], buyer=args["buyer"],
-                payer=args["payer"], token=args["token"], amount=args["amount"],
-                snapshot_hash=args["snapshotHash"], paid_at=args["paidAt"], deadline=args["deadline"],
-                to_store=0, to_payer=0,
+                store=args["store"],
+                order_number=args["orderNumber"],
+                buyer=args["buyer"],
+                payer=args["payer"],
+                token=args["token"],
+                amount=args["amount"],
+                snapshot_hash=args["snapshotHash"],
+                paid_at=args["paidAt"],
+                deadline=args["deadline"],
+                to_store=0,
+                to_payer=0,
             )
         elif name == "SettlementUpdated":
-            state.update(amount=args["amount"], snapshot_hash=args["snapshotHash"],
-                         deadline=args["deadline"])
+            state.update(amount=args["amount"], snapshot_hash=args["snapshotHash"], deadline=args["deadline"])
             step["previous_amount"] = args["previousAmount"]
         elif name == "SettlementShipped":
             state["waybill_hash"] = args["waybillHash"]
         elif name == "ClaimOpened":
-            state["claim"] = {"amount_due": args["amountDue"], "reason_hash": args["reasonHash"],
-                              "respond_by": args["respondBy"]}
+            state["claim"] = {
+                "amount_due": args["amountDue"],
+                "reason_hash": args["reasonHash"],
+                "respond_by": args["respondBy"],
+            }
             step["amount_due"] = args["amountDue"]
         elif name == "DisputeRaised":
-            state["dispute"] = {"by": args["by"], "proposed_to_store": args["proposedToStore"],
-                                "reason_hash": args["reasonHash"], "arbiter": args["arbiter"],
-                                "decide_by": args["decideBy"]}
+            state["dispute"] = {
+                "by": args["by"],
+                "proposed_to_store": args["proposedToStore"],
+                "reason_hash": args["reasonHash"],
+                "arbiter": args["arbiter"],
+                "decide_by": args["decideBy"],
+            }
             step["proposed_to_store"] = args["proposedToStore"]
         elif name == "SettlementCompleted" or name == "DisputeResolved":
-            state.update(to_store=args["toStore"], to_payer=args["toPayer"],
-                         payment_record=args["paymentRecord"], ending=ENDINGS[args["ending"]])
+            state.update(
+                to_store=args["toStore"],
+                to_payer=args["toPayer"],
+                payment_record=args["paymentRecord"],
+                ending=ENDINGS[args["ending"]],
+            )
             step["ending"] = state["ending"]
-        elif name == "PayoutCredited":   # a blocked recipient: its share waits for it in the contract
+        elif name == "PayoutCredited":  # a blocked recipient: its share waits for it in the contract
             state.setdefault("credited", []).append({"recipient": args["recipient"], "amount": args["amount"]})
             step.update(recipient=args["recipient"], amount=args["amount"])
         elif name == "SettlementReleased":
@@ -122,8 +142,7 @@ def fold(logs: list[dict]) -> dict:
         if name in ("SettlementOpened", "SettlementUpdated"):
             step["amount"] = args["amount"]
         elif "paymentRecord" in args:
-            step.update(payment_record=args["paymentRecord"], to_store=state["to_store"],
-                        to_payer=state["to_payer"])
+            step.update(payment_record=args["paymentRecord"], to_store=state["to_store"], to_payer=state["to_payer"])
         if STATUS_AFTER[name] is not None:
             state["status"] = STATUS_AFTER[name]
         state["steps"].append(step)
@@ -155,5 +174,6 @@ class Settlement(ChainAggregate):
         return self.state["status"]
 
 
-SOURCE = ChainSource(contract="C2CSettlement", aggregate=Settlement, events=SETTLEMENT_EVENTS, key="id",
-                     opens="SettlementOpened")
+SOURCE = ChainSource(
+    contract="C2CSettlement", aggregate=Settlement, events=SETTLEMENT_EVENTS, key="id", opens="SettlementOpened"
+)

@@ -11,8 +11,8 @@ import logging
 from eth_account import Account
 
 from engine.chain.rpc import Rpc, RpcError
-from engine.settlement.escrow import SettlementKey
 from engine.chain.transactions import SETTLEMENT, Reverted, Transactions
+from engine.settlement.escrow import SettlementKey
 
 log = logging.getLogger("orderchain.keeper")
 
@@ -42,7 +42,7 @@ class Keeper:
         key = SettlementKey.of(state)
         try:
             unsigned = self.tx.call(SETTLEMENT, function, (key.as_tuple(),), self.account.address)
-        except Reverted as exc:   # someone else ended it first, or it moved on
+        except Reverted as exc:  # someone else ended it first, or it moved on
             log.info("not sending %s for %s: %s", function, state["id"], exc.revert.message)
             return None
         signed = self.account.sign_transaction(unsigned)

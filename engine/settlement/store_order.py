@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eth_utils import keccak
@@ -34,8 +35,18 @@ from engine.settlement.escrow import FINAL_STATUSES
 ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 ORDER_NUMBER = re.compile(ORDER_NUMBER_PATTERN)
 
-ORDER_STATUSES = ("awaiting_payment", "paid", "payment_mismatch", "shipped", "claimed", "disputed", "completed",
-                  "released", "short_paid", "refunded")
+ORDER_STATUSES = (
+    "awaiting_payment",
+    "paid",
+    "payment_mismatch",
+    "shipped",
+    "claimed",
+    "disputed",
+    "completed",
+    "released",
+    "short_paid",
+    "refunded",
+)
 
 
 class OrderRefused(ValueError):
@@ -82,6 +93,9 @@ def snapshot_of(terms: dict) -> tuple[dict, str]:
 class StoreOrder(Aggregate):
     """An order a store has published for payment through a settlement."""
 
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Created: ClassVar[type[Any]]
+
     @staticmethod
     def create_id(store_id: str, order_number: str) -> UUID:
         return derive("store-order", store_id, order_number)
@@ -98,7 +112,7 @@ class StoreOrder(Aggregate):
         return int(self.snapshot["amount"])
 
     @property
-    def terms(self) -> "OrderTerms":
+    def terms(self) -> OrderTerms:
         return OrderTerms.of(self.snapshot, self.snapshot_hash)
 
 
@@ -109,13 +123,18 @@ class OrderTerms:
     amount_due: int
     token: str
     snapshot_hash: str
-    buyer: str | None = None        # only this buyer's settlement pays, when set
-    time_limit: int | None = None   # seconds from payment to release, when set
+    buyer: str | None = None  # only this buyer's settlement pays, when set
+    time_limit: int | None = None  # seconds from payment to release, when set
 
     @classmethod
-    def of(cls, snapshot: dict, snapshot_hash: str) -> "OrderTerms":
-        return cls(amount_due=int(snapshot["amount"]), token=snapshot["token"], snapshot_hash=snapshot_hash,
-                   buyer=snapshot.get("buyer"), time_limit=snapshot.get("time_limit"))
+    def of(cls, snapshot: dict, snapshot_hash: str) -> OrderTerms:
+        return cls(
+            amount_due=int(snapshot["amount"]),
+            token=snapshot["token"],
+            snapshot_hash=snapshot_hash,
+            buyer=snapshot.get("buyer"),
+            time_limit=snapshot.get("time_limit"),
+        )
 
 
 def open_time_limit(terms: OrderTerms | None, snapshot_hash: str) -> int:
@@ -127,8 +146,16 @@ def open_time_limit(terms: OrderTerms | None, snapshot_hash: str) -> int:
     return int(terms.time_limit or 0)
 
 
-def decide_terms(amount: int, token: str, time_limit: int | None, *, token_allowed: bool,
-                 default_time_limit: int, min_time_limit: int, max_time_limit: int) -> int:
+def decide_terms(
+    amount: int,
+    token: str,
+    time_limit: int | None,
+    *,
+    token_allowed: bool,
+    default_time_limit: int,
+    min_time_limit: int,
+    max_time_limit: int,
+) -> int:
     """Checks an order's terms against the settlement contract's rules before it is created;
     returns the order's time limit (the contract's default when the store names none)."""
     if not token_allowed:
@@ -138,8 +165,9 @@ def decide_terms(amount: int, token: str, time_limit: int | None, *, token_allow
     if time_limit is None:
         return default_time_limit
     if not min_time_limit <= time_limit <= max_time_limit:
-        raise OrderRefused(f"time_limit {time_limit} is outside the contract's range "
-                           f"{min_time_limit}..{max_time_limit} seconds")
+        raise OrderRefused(
+            f"time_limit {time_limit} is outside the contract's range {min_time_limit}..{max_time_limit} seconds"
+        )
     return time_limit
 
 
@@ -149,8 +177,7 @@ def mismatches(terms: OrderTerms, settlement: dict) -> list[str]:
     if settlement.get("token") != terms.token:
         problems.append(f"token {settlement.get('token')} is not the order's {terms.token}")
     if settlement.get("amount") != terms.amount_due:
-        problems.append(f"frozen amount {settlement.get('amount')} differs from the order amount "
-                        f"{terms.amount_due}")
+        problems.append(f"frozen amount {settlement.get('amount')} differs from the order amount {terms.amount_due}")
     if settlement.get("snapshot_hash") != terms.snapshot_hash:
         problems.append("snapshot hash does not match the order snapshot")
     if terms.buyer and settlement.get("buyer") != terms.buyer:
@@ -187,10 +214,25 @@ def primary(terms: OrderTerms, settlements: list[dict]) -> tuple[dict, list[str]
     return None if best is None else (best[1], best[2])
 
 
-AWAITING = {"status": "awaiting_payment", "settlement_id": None, "settlement_status": None, "mismatch": [],
-            "frozen_amount": None, "paid_to_store": 0, "refunded_to_payer": 0, "payment_record": None,
-            "deadline": None, "buyer": None, "payer": None, "claim": None, "dispute": None, "ending": None,
-            "credited": [], "steps": [], "other_settlements": []}
+AWAITING: dict[str, Any] = {
+    "status": "awaiting_payment",
+    "settlement_id": None,
+    "settlement_status": None,
+    "mismatch": [],
+    "frozen_amount": None,
+    "paid_to_store": 0,
+    "refunded_to_payer": 0,
+    "payment_record": None,
+    "deadline": None,
+    "buyer": None,
+    "payer": None,
+    "claim": None,
+    "dispute": None,
+    "ending": None,
+    "credited": [],
+    "steps": [],
+    "other_settlements": [],
+}
 
 
 def status_of(terms: OrderTerms, settlement: dict, problems: list[str]) -> str:
@@ -233,8 +275,9 @@ def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
         "ending": settlement.get("ending"),
         "credited": settlement.get("credited", []),
         "steps": settlement.get("steps", []),
-        "other_settlements": [s["id"] for s in settlements
-                              if s is not settlement and s.get("status") not in (None, "unknown")],
+        "other_settlements": [
+            s["id"] for s in settlements if s is not settlement and s.get("status") not in (None, "unknown")
+        ],
     }
 
 
@@ -242,14 +285,26 @@ def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
 TERMS_EVENTS = frozenset({"SettlementOpened", "SettlementUpdated"})
 
 
-def history_entry(settlement_id: str, log: dict, *, retracted: bool = False, terms: OrderTerms | None = None,
-                  settlement: dict | None = None) -> dict:
+def history_entry(
+    settlement_id: str,
+    log: dict,
+    *,
+    retracted: bool = False,
+    terms: OrderTerms | None = None,
+    settlement: dict | None = None,
+) -> dict:
     """One step of an order's history: a settlement's log with its chain coordinates, or
     its retraction after a reorganisation. A log that sets the settlement's terms says
     whether they match the order's (given the settlement's state after it)."""
     coords = log["coords"]
-    entry = {"step": log["event"], "settlement_id": settlement_id, "block_number": coords["block_number"],
-             "block_hash": coords["block_hash"], "tx_hash": coords["tx_hash"], "log_index": coords["log_index"]}
+    entry = {
+        "step": log["event"],
+        "settlement_id": settlement_id,
+        "block_number": coords["block_number"],
+        "block_hash": coords["block_hash"],
+        "tx_hash": coords["tx_hash"],
+        "log_index": coords["log_index"],
+    }
     if retracted:
         entry["retracted"] = True
     elif terms is not None and settlement is not None and log["event"] in TERMS_EVENTS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -17,7 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from engine.ids import derive
 
 KEY_PREFIX = "ocs_"
-KEY_BYTES = 32   # 256 random bits
+KEY_BYTES = 32  # 256 random bits
 
 
 def new_api_key() -> str:
@@ -30,6 +31,10 @@ def hash_key(key: str) -> str:
 
 class Store(Aggregate):
     """A registered store: its on-chain address and the hash of its API key."""
+
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Registered: ClassVar[type[Any]]
+        WebhookSet: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(store_id: str) -> UUID:
@@ -54,6 +59,9 @@ class Store(Aggregate):
 
 class StoreAddress(Aggregate):
     """Claims an address for one store, so two stores can never share payouts or orders."""
+
+    if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
+        Claimed: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(address: str) -> UUID:

@@ -10,15 +10,15 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.cli.serve import deploy
 from api.client import Holder
 from api.service import Service
-from engine.config import Settings
-from api.cli.serve import deploy
 from engine.chain.node import DEV_MNEMONIC, AnvilNode
+from engine.config import Settings
 
 Account.enable_unaudited_hdwallet_features()
 ADMIN = "test-admin-token"
-API_PORT = 8765   # not the default: the deployment's case metadata must point where this API serves
+API_PORT = 8765  # not the default: the deployment's case metadata must point where this API serves
 
 
 def dev_account(index: int):
@@ -28,7 +28,7 @@ def dev_account(index: int):
 def _deployed(tmp_path_factory):
     node = AnvilNode()
     deployments = tmp_path_factory.mktemp("deployments")
-    deploy(node.url, replace(Settings(), api_port=API_PORT, deployments_dir=str(deployments)))   # as `make run`
+    deploy(node.url, replace(Settings(), api_port=API_PORT, deployments_dir=str(deployments)))  # as `make run`
     return node, deployments
 
 
@@ -53,6 +53,7 @@ def own_chain(tmp_path_factory):
 @pytest.fixture
 def chain(deployed_chain):
     from engine.chain.rpc import Rpc
+
     node, deployments = deployed_chain
     rpc = Rpc(node.url)
     snapshot = rpc.call("evm_snapshot")
@@ -62,8 +63,14 @@ def chain(deployed_chain):
 
 
 def make_settings(tmp_path, deployments, **overrides) -> Settings:
-    return replace(Settings(admin_token=ADMIN, admin_token_generated=False), db=str(tmp_path / "events.sqlite"),
-                   deployments_dir=str(deployments), var_dir=str(tmp_path), api_port=API_PORT, **overrides)
+    return replace(
+        Settings(admin_token=ADMIN, admin_token_generated=False),
+        db=str(tmp_path / "events.sqlite"),
+        deployments_dir=str(deployments),
+        var_dir=str(tmp_path),
+        api_port=API_PORT,
+        **overrides,
+    )
 
 
 @pytest.fixture
@@ -93,15 +100,19 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 def register(client, store_id: str, address: str) -> dict:
-    r = client.post("/stores", json={"store_id": store_id, "name": store_id.title(), "address": address},
-                    headers=ADMIN_HEADERS)
+    r = client.post(
+        "/stores", json={"store_id": store_id, "name": store_id.title(), "address": address}, headers=ADMIN_HEADERS
+    )
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['api_key']}"}
 
 
 def create_order(client, store_id, headers, number, amount, token, **extra) -> dict:
-    r = client.post(f"/stores/{store_id}/orders", json={"order_number": number, "amount": str(amount),
-                                                        "token": token, **extra}, headers=headers)
+    r = client.post(
+        f"/stores/{store_id}/orders",
+        json={"order_number": number, "amount": str(amount), "token": token, **extra},
+        headers=headers,
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -115,8 +126,10 @@ def view(client, service, store_id, headers, number) -> dict:
 
 def comparable(snapshot: dict) -> dict:
     """A view snapshot without what legitimately differs between two event stores."""
-    return {key: (status, {k: v for k, v in data.items() if k not in ("created_at",)})
-            for key, (status, data) in snapshot.items()}
+    return {
+        key: (status, {k: v for k, v in data.items() if k not in ("created_at",)})
+        for key, (status, data) in snapshot.items()
+    }
 
 
 def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, int, list]:
@@ -127,10 +140,16 @@ def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, 
     from eth_abi import encode as abi_encode
 
     from engine.chain.node import PROJECT_ROOT
+
     artifact = json.loads((PROJECT_ROOT / ".build" / "__local__.json").read_text())["contractTypes"][name]
-    tx_hash = rpc.call("eth_sendTransaction", {"from": dev_account(0).address, "gas": hex(6_000_000),
-                                               "data": artifact["deploymentBytecode"]["bytecode"]
-                                               + abi_encode(types, args).hex()})
+    tx_hash = rpc.call(
+        "eth_sendTransaction",
+        {
+            "from": dev_account(0).address,
+            "gas": hex(6_000_000),
+            "data": artifact["deploymentBytecode"]["bytecode"] + abi_encode(types, args).hex(),
+        },
+    )
     deadline = time.monotonic() + 10
     while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
         assert time.monotonic() < deadline, "deployment not mined"
@@ -149,6 +168,7 @@ def cli(client, monkeypatch):
     from typer.testing import CliRunner
 
     from api.cli import app, wallet
+
     monkeypatch.setattr(wallet, "http_client", lambda api: client)
     monkeypatch.setenv("ORDERCHAIN_WALLET_PASSWORD", CLI_PASSWORD)
     runner = CliRunner()
@@ -157,4 +177,5 @@ def cli(client, monkeypatch):
         result = runner.invoke(app, list(args), env=env, input=input)
         assert (result.exit_code == 0) == ok, result.output
         return result.output
+
     return invoke

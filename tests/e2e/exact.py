@@ -10,8 +10,8 @@ from itertools import count
 from eventsourcing.persistence import StoredEvent
 
 from api.service import Service
-from engine.chain.source import ChainAggregate
 from engine.chain.cursor import ChainCursor
+from engine.chain.source import ChainAggregate
 
 from .conftest import make_settings
 
@@ -56,8 +56,14 @@ def rows(service: Service) -> dict:
 
 def _step(entry: dict) -> tuple:
     e = entry["entry"]
-    return entry["store_id"], entry["order_number"], e["step"], e.get("settlement_id"), e.get("block_hash"), \
-        e.get("log_index")
+    return (
+        entry["store_id"],
+        entry["order_number"],
+        e["step"],
+        e.get("settlement_id"),
+        e.get("block_hash"),
+        e.get("log_index"),
+    )
 
 
 def _cancelled(history: list[dict]) -> list[dict]:
@@ -80,11 +86,15 @@ def _off_chain(service: Service) -> list[StoredEvent]:
     kept = []
     for n in service.app.recorder.select_notifications(start=1, limit=10_000_000):
         event = service.app.mapper.to_domain_event(n)
-        if isinstance(event, (ChainAggregate.Discovered, ChainAggregate.LogRecorded, ChainAggregate.Retracted)) \
-                or type(event).__qualname__.startswith(ChainCursor.__name__ + "."):
+        if isinstance(event, (ChainAggregate.Discovered, ChainAggregate.LogRecorded, ChainAggregate.Retracted)) or type(
+            event
+        ).__qualname__.startswith(ChainCursor.__name__ + "."):
             continue
-        kept.append(StoredEvent(originator_id=n.originator_id, originator_version=n.originator_version,
-                                topic=n.topic, state=n.state))
+        kept.append(
+            StoredEvent(
+                originator_id=n.originator_id, originator_version=n.originator_version, topic=n.topic, state=n.state
+            )
+        )
     return kept
 
 
@@ -98,8 +108,9 @@ def assert_exact(service: Service, node, deployments, tmp_path) -> None:
         live = view.snapshot()
         view.rebuild()
         assert view.snapshot() == live, f"the {view.name} view differs from its rebuild"
-    fresh = Service(replace(make_settings(tmp_path, deployments),
-                            db=str(tmp_path / f"fresh-{next(_fresh)}.sqlite")), node.url)
+    fresh = Service(
+        replace(make_settings(tmp_path, deployments), db=str(tmp_path / f"fresh-{next(_fresh)}.sqlite")), node.url
+    )
     try:
         fresh.app.recorder.insert_events(_off_chain(service))
         fresh.step()

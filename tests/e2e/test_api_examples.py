@@ -23,10 +23,23 @@ def _errors(schema: dict, instance) -> list[str]:
 
 
 def test_the_walk_recorded_every_capability():
-    tagged = {tag for path, methods in SPEC["paths"].items() for method, op in methods.items()
-              if f"{method.upper()} {path}" in RECORDED for tag in op.get("tags", [])}
-    assert tagged >= {"stores", "settlements", "liquor", "group buying", "sign-in and evidence", "freight",
-                      "cross-border", "chain"}
+    tagged = {
+        tag
+        for path, methods in SPEC["paths"].items()
+        for method, op in methods.items()
+        if f"{method.upper()} {path}" in RECORDED
+        for tag in op.get("tags", [])
+    }
+    assert tagged >= {
+        "stores",
+        "settlements",
+        "liquor",
+        "group buying",
+        "sign-in and evidence",
+        "freight",
+        "cross-border",
+        "chain",
+    }
     assert len(RECORDED) >= 60
 
 
@@ -52,6 +65,7 @@ def test_the_readme_shows_what_was_recorded():
 
 def test_the_event_stream_declares_its_events():
     from api.present import decode_cursor
+
     content = SPEC["paths"]["/stores/{store_id}/orders/stream"]["get"]["responses"]["200"]["content"]
     event = content["text/event-stream"]["itemSchema"]
     assert event["properties"]["event"]["enum"] == ["order", "error"]

@@ -8,15 +8,22 @@ import time
 from api.service import Service
 from tests.e2e.conftest import dev_account, make_settings
 
-WITNESS = dev_account(8).address   # the deploy script's evidence witness on the dev chain
+WITNESS = dev_account(8).address  # the deploy script's evidence witness on the dev chain
 
 
 def _anchor(rpc, service, count: int, start: int) -> None:
     anchor = service.app.manifest.contract("EvidenceAnchor")
     for i in range(count):
         root = (start + i + 1).to_bytes(32, "big")
-        tx = rpc.call("eth_sendTransaction", {"from": WITNESS, "to": anchor.address, "gas": hex(200_000),
-                                              "data": anchor.functions.encode("anchor", root, 1)})
+        tx = rpc.call(
+            "eth_sendTransaction",
+            {
+                "from": WITNESS,
+                "to": anchor.address,
+                "gas": hex(200_000),
+                "data": anchor.functions.encode("anchor", root, 1),
+            },
+        )
         deadline = time.monotonic() + 10
         while (receipt := rpc.call("eth_getTransactionReceipt", tx)) is None:
             assert time.monotonic() < deadline, "anchor not mined"
@@ -40,15 +47,15 @@ def test_a_long_backfill_moves_the_views_step_by_step_and_goes_on_after_a_restar
     head = rpc.block_number()
 
     seen = []
-    for _ in range(2):   # two bounded steps, then the process goes away mid-backfill
+    for _ in range(2):  # two bounded steps, then the process goes away mid-backfill
         first.project(first.engine.step())
         assert first.engine.behind, "a step read past its bound"
         seen.append((_views_block(first), _anchored(first)))
     first.stop()
-    assert seen[0][1] >= 1 and seen[1][1] > seen[0][1], seen        # the views took each step's events
-    assert seen[0][0] < seen[1][0] < head, seen                       # and showed each step's block
+    assert seen[0][1] >= 1 and seen[1][1] > seen[0][1], seen  # the views took each step's events
+    assert seen[0][0] < seen[1][0] < head, seen  # and showed each step's block
 
-    again = Service(settings, node.url)                               # the restart goes on from there
+    again = Service(settings, node.url)  # the restart goes on from there
     assert (_views_block(again), _anchored(again)) == seen[-1]
     steps = 0
     while True:
@@ -62,7 +69,7 @@ def test_a_long_backfill_moves_the_views_step_by_step_and_goes_on_after_a_restar
     assert steps >= 2, "the rest of the backfill went in one step"
     assert _views_block(again) == head and _anchored(again) == 14
 
-    _anchor(rpc, again, 7, 14)   # Service.step reads to the head, projecting after each bounded step
+    _anchor(rpc, again, 7, 14)  # Service.step reads to the head, projecting after each bounded step
     again.step()
     assert not again.engine.behind and _views_block(again) == rpc.block_number() and _anchored(again) == 21
     again.stop()

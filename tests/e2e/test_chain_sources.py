@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.service import Service
 from engine.chain.abi import FunctionEncoder
-from engine.chain.source import log_of
 from engine.chain.cursor import ChainCursor
 from engine.chain.node import AnvilNode, deploy
-from engine.registry import SOURCES
 from engine.chain.rpc import Rpc
-from engine.settlement.escrow import SOURCE as SETTLEMENT_SOURCE, Settlement
+from engine.chain.source import log_of
+from engine.registry import SOURCES
+from engine.settlement.escrow import SOURCE as SETTLEMENT_SOURCE
+from engine.settlement.escrow import Settlement
 from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import Wallet, create_order, deploy_artifact, dev_account, make_settings, register, view
@@ -42,10 +43,18 @@ def deploy_second_settlement(rpc: Rpc, manifest_path, token: str) -> str:
     """Deploys another C2CSettlement from the compiled artifact and adds it to the manifest."""
     owner = DEV_ADDRESSES[0]
     address, block, abi = deploy_artifact(
-        rpc, "C2CSettlement", ["address", "address"] + ["uint32"] * 6,
-        [owner, owner, 10 * DAY, 3600, 90 * DAY, 7 * DAY, 30 * DAY, 3 * DAY])
-    _mined(rpc, rpc.call("eth_sendTransaction", {
-        "from": owner, "to": address, "data": FunctionEncoder(abi).encode("setTokenAllowed", token, True)}))
+        rpc,
+        "C2CSettlement",
+        ["address", "address"] + ["uint32"] * 6,
+        [owner, owner, 10 * DAY, 3600, 90 * DAY, 7 * DAY, 30 * DAY, 3 * DAY],
+    )
+    _mined(
+        rpc,
+        rpc.call(
+            "eth_sendTransaction",
+            {"from": owner, "to": address, "data": FunctionEncoder(abi).encode("setTokenAllowed", token, True)},
+        ),
+    )
     manifest = json.loads(manifest_path.read_text())
     manifest["contracts"][SECOND] = {"address": address, "block": block, "abi": abi}
     manifest_path.write_text(json.dumps(manifest))
@@ -73,8 +82,9 @@ def test_a_contract_that_joins_a_running_event_store_is_backfilled_once(chain, t
     rules = first.transactions.settlement_rules()
     hashes = {}
     for number in [f"A-{i}" for i in range(6)] + [f"B-{i}" for i in range(8)]:
-        hashes[number] = first.app.create_store_order(store, number, 1_000_000, token, None, [], None,
-                                                      rules).snapshot_hash
+        hashes[number] = first.app.create_store_order(
+            store, number, 1_000_000, token, None, [], None, rules
+        ).snapshot_hash
     Load(rpc, first.manifest).settlements(3, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="A", per_block=2)
     first.step()
     before = recorded_logs(first.app)
@@ -89,12 +99,13 @@ def test_a_contract_that_joins_a_running_event_store_is_backfilled_once(chain, t
         joined = Service(settings, node.url, sources=SOURCES + (replace(SETTLEMENT_SOURCE, contract=SECOND),))
         load_b = Load(rpc, joined.manifest, contract=SECOND)
         load_b.settlements(4, DEV_ADDRESSES[5:7], snapshot_hashes=hashes, prefix="B", per_block=3)
-        Load(rpc, first.manifest).settlements(3, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="A", per_block=2,
-                                              start=3)
-        first.step()   # the running engine, which does not follow the second contract yet
+        Load(rpc, first.manifest).settlements(
+            3, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="A", per_block=2, start=3
+        )
+        first.step()  # the running engine, which does not follow the second contract yet
         assert joined.reader.cursor.backfilling == {second: joined.manifest.contract(SECOND).block - 1}
 
-        joined.step()   # backfills the second contract up to the cursor, then follows both
+        joined.step()  # backfills the second contract up to the cursor, then follows both
         assert joined.reader.cursor.backfilling == {}
         load_b.settlements(4, DEV_ADDRESSES[5:7], snapshot_hashes=hashes, prefix="B", per_block=3, start=4)
         joined.step()
@@ -104,12 +115,16 @@ def test_a_contract_that_joins_a_running_event_store_is_backfilled_once(chain, t
     seen = recorded_logs(joined.app)
     assert max(seen.values()) == 1, "a log was recorded twice"
     chain_logs = rpc.get_logs([first.manifest.contract("C2CSettlement").address, second], 0, rpc.block_number())
-    assert {(lg["blockHash"], int(lg["logIndex"], 16)) for lg in chain_logs
-            if lg["topics"][0] in _settlement_topics(joined)} == {(h, i) for _, h, i in seen}
+    assert {
+        (lg["blockHash"], int(lg["logIndex"], 16)) for lg in chain_logs if lg["topics"][0] in _settlement_topics(joined)
+    } == {(h, i) for _, h, i in seen}
     assert sum(seen.values()) == 12 + 16
-    cursors = {n.originator_id for n in joined.app.recorder.select_notifications(start=1, limit=1_000_000)
-               if ":ChainCursor." in n.topic}
-    assert cursors == {ChainCursor.create_id(joined.chain_id)}   # one cursor, before and after the join
+    cursors = {
+        n.originator_id
+        for n in joined.app.recorder.select_notifications(start=1, limit=1_000_000)
+        if ":ChainCursor." in n.topic
+    }
+    assert cursors == {ChainCursor.create_id(joined.chain_id)}  # one cursor, before and after the join
     statuses = Counter(status for status, _ in joined.view.snapshot().values())
     assert statuses == {"completed": 14}
     live = joined.view.snapshot()
@@ -129,7 +144,7 @@ class ReorgAfterCheck(Rpc):
         super().__init__(url)
         self.fork = fork
         self.armed = False
-        self.skip = 1   # the continuity check's own block read
+        self.skip = 1  # the continuity check's own block read
 
     def block(self, number):
         if self.armed and number != "latest":
@@ -147,20 +162,24 @@ def test_a_reorg_between_the_continuity_check_and_the_range_read_is_seen(client,
     alice, bob = Wallet(client, dev_account(1)), Wallet(client, dev_account(3))
     headers = register(client, "race-shop", dev_account(2).address)
     orders = {n: create_order(client, "race-shop", headers, n, 1_000_000, token) for n in ("R-1", "R-2")}
-    keys = {"R-1": {"store": dev_account(2).address, "order_number": "R-1", "buyer": alice.address, "token": token},
-            "R-2": {"store": dev_account(2).address, "order_number": "R-2", "buyer": bob.address, "token": token}}
+    keys = {
+        "R-1": {"store": dev_account(2).address, "order_number": "R-1", "buyer": alice.address, "token": token},
+        "R-2": {"store": dev_account(2).address, "order_number": "R-2", "buyer": bob.address, "token": token},
+    }
     alice.send("/settlements/approve", {"owner": alice.address, "token": token, "amount": "1000000"})
     bob.send("/settlements/approve", {"owner": bob.address, "token": token, "amount": "1000000"})
-    fork_payment = bob.sign_only("/settlements/open", {"key": keys["R-2"], "amount": "1000000",
-                                                       "snapshot_hash": orders["R-2"]["snapshot_hash"]})
-    alice.send("/settlements/open", {"key": keys["R-1"], "amount": "1000000",
-                                     "snapshot_hash": orders["R-1"]["snapshot_hash"]})
+    fork_payment = bob.sign_only(
+        "/settlements/open", {"key": keys["R-2"], "amount": "1000000", "snapshot_hash": orders["R-2"]["snapshot_hash"]}
+    )
+    alice.send(
+        "/settlements/open", {"key": keys["R-1"], "amount": "1000000", "snapshot_hash": orders["R-1"]["snapshot_hash"]}
+    )
     assert view(client, service, "race-shop", headers, "R-1")["status"] == "paid"
 
     rpc.call("anvil_mine", "0x1")
     racing = ReorgAfterCheck(node.url, [[fork_payment, 0]])
     service.reader.rpc = racing
-    racing.armed = True   # the continuity check passes; then blocks N (Alice's payment) and N+1 are replaced
+    racing.armed = True  # the continuity check passes; then blocks N (Alice's payment) and N+1 are replaced
     service.step()
     assert not racing.armed, "the reorg was not injected"
     service.step()
@@ -168,8 +187,11 @@ def test_a_reorg_between_the_continuity_check_and_the_range_read_is_seen(client,
     r2 = view(client, service, "race-shop", headers, "R-2")
     assert (r1["status"], r2["status"]) == ("awaiting_payment", "paid")
     history = client.get("/stores/race-shop/orders/R-1/history", headers=headers).json()["history"]
-    assert [(h["step"], h["retracted"]) for h in history] == [("OrderCreated", False), ("SettlementOpened", False),
-                                                               ("SettlementOpened", True)]
+    assert [(h["step"], h["retracted"]) for h in history] == [
+        ("OrderCreated", False),
+        ("SettlementOpened", False),
+        ("SettlementOpened", True),
+    ]
     live = service.view.snapshot()
     service.view.rebuild()
     assert service.view.snapshot() == live
@@ -185,7 +207,7 @@ def test_a_node_that_comes_back_as_another_chain_halts_the_engine(tmp_path):
         register(client, "lost-shop", dev_account(2).address)
         service.start()
         assert client.get("/ready").status_code == 200
-        node.stop()   # the node's state is lost: it comes back as a new chain on the same address
+        node.stop()  # the node's state is lost: it comes back as a new chain on the same address
         other = AnvilNode(port=port)
         try:
             deadline = time.monotonic() + 15
@@ -197,11 +219,12 @@ def test_a_node_that_comes_back_as_another_chain_halts_the_engine(tmp_path):
             ready = client.get("/ready")
             assert ready.status_code == 503 and "another chain" in ready.json()["detail"]
             token = service.manifest.contract("TestStablecoin").address
-            built = client.post("/settlements/approve", json={"owner": dev_account(1).address, "token": token,
-                                                              "amount": "1"})
+            built = client.post(
+                "/settlements/approve", json={"owner": dev_account(1).address, "token": token, "amount": "1"}
+            )
             assert built.status_code == 503 and built.json()["title"] == "Engine halted"
-            assert service.reader.cursor.block > 0   # what was indexed stays as it was
-            assert not service._thread.is_alive()   # it stopped following; a person must act
+            assert service.reader.cursor.block > 0  # what was indexed stays as it was
+            assert not service._thread.is_alive()  # it stopped following; a person must act
         finally:
             service.stop()
             other.stop()
@@ -214,8 +237,10 @@ def test_an_event_store_of_the_earlier_cursor_layout_is_taken_over_without_readi
     store = earlier.app.register_store("old-shop", "Old Shop", DEV_ADDRESSES[2])[0]
     token = earlier.manifest.contract("TestStablecoin").address
     rules = earlier.transactions.settlement_rules()
-    hashes = {f"O-{i}": earlier.app.create_store_order(store, f"O-{i}", 1_000_000, token, None, [], None,
-                                                       rules).snapshot_hash for i in range(5)}
+    hashes = {
+        f"O-{i}": earlier.app.create_store_order(store, f"O-{i}", 1_000_000, token, None, [], None, rules).snapshot_hash
+        for i in range(5)
+    }
     load = Load(rpc, earlier.manifest)
     load.settlements(3, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="O", per_block=2)
     earlier.step()
@@ -225,9 +250,11 @@ def test_an_event_store_of_the_earlier_cursor_layout_is_taken_over_without_readi
     settlement = earlier.manifest.contract("C2CSettlement").address
     legacy = ChainCursor.legacy_id(earlier.chain_id, [settlement])
     with sqlite3.connect(settings.db) as db:
-        db.execute("UPDATE stored_events SET originator_id = ?, topic = replace(topic, 'engine.chain.cursor:', "
-                   "'engine.chain.reader:') WHERE originator_id = ?",
-                   (legacy.hex, ChainCursor.create_id(earlier.chain_id).hex))
+        db.execute(
+            "UPDATE stored_events SET originator_id = ?, topic = replace(topic, 'engine.chain.cursor:', "
+            "'engine.chain.reader:') WHERE originator_id = ?",
+            (legacy.hex, ChainCursor.create_id(earlier.chain_id).hex),
+        )
         assert db.execute("SELECT changes()").fetchone()[0] > 0
         db.execute("DELETE FROM stored_snapshots")
         rows = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE '%Settlement.Discovered'").fetchall()
@@ -240,17 +267,19 @@ def test_an_event_store_of_the_earlier_cursor_layout_is_taken_over_without_readi
 
     load.settlements(2, DEV_ADDRESSES[3:5], snapshot_hashes=hashes, prefix="O", per_block=2, start=3)
     upgraded = Service(settings, node.url)
-    assert upgraded.reader.cursor.block == block   # taken over, not started from the deployment block
+    assert upgraded.reader.cursor.block == block  # taken over, not started from the deployment block
     upgraded.step()
     seen = recorded_logs(upgraded.app)
     assert max(seen.values()) == 1 and sum(seen.values()) == 10
-    old = upgraded.app.repository.get(Settlement.create_id(upgraded.chain_id, settlement,
-                                                           load_settlement_id(load, "O-0", DEV_ADDRESSES[3])))
-    assert old.status == "completed" and old.settlement_id.startswith("0x")   # v1 events read as v2
+    old = upgraded.app.repository.get(
+        Settlement.create_id(upgraded.chain_id, settlement, load_settlement_id(load, "O-0", DEV_ADDRESSES[3]))
+    )
+    assert old.status == "completed" and old.settlement_id.startswith("0x")  # v1 events read as v2
     assert Counter(status for status, _ in upgraded.view.snapshot().values()) == {"completed": 5}
 
 
 def load_settlement_id(load: Load, number: str, buyer: str) -> str:
     from engine.settlement.escrow import SettlementKey
     from engine.settlement.store_order import order_number_bytes32
+
     return SettlementKey(load.store, order_number_bytes32(number), buyer, buyer, load.token).settlement_id()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from api.cli.demo import LENDER, STORE_ID, UNIT, Walk, dev_account
 from api.client import answer
+from api.demo.run import LENDER, STORE_ID, UNIT, Walk, dev_account
 from api.examples import Recorder
 
 from .conftest import ADMIN
@@ -14,33 +14,42 @@ from .conftest import ADMIN
 
 def test_demo_walks_every_flow_to_its_expected_end(client, service):
     lines: list[str] = []
+
     def anchor(_bundle_hash):
         service.step()
         service.anchorer.run_once()
         service.step()
-    recorder = Recorder(client, client.app)   # `make examples` keeps what it records
+
+    recorder = Recorder(client, client.app)  # `make examples` keeps what it records
     walk = Walk(recorder, service.rpc, ADMIN, settle=lambda block: service.step(), out=lines.append, anchor=anchor)
     results = walk.run()
     if os.environ.get("ORDERCHAIN_RECORD_EXAMPLES"):
         recorder.save(Path(os.environ["ORDERCHAIN_RECORD_EXAMPLES"]))
-    assert len(recorder.examples) >= 60, sorted(recorder.examples)   # the walk drives most of the API
+    assert len(recorder.examples) >= 60, sorted(recorder.examples)  # the walk drives most of the API
     assert results == {
-        "D-1": "completed",      # pay, ship, confirm
-        "D-2": "short_paid",     # buyer claimed 30 of 40 due, the store accepted
-        "D-3": "refunded",       # store rejected
-        "D-4": "short_paid",     # dispute with a proposal; arbiter split 36 / 24
-        "D-5": "released",       # time limit passed, released by anyone
-        "D-6": "completed",      # opened with a permit
-        "D-7": "short_paid",     # lender paid, buyer claimed 25 of 30, the store accepted
-        "D-8": "paid",           # mismatch, then topped up
-        "D-9": "short_paid",     # claim left unanswered, executed by anyone after the window
-        "D-10": "short_paid",    # the store signed 28 of 30, the buyer settled with it
-        "D-11": "completed",     # claim contested; the arbiter gave the store everything
+        "D-1": "completed",  # pay, ship, confirm
+        "D-2": "short_paid",  # buyer claimed 30 of 40 due, the store accepted
+        "D-3": "refunded",  # store rejected
+        "D-4": "short_paid",  # dispute with a proposal; arbiter split 36 / 24
+        "D-5": "released",  # time limit passed, released by anyone
+        "D-6": "completed",  # opened with a permit
+        "D-7": "short_paid",  # lender paid, buyer claimed 25 of 30, the store accepted
+        "D-8": "paid",  # mismatch, then topped up
+        "D-9": "short_paid",  # claim left unanswered, executed by anyone after the window
+        "D-10": "short_paid",  # the store signed 28 of 30, the buyer settled with it
+        "D-11": "completed",  # claim contested; the arbiter gave the store everything
     }
-    get = lambda n: answer(client.get(f"/stores/{STORE_ID}/orders/{n}", headers=walk.store_headers))  # noqa: E731
+
+    def get(n):
+        return answer(client.get(f"/stores/{STORE_ID}/orders/{n}", headers=walk.store_headers))
+
     d2, d4, d7, d8 = get("D-2"), get("D-4"), get("D-7"), get("D-8")
-    assert [get(n)["ending"] for n in ("D-2", "D-9", "D-10", "D-11")] == ["claim_accepted", "claim_executed",
-                                                                        "agreed", "arbitrated"]
+    assert [get(n)["ending"] for n in ("D-2", "D-9", "D-10", "D-11")] == [
+        "claim_accepted",
+        "claim_executed",
+        "agreed",
+        "arbitrated",
+    ]
     assert (d2["paid_to_store"], d2["refunded_to_payer"]) == (str(30 * UNIT), str(10 * UNIT))
     assert (d4["paid_to_store"], d4["refunded_to_payer"]) == (str(36 * UNIT), str(24 * UNIT))
     assert d4["settlement_status"] == "resolved"
@@ -55,24 +64,46 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     assert sum(line.strip().startswith("view: D-1 ") for line in lines) == 4
     # The liquor case's life, with the views printed after each step.
     liquor = walk.liquor
-    assert liquor["provenance"] == ["PlanCreated", "Purchased", "CaseOutbound", "CaseGifted", "Pledged", "Repaid",
-                                    "Pledged", "Seized", "PickupRequested", "PickupDispatched", "Delivered"]
+    assert liquor["provenance"] == [
+        "PlanCreated",
+        "Purchased",
+        "CaseOutbound",
+        "CaseGifted",
+        "Pledged",
+        "Repaid",
+        "Pledged",
+        "Seized",
+        "PickupRequested",
+        "PickupDispatched",
+        "Delivered",
+    ]
     assert liquor["locked_gift"] == "CaseLocked"
     assert liquor["decrypted"] == "7 Harbour Road, Leith EH6 6LX"
-    assert liquor["inventory"] == {"cases": 12, "for_sale": 9, "awaiting_outbound": 0, "in_custody": 2, "pledged": 1,
-                                   "redeeming": 0, "delivered": 1}
+    assert liquor["inventory"] == {
+        "cases": 12,
+        "for_sale": 9,
+        "awaiting_outbound": 0,
+        "in_custody": 2,
+        "pledged": 1,
+        "redeeming": 0,
+        "delivered": 1,
+    }
     assert any("lender book: #1 active overdue" in line for line in lines)
     assert any(line.strip().startswith("holdings of lender: #1 in_custody") for line in lines)
     # The group-buy campaign: MOQ 22 from the department costs, reached by three orders with evidence.
-    assert walk.group_buy == {"moq": 22, "status": "succeeded", "verified": (True, True, True, True),
-                              "tampered": (False, False)}
+    assert walk.group_buy == {
+        "moq": 22,
+        "status": "succeeded",
+        "verified": (True, True, True, True),
+        "tampered": (False, False),
+    }
     assert any("ProductionTriggered" in line for line in lines)
     # Three cross-border orders: legs and a refunding final bill, then released; a top-up, then a return.
     # Refund: target 1.5 x E at 1.0825, less 150 + 60 + 40 tUSD of freight; top-up: 420 tUSD less the target.
     crossed = walk.cross_border
     assert (crossed["first"], crossed["second"], crossed["joined_history"]) == ("settled", "returned", True)
     assert crossed["refunded"] > 0 and crossed["top_up"] > 0
-    assert crossed["refunded"] + 250_000_000 == 420_000_000 - crossed["top_up"]   # the same target freight twice
+    assert crossed["refunded"] + 250_000_000 == 420_000_000 - crossed["top_up"]  # the same target freight twice
     assert any("release before the return window ends is refused: TooEarly" in line for line in lines)
     # A third order its seller never bills: paying the quote again is refused, the buyer cancels.
     assert (crossed["paid_twice"], crossed["third"]) == (409, "cancelled")

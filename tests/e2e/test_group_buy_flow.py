@@ -11,20 +11,34 @@ from engine.evidence import bundles as evidence
 from .conftest import Wallet, dev_account, register
 
 DAY = 86_400
-QFD = {"requirements": [{"name": "comfort", "weight": 5}, {"name": "durability", "weight": 3}],
-       "attributes": ["material", "weight"],
-       "relations": [{"requirement": "comfort", "attribute": "material", "strength": 9},
-                     {"requirement": "comfort", "attribute": "weight", "strength": 3},
-                     {"requirement": "durability", "attribute": "material", "strength": 3}],
-       "roof": [{"a": "material", "b": "weight", "sign": "-"}]}
-SCHEMES = {"parameters": [
-    {"id": "color", "kind": "design", "options": [{"id": "red"}, {"id": "blue", "surcharge": 100}]},
-    {"id": "fabric", "kind": "design", "options": [{"id": "wool", "attribute": "material", "surcharge": 500},
-                                                   {"id": "cotton"}]},
-    {"id": "build", "kind": "perception", "options": [{"id": "light", "attribute": "weight", "surcharge": 200},
-                                                      {"id": "sturdy"}]}],
+QFD = {
+    "requirements": [{"name": "comfort", "weight": 5}, {"name": "durability", "weight": 3}],
+    "attributes": ["material", "weight"],
+    "relations": [
+        {"requirement": "comfort", "attribute": "material", "strength": 9},
+        {"requirement": "comfort", "attribute": "weight", "strength": 3},
+        {"requirement": "durability", "attribute": "material", "strength": 3},
+    ],
+    "roof": [{"a": "material", "b": "weight", "sign": "-"}],
+}
+SCHEMES = {
+    "parameters": [
+        {"id": "color", "kind": "design", "options": [{"id": "red"}, {"id": "blue", "surcharge": 100}]},
+        {
+            "id": "fabric",
+            "kind": "design",
+            "options": [{"id": "wool", "attribute": "material", "surcharge": 500}, {"id": "cotton"}],
+        },
+        {
+            "id": "build",
+            "kind": "perception",
+            "options": [{"id": "light", "attribute": "weight", "surcharge": 200}, {"id": "sturdy"}],
+        },
+    ],
     "ladder": [{"minimum_quantity": 1, "unit_price": "10000"}, {"minimum_quantity": 10, "unit_price": "9000"}],
-    "terms": [1, 2], "term_discounts": [{"term": 2, "basis_points": 500}]}
+    "terms": [1, 2],
+    "term_discounts": [{"term": 2, "basis_points": 500}],
+}
 C = "color=red,fabric=cotton,build=sturdy"
 
 
@@ -40,10 +54,13 @@ def catalogue(client, headers) -> None:
     assert r.json()["relative"] == {"material": "78.26", "weight": "21.74"}
     r = client.put("/stores/maker/catalogue/schemes", json=SCHEMES, headers=headers)
     assert r.status_code == 200, r.text
-    assert r.json()["total"] == 6 and len(r.json()["excluded"]) == 2   # wool with light conflicts
+    assert r.json()["total"] == 6 and len(r.json()["excluded"]) == 2  # wool with light conflicts
     for department, fixed, variable in (("production", 40_000, 4_000), ("logistics", 0, 1_000)):
-        r = client.post("/stores/maker/catalogue/costs", headers=headers, json={
-            "scheme": C, "term": 1, "department": department, "fixed": str(fixed), "variable": str(variable)})
+        r = client.post(
+            "/stores/maker/catalogue/costs",
+            headers=headers,
+            json={"scheme": C, "term": 1, "department": department, "fixed": str(fixed), "variable": str(variable)},
+        )
         assert r.status_code == 200, r.text
     # fixed 40,000, variable 5,000: at 10,000 a unit, 40,000 / 5,000 = 8 units (in the 1-9 band)
     assert r.json()["moq"] == 8
@@ -57,16 +74,31 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     headers = register(client, "maker", maker.address)
     catalogue(client, headers)
     from api.client.group_buy import sign_in
+
     intention = {"scheme": C, "term": 1, "quantity": 9}
-    assert client.post("/catalogues/maker/classify", json=intention).status_code == 401   # sign in first
+    assert client.post("/catalogues/maker/classify", json=intention).status_code == 401  # sign in first
     session = {"Authorization": f"Bearer {sign_in(a)['token']}"}
     assert client.post("/catalogues/maker/classify", json=intention, headers=session).json()["class"] == "wholesale"
-    assert client.post("/catalogues/maker/classify", json=dict(intention, quantity=3),
-                       headers=session).json()["class"] == "retail"
+    assert (
+        client.post("/catalogues/maker/classify", json=dict(intention, quantity=3), headers=session).json()["class"]
+        == "retail"
+    )
     target = service.rpc.chain_time() + 10 * DAY
-    opened = ok(maker.send("/group-buy/open-campaign", {
-        "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
-        "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(target)}))
+    opened = ok(
+        maker.send(
+            "/group-buy/open-campaign",
+            {
+                "sender": maker.address,
+                "store_id": "maker",
+                "scheme": C,
+                "cycle": 1,
+                "token": token,
+                "deposit_per_unit": "2000",
+                "max_quantity": 20,
+                "target_date": str(target),
+            },
+        )
+    )
     campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
     service.step()
     shown = answer(client.get(f"/campaigns/{campaign}"))
@@ -76,8 +108,17 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     assert book["queue"] == 0
     for backer, quantity in ((a, 5), (b, 3)):
         ok(backer.send("/group-buy/approve", {"owner": backer.address, "token": token, "amount": "1000000"}))
-        result = ok(backer.send("/group-buy/pledge", {"sender": backer.address, "campaign_id": str(campaign),
-                                                      "quantity": quantity, "confirmation_hash": "0x" + "c0" * 32}))
+        result = ok(
+            backer.send(
+                "/group-buy/pledge",
+                {
+                    "sender": backer.address,
+                    "campaign_id": str(campaign),
+                    "quantity": quantity,
+                    "confirmation_hash": "0x" + "c0" * 32,
+                },
+            )
+        )
         service.step()
         moved = answer(client.get("/catalogues/maker/book", params={"scheme": C, "term": 1, "quantity": 3}))
         assert moved["seq"] > book["seq"] and moved["queue"] == book["queue"] + quantity
@@ -87,12 +128,28 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     assert (shown["status"], shown["pledged"], shown["deposits"]) == ("succeeded", 8, str(8 * 2000))
     ok(maker.send("/group-buy/collect", {"sender": maker.address, "campaign_id": str(campaign)}))
 
-    failing = ok(maker.send("/group-buy/open-campaign", {
-        "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
-        "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(service.rpc.chain_time() + DAY)}))
+    failing = ok(
+        maker.send(
+            "/group-buy/open-campaign",
+            {
+                "sender": maker.address,
+                "store_id": "maker",
+                "scheme": C,
+                "cycle": 1,
+                "token": token,
+                "deposit_per_unit": "2000",
+                "max_quantity": 20,
+                "target_date": str(service.rpc.chain_time() + DAY),
+            },
+        )
+    )
     second = int(next(e for e in failing["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
-    ok(a.send("/group-buy/pledge", {"sender": a.address, "campaign_id": str(second), "quantity": 2,
-                                    "confirmation_hash": "0x" + "c1" * 32}))
+    ok(
+        a.send(
+            "/group-buy/pledge",
+            {"sender": a.address, "campaign_id": str(second), "quantity": 2, "confirmation_hash": "0x" + "c1" * 32},
+        )
+    )
     r = client.post("/group-buy/refund", json={"sender": a.address, "campaign_id": str(second)})
     assert r.status_code == 422 and r.json()["revert"]["error"] == "NoRefund"
     rpc.call("evm_increaseTime", 2 * DAY)
@@ -103,10 +160,13 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     service.step()
     assert answer(client.get(f"/campaigns/{second}"))["refunded"] == "4000"
     # A buyer lists the campaigns it pledged to; a stranger has none.
-    assert [c["campaign_id"] for c in answer(client.get("/campaigns", params={"backer": a.address}))] == [campaign,
-                                                                                                         second]
+    assert [c["campaign_id"] for c in answer(client.get("/campaigns", params={"backer": a.address}))] == [
+        campaign,
+        second,
+    ]
     assert [c["campaign_id"] for c in answer(client.get("/campaigns", params={"backer": b.address.lower()}))] == [
-        campaign]
+        campaign
+    ]
     assert answer(client.get("/campaigns", params={"backer": dev_account(9).address})) == []
     assert client.get("/campaigns", params={"backer": "nobody"}).status_code == 422
 
@@ -115,22 +175,37 @@ def test_a_campaign_reaches_its_moq_and_another_fails_and_refunds(chain, service
     assert service.group_buy.snapshot() == live
 
 
-def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is_caught(chain, service, client, cli,
-                                                                                         tmp_path):
+def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is_caught(
+    chain, service, client, cli, tmp_path
+):
     from api.client.group_buy import order, sign_in
 
     token = service.manifest.contract("TestStablecoin").address
     maker, buyer = Wallet(client, dev_account(2)), Wallet(client, dev_account(5))
     headers = register(client, "maker", maker.address)
     catalogue(client, headers)
-    opened = ok(maker.send("/group-buy/open-campaign", {
-        "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
-        "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(service.rpc.chain_time() + 10 * DAY)}))
+    opened = ok(
+        maker.send(
+            "/group-buy/open-campaign",
+            {
+                "sender": maker.address,
+                "store_id": "maker",
+                "scheme": C,
+                "cycle": 1,
+                "token": token,
+                "deposit_per_unit": "2000",
+                "max_quantity": 20,
+                "target_date": str(service.rpc.chain_time() + 10 * DAY),
+            },
+        )
+    )
     campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
     service.step()
     # Without a session there is no ordering; a sign-in nonce is used once.
-    r = client.post("/group-buy/orders/prepare", json={"campaign_id": str(campaign), "quantity": 1,
-                                                       "sign_in": {"message": "x", "signature": "0x"}})
+    r = client.post(
+        "/group-buy/orders/prepare",
+        json={"campaign_id": str(campaign), "quantity": 1, "sign_in": {"message": "x", "signature": "0x"}},
+    )
     assert r.status_code == 401
     session = sign_in(buyer)
     recorded = order(buyer, session, campaign, 2)
@@ -140,11 +215,11 @@ def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is
     assert recorded["bundle"]["deposit"]["confirmation_hash"] == prepared["confirmation_hash"]
 
     service.step()
-    assert service.anchorer.run_once()   # the batch's root goes on chain
+    assert service.anchorer.run_once()  # the batch's root goes on chain
     service.step()
     kept = answer(client.get(f"/evidence/{recorded['bundle_hash']}"))
     assert kept["anchoring"]["root"] == kept["root"] and kept["anchoring"]["anchored_at"] > 0
-    assert service.anchorer.run_once() == []   # anchored once, never again
+    assert service.anchorer.run_once() == []  # anchored once, never again
     # The holder checks the file on its own machine: hash, signatures, seal, the proof folded
     # by hand to the root, and the anchor contract's own answer.
     node, deployments, _ = chain
@@ -152,18 +227,22 @@ def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is
     kept_file.write_text(json.dumps(kept))
     env = {"ORDERCHAIN_DEPLOYMENTS": str(deployments)}
     out = cli("evidence", "verify", str(kept_file), "--rpc", node.url, env=env)
-    assert "VERIFIED" in out and "NOT VERIFIED" not in out and f"leaf = keccak256(bundle hash)" in out
+    assert "VERIFIED" in out and "NOT VERIFIED" not in out and "leaf = keccak256(bundle hash)" in out
     assert out.count("keccak256(smaller || larger)") == len(kept["anchoring"]["proof"])
     assert "(no node given" in cli("evidence", "verify", str(kept_file), env={**env, "ORDERCHAIN_RPC_URL": ""})
     forged = json.loads(json.dumps(kept))
     forged["bundle"]["order"]["quantity"] = 3
     kept_file.write_text(json.dumps(forged))
     out = cli("evidence", "verify", str(kept_file), "--rpc", node.url, "--json", env=env, ok=False)
-    assert json.loads(out[out.index("{"):])["ok"] is False
+    assert json.loads(out[out.index("{") :])["ok"] is False
 
     verdict = answer(client.post("/evidence/verify", json={"bundle": recorded["bundle"]}))
-    assert (verdict["intact"], verdict["signatures_valid"], verdict["countersignature_valid"], verdict["anchored"]) \
-        == (True, True, True, True)
+    assert (verdict["intact"], verdict["signatures_valid"], verdict["countersignature_valid"], verdict["anchored"]) == (
+        True,
+        True,
+        True,
+        True,
+    )
     assert verdict["anchoring"]["tx_hash"] == kept["anchoring"]["tx_hash"]
     # One changed byte: a different hash, not the recorded bundle, not anchored, its signatures broken.
     tampered = json.loads(json.dumps(recorded["bundle"]))
@@ -183,6 +262,7 @@ class Receiver:
     def __init__(self, fail: int = 0):
         import http.server
         import threading
+
         self.requests: list[tuple[dict, bytes]] = []
         self.fail = fail
         receiver = self
@@ -206,7 +286,9 @@ class Receiver:
         self.server.shutdown()
 
 
-def test_success_sends_one_signed_production_instruction_retried_across_a_restart_and_never_twice(chain, service, client, tmp_path):
+def test_success_sends_one_signed_production_instruction_retried_across_a_restart_and_never_twice(
+    chain, service, client, tmp_path
+):
     from api.service import Service
     from engine.instructions import signature_valid
 
@@ -221,24 +303,45 @@ def test_success_sends_one_signed_production_instruction_retried_across_a_restar
         hook = client.put("/stores/maker/webhook", json={"url": receiver.url}, headers=headers)
         assert hook.status_code == 200, hook.text
         secret = hook.json()["secret"]
-        opened = ok(maker.send("/group-buy/open-campaign", {
-            "sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
-            "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(service.rpc.chain_time() + 5 * DAY)}))
+        opened = ok(
+            maker.send(
+                "/group-buy/open-campaign",
+                {
+                    "sender": maker.address,
+                    "store_id": "maker",
+                    "scheme": C,
+                    "cycle": 1,
+                    "token": token,
+                    "deposit_per_unit": "2000",
+                    "max_quantity": 20,
+                    "target_date": str(service.rpc.chain_time() + 5 * DAY),
+                },
+            )
+        )
         campaign = int(next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"])
         ok(backer.send("/group-buy/approve", {"owner": backer.address, "token": token, "amount": "100000"}))
-        ok(backer.send("/group-buy/pledge", {"sender": backer.address, "campaign_id": str(campaign), "quantity": 8,
-                                             "confirmation_hash": "0x" + "c0" * 32}))
+        ok(
+            backer.send(
+                "/group-buy/pledge",
+                {
+                    "sender": backer.address,
+                    "campaign_id": str(campaign),
+                    "quantity": 8,
+                    "confirmation_hash": "0x" + "c0" * 32,
+                },
+            )
+        )
         service.step()
         clock = [1_000.0]
         service.dispatcher.clock = lambda: clock[0]
-        assert service.dispatcher.run_once() == 0          # the receiver fails the first attempt
+        assert service.dispatcher.run_once() == 0  # the receiver fails the first attempt
         service.project()
         assert answer(client.get(f"/campaigns/{campaign}"))["instruction"]["state"] == "retrying"
         listed = answer(client.get("/stores/maker/instructions", headers=headers))
         assert [(i["campaign_id"], i["state"], i["attempts"]) for i in listed] == [(campaign, "retrying", 1)]
         assert listed[0]["last_error"]
         assert client.get("/stores/maker/instructions").status_code == 401
-        assert service.dispatcher.run_once() == 0          # not due yet: backoff
+        assert service.dispatcher.run_once() == 0  # not due yet: backoff
         assert len(receiver.requests) == 1
 
         # The engine restarts before the retry: the new one finds the pending instruction and delivers it.
@@ -255,10 +358,15 @@ def test_success_sends_one_signed_production_instruction_retried_across_a_restar
         finally:
             again.stop()
         first, second = receiver.requests
-        assert first[0]["X-Instruction-Id"] == second[0]["X-Instruction-Id"]   # a repeat is recognisable
+        assert first[0]["X-Instruction-Id"] == second[0]["X-Instruction-Id"]  # a repeat is recognisable
         sent = json.loads(second[1])
         assert (sent["instruction"], sent["campaign_id"], sent["scheme"], sent["quantity"], sent["moq"]) == (
-            "produce", campaign, C, 8, 8)
+            "produce",
+            campaign,
+            C,
+            8,
+            8,
+        )
         assert signature_valid(secret, second[1], second[0]["X-Signature"])
         assert not signature_valid("whsec_other", second[1], second[0]["X-Signature"])
 

@@ -46,33 +46,44 @@ def test_keeper_ends_what_a_silent_party_left_once_its_window_has_passed(chain, 
     service = Service(settings, node.url)
     with TestClient(create_app(service)) as client:
         buyer, store = Wallet(client, dev_account(1)), dev_account(5)
-        headers, key = _paid_order(client, service, "quiet-shop", "Q-1", 7_000_000, buyer, store.address,
-                                   time_limit=3600)
+        headers, key = _paid_order(
+            client, service, "quiet-shop", "Q-1", 7_000_000, buyer, store.address, time_limit=3600
+        )
         token = service.manifest.contract("TestStablecoin").address
         claimed = create_order(client, "quiet-shop", headers, "Q-2", 4_000_000, token)
         claim_key = dict(key, order_number="Q-2")
         buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "4000000"})
-        buyer.send("/settlements/open", {"key": claim_key, "amount": "4000000",
-                                         "snapshot_hash": claimed["snapshot_hash"], "time_limit": 10 * 86_400})
+        buyer.send(
+            "/settlements/open",
+            {
+                "key": claim_key,
+                "amount": "4000000",
+                "snapshot_hash": claimed["snapshot_hash"],
+                "time_limit": 10 * 86_400,
+            },
+        )
         buyer.send("/settlements/claim", {"key": claim_key, "amount_due": "1000000", "reason": "half broken"})
         assert view(client, service, "quiet-shop", headers, "Q-1")["status"] == "paid"
         assert view(client, service, "quiet-shop", headers, "Q-2")["status"] == "claimed"
         service.start()
         try:
-            time.sleep(0.6)   # a few keeper rounds before any window passed: nothing is sent
+            time.sleep(0.6)  # a few keeper rounds before any window passed: nothing is sent
             assert client.get("/stores/quiet-shop/orders/Q-1", headers=headers).json()["status"] == "paid"
-            rpc.call("evm_increaseTime", 3601)   # the silent buyer's time limit
+            rpc.call("evm_increaseTime", 3601)  # the silent buyer's time limit
             rpc.call("evm_mine")
             released = _wait_for(client, headers, "Q-1", "released")
             assert client.get("/stores/quiet-shop/orders/Q-2", headers=headers).json()["status"] == "claimed"
-            rpc.call("evm_increaseTime", 7 * 86_400)   # the silent store's response window
+            rpc.call("evm_increaseTime", 7 * 86_400)  # the silent store's response window
             rpc.call("evm_mine")
             executed = _wait_for(client, headers, "Q-2", "short_paid")
         finally:
             service.stop()
     assert released["paid_to_store"] == "7000000" and released["settlement_status"] == "released"
     assert (executed["ending"], executed["paid_to_store"], executed["refunded_to_payer"]) == (
-        "claim_executed", "1000000", "3000000")
+        "claim_executed",
+        "1000000",
+        "3000000",
+    )
     for state in (released, executed):
         tx = rpc.call("eth_getTransactionByHash", state["steps"][-1]["tx_hash"])
         assert tx["from"].lower() == KEEPER.address.lower()
@@ -126,6 +137,7 @@ def test_a_liquor_case_on_postgresql(chain, tmp_path, postgres_db):
     from api.client.liquor import loan_offer, pledge
 
     from .test_liquor_flow import bought_case, listed_plan, ok
+
     node, deployments, _ = chain
     settings = replace(make_settings(tmp_path, deployments), db=postgres_db)
     service = Service(settings, node.url)

@@ -14,19 +14,31 @@ from dataclasses import replace
 
 from api.cli.serve import align_metadata_base
 from api.client import answer
-from api.client.liquor import (buy, custody_signature, loan_offer, pledge, public_key_of, redemption_queue, repay,
-                               request_pickup)
-
+from api.client.liquor import (
+    buy,
+    custody_signature,
+    loan_offer,
+    pledge,
+    public_key_of,
+    redemption_queue,
+    repay,
+    request_pickup,
+)
 from api.service import Service
 
 from .conftest import ADMIN_HEADERS, Wallet, dev_account, make_settings
 
 PRICE = 250_000_000
 DAY = 86_400
-FACTS = {"name": "Old Reserve Single Malt", "producer": "Glen Example Distillery", "vintage": 2015,
-         "volume_ml": 700, "abv": "43.5", "bottles_per_case": 6}
-TERMS = {"text": "The warehouse keeps the cases insured at 12-16 C until redeemed.",
-         "storage_fee_per_case_year": "0"}
+FACTS = {
+    "name": "Old Reserve Single Malt",
+    "producer": "Glen Example Distillery",
+    "vintage": 2015,
+    "volume_ml": 700,
+    "abv": "43.5",
+    "bottles_per_case": 6,
+}
+TERMS = {"text": "The warehouse keeps the cases insured at 12-16 C until redeemed.", "storage_fee_per_case_year": "0"}
 
 
 def ok(result: dict) -> dict:
@@ -44,22 +56,38 @@ def advance(rpc, seconds: int) -> None:
 
 
 def listed_plan(client, service, producer: Wallet, warehouse: Wallet, token: str, cases: int = 10) -> int:
-    r = client.post("/liquor/listings", headers=ADMIN_HEADERS, json={
-        "producer": producer.address, "facts": FACTS, "terms": TERMS,
-        "sale": {"cases": cases, "unit_price": str(PRICE), "token": token, "warehouse": warehouse.address,
-                 "fulfilment_window": 30 * DAY}})
+    r = client.post(
+        "/liquor/listings",
+        headers=ADMIN_HEADERS,
+        json={
+            "producer": producer.address,
+            "facts": FACTS,
+            "terms": TERMS,
+            "sale": {
+                "cases": cases,
+                "unit_price": str(PRICE),
+                "token": token,
+                "warehouse": warehouse.address,
+                "fulfilment_window": 30 * DAY,
+            },
+        },
+    )
     assert r.status_code == 201, r.text
     listing = r.json()
-    created = ok(producer.send("/liquor/create-plan", {"sender": producer.address,
-                                                       "facts_hash": listing["facts_hash"]}))
+    created = ok(
+        producer.send("/liquor/create-plan", {"sender": producer.address, "facts_hash": listing["facts_hash"]})
+    )
     return int(event(created, "PlanCreated")["planId"])
 
 
 def bought_case(client, service, buyer: Wallet, warehouse: Wallet, plan_id: int, code: str) -> int:
     signed = custody_signature(buyer, plan_id, 1)
     purchase_id = int(event(ok(buy(buyer, plan_id, 1, signed)), "Purchased")["purchaseId"])
-    out = ok(warehouse.send("/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id),
-                                                 "case_code": code}))
+    out = ok(
+        warehouse.send(
+            "/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id), "case_code": code}
+        )
+    )
     return int(event(out, "CaseOutbound")["tokenId"])
 
 
@@ -85,19 +113,25 @@ def test_a_case_from_plan_to_burn(chain, service, client, tmp_path):
     traits = {a["trait_type"]: a["value"] for a in metadata["attributes"]}
     assert traits["Case code"] == "GLN-2015-000001" and traits["Vintage"] == 2015 and traits["Locked"] == "no"
     uri = service.transactions.view("LiquorCases", "tokenURI", token_id)[0]
-    assert uri == f"http://127.0.0.1:{service.settings.api_port}/cases/{token_id}/metadata"   # where it serves
+    assert uri == f"http://127.0.0.1:{service.settings.api_port}/cases/{token_id}/metadata"  # where it serves
     # Served later on another port (the chain kept): the dev owner sets the base again, as `make run` does.
     moved = tmp_path / "moved"
     shutil.copytree(service.settings.deployments_dir, moved)
     align_metadata_base(node.url, replace(service.settings, api_port=8124, deployments_dir=str(moved)))
     uri = service.transactions.view("LiquorCases", "tokenURI", token_id)[0]
     assert uri == f"http://127.0.0.1:8124/cases/{token_id}/metadata"
-    assert json.loads((moved / "31337.json").read_text())["contracts"]["LiquorCases"]["metadata_base"] == \
-        "http://127.0.0.1:8124/cases/"
+    assert (
+        json.loads((moved / "31337.json").read_text())["contracts"]["LiquorCases"]["metadata_base"]
+        == "http://127.0.0.1:8124/cases/"
+    )
 
     # A: gift to a friend.
-    ok(buyer.send("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id), "to": friend.address,
-                                   "message": "Happy birthday"}))
+    ok(
+        buyer.send(
+            "/liquor/gift",
+            {"sender": buyer.address, "token_id": str(token_id), "to": friend.address, "message": "Happy birthday"},
+        )
+    )
     service.step()
     assert [c["token_id"] for c in answer(client.get(f"/liquor/holdings/{friend.address}"))] == [token_id]
     assert answer(client.get(f"/liquor/holdings/{buyer.address}")) == []
@@ -124,27 +158,36 @@ def test_a_case_from_plan_to_burn(chain, service, client, tmp_path):
     ok(lender.send("/liquor/seize", {"sender": lender.address, "token_id": str(token_id)}))
     service.step()
     assert answer(client.get(f"/liquor/cases/{token_id}"))["owner"] == lender.address.lower()
-    assert [loan["status"] for loan in answer(client.get(f"/liquor/lenders/{lender.address}/loans"))] == \
-        ["seized", "repaid"]
+    assert [loan["status"] for loan in answer(client.get(f"/liquor/lenders/{lender.address}/loans"))] == [
+        "seized",
+        "repaid",
+    ]
 
     # B: a loan purchase: the lender pays, the case is minted to the buyer pledged to it.
     loan = {"lender": lender.address, "interest_per_case": "1000000", "term": 30 * DAY}
     signed = custody_signature(buyer, plan_id, 1, loan=loan)
     bought = ok(buy(lender, plan_id, 1, signed, buyer=buyer.address, loan=loan))
     purchase_id = int(event(bought, "Purchased")["purchaseId"])
-    out = ok(warehouse.send("/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id),
-                                                 "case_code": "GLN-2015-000002"}))
+    out = ok(
+        warehouse.send(
+            "/liquor/outbound",
+            {"sender": warehouse.address, "purchase_id": str(purchase_id), "case_code": "GLN-2015-000002"},
+        )
+    )
     loaned = int(event(out, "CaseOutbound")["tokenId"])
     service.step()
     case = answer(client.get(f"/liquor/cases/{loaned}"))
     assert case["owner"] == buyer.address.lower() and case["state"] == "pledged"
     assert case["loan"]["principal"] == str(PRICE) and case["loan"]["interest"] == "1000000"
     outbound_at = service.rpc.call("eth_getBlockByNumber", hex(int(out["block_number"])), False)["timestamp"]
-    assert case["loan"]["due_at"] == int(outbound_at, 16) + 30 * DAY   # the term runs from the outbound
+    assert case["loan"]["due_at"] == int(outbound_at, 16) + 30 * DAY  # the term runs from the outbound
 
     # S6-S7: the lender (now holder of the seized case) redeems it; the warehouse decrypts and delivers.
-    ok(warehouse.send("/liquor/warehouse-key", {"sender": warehouse.address,
-                                                "public_key": public_key_of(warehouse.account)}))
+    ok(
+        warehouse.send(
+            "/liquor/warehouse-key", {"sender": warehouse.address, "public_key": public_key_of(warehouse.account)}
+        )
+    )
     service.step()
     asked = request_pickup(lender, token_id, "7 Harbour Road, Leith")
     ok(asked)
@@ -153,21 +196,45 @@ def test_a_case_from_plan_to_burn(chain, service, client, tmp_path):
     assert [(q["token_id"], q["delivery_address"]) for q in queue] == [(token_id, "7 Harbour Road, Leith")]
     assert "Harbour" not in str(answer(client.get(f"/liquor/warehouses/{warehouse.address}/queue")))
     ok(warehouse.send("/liquor/dispatch", {"sender": warehouse.address, "token_id": str(token_id)}))
-    r = client.post("/liquor/confirm-delivery", json={"sender": warehouse.address, "token_id": str(token_id),
-                                                      "pickup_code": "not-the-code"})
+    r = client.post(
+        "/liquor/confirm-delivery",
+        json={"sender": warehouse.address, "token_id": str(token_id), "pickup_code": "not-the-code"},
+    )
     assert r.status_code == 422 and r.json()["revert"]["error"] == "WrongPickupCode", r.text
-    ok(warehouse.send("/liquor/confirm-delivery", {"sender": warehouse.address, "token_id": str(token_id),
-                                                   "pickup_code": asked["pickup_code"]}))
+    ok(
+        warehouse.send(
+            "/liquor/confirm-delivery",
+            {"sender": warehouse.address, "token_id": str(token_id), "pickup_code": asked["pickup_code"]},
+        )
+    )
     service.step()
     assert answer(client.get(f"/liquor/cases/{token_id}"))["state"] == "delivered"
     assert client.get(f"/cases/{token_id}/metadata").status_code == 404
     assert redemption_queue(warehouse) == []
     steps = [s["step"] for s in answer(client.get(f"/liquor/cases/{token_id}/provenance"))]
-    assert steps == ["PlanCreated", "Purchased", "CaseOutbound", "CaseGifted", "Pledged", "Repaid", "Pledged",
-                     "Seized", "PickupRequested", "PickupDispatched", "Delivered"]
+    assert steps == [
+        "PlanCreated",
+        "Purchased",
+        "CaseOutbound",
+        "CaseGifted",
+        "Pledged",
+        "Repaid",
+        "Pledged",
+        "Seized",
+        "PickupRequested",
+        "PickupDispatched",
+        "Delivered",
+    ]
     inventory = answer(client.get(f"/liquor/plans/{plan_id}"))["inventory"]
-    assert inventory == {"cases": 10, "for_sale": 8, "awaiting_outbound": 0, "in_custody": 1, "pledged": 1,
-                         "redeeming": 0, "delivered": 1}
+    assert inventory == {
+        "cases": 10,
+        "for_sale": 8,
+        "awaiting_outbound": 0,
+        "in_custody": 1,
+        "pledged": 1,
+        "redeeming": 0,
+        "delivered": 1,
+    }
 
     live = service.liquor.snapshot()
     service.liquor.rebuild()
@@ -182,8 +249,9 @@ def test_a_reorg_across_a_gift_and_a_pledge_leaves_the_views_equal_to_a_rebuild(
     token_id = bought_case(client, service, buyer, warehouse, plan_id, "GLN-REORG-1")
     offer = loan_offer(lender, token_id, 50_000_000, 1_000_000, service.rpc.chain_time() + 10 * DAY)
     # The fork will carry a gift to another account instead of the gift and the pledge.
-    fork_gift = buyer.sign_only("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id),
-                                                 "to": other.address})
+    fork_gift = buyer.sign_only(
+        "/liquor/gift", {"sender": buyer.address, "token_id": str(token_id), "to": other.address}
+    )
     ok(buyer.send("/liquor/gift", {"sender": buyer.address, "token_id": str(token_id), "to": friend.address}))
     ok(pledge(friend, offer))
     service.step()
@@ -197,8 +265,9 @@ def test_a_reorg_across_a_gift_and_a_pledge_leaves_the_views_equal_to_a_rebuild(
     assert service.reader.reorgs == 1
     assert answer(client.get(f"/liquor/holdings/{friend.address}")) == []
     held = answer(client.get(f"/liquor/holdings/{other.address}"))
-    assert [(c["token_id"], c["state"], c["locked"], c["loan"]) for c in held] == [(token_id, "in_custody", False,
-                                                                                     None)]
+    assert [(c["token_id"], c["state"], c["locked"], c["loan"]) for c in held] == [
+        (token_id, "in_custody", False, None)
+    ]
     assert answer(client.get(f"/liquor/lenders/{lender.address}/loans")) == []
     steps = [s["step"] for s in answer(client.get(f"/liquor/cases/{token_id}/provenance"))]
     assert steps == ["PlanCreated", "Purchased", "CaseOutbound", "CaseGifted"]
@@ -210,8 +279,9 @@ def test_a_reorg_across_a_gift_and_a_pledge_leaves_the_views_equal_to_a_rebuild(
     fresh = Service(make_settings(tmp_path / "fresh", deployments), node.url)
     try:
         fresh.step()
-        assert {k: v for k, v in fresh.liquor.case(token_id).items() if k != "seq"} == \
-            {k: v for k, v in service.liquor.case(token_id).items() if k != "seq"}
+        assert {k: v for k, v in fresh.liquor.case(token_id).items() if k != "seq"} == {
+            k: v for k, v in service.liquor.case(token_id).items() if k != "seq"
+        }
     finally:
         fresh.stop()
 
@@ -225,35 +295,54 @@ def test_liquor_mistakes_get_clear_problems(chain, service, client):
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     first = client.post("/liquor/listings", headers=ADMIN_HEADERS, json=body)
     assert first.status_code == 201
-    assert client.post("/liquor/listings", headers=ADMIN_HEADERS, json=body).json() == first.json()   # idempotent
+    assert client.post("/liquor/listings", headers=ADMIN_HEADERS, json=body).json() == first.json()  # idempotent
     r = client.post("/liquor/listings", headers=ADMIN_HEADERS, json=dict(body, terms={"text": "other terms"}))
     assert r.status_code == 409 and "already listed" in r.json()["detail"]
     r = client.post("/liquor/create-plan", json={"sender": buyer.address, "facts_hash": first.json()["facts_hash"]})
     assert r.status_code == 404 and "no listing" in r.json()["detail"]
     r = client.post("/liquor/create-plan", json={"sender": producer.address, "facts_hash": first.json()["facts_hash"]})
-    assert r.status_code == 422 and "cases" in r.json()["detail"]   # the listing names no sale
+    assert r.status_code == 422 and "cases" in r.json()["detail"]  # the listing names no sale
     assert client.get("/liquor/plans/7").status_code == 404
-    assert client.post("/liquor/custody-agreement", json={"plan_id": "7", "quantity": 1,
-                                                          "buyer": buyer.address}).status_code == 404
+    assert (
+        client.post(
+            "/liquor/custody-agreement", json={"plan_id": "7", "quantity": 1, "buyer": buyer.address}
+        ).status_code
+        == 404
+    )
     plan_id = listed_plan(client, service, Wallet(client, dev_account(5)), warehouse, token)
     signed = custody_signature(buyer, plan_id, 1)
     purchase_id = int(event(ok(buy(buyer, plan_id, 1, signed)), "Purchased")["purchaseId"])
     # Only the plan's warehouse records an outbound; a case code is never used twice.
-    r = client.post("/liquor/outbound", json={"sender": buyer.address, "purchase_id": str(purchase_id),
-                                              "case_code": "GLN-X-1"})
+    r = client.post(
+        "/liquor/outbound", json={"sender": buyer.address, "purchase_id": str(purchase_id), "case_code": "GLN-X-1"}
+    )
     assert r.status_code == 422 and r.json()["revert"]["error"] == "NotWarehouse"
-    ok(warehouse.send("/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id),
-                                           "case_code": "GLN-X-1"}))
+    ok(
+        warehouse.send(
+            "/liquor/outbound", {"sender": warehouse.address, "purchase_id": str(purchase_id), "case_code": "GLN-X-1"}
+        )
+    )
     signed = custody_signature(buyer, plan_id, 1)
     purchase_id = int(event(ok(buy(buyer, plan_id, 1, signed)), "Purchased")["purchaseId"])
-    r = client.post("/liquor/outbound", json={"sender": warehouse.address, "purchase_id": str(purchase_id),
-                                              "case_code": "GLN-X-1"})
+    r = client.post(
+        "/liquor/outbound", json={"sender": warehouse.address, "purchase_id": str(purchase_id), "case_code": "GLN-X-1"}
+    )
     assert r.status_code == 422 and r.json()["revert"]["error"] == "CaseCodeUsed"
-    r = client.post("/liquor/outbound", json={"sender": warehouse.address, "purchase_id": str(purchase_id),
-                                              "case_code": "no spaces allowed"})
+    r = client.post(
+        "/liquor/outbound",
+        json={"sender": warehouse.address, "purchase_id": str(purchase_id), "case_code": "no spaces allowed"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "case_code"
     # A custody signature over other terms than the plan's is refused by the contract.
-    r = client.post("/liquor/buy", json={"sender": buyer.address, "plan_id": str(plan_id), "quantity": 1,
-                                         "buyer": buyer.address, "deadline": str(2**39),
-                                         "buyer_signature": "0x" + "11" * 65})
+    r = client.post(
+        "/liquor/buy",
+        json={
+            "sender": buyer.address,
+            "plan_id": str(plan_id),
+            "quantity": 1,
+            "buyer": buyer.address,
+            "deadline": str(2**39),
+            "buyer_signature": "0x" + "11" * 65,
+        },
+    )
     assert r.status_code == 422 and r.json()["revert"]["error"] in ("BadSignature", "ECDSAInvalidSignature")

@@ -10,8 +10,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                                response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api.app import create_app
 from api.service import Service
@@ -19,10 +23,15 @@ from engine.chain.rpc import Rpc
 
 from .conftest import ADMIN_HEADERS, create_order, dev_account, make_settings, register
 
-EXAMPLES = 30           # per operation; the document has 20 operations
+EXAMPLES = 30  # per operation; the document has 20 operations
 MIN_REQUESTS = 500
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 STORE_ID = "fuzz-shop"
 sent: list[int] = []
 
@@ -54,11 +63,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_5xx_and_every_response_as_declared(case, fuzzed):
     if "store_id" in (case.path_parameters or {}):
-        case.path_parameters["store_id"] = STORE_ID   # the registered store: its handlers, not only the 404
+        case.path_parameters["store_id"] = STORE_ID  # the registered store: its handlers, not only the 404
     headers = ADMIN_HEADERS if case.operation.path == "/stores" else fuzzed["headers"]
     if case.operation.path.endswith("/stream"):
         # An accepted stream never ends (test_stream.py reads it from a real server): here only

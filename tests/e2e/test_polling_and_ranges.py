@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from api.service import Service
 from engine.chain.reader import ChainReader
-from engine.registry import SOURCES
 from engine.chain.rpc import Rpc, RpcError
+from engine.registry import SOURCES
 from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import Wallet, create_order, dev_account, make_settings, register
@@ -25,14 +25,14 @@ def test_polling_with_the_cursor_sees_every_change_once(client, service):
     headers = register(client, "poll-shop", dev_account(6).address)
     orders = {n: create_order(client, "poll-shop", headers, n, 1_000_000, token) for n in ("P-1", "P-2", "P-3")}
     seen, cursor = [], None
-    while True:   # pages of two until caught up
+    while True:  # pages of two until caught up
         page = _poll(client, headers, cursor)
         seen += [o["order_number"] for o in page["orders"]]
         cursor = page["next_cursor"]
         if not page["has_more"]:
             break
     assert seen == ["P-1", "P-2", "P-3"]
-    assert _poll(client, headers, cursor)["orders"] == []        # nothing new: nothing repeated
+    assert _poll(client, headers, cursor)["orders"] == []  # nothing new: nothing repeated
     # P-1 is paid: it comes again, once, after the cursor, with its new status.
     key = {"store": dev_account(6).address, "order_number": "P-1", "buyer": buyer.address, "token": token}
     buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "1000000"})
@@ -69,7 +69,8 @@ def test_a_node_refusing_wide_ranges_gets_narrower_ones(chain, tmp_path):
 
 
 def test_an_unchanged_page_is_answered_304_and_pages_are_the_models_serialisation(client, service):
-    from api.models import OrdersPage
+    from api.models.settlement import OrdersPage
+
     token = service.manifest.contract("TestStablecoin").address
     headers = register(client, "etag-shop", dev_account(6).address)
     create_order(client, "etag-shop", headers, "E-1", 1_000_000, token)
@@ -81,20 +82,35 @@ def test_an_unchanged_page_is_answered_304_and_pages_are_the_models_serialisatio
     again = client.get("/stores/etag-shop/orders", params={"limit": 50}, headers={**headers, "If-None-Match": tag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
     one = client.get("/stores/etag-shop/orders/E-1", headers=headers)
-    assert client.get("/stores/etag-shop/orders/E-1", headers={**headers, "If-None-Match": one.headers["etag"]}
-                      ).status_code == 304
+    assert (
+        client.get(
+            "/stores/etag-shop/orders/E-1", headers={**headers, "If-None-Match": one.headers["etag"]}
+        ).status_code
+        == 304
+    )
 
-    create_order(client, "etag-shop", headers, "E-2", 2_000_000, token)    # a change: the page is sent again
+    create_order(client, "etag-shop", headers, "E-2", 2_000_000, token)  # a change: the page is sent again
     changed = client.get("/stores/etag-shop/orders", params={"limit": 50}, headers={**headers, "If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag
     assert [o["order_number"] for o in changed.json()["orders"]] == ["E-1", "E-2"]
     # Another query is another validator; a wrong key still gets its 404, never a 304.
-    assert client.get("/stores/etag-shop/orders", params={"limit": 1}, headers={**headers, "If-None-Match": tag}
-                      ).status_code == 200
-    assert client.get("/stores/etag-shop/orders", headers={"X-API-Key": "wrong", "If-None-Match": tag}
-                      ).status_code == 404
+    assert (
+        client.get(
+            "/stores/etag-shop/orders", params={"limit": 1}, headers={**headers, "If-None-Match": tag}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get("/stores/etag-shop/orders", headers={"X-API-Key": "wrong", "If-None-Match": tag}).status_code == 404
+    )
     # A new block moves every order's confirmations: the validator changes with the head.
     service.rpc.call("evm_mine")
     service.step()
-    assert client.get("/stores/etag-shop/orders", params={"limit": 50},
-                      headers={**headers, "If-None-Match": changed.headers["etag"]}).status_code == 200
+    assert (
+        client.get(
+            "/stores/etag-shop/orders",
+            params={"limit": 50},
+            headers={**headers, "If-None-Match": changed.headers["etag"]},
+        ).status_code
+        == 200
+    )

@@ -23,11 +23,10 @@ def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_
     for i in range(40):
         order = reader_only.app.create_store_order(store, f"S-{i}", 1_000_000, token, None, [], None, rules)
         hashes[order.order_number] = order.snapshot_hash
-    Load(rpc, reader_only.manifest).settlements(40, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="S",
-                                                per_block=7)
+    Load(rpc, reader_only.manifest).settlements(40, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="S", per_block=7)
     reader_only.step()
     assert reader_only.reader.cursor.block == rpc.block_number()
-    assert reader_only.view.position() == 0   # the reader left the views alone
+    assert reader_only.view.position() == 0  # the reader left the views alone
     stop = threading.Event()
     projector = threading.Thread(target=run_projector, args=(settings, stop), daemon=True)
     projector.start()
@@ -45,7 +44,7 @@ def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_
     assert status["block"] == rpc.block_number()
     # Rebuilding one view leaves the others alone: not their rows, not their positions.
     positions = {v.name: v.position() for v in reader_only.projector.views}
-    with reader_only.db.transaction():   # a mark no rebuild of the chain-status view would keep
+    with reader_only.db.transaction():  # a mark no rebuild of the chain-status view would keep
         reader_only.db.execute("UPDATE view_chain_status SET updated_at = 'untouched'")
     reader_only.projector.rebuild("store_orders")
     assert reader_only.view.snapshot() == projected

@@ -12,20 +12,20 @@ parties). Bounded: a few examples of a few rounds, seconds each.
 
 from __future__ import annotations
 
-import pytest
-
 import itertools
 import random
 
+import pytest
 from eth_utils import keccak
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from api.service import Service
 from engine.chain.abi import FunctionEncoder
+from engine.chain.transactions import ERC20_ABI
 from engine.settlement.escrow import SettlementKey
 from engine.settlement.store_order import order_number_bytes32
-from engine.chain.transactions import ERC20_ABI
-from tests.load import DEV_ADDRESSES, Load, LiquorLoad
+from tests.load import DEV_ADDRESSES, LiquorLoad, Load
 
 from .conftest import dev_account, make_settings
 from .exact import assert_exact
@@ -46,18 +46,33 @@ GAS = 600_000
 
 # The actions of each contract; a round draws from one or two contracts, so that a fork often
 # holds several actions of one contract by both parties.
-ACTIONS = {"settlement": ["open", "ship", "confirm"], "group_buy": ["campaign", "pledge"], "anchor": ["anchor"],
-           "cross_border": ["pay", "leg"], "liquor": ["gift"]}
+ACTIONS = {
+    "settlement": ["open", "ship", "confirm"],
+    "group_buy": ["campaign", "pledge"],
+    "anchor": ["anchor"],
+    "cross_border": ["pay", "leg"],
+    "liquor": ["gift"],
+}
 # Depth None: the whole round's blocks (so that both parties' actions move); senders reordered
 # most often, since that is what moves an id from one party to another.
-FORK = st.tuples(st.none() | st.integers(1, 8), st.sampled_from(["drop", "same", "prefix", "senders", "senders"]),
-                 st.integers(0, 2**32 - 1))   # the seed of the fork's own choices
+FORK = st.tuples(
+    st.none() | st.integers(1, 8),
+    st.sampled_from(["drop", "same", "prefix", "senders", "senders"]),
+    st.integers(0, 2**32 - 1),
+)  # the seed of the fork's own choices
 # Who acts: one party, or both one after the other (which a fork may reorder: ids change hands).
 WHO = st.sampled_from([(0,), (1,), (0, 1), (1, 0)])
-ROUND = st.tuples(st.lists(st.sampled_from(sorted(ACTIONS)), min_size=1, max_size=2, unique=True).flatmap(
-                      lambda focus: st.lists(st.tuples(st.sampled_from([a for c in focus for a in ACTIONS[c]]),
-                                                       st.integers(0, 3), WHO), min_size=2, max_size=6)),
-                  st.integers(0, 3).map(bool), FORK)   # the engine reads the round before the fork, mostly
+ROUND = st.tuples(
+    st.lists(st.sampled_from(sorted(ACTIONS)), min_size=1, max_size=2, unique=True).flatmap(
+        lambda focus: st.lists(
+            st.tuples(st.sampled_from([a for c in focus for a in ACTIONS[c]]), st.integers(0, 3), WHO),
+            min_size=2,
+            max_size=6,
+        )
+    ),
+    st.integers(0, 3).map(bool),
+    FORK,
+)  # the engine reads the round before the fork, mostly
 _runs = itertools.count(1)
 
 
@@ -68,8 +83,10 @@ class Traffic:
         self.rpc = service.rpc
         manifest = service.manifest
         self.token = manifest.contract("TestStablecoin").address
-        self.c = {name: manifest.contract(name) for name in ("C2CSettlement", "GroupBuy", "EvidenceAnchor",
-                                                             "CrossBorderEscrow", "LiquorCases")}
+        self.c = {
+            name: manifest.contract(name)
+            for name in ("C2CSettlement", "GroupBuy", "EvidenceAnchor", "CrossBorderEscrow", "LiquorCases")
+        }
         self.snapshot_hashes = snapshot_hashes
         self.tokens = tokens
         self.anchored = 0
@@ -77,8 +94,15 @@ class Traffic:
 
     def send(self, sender: str, contract: str, function: str, *args) -> str:
         deployed = self.c[contract]
-        return self.rpc.call("eth_sendTransaction", {"from": sender, "to": deployed.address, "gas": hex(GAS),
-                                                     "data": deployed.functions.encode(function, *args)})
+        return self.rpc.call(
+            "eth_sendTransaction",
+            {
+                "from": sender,
+                "to": deployed.address,
+                "gas": hex(GAS),
+                "data": deployed.functions.encode(function, *args),
+            },
+        )
 
     def _key(self, i: int, buyer: str) -> tuple:
         return SettlementKey(STORE, order_number_bytes32(ORDERS[i]), buyer, buyer, self.token).as_tuple()
@@ -90,28 +114,55 @@ class Traffic:
         if action == "open":
             self.send(buyer, "C2CSettlement", "open", self._key(i, buyer), AMOUNT, snapshot, 0)
         elif action == "ship":
-            self.send(STORE, "C2CSettlement", "ship", self._key(i, buyer), keccak(text=f"waybill {i}"), AMOUNT,
-                      snapshot)
+            self.send(
+                STORE, "C2CSettlement", "ship", self._key(i, buyer), keccak(text=f"waybill {i}"), AMOUNT, snapshot
+            )
         elif action == "confirm":
             self.send(buyer, "C2CSettlement", "confirm", self._key(i, buyer))
         elif action == "campaign":
-            self.send(DEV_ADDRESSES[2 + 3 * who], "GroupBuy", "openCampaign", keccak(text=f"scheme {i}"), 1 + who,
-                      self.token, 10_000, 2_000, 2, 5, self.chain_time() + 10 * DAY)
+            self.send(
+                DEV_ADDRESSES[2 + 3 * who],
+                "GroupBuy",
+                "openCampaign",
+                keccak(text=f"scheme {i}"),
+                1 + who,
+                self.token,
+                10_000,
+                2_000,
+                2,
+                5,
+                self.chain_time() + 10 * DAY,
+            )
         elif action == "pledge":
             self.send(buyer, "GroupBuy", "pledge", i + 1, 1, keccak(text=f"pledge {i}"))
         elif action == "anchor":
             self.anchored += 1
             self.send(WITNESS, "EvidenceAnchor", "anchor", keccak(text=f"root {self.anchored}"), 1)
         elif action == "pay":
-            self.send(buyer, "CrossBorderEscrow", "pay", SELLER, self.token, 50_000 + i, 5_000,
-                      keccak(text=f"quote {i} {self.anchored}"), who, 10 * DAY)
+            self.send(
+                buyer,
+                "CrossBorderEscrow",
+                "pay",
+                SELLER,
+                self.token,
+                50_000 + i,
+                5_000,
+                keccak(text=f"quote {i} {self.anchored}"),
+                who,
+                10 * DAY,
+            )
         elif action == "leg":
             self.send(SELLER, "CrossBorderEscrow", "payLeg", i + 1, DEV_ADDRESSES[9], 1_000, keccak(text="leg"))
         elif action == "gift" and self.tokens:
             token_id = self.tokens[i % len(self.tokens)]
-            owner = self.rpc.call("eth_call", {"to": self.c["LiquorCases"].address,
-                                               "data": self.c["LiquorCases"].functions.encode("ownerOf", token_id)},
-                                  "latest")
+            owner = self.rpc.call(
+                "eth_call",
+                {
+                    "to": self.c["LiquorCases"].address,
+                    "data": self.c["LiquorCases"].functions.encode("ownerOf", token_id),
+                },
+                "latest",
+            )
             self.send("0x" + owner[-40:], "LiquorCases", "gift", token_id, BUYERS[1 - who], b"\x02" * 32)
         else:
             return 0
@@ -123,8 +174,10 @@ class Traffic:
         txs = []
         for number in range(head - depth + 1, head + 1):
             block = self.rpc.call("eth_getBlockByNumber", hex(number), True)
-            txs += [(t["from"].lower(), self.rpc.call("eth_getRawTransactionByHash", t["hash"]))
-                    for t in block["transactions"]]
+            txs += [
+                (t["from"].lower(), self.rpc.call("eth_getRawTransactionByHash", t["hash"]))
+                for t in block["transactions"]
+            ]
         if mode == "drop":
             txs = []
         elif mode == "prefix":
@@ -137,26 +190,39 @@ class Traffic:
                 if seen[sender] <= keep[sender]:
                     kept.append((sender, raw))
             txs = kept
-        elif mode == "senders":   # each sender's own order kept, the last to send first
+        elif mode == "senders":  # each sender's own order kept, the last to send first
             senders = list(dict.fromkeys(s for s, _ in txs))[::-1]
             txs = sorted(txs, key=lambda t: senders.index(t[0]))
         offsets, offset = [], 0
-        for _ in txs:   # non-decreasing blocks: a sender's transactions keep their nonce order
+        for _ in txs:  # non-decreasing blocks: a sender's transactions keep their nonce order
             offset = min(depth - 1, offset + rnd.randint(0, 1))
             offsets.append(offset)
         return [[raw, o] for (_, raw), o in zip(txs, offsets)]
 
 
-SEEN = {"reorgs": 0, "retracted": 0, "view_settlements": 0, "view_campaigns": 0, "view_anchor_batches": 0,
-        "view_cross_border_orders": 0, "view_liquor_cases": 0}
+SEEN = {
+    "reorgs": 0,
+    "retracted": 0,
+    "view_settlements": 0,
+    "view_campaigns": 0,
+    "view_anchor_batches": 0,
+    "view_cross_border_orders": 0,
+    "view_liquor_cases": 0,
+}
 
 
 def test_every_view_is_exact_after_random_reorgs_of_mixed_traffic(chain, tmp_path):
     node, deployments, rpc = chain
 
     # No shrinking: an example is a second of chain traffic, and the failing one is reported as drawn.
-    @settings(max_examples=12, deadline=None, derandomize=True, database=None,
-              phases=(Phase.explicit, Phase.generate), suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=(Phase.explicit, Phase.generate),
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(rounds=st.lists(ROUND, min_size=2, max_size=4))
     def play(rounds):
         snapshot = rpc.call("evm_snapshot")
@@ -185,13 +251,21 @@ def _play(service: Service, rpc, rounds) -> None:
     store = service.app.register_store("mixed", "Mixed", STORE)[0]
     token = service.manifest.contract("TestStablecoin").address
     rules = service.transactions.settlement_rules()
-    hashes = {n: service.app.create_store_order(store, n, AMOUNT, token, None, [], None, rules).snapshot_hash
-              for n in ORDERS}
+    hashes = {
+        n: service.app.create_store_order(store, n, AMOUNT, token, None, [], None, rules).snapshot_hash for n in ORDERS
+    }
     erc20 = FunctionEncoder(ERC20_ABI)
     for buyer in BUYERS:
         for name in ("C2CSettlement", "GroupBuy", "CrossBorderEscrow"):
-            rpc.call("eth_sendTransaction", {"from": buyer, "to": token, "gas": hex(100_000), "data": erc20.encode(
-                "approve", service.manifest.contract(name).address, 2**255)})
+            rpc.call(
+                "eth_sendTransaction",
+                {
+                    "from": buyer,
+                    "to": token,
+                    "gas": hex(100_000),
+                    "data": erc20.encode("approve", service.manifest.contract(name).address, 2**255),
+                },
+            )
     cases = LiquorLoad(Load(rpc, service.manifest), service.manifest).cases(2, [dev_account(1), dev_account(3)])
     traffic = Traffic(service, hashes, cases["tokens"])
     floor = rpc.block_number()

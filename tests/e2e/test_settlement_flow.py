@@ -16,22 +16,35 @@ def test_open_ship_confirm_completes_the_store_order(client, service):
     token = service.manifest.contract("TestStablecoin").address
     store, buyer = Wallet(client, dev_account(2)), Wallet(client, dev_account(1))
     headers = register(client, "corner-shop", store.address)
-    order = create_order(client, "corner-shop", headers, "A-1001", 25_000_000, token,
-                         items=[{"name": "tea", "quantity": 2, "unit_price": "12500000"}])
+    order = create_order(
+        client,
+        "corner-shop",
+        headers,
+        "A-1001",
+        25_000_000,
+        token,
+        items=[{"name": "tea", "quantity": 2, "unit_price": "12500000"}],
+    )
     assert view(client, service, "corner-shop", headers, "A-1001")["status"] == "awaiting_payment"
 
     pay = order["payment"]
     key = {"store": pay["store"], "order_number": "A-1001", "buyer": buyer.address, "token": token}
     buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "25000000"})
-    opened = buyer.send("/settlements/open", {"key": key, "amount": "25000000",
-                                              "snapshot_hash": pay["snapshot_hash"]})
+    opened = buyer.send("/settlements/open", {"key": key, "amount": "25000000", "snapshot_hash": pay["snapshot_hash"]})
     assert opened["status"] == "success"
     assert [e["event"] for e in opened["events"]] == ["SettlementOpened", "Transfer"]
     state = view(client, service, "corner-shop", headers, "A-1001")
     assert state["status"] == "paid" and state["frozen_amount"] == "25000000"
 
-    store.send("/settlements/ship", {"key": key, "waybill": "SF1234567890", "amount": state["frozen_amount"],
-                                     "snapshot_hash": pay["snapshot_hash"]})
+    store.send(
+        "/settlements/ship",
+        {
+            "key": key,
+            "waybill": "SF1234567890",
+            "amount": state["frozen_amount"],
+            "snapshot_hash": pay["snapshot_hash"],
+        },
+    )
     assert view(client, service, "corner-shop", headers, "A-1001")["status"] == "shipped"
 
     done = buyer.send("/settlements/confirm", {"key": key})
@@ -51,14 +64,12 @@ def test_wrong_amount_is_a_visible_mismatch_not_a_payment(client, service):
     order = create_order(client, "tea-house", headers, "T-1", 10_000_000, token)
     key = {"store": order["payment"]["store"], "order_number": "T-1", "buyer": buyer.address, "token": token}
     buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "10000000"})
-    buyer.send("/settlements/open", {"key": key, "amount": "9000000",
-                                     "snapshot_hash": order["snapshot_hash"]})
+    buyer.send("/settlements/open", {"key": key, "amount": "9000000", "snapshot_hash": order["snapshot_hash"]})
     state = view(client, service, "tea-house", headers, "T-1")
     assert state["status"] == "payment_mismatch"
     assert any("differs from the order amount" in m for m in state["mismatch"])
     # S202: paying again for the same order tops the settlement up to the right amount.
-    buyer.send("/settlements/open", {"key": key, "amount": "10000000",
-                                     "snapshot_hash": order["snapshot_hash"]})
+    buyer.send("/settlements/open", {"key": key, "amount": "10000000", "snapshot_hash": order["snapshot_hash"]})
     state = view(client, service, "tea-house", headers, "T-1")
     assert state["status"] == "paid" and state["mismatch"] == []
 
@@ -73,8 +84,9 @@ def test_a_confirmation_depth_holds_back_the_newest_blocks(chain, tmp_path):
         order = create_order(client, "careful-shop", headers, "K-1", 1_000_000, token)
         key = {"store": order["payment"]["store"], "order_number": "K-1", "buyer": buyer.address, "token": token}
         buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "1000000"})
-        opened = buyer.send("/settlements/open", {"key": key, "amount": "1000000",
-                                                  "snapshot_hash": order["snapshot_hash"]})
+        opened = buyer.send(
+            "/settlements/open", {"key": key, "amount": "1000000", "snapshot_hash": order["snapshot_hash"]}
+        )
         assert view(client, service, "careful-shop", headers, "K-1")["status"] == "awaiting_payment"
         status = client.get("/status").json()
         assert status["indexed_block"] == opened["block_number"] - 2 and status["confirmations"] == 2
@@ -94,29 +106,35 @@ def test_a_key_paid_again_after_its_settlement_closed_opens_a_new_one_the_order_
     pay = {"key": key, "amount": "3000000", "snapshot_hash": order["snapshot_hash"]}
     buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "6000000"})
     first = buyer.send("/settlements/open", pay)
-    store.send("/settlements/reject", {"key": key})   # out of stock today
+    store.send("/settlements/reject", {"key": key})  # out of stock today
     assert view(client, service, "again-shop", headers, "N-1")["status"] == "refunded"
     built = client.post("/settlements/open", json=pay).json()
-    again = buyer.send("/settlements/open", pay)   # in stock again: the same key pays again
+    again = buyer.send("/settlements/open", pay)  # in stock again: the same key pays again
     opened = [next(e for e in r["events"] if e["event"] == "SettlementOpened") for r in (first, again)]
     assert opened[0]["args"]["id"] != opened[1]["args"]["id"] == built["settlement_id"]
     state = view(client, service, "again-shop", headers, "N-1")
     assert (state["status"], state["settlement_id"], state["other_settlements"]) == (
-        "paid", opened[1]["args"]["id"], [opened[0]["args"]["id"]])
+        "paid",
+        opened[1]["args"]["id"],
+        [opened[0]["args"]["id"]],
+    )
 
 
 def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, service, chain):
     from engine.chain.abi import FunctionEncoder
 
     from .conftest import deploy_artifact
+
     _, _, rpc = chain
     owner = dev_account(0).address
     token, _, abi = deploy_artifact(rpc, "TestBlocklistToken", ["address"], [owner])
     erc = FunctionEncoder(abi)
     settlement = service.manifest.contract("C2CSettlement")
     buyer, store, elsewhere = Wallet(client, dev_account(1)), Wallet(client, dev_account(2)), dev_account(8)
-    for to, data in ((token, erc.encode("mint", buyer.address, 5_000_000)),
-                     (settlement.address, settlement.functions.encode("setTokenAllowed", token, True))):
+    for to, data in (
+        (token, erc.encode("mint", buyer.address, 5_000_000)),
+        (settlement.address, settlement.functions.encode("setTokenAllowed", token, True)),
+    ):
         rpc.call("eth_sendTransaction", {"from": owner, "to": to, "data": data})
     headers = register(client, "blocked-shop", store.address)
     order = create_order(client, "blocked-shop", headers, "X-1", 5_000_000, token)
@@ -126,11 +144,14 @@ def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, s
     rpc.call("eth_sendTransaction", {"from": owner, "to": token, "data": erc.encode("setBlocked", store.address, True)})
     done = buyer.send("/settlements/confirm", {"key": key})
     assert [e["event"] for e in done["events"] if e["event"] in ("SettlementCompleted", "PayoutCredited")] == [
-        "SettlementCompleted", "PayoutCredited"]
+        "SettlementCompleted",
+        "PayoutCredited",
+    ]
     state = view(client, service, "blocked-shop", headers, "X-1")
     assert state["status"] == "completed"
     assert state["credited"] == [{"recipient": store.address.lower(), "amount": "5000000"}]
     store.send("/settlements/claim-credit", {"owner": store.address, "token": token, "to": elsewhere.address})
-    balance = erc.decode_output("balanceOf", rpc.call("eth_call", {
-        "to": token, "data": erc.encode("balanceOf", elsewhere.address)}, "latest"))[0]
+    balance = erc.decode_output(
+        "balanceOf", rpc.call("eth_call", {"to": token, "data": erc.encode("balanceOf", elsewhere.address)}, "latest")
+    )[0]
     assert balance == 5_000_000

@@ -17,6 +17,7 @@ from .conftest import ADMIN_HEADERS, dev_account
 @pytest.fixture
 def served(service):
     import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -32,21 +33,28 @@ def served(service):
 
 
 def shop(http, service, store_id: str) -> dict:
-    r = http.post("/stores", json={"store_id": store_id, "name": store_id, "address": dev_account(6).address},
-                  headers=ADMIN_HEADERS)
+    r = http.post(
+        "/stores",
+        json={"store_id": store_id, "name": store_id, "address": dev_account(6).address},
+        headers=ADMIN_HEADERS,
+    )
     assert r.status_code == 201, r.text
     return {"X-API-Key": r.json()["api_key"]}
 
 
 def order(http, store_id: str, headers: dict, number: str, token: str) -> None:
-    r = http.post(f"/stores/{store_id}/orders", json={"order_number": number, "amount": "1000000", "token": token},
-                  headers=headers)
+    r = http.post(
+        f"/stores/{store_id}/orders",
+        json={"order_number": number, "amount": "1000000", "token": token},
+        headers=headers,
+    )
     assert r.status_code == 201, r.text
 
 
 def events(http, path: str, headers: dict, count: int, then=None, timeout: float = 10.0) -> list[dict]:
     """The first ``count`` events (and comments) of a stream; ``then()`` runs once it is open."""
     import json
+
     got: list[dict] = []
     current: dict = {}
     with http.stream("GET", path, headers=headers, timeout=timeout) as r:
@@ -79,8 +87,11 @@ def test_changes_stream_live_and_a_reconnect_resumes_with_nothing_lost_or_repeat
 
     # The backlog, then a change made while connected, pushed at once.
     started = time.monotonic()
-    got = [e for e in events(served, path, headers, 4, then=lambda: order(served, "stream-shop", headers, "S-4",
-                                                                               token)) if "id" in e]
+    got = [
+        e
+        for e in events(served, path, headers, 4, then=lambda: order(served, "stream-shop", headers, "S-4", token))
+        if "id" in e
+    ]
     assert [e["data"]["order_number"] for e in got] == ["S-1", "S-2", "S-3", "S-4"]
     assert time.monotonic() - started < 5
     assert [e["event"] for e in got] == ["order"] * 4
@@ -103,9 +114,10 @@ def test_changes_stream_live_and_a_reconnect_resumes_with_nothing_lost_or_repeat
 
 def test_an_idle_stream_gets_heartbeats_and_a_client_too_far_behind_is_told_why(served, service, monkeypatch):
     from api import stream
+
     token = service.manifest.contract("TestStablecoin").address
     headers = shop(served, service, "quiet-shop")
-    service.settings.__dict__["sse_heartbeat"] = 0.2   # frozen dataclass: a test-only change
+    service.settings.__dict__["sse_heartbeat"] = 0.2  # frozen dataclass: a test-only change
     started, lines = time.monotonic(), []
     with served.stream("GET", "/stores/quiet-shop/orders/stream", headers=headers) as r:
         for line in r.iter_lines():

@@ -27,6 +27,7 @@ def test_each_view_shows_its_block_and_a_failing_view_stops_only_itself(client, 
 
     def broken(*_, **__):
         raise RuntimeError("a row the view cannot write")
+
     monkeypatch.setattr(service.group_buy, "catch_up", broken)
     rpc.call("evm_mine")
     head = rpc.block_number()
@@ -47,6 +48,9 @@ def test_each_view_shows_its_block_and_a_failing_view_stops_only_itself(client, 
     monkeypatch.undo()
     service.step()
     status = client.get("/status").json()
-    assert status["views"]["group_buy"] == {"position": status["views"]["store_orders"]["position"],
-                                            "block": head, "error": None}
+    assert status["views"]["group_buy"] == {
+        "position": status["views"]["store_orders"]["position"],
+        "block": head,
+        "error": None,
+    }
     assert status["ready"] is True and client.get("/ready").status_code == 200

@@ -18,15 +18,23 @@ from .conftest import ADMIN
 
 def test_api_workers_serve_the_same_views_and_count_requests_together(chain, tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
+
     node, deployments, rpc = chain
     port = free_port()
-    env = {**os.environ, "ORDERCHAIN_RPC_URL": node.url, "ORDERCHAIN_DEPLOYMENTS": str(deployments),
-           "ORDERCHAIN_DB": str(tmp_path / "events.sqlite"), "ORDERCHAIN_VAR": str(tmp_path),
-           "ORDERCHAIN_ADMIN_TOKEN": ADMIN, "ORDERCHAIN_API_PORT": str(port)}
+    env = {
+        **os.environ,
+        "ORDERCHAIN_RPC_URL": node.url,
+        "ORDERCHAIN_DEPLOYMENTS": str(deployments),
+        "ORDERCHAIN_DB": str(tmp_path / "events.sqlite"),
+        "ORDERCHAIN_VAR": str(tmp_path),
+        "ORDERCHAIN_ADMIN_TOKEN": ADMIN,
+        "ORDERCHAIN_API_PORT": str(port),
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     cli = Path(sys.executable).parent / "orderchain"
-    process = subprocess.Popen([str(cli), "api", "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(cli), "api", "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             deadline = time.monotonic() + 90
@@ -40,11 +48,14 @@ def test_api_workers_serve_the_same_views_and_count_requests_together(chain, tmp
                 assert time.monotonic() < deadline, "the workers did not get ready"
                 time.sleep(0.2)
             # A store registered through one worker is seen by every worker (one set of views).
-            r = http.post("/stores", json={"store_id": "w-shop", "name": "W", "address": "0x" + "77" * 20},
-                          headers={"Authorization": f"Bearer {ADMIN}"})
+            r = http.post(
+                "/stores",
+                json={"store_id": "w-shop", "name": "W", "address": "0x" + "77" * 20},
+                headers={"Authorization": f"Bearer {ADMIN}"},
+            )
             assert r.status_code == 201, r.text
             key = {"X-API-Key": r.json()["api_key"]}
-            for _ in range(40):    # new connections: the kernel spreads them over the workers
+            for _ in range(40):  # new connections: the kernel spreads them over the workers
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as one:
                     assert one.get("/stores/w-shop", headers=key).status_code == 200
             rpc.call("evm_mine")
@@ -54,15 +65,22 @@ def test_api_workers_serve_the_same_views_and_count_requests_together(chain, tmp
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             text = http.get("/metrics").text
-        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                   for family in text_string_to_metric_families(text) for s in family.samples}
-        count = samples[("orderchain_http_request_duration_seconds_count",
-                         (("method", "GET"), ("route", "/stores/{store_id}"), ("status", "200")))]
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        count = samples[
+            (
+                "orderchain_http_request_duration_seconds_count",
+                (("method", "GET"), ("route", "/stores/{store_id}"), ("status", "200")),
+            )
+        ]
         assert count == 40
         indexed = next(v for (name, _), v in samples.items() if name == "orderchain_indexed_block")
-        assert indexed >= head    # written by the engine's process, read by a worker
+        assert indexed >= head  # written by the engine's process, read by a worker
         pids = {p.name.rsplit("_", 1)[-1] for p in (tmp_path / "metrics").glob("*.db")}
-        assert len(pids) >= 3, pids    # the engine's process and both workers wrote samples
+        assert len(pids) >= 3, pids  # the engine's process and both workers wrote samples
     finally:
         process.terminate()
         try:

@@ -11,15 +11,22 @@ from hypothesis import strategies as st
 
 from engine.chain.abi import EventDecoder
 
-ABI = [{"type": "event", "name": "E", "anonymous": False, "inputs": [
-    {"name": "id", "type": "bytes32", "indexed": True},
-    {"name": "who", "type": "address", "indexed": False},
-    {"name": "amount", "type": "uint96", "indexed": False},
-    {"name": "delta", "type": "int64", "indexed": False},
-    {"name": "flag", "type": "bool", "indexed": False},
-    {"name": "tag", "type": "bytes4", "indexed": False},
-    {"name": "hash", "type": "bytes32", "indexed": False},
-]}]
+ABI = [
+    {
+        "type": "event",
+        "name": "E",
+        "anonymous": False,
+        "inputs": [
+            {"name": "id", "type": "bytes32", "indexed": True},
+            {"name": "who", "type": "address", "indexed": False},
+            {"name": "amount", "type": "uint96", "indexed": False},
+            {"name": "delta", "type": "int64", "indexed": False},
+            {"name": "flag", "type": "bool", "indexed": False},
+            {"name": "tag", "type": "bytes4", "indexed": False},
+            {"name": "hash", "type": "bytes32", "indexed": False},
+        ],
+    }
+]
 TYPES = ["address", "uint96", "int64", "bool", "bytes4", "bytes32"]
 
 
@@ -34,9 +41,14 @@ def _slow(decoder: EventDecoder) -> EventDecoder:
     return slow
 
 
-values = st.tuples(st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
-                   st.integers(0, 2**96 - 1), st.integers(-(2**63), 2**63 - 1), st.booleans(),
-                   st.binary(min_size=4, max_size=4), st.binary(min_size=32, max_size=32))
+values = st.tuples(
+    st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
+    st.integers(0, 2**96 - 1),
+    st.integers(-(2**63), 2**63 - 1),
+    st.booleans(),
+    st.binary(min_size=4, max_size=4),
+    st.binary(min_size=32, max_size=32),
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -48,29 +60,36 @@ def test_fast_path_equals_eth_abi(vals):
     assert fast.decode(lg) == _slow(fast).decode(lg)
 
 
-@pytest.mark.parametrize("word_index, word", [
-    (0, "ff" * 12 + "11" * 20),             # address with dirty padding
-    (1, "00" * 19 + "01" + "00" * 12),      # uint96 overflowing 96 bits
-    (3, "00" * 31 + "02"),                   # bool that is neither 0 nor 1
-    (4, "aabbccdd" + "00" * 27 + "01"),      # bytes4 with dirty padding
-])
+@pytest.mark.parametrize(
+    "word_index, word",
+    [
+        (0, "ff" * 12 + "11" * 20),  # address with dirty padding
+        (1, "00" * 19 + "01" + "00" * 12),  # uint96 overflowing 96 bits
+        (3, "00" * 31 + "02"),  # bool that is neither 0 nor 1
+        (4, "aabbccdd" + "00" * 27 + "01"),  # bytes4 with dirty padding
+    ],
+)
 def test_malformed_words_are_refused_like_eth_abi(word_index, word):
     fast = EventDecoder(ABI)
-    words = [w.hex() for w in (encode([t], [v]) for t, v in zip(
-        TYPES, ["0x" + "11" * 20, 5, -3, True, b"\x01\x02\x03\x04", b"\x09" * 32]))]
+    words = [
+        w.hex()
+        for w in (
+            encode([t], [v]) for t, v in zip(TYPES, ["0x" + "11" * 20, 5, -3, True, b"\x01\x02\x03\x04", b"\x09" * 32])
+        )
+    ]
     words[word_index] = word
     lg = {"topics": [next(iter(fast.events)), "0x" + "00" * 32], "data": "0x" + "".join(words)}
     with pytest.raises(Exception) as fast_error:
         fast.decode(lg)
     with pytest.raises(Exception) as slow_error:
         _slow(fast).decode(lg)
-    assert type(fast_error.value) is type(slow_error.value)   # the fast path hands over to eth-abi
+    assert type(fast_error.value) is type(slow_error.value)  # the fast path hands over to eth-abi
 
 
 def test_the_fast_mapper_stores_what_the_standard_one_decodes_to_the_same_event():
     """Settlement events go through orjson; big integers fall back; both decode identically."""
-    from eventsourcing.persistence import JSONTranscoder, Mapper
     from eventsourcing.application import Application
+    from eventsourcing.persistence import JSONTranscoder, Mapper
 
     from engine.application import ChainEventMapper
     from engine.settlement.escrow import Settlement
@@ -78,14 +97,28 @@ def test_the_fast_mapper_stores_what_the_standard_one_decodes_to_the_same_event(
     transcoder = Application().construct_transcoder()
     assert isinstance(transcoder, JSONTranscoder)
     fast, standard = ChainEventMapper(transcoder), Mapper(transcoder)
-    for amount in (5_000_000, 2**96 - 1):   # the second is beyond orjson's 64-bit integers
-        coords = {"chain_id": 31337, "block_number": 7, "block_hash": "0x" + "aa" * 32, "tx_hash": "0x" + "bb" * 32,
-                  "log_index": 3, "block_timestamp": 1_700_000_000}
-        s = Settlement(chain_id=31337, contract="0x" + "11" * 20, key="0x" + "22" * 32,
-                       first_log={"event": "SettlementOpened", "args": {"amount": amount, "store": "0x" + "33" * 20},
-                                  "coords": coords})
-        s.record("SettlementCompleted", {"toStore": amount, "toPayer": 0, "paymentRecord": 1},
-                 dict(coords, log_index=4))
+    for amount in (5_000_000, 2**96 - 1):  # the second is beyond orjson's 64-bit integers
+        coords = {
+            "chain_id": 31337,
+            "block_number": 7,
+            "block_hash": "0x" + "aa" * 32,
+            "tx_hash": "0x" + "bb" * 32,
+            "log_index": 3,
+            "block_timestamp": 1_700_000_000,
+        }
+        s = Settlement(
+            chain_id=31337,
+            contract="0x" + "11" * 20,
+            key="0x" + "22" * 32,
+            first_log={
+                "event": "SettlementOpened",
+                "args": {"amount": amount, "store": "0x" + "33" * 20},
+                "coords": coords,
+            },
+        )
+        s.record(
+            "SettlementCompleted", {"toStore": amount, "toPayer": 0, "paymentRecord": 1}, dict(coords, log_index=4)
+        )
         for event in s.collect_events():
             stored = fast.to_stored_event(event)
             assert stored.topic == standard.to_stored_event(event).topic

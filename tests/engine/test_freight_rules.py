@@ -6,25 +6,60 @@ Request: CN-SZX -> DE-HAM, 50 x 40 x 30 cm = 60,000 cm3, 10 kg, 100,000 minor EU
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from engine.cross_border.freight import (FreightError, History, NoComparables, estimate, history_order_of, parse_csv,
-                            request_of)
+from engine.cross_border.freight import (
+    FreightError,
+    History,
+    NoComparables,
+    estimate,
+    history_order_of,
+    parse_csv,
+    request_of,
+)
 
-QUOTED = datetime(2026, 6, 30, tzinfo=timezone.utc)
-REQUEST = {"origin": "CN-SZX", "destination": "DE-HAM", "length_cm": 50, "width_cm": 40, "height_cm": 30,
-           "weight_kg": "10.0", "price_minor": 100_000, "currency": "EUR", "quoted_at": "2026-06-30T00:00:00Z"}
+QUOTED = datetime(2026, 6, 30, tzinfo=UTC)
+REQUEST = {
+    "origin": "CN-SZX",
+    "destination": "DE-HAM",
+    "length_cm": 50,
+    "width_cm": 40,
+    "height_cm": 30,
+    "weight_kg": "10.0",
+    "price_minor": 100_000,
+    "currency": "EUR",
+    "quoted_at": "2026-06-30T00:00:00Z",
+}
 
 
-def order(order_id, length="50", weight="10", price=100_000, freight=0, at=QUOTED - timedelta(days=1),
-          currency="EUR", path=("CN-SZX", "DE-HAM")):
-    return history_order_of({"order_id": order_id, "origin": path[0], "destination": path[1], "length_cm": length,
-                             "width_cm": "40", "height_cm": "30", "weight_kg": weight, "price_minor": price,
-                             "currency": currency, "freight_minor": freight,
-                             "completed_at": at.isoformat().replace("+00:00", "Z")})
+def order(
+    order_id,
+    length="50",
+    weight="10",
+    price=100_000,
+    freight=0,
+    at=QUOTED - timedelta(days=1),
+    currency="EUR",
+    path=("CN-SZX", "DE-HAM"),
+):
+    return history_order_of(
+        {
+            "order_id": order_id,
+            "origin": path[0],
+            "destination": path[1],
+            "length_cm": length,
+            "width_cm": "40",
+            "height_cm": "30",
+            "weight_kg": weight,
+            "price_minor": price,
+            "currency": currency,
+            "freight_minor": freight,
+            "completed_at": at.isoformat().replace("+00:00", "Z"),
+        }
+    )
 
 
 def history(*leave_out: str) -> History:
@@ -72,7 +107,7 @@ def test_an_empty_group_drops_out_and_the_others_are_renormalised():
     assert result["weights"] == {"S": "0.864", "F": "0.136"}
     assert (result["estimate_minor"], result["target_freight_minor"]) == (21_476, 32_214)
     only_end = quote(history("s1", "s2", "c1"), {"USD": Decimal("0.9")})
-    assert (only_end["groups"], only_end["estimate_minor"]) == ([0, 0, 2], 24_500)   # the plain mean of F
+    assert (only_end["groups"], only_end["estimate_minor"]) == ([0, 0, 2], 24_500)  # the plain mean of F
 
 
 def test_an_order_in_another_currency_without_a_rate_is_left_out_and_said_so():
@@ -92,28 +127,38 @@ def test_no_comparable_order_is_an_error_naming_the_path_and_window():
 def test_the_factor_is_the_operators():
     request, quoted_at = request_of(REQUEST)
     result = estimate(request, quoted_at, history(), {"USD": Decimal("0.9")}, factor=Decimal("1.2"))
-    assert result["target_freight_minor"] == 28_328   # 23,607 x 1.2 = 28,328.4
+    assert result["target_freight_minor"] == 28_328  # 23,607 x 1.2 = 28,328.4
 
 
-@pytest.mark.parametrize("change, field", [({"weight_kg": "heavy"}, "weight_kg"), ({"length_cm": 0}, "length_cm"),
-                                           ({"price_minor": "12.5"}, "price_minor"), ({"currency": "EURO"},
-                                                                                      "currency"),
-                                           ({"quoted_at": "2026-06-30"}, "quoted_at"), ({"origin": ""}, "origin")])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"weight_kg": "heavy"}, "weight_kg"),
+        ({"length_cm": 0}, "length_cm"),
+        ({"price_minor": "12.5"}, "price_minor"),
+        ({"currency": "EURO"}, "currency"),
+        ({"quoted_at": "2026-06-30"}, "quoted_at"),
+        ({"origin": ""}, "origin"),
+    ],
+)
 def test_a_bad_request_names_its_field(change, field):
     with pytest.raises(FreightError, match=field):
         request_of(dict(REQUEST, **change))
 
 
-HEADER = "order_id,origin,destination,length_cm,width_cm,height_cm,weight_kg,price_minor,currency,freight_minor," \
-         "completed_at"
+HEADER = (
+    "order_id,origin,destination,length_cm,width_cm,height_cm,weight_kg,price_minor,currency,freight_minor,completed_at"
+)
 
 
 def test_a_csv_imports_whole_or_not_at_all_with_the_bad_lines_named():
     good = f"{HEADER}\na,CN-SZX,DE-HAM,50,40,30,10,100000,EUR,20000,2026-06-01T00:00:00Z\n"
     assert [o.order_id for o in parse_csv(good)] == ["a"]
-    bad = good + ("b,CN-SZX,DE-HAM,50,40,30,ten,100000,EUR,20000,2026-06-01T00:00:00Z\n"
-                  "a,CN-SZX,DE-HAM,50,40,30,10,100000,EUR,20000,2026-06-01T00:00:00Z\n"
-                  "c,CN-SZX,DE-HAM,50,40\n")
+    bad = good + (
+        "b,CN-SZX,DE-HAM,50,40,30,ten,100000,EUR,20000,2026-06-01T00:00:00Z\n"
+        "a,CN-SZX,DE-HAM,50,40,30,10,100000,EUR,20000,2026-06-01T00:00:00Z\n"
+        "c,CN-SZX,DE-HAM,50,40\n"
+    )
     with pytest.raises(FreightError) as refused:
         parse_csv(bad)
     message = str(refused.value)

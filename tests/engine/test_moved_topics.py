@@ -25,9 +25,14 @@ def test_new_topics_still_resolve_and_no_old_module_is_importable():
     assert resolve_topic("engine.settlement.escrow:Settlement.LogRecorded") is Settlement.LogRecorded
     assert resolve_topic("engine.group_buy.catalogue:Catalogue") is Catalogue
     import importlib.util
+
     for old in MOVED:
-        assert importlib.util.find_spec(old) is None or old in ("engine.settlement", "engine.group_buy",
-                                                                   "engine.evidence", "engine.cross_border")
+        assert importlib.util.find_spec(old) is None or old in (
+            "engine.settlement",
+            "engine.group_buy",
+            "engine.evidence",
+            "engine.cross_border",
+        )
 
 
 def test_a_store_written_under_the_old_topics_loads(tmp_path):
@@ -44,10 +49,11 @@ def test_a_store_written_under_the_old_topics_loads(tmp_path):
     app.register_store("corner-shop", "Corner shop", "0x" + "11" * 20)
     app.close()
     con = sqlite3.connect(settings.db)
-    changed = con.execute("UPDATE stored_events SET topic = replace(topic, 'engine.settlement.stores:', "
-                          "'engine.stores:')").rowcount
+    changed = con.execute(
+        "UPDATE stored_events SET topic = replace(topic, 'engine.settlement.stores:', 'engine.stores:')"
+    ).rowcount
     con.commit()
-    assert changed >= 2   # the store and its address claim
+    assert changed >= 2  # the store and its address claim
     assert con.execute("SELECT count(*) FROM stored_events WHERE topic LIKE 'engine.stores:%'").fetchone()[0] == changed
     con.close()
     store = OrderEngine(settings).get_store("corner-shop")

@@ -14,16 +14,22 @@ HTTP_STACK = {"fastapi", "starlette", "uvicorn"}
 
 def loaded(*modules: str) -> set[str]:
     """Top-level packages a fresh interpreter has loaded after the command line and ``modules``."""
-    code = ("import json, sys; import api.cli; " + "".join(f"import {m}; " for m in modules)
-            + "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))")
+    code = (
+        "import json, sys; import api.cli; "
+        + "".join(f"import {m}; " for m in modules)
+        + "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return set(json.loads(out))
 
 
-@pytest.mark.parametrize("process, modules, absent", [
-    ("reader (orderchain engine --no-views)", ["engine.runner"], HTTP_STACK | {"projections"}),
-    ("projector (orderchain project)", ["projections.runner"], HTTP_STACK),
-])
+@pytest.mark.parametrize(
+    "process, modules, absent",
+    [
+        ("reader (orderchain engine --no-views)", ["engine.runner"], HTTP_STACK | {"projections"}),
+        ("projector (orderchain project)", ["projections.runner"], HTTP_STACK),
+    ],
+)
 def test_a_process_imports_only_what_it_runs(process, modules, absent):
     found = loaded(*modules)
     assert not (found & absent), f"the {process} loads {sorted(found & absent)}"

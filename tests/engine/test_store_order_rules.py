@@ -28,66 +28,104 @@ class Story:
     """Settlements naming one order, told log by log."""
 
     def __init__(self, amount_due: int = 25_000_000, buyer: str | None = None, time_limit: int | None = 10 * DAY):
-        self.terms = OrderTerms(amount_due=amount_due, token=TOKEN, snapshot_hash=SNAPSHOT, buyer=buyer,
-                                time_limit=time_limit)
+        self.terms = OrderTerms(
+            amount_due=amount_due, token=TOKEN, snapshot_hash=SNAPSHOT, buyer=buyer, time_limit=time_limit
+        )
         self.logs: dict[str, list[dict]] = {}
         self.block = 100
 
     def _log(self, settlement: str, event: str, **args) -> None:
         self.block += 1
-        coords = {"chain_id": 31337, "block_number": self.block, "block_hash": f"0x{self.block:064x}",
-                  "tx_hash": f"0x{self.block:064x}", "log_index": next(_log_index)}
+        coords = {
+            "chain_id": 31337,
+            "block_number": self.block,
+            "block_hash": f"0x{self.block:064x}",
+            "tx_hash": f"0x{self.block:064x}",
+            "log_index": next(_log_index),
+        }
         self.logs.setdefault(settlement, []).append({"event": event, "args": args, "coords": coords})
 
     # -- givens / whens
 
-    def opened(self, settlement: str, amount: int = 25_000_000, buyer: str = BUYER, payer: str | None = None,
-               token: str = TOKEN, snapshot: str = SNAPSHOT, time_limit: int = 10 * DAY) -> "Story":
-        self._log(settlement, "SettlementOpened", store=STORE, buyer=buyer, orderNumber=ORDER, payer=payer or buyer,
-                  token=token, amount=amount, snapshotHash=snapshot, paidAt=PAID_AT, deadline=PAID_AT + time_limit)
+    def opened(
+        self,
+        settlement: str,
+        amount: int = 25_000_000,
+        buyer: str = BUYER,
+        payer: str | None = None,
+        token: str = TOKEN,
+        snapshot: str = SNAPSHOT,
+        time_limit: int = 10 * DAY,
+    ) -> Story:
+        self._log(
+            settlement,
+            "SettlementOpened",
+            store=STORE,
+            buyer=buyer,
+            orderNumber=ORDER,
+            payer=payer or buyer,
+            token=token,
+            amount=amount,
+            snapshotHash=snapshot,
+            paidAt=PAID_AT,
+            deadline=PAID_AT + time_limit,
+        )
         return self
 
-    def updated(self, settlement: str, amount: int, previous: int, time_limit: int = 10 * DAY) -> "Story":
-        self._log(settlement, "SettlementUpdated", previousAmount=previous, amount=amount, snapshotHash=SNAPSHOT,
-                  deadline=PAID_AT + time_limit)
+    def updated(self, settlement: str, amount: int, previous: int, time_limit: int = 10 * DAY) -> Story:
+        self._log(
+            settlement,
+            "SettlementUpdated",
+            previousAmount=previous,
+            amount=amount,
+            snapshotHash=SNAPSHOT,
+            deadline=PAID_AT + time_limit,
+        )
         return self
 
-    def shipped(self, settlement: str) -> "Story":
+    def shipped(self, settlement: str) -> Story:
         self._log(settlement, "SettlementShipped", waybillHash="0x" + "77" * 32)
         return self
 
-    def claimed(self, settlement: str, amount_due: int) -> "Story":
-        self._log(settlement, "ClaimOpened", amountDue=amount_due, reasonHash="0x" + "66" * 32,
-                  respondBy=PAID_AT + 7 * DAY)
+    def claimed(self, settlement: str, amount_due: int) -> Story:
+        self._log(
+            settlement, "ClaimOpened", amountDue=amount_due, reasonHash="0x" + "66" * 32, respondBy=PAID_AT + 7 * DAY
+        )
         return self
 
-    def disputed(self, settlement: str, proposed: int = 0, by: str = BUYER) -> "Story":
-        self._log(settlement, "DisputeRaised", by=by, proposedToStore=proposed, reasonHash="0x" + "88" * 32,
-                  arbiter="0x" + "ab" * 20, decideBy=PAID_AT + 30 * DAY)
+    def disputed(self, settlement: str, proposed: int = 0, by: str = BUYER) -> Story:
+        self._log(
+            settlement,
+            "DisputeRaised",
+            by=by,
+            proposedToStore=proposed,
+            reasonHash="0x" + "88" * 32,
+            arbiter="0x" + "ab" * 20,
+            decideBy=PAID_AT + 30 * DAY,
+        )
         return self
 
-    def completed(self, settlement: str, to_store: int, to_payer: int = 0, ending: int = 0) -> "Story":
-        self._log(settlement, "SettlementCompleted", paymentRecord=1, toStore=to_store, toPayer=to_payer,
-                  ending=ending)
+    def completed(self, settlement: str, to_store: int, to_payer: int = 0, ending: int = 0) -> Story:
+        self._log(settlement, "SettlementCompleted", paymentRecord=1, toStore=to_store, toPayer=to_payer, ending=ending)
         return self
 
-    def credited(self, settlement: str, recipient: str, amount: int) -> "Story":
+    def credited(self, settlement: str, recipient: str, amount: int) -> Story:
         self._log(settlement, "PayoutCredited", recipient=recipient, token=TOKEN, amount=amount)
         return self
 
-    def released(self, settlement: str, to_store: int = 25_000_000) -> "Story":
+    def released(self, settlement: str, to_store: int = 25_000_000) -> Story:
         self._log(settlement, "SettlementReleased", paymentRecord=2, toStore=to_store)
         return self
 
-    def rejected(self, settlement: str, to_payer: int = 25_000_000) -> "Story":
+    def rejected(self, settlement: str, to_payer: int = 25_000_000) -> Story:
         self._log(settlement, "SettlementRejected", paymentRecord=3, toPayer=to_payer)
         return self
 
-    def resolved(self, settlement: str, to_store: int, to_payer: int, ending: int = 4) -> "Story":
+    def resolved(self, settlement: str, to_store: int, to_payer: int, ending: int = 4) -> Story:
         self._log(settlement, "DisputeResolved", paymentRecord=4, toStore=to_store, toPayer=to_payer, ending=ending)
         return self
 
-    def retracted(self, settlement: str) -> "Story":
+    def retracted(self, settlement: str) -> Story:
         """A reorganisation took the settlement's newest log away."""
         self.logs[settlement].pop()
         return self
@@ -97,7 +135,7 @@ class Story:
     @property
     def order(self) -> dict:
         states = []
-        for sid, logs in self.logs.items():   # in the order they were opened
+        for sid, logs in self.logs.items():  # in the order they were opened
             state = fold(logs)
             state["id"] = sid
             states.append(state)
@@ -118,12 +156,15 @@ def test_a_matching_payment_is_paid_and_shipping_and_full_confirmation_complete_
     assert [s["step"] for s in order["steps"]] == ["SettlementOpened", "SettlementShipped", "SettlementCompleted"]
 
 
-@pytest.mark.parametrize("given, reason", [
-    (dict(amount=24_000_000), "frozen amount 24000000 differs from the order amount 25000000"),
-    (dict(token=OTHER_TOKEN), f"token {OTHER_TOKEN} is not the order's {TOKEN}"),
-    (dict(snapshot="0x" + "00" * 32), "snapshot hash does not match the order snapshot"),
-    (dict(time_limit=90 * DAY), f"time limit {90 * DAY}s is not the order's {10 * DAY}s"),
-])
+@pytest.mark.parametrize(
+    "given, reason",
+    [
+        ({"amount": 24_000_000}, "frozen amount 24000000 differs from the order amount 25000000"),
+        ({"token": OTHER_TOKEN}, f"token {OTHER_TOKEN} is not the order's {TOKEN}"),
+        ({"snapshot": "0x" + "00" * 32}, "snapshot hash does not match the order snapshot"),
+        ({"time_limit": 90 * DAY}, f"time limit {90 * DAY}s is not the order's {10 * DAY}s"),
+    ],
+)
 def test_a_payment_that_does_not_match_the_terms_is_a_mismatch_with_its_reason(given, reason):
     order = Story().opened("S1", **given).order
     assert order["status"] == "payment_mismatch" and order["mismatch"] == [reason]
@@ -147,8 +188,11 @@ def test_an_update_that_changes_the_time_limit_is_a_mismatch():
 
 def test_the_store_is_short_paid_when_less_than_the_amount_due_reached_it():
     order = Story().opened("S1").shipped("S1").completed("S1", 20_000_000, 5_000_000).order
-    assert (order["status"], order["paid_to_store"], order["refunded_to_payer"]) == ("short_paid", 20_000_000,
-                                                                                      5_000_000)
+    assert (order["status"], order["paid_to_store"], order["refunded_to_payer"]) == (
+        "short_paid",
+        20_000_000,
+        5_000_000,
+    )
 
 
 def test_a_rejection_refunds_and_a_release_after_the_time_limit_is_shown_as_released():
@@ -161,8 +205,11 @@ def test_a_dispute_shows_until_the_arbiter_splits_it():
     story = Story().opened("S1").shipped("S1").disputed("S1")
     assert story.order["status"] == "disputed"
     order = story.resolved("S1", 15_000_000, 10_000_000).order
-    assert (order["status"], order["settlement_status"], order["paid_to_store"]) == ("short_paid", "resolved",
-                                                                                      15_000_000)
+    assert (order["status"], order["settlement_status"], order["paid_to_store"]) == (
+        "short_paid",
+        "resolved",
+        15_000_000,
+    )
     assert Story().opened("S1").disputed("S1").resolved("S1", 0, 25_000_000).order["status"] == "refunded"
 
 
@@ -207,7 +254,7 @@ def test_a_later_mismatched_settlement_does_not_hide_a_valid_payment():
 def test_a_rejected_settlement_no_longer_hides_a_later_valid_payment():
     story = Story().opened("S1").rejected("S1")
     assert story.order["status"] == "refunded"
-    order = story.opened("S2", payer=LENDER).order   # paid again (here by a lender for the buyer)
+    order = story.opened("S2", payer=LENDER).order  # paid again (here by a lender for the buyer)
     assert (order["status"], order["settlement_id"], order["other_settlements"]) == ("paid", "S2", ["S1"])
 
 
@@ -236,12 +283,12 @@ def test_a_retracted_shipment_puts_the_order_back_to_paid():
 
 
 def test_terms_the_contract_would_refuse_are_refused_at_creation():
-    rules = dict(default_time_limit=10 * DAY, min_time_limit=3600, max_time_limit=90 * DAY)
+    rules = {"default_time_limit": 10 * DAY, "min_time_limit": 3600, "max_time_limit": 90 * DAY}
     with pytest.raises(OrderRefused, match="not allowed"):
         decide_terms(1, OTHER_TOKEN, None, token_allowed=False, **rules)
     with pytest.raises(OrderRefused, match="outside the contract's range"):
         decide_terms(1, TOKEN, 60, token_allowed=True, **rules)
-    assert decide_terms(1, TOKEN, None, token_allowed=True, **rules) == 10 * DAY   # the contract's default
+    assert decide_terms(1, TOKEN, None, token_allowed=True, **rules) == 10 * DAY  # the contract's default
     assert decide_terms(1, TOKEN, 7200, token_allowed=True, **rules) == 7200
 
 
@@ -257,6 +304,7 @@ def test_a_history_entry_carries_the_step_its_coordinates_and_whether_it_matched
 
 def test_a_payment_that_names_no_time_limit_opens_with_the_orders_own():
     from engine.settlement.store_order import open_time_limit
+
     # Given an order whose terms fix a time limit of one hour
     terms = OrderTerms(amount_due=5, token="0x" + "11" * 20, snapshot_hash="0x" + "ab" * 32, time_limit=3600)
     # When its snapshot is paid without a time limit, Then the order's own is used

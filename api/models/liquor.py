@@ -6,10 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from api.models.common import Name, Signature, Strict, Text, TypedData
+from api.types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out, _integer_string
 from engine.liquor import CASE_CODE_PATTERN, CASE_STATES, LOAN_STATUSES, MAX_CASES, MAX_ID, MAX_LOAN_TERM, MAX_WINDOW
-
-from .models import Name, Signature, Strict, Text, TypedData
-from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out, _integer_string
 
 Count = Annotated[int, Field(ge=1, le=MAX_CASES)]
 TokenId = _integer_string(1, MAX_ID, "a case's token id")
@@ -17,16 +16,24 @@ PlanId = _integer_string(1, MAX_ID, "a sale plan's id")
 PurchaseId = _integer_string(1, MAX_ID, "a purchase's id")
 Timestamp = _integer_string(0, 2**40 - 1, "unix time in seconds")
 Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="seconds")]
-LoanTerm = Annotated[int, Field(ge=1, le=MAX_LOAN_TERM, description="seconds from each case's outbound until "
-                                                                     "its loan is due", examples=[2_592_000])]
+LoanTerm = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_LOAN_TERM,
+        description="seconds from each case's outbound until its loan is due",
+        examples=[2_592_000],
+    ),
+]
 CaseCode = Annotated[str, StringConstraints(pattern=CASE_CODE_PATTERN), Field(examples=["GLN-2015-000123"])]
 HexBytes = Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=4098)]
 PublicKey = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{128}$")]
-CaseState = Literal[CASE_STATES]   # type: ignore[valid-type]
-LoanStatus = Literal[LOAN_STATUSES]   # type: ignore[valid-type]
+CaseState = Literal[CASE_STATES]  # type: ignore[valid-type]
+LoanStatus = Literal[LOAN_STATUSES]  # type: ignore[valid-type]
 
 
 # -- listings: the facts and terms behind a plan's hashes
+
 
 class FactsIn(Strict):
     """The liquor's facts; their hash is what the plan carries on chain."""
@@ -35,8 +42,11 @@ class FactsIn(Strict):
     producer: Name = Field(examples=["Glen Example Distillery"])
     vintage: Annotated[int, Field(ge=1800, le=9999)]
     volume_ml: Annotated[int, Field(ge=1, le=100_000, description="Volume per bottle, millilitres.")]
-    abv: Annotated[str, StringConstraints(pattern=r"^(100(\.0+)?|[0-9]{1,2}(\.[0-9]{1,2})?)$"),
-                   Field(description="Alcohol by volume, percent, a decimal string.", examples=["43.5"])]
+    abv: Annotated[
+        str,
+        StringConstraints(pattern=r"^(100(\.0+)?|[0-9]{1,2}(\.[0-9]{1,2})?)$"),
+        Field(description="Alcohol by volume, percent, a decimal string.", examples=["43.5"]),
+    ]
     bottles_per_case: Annotated[int, Field(ge=1, le=1000)]
 
 
@@ -88,6 +98,7 @@ class Listing(BaseModel):
 
 # -- actions (the sender signs the transaction)
 
+
 class CreatePlanIn(Strict):
     """A sale plan over a listing's facts and terms (S1); the producer sends it."""
 
@@ -105,8 +116,10 @@ class LoanTerms(Strict):
 
     lender: Address
     interest_per_case: Amount = 0
-    term: LoanTerm = Field(description="Seconds from each case's outbound until its loan is due: the term runs "
-                                       "from when the buyer holds the case, however late the warehouse ships it.")
+    term: LoanTerm = Field(
+        description="Seconds from each case's outbound until its loan is due: the term runs "
+        "from when the buyer holds the case, however late the warehouse ships it."
+    )
 
 
 class CustodyIn(Strict):
@@ -181,8 +194,9 @@ class PickupTypedIn(Strict):
     holder: Address
     ciphertext: HexBytes = Field(description="The delivery address, ECIES-encrypted to the warehouse's key.")
     code_hash: Hash32 = Field(description="keccak-256 of the pickup code only the recipient knows.")
-    deadline: Timestamp | None = Field(None, description="Until when the signed request may be relayed. "
-                                                         "Default: a day from now.")
+    deadline: Timestamp | None = Field(
+        None, description="Until when the signed request may be relayed. Default: a day from now."
+    )
 
 
 class RequestPickupIn(CaseActionIn):
@@ -210,6 +224,7 @@ class WarehouseKeyIn(Strict):
 
 
 # -- responses
+
 
 class LiquorStep(BaseModel):
     """One log in the life of a plan, purchase or case, with its chain coordinates."""
@@ -356,8 +371,9 @@ class Metadata(BaseModel):
 class CustodyTypedData(TypedData):
     """The custody agreement to sign, with what the buyer agrees to and what the payer pays."""
 
-    terms: dict[str, Any] | None = Field(description="The custody terms (None: no listing carries the plan's "
-                                                      "terms hash; the buyer signs only the hash).")
+    terms: dict[str, Any] | None = Field(
+        description="The custody terms (None: no listing carries the plan's terms hash; the buyer signs only the hash)."
+    )
     token: Address
     amount: Uint256Out = Field(description="The price of the quantity, token base units.")
 

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from api.models.common import Signature, Strict
+from api.types import Address, Hash32, Uint256Out
 from engine.signin import MAX_MESSAGE
-
-from .models import Signature, Strict
-from .types import Address, Hash32, Uint256Out
 
 Message = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE)]
 

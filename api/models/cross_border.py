@@ -8,14 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from .models import LogStep, Strict, UnsignedTransaction
+from api.models.common import LogStep, Strict, UnsignedTransaction
+from api.types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
 from engine.cross_border.orders import DEFAULT_BILLING_WINDOW, ENDINGS, MAX_WINDOW, MIN_WINDOW, STATUSES
 
-from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
-
 Place = Annotated[str, StringConstraints(min_length=1, max_length=64), Field(examples=["CN-SZX"])]
-Measure = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$"),
-                    Field(description="A positive decimal string.", examples=["50"])]
+Measure = Annotated[
+    str,
+    StringConstraints(pattern=r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$"),
+    Field(description="A positive decimal string.", examples=["50"]),
+]
 
 
 class QuoteIn(Strict):
@@ -28,7 +30,8 @@ class QuoteIn(Strict):
     height_cm: Measure | int
     weight_kg: Measure
     price_minor: Annotated[int, Field(ge=1, le=2**96 - 1)] | Amount = Field(
-        description="The goods' price in minor units (an integer, or a decimal string).")
+        description="The goods' price in minor units (an integer, or a decimal string)."
+    )
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
     quoted_at: datetime = Field(description="ISO-8601 with its time zone.")
 
@@ -49,8 +52,8 @@ class QuoteOut(BaseModel):
 OrderId = Annotated[int, Field(ge=1, le=2**63 - 1, description="The escrow's order id.")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Policy = Literal["seller_pays_return", "buyer_pays_return"]
-OrderStatus = Literal[STATUSES]   # type: ignore[valid-type]
-Ending = Literal[ENDINGS + ("returned",)]   # type: ignore[valid-type]
+OrderStatus = Literal[STATUSES]  # type: ignore[valid-type]
+Ending = Literal[ENDINGS + ("returned",)]  # type: ignore[valid-type]
 ChainTime = Annotated[int, Field(description="Chain time, seconds since the epoch.")]
 
 
@@ -63,14 +66,18 @@ class OrderQuoteIn(QuoteIn):
     token: Address = Field(description="The seller's settlement token (allow-listed on the escrow).")
     settlement_currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] = Field(
         description="The currency the token stands for; the operator's latest rate from the shipment's currency "
-                    "into it converts the amounts.")
+        "into it converts the amounts."
+    )
     goods: Text = Field(description="What is bought, as the buyer sees it.")
-    return_policy: Policy = Field("seller_pays_return",
-                                  description="Who pays the return freight if the goods are sent back.")
+    return_policy: Policy = Field(
+        "seller_pays_return", description="Who pays the return freight if the goods are sent back."
+    )
     billing_window: Annotated[int, Field(ge=MIN_WINDOW, le=MAX_WINDOW)] = Field(
-        DEFAULT_BILLING_WINDOW, description="Seconds from payment by which the seller bills the freight (1 to 180 "
-                                            "days); past them the buyer may cancel and take back the price and the "
-                                            "freight not yet paid.")
+        DEFAULT_BILLING_WINDOW,
+        description="Seconds from payment by which the seller bills the freight (1 to 180 "
+        "days); past them the buyer may cancel and take back the price and the "
+        "freight not yet paid.",
+    )
 
 
 class OrderSnapshot(BaseModel):
@@ -85,10 +92,14 @@ class OrderSnapshot(BaseModel):
     shipment: dict[str, Any] = Field(description="The quote request: path, size, weight, price in its currency.")
     quoted_at: str
     freight: dict[str, Any] = Field(description="The freight estimate, in the shipment's currency.")
-    rate: dict[str, Any] | None = Field(description="The operator's rate (with its time and its signature's hash); "
-                                                    "none when the currencies are the same.")
-    settlement: dict[str, Any] = Field(description="The token, its currency and decimals; price, target freight "
-                                                   "and hold in its base units (decimal strings).")
+    rate: dict[str, Any] | None = Field(
+        description="The operator's rate (with its time and its signature's hash); "
+        "none when the currencies are the same."
+    )
+    settlement: dict[str, Any] = Field(
+        description="The token, its currency and decimals; price, target freight "
+        "and hold in its base units (decimal strings)."
+    )
     return_policy: str
     billing_window: int | None = Field(None, description="Seconds from payment by which the seller bills.")
     rate_valid_until: int = Field(description="Chain time (seconds) until which the quote's rate holds.")
@@ -115,8 +126,10 @@ class OrderQuoteOut(BaseModel):
     freight: QuoteOut = Field(description="The freight estimate, in the shipment's currency.")
     breakdown: Breakdown = Field(description="In the settlement token's base units, converted at the rate.")
     rate_valid_until: int = Field(description="Chain time (seconds) until which the quote's rate holds.")
-    approve: UnsignedTransaction = Field(description="The buyer's ERC-20 approval of the hold; once it is mined, "
-                                                     "`POST /cross-border/pay` gives the `pay` to sign.")
+    approve: UnsignedTransaction = Field(
+        description="The buyer's ERC-20 approval of the hold; once it is mined, "
+        "`POST /cross-border/pay` gives the `pay` to sign."
+    )
 
 
 class PayIn(Strict):
@@ -149,8 +162,9 @@ class ReasonIn(OrderIn):
 
 class AnswerReturnIn(OrderIn):
     accept: bool
-    return_freight: Amount = Field(0, description="What the return freight cost, kept by the seller when the "
-                                                  "policy puts it on the buyer.")
+    return_freight: Amount = Field(
+        0, description="What the return freight cost, kept by the seller when the policy puts it on the buyer."
+    )
     reason: str = Field("", max_length=500)
 
 
@@ -180,8 +194,9 @@ class TopUpOut(BaseModel):
 class ReturnAnswerOut(BaseModel):
     accepted: bool
     reason_hash: str | None = None
-    contest_by: ChainTime | None = Field(None, description="A refusal: until when the buyer may take it to the "
-                                                           "arbiter; the price stays held until then.")
+    contest_by: ChainTime | None = Field(
+        None, description="A refusal: until when the buyer may take it to the arbiter; the price stays held until then."
+    )
     to_buyer: Uint256Out | None = None
     to_seller: Uint256Out | None = Field(None, description="An accepted return: the return freight the seller kept.")
 
@@ -230,8 +245,9 @@ class CrossBorderOrderOut(BaseModel):
     refunded_freight: AmountOut
     policy: Policy
     snapshot_hash: str
-    bill_by: ChainTime = Field(description="The billing deadline: past it, an order still unbilled may be "
-                                           "cancelled or escalated by its buyer.")
+    bill_by: ChainTime = Field(
+        description="The billing deadline: past it, an order still unbilled may be cancelled or escalated by its buyer."
+    )
     billing_window: int | None = None
     legs: list[Leg]
     final_bill: FinalBillOut | None = None

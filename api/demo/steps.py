@@ -3,19 +3,27 @@ printed line per mined step."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from ..client import Holder
+from api.client import Holder
 
 
 class StepWalk:
     """A walk against an API reachable through ``http``: ``settle(block)`` returns once the engine
     has indexed the block, ``holder(i)`` is dev account ``i``'s holder, ``out`` prints a line."""
 
-    hidden_events: tuple[str, ...] = ("Approval",)   # not worth a mention in the printed step
+    hidden_events: tuple[str, ...] = ("Approval",)  # not worth a mention in the printed step
 
-    def __init__(self, http, admin: dict, token: str, settle: Callable[[int], None], holder: Callable,
-                 accounts: tuple[int, ...], out: Callable[[str], None] = print):
+    def __init__(
+        self,
+        http,
+        admin: dict,
+        token: str,
+        settle: Callable[[int], None],
+        holder: Callable,
+        accounts: tuple[int, ...],
+        out: Callable[[str], None] = print,
+    ):
         self.http = http
         self.admin = admin
         self.token = token

@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from eth_account import Account
 
+from api.client import ApiError, Holder, agreement, answer, settlement_key
+from api.demo.cross_border import CrossBorderWalk
+from api.demo.group_buy import GroupBuyWalk
+from api.demo.liquor import CaseWalk
 from engine.chain.node import DEV_MNEMONIC
 from engine.chain.rpc import Rpc
-
-from ..client import ApiError, Holder, agreement, answer, settlement_key
-from .demo_cross_border import CrossBorderWalk
-from .demo_group_buy import GroupBuyWalk
-from .demo_liquor import CaseWalk
 
 Account.enable_unaudited_hdwallet_features()
 
 # Dev accounts (index in the test mnemonic) and their parts in the walk.
 ARBITER, ALICE, STORE, BOB, LENDER, KEEPER = 0, 1, 2, 3, 4, 9
 STORE_ID = "corner-shop"
-UNIT = 1_000_000   # tUSD has 6 decimals
+UNIT = 1_000_000  # tUSD has 6 decimals
 
 
 def dev_account(index: int):
@@ -46,8 +45,15 @@ class Walk:
     move the dev chain's clock for the time-limit flow.
     """
 
-    def __init__(self, http, rpc: Rpc, admin_token: str, settle: Callable[[int], None],
-                 out: Callable[[str], None] = print, anchor: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        http,
+        rpc: Rpc,
+        admin_token: str,
+        settle: Callable[[int], None],
+        out: Callable[[str], None] = print,
+        anchor: Callable[[str], None] | None = None,
+    ):
         self.http = http
         self.rpc = rpc
         self.admin = {"Authorization": f"Bearer {admin_token}"}
@@ -77,11 +83,15 @@ class Walk:
 
     def show(self, number: str) -> dict:
         o = self._order(number)
-        steps = " → ".join(f"{s['step'].removeprefix('Settlement')}@{s['block_number']}"
-                           f"({s['confirmations']} conf)" for s in o.get("steps", []))
-        self.out(f"    view: {o['order_number']:<6} {o['status']:<17} amount {tusd(int(o['amount']))}, "
-                 f"frozen {tusd(int(o.get('frozen_amount') or 0))}, to store {tusd(int(o['paid_to_store']))}, "
-                 f"to payer {tusd(int(o['refunded_to_payer']))}")
+        steps = " → ".join(
+            f"{s['step'].removeprefix('Settlement')}@{s['block_number']}({s['confirmations']} conf)"
+            for s in o.get("steps", [])
+        )
+        self.out(
+            f"    view: {o['order_number']:<6} {o['status']:<17} amount {tusd(int(o['amount']))}, "
+            f"frozen {tusd(int(o.get('frozen_amount') or 0))}, to store {tusd(int(o['paid_to_store']))}, "
+            f"to payer {tusd(int(o['refunded_to_payer']))}"
+        )
         if o.get("settlement_id"):
             self.out(f"          settlement {o['settlement_id'][:18]}…  steps: {steps or '-'}")
         for problem in o.get("mismatch") or []:
@@ -97,11 +107,23 @@ class Walk:
         return order, order["payment"]
 
     def _pay(self, payer: int, key: dict, amount: int, payment: dict, what: str) -> None:
-        self._send(payer, "/settlements/approve", {"owner": self.holders[payer].address, "token": self.token,
-                                                   "amount": str(amount)}, "payer approved the settlement contract")
-        self._send(payer, "/settlements/open", {"key": key, "amount": str(amount),
-                                                "snapshot_hash": payment["snapshot_hash"],
-                                                "time_limit": payment["time_limit"]}, what)
+        self._send(
+            payer,
+            "/settlements/approve",
+            {"owner": self.holders[payer].address, "token": self.token, "amount": str(amount)},
+            "payer approved the settlement contract",
+        )
+        self._send(
+            payer,
+            "/settlements/open",
+            {
+                "key": key,
+                "amount": str(amount),
+                "snapshot_hash": payment["snapshot_hash"],
+                "time_limit": payment["time_limit"],
+            },
+            what,
+        )
 
     # -- the walk
 
@@ -109,13 +131,18 @@ class Walk:
         status = answer(self.http.get("/status"))
         self.token = status["contracts"]["TestStablecoin"]
         store = self.holders[STORE]
-        self.out(f"chain {status['chain_id']}, settlement contract {status['contracts']['C2CSettlement']}, "
-                 f"token tUSD {self.token}")
-        r = self.http.post("/stores", json={"store_id": STORE_ID, "name": "Corner Shop", "address": store.address},
-                           headers=self.admin)
+        self.out(
+            f"chain {status['chain_id']}, settlement contract {status['contracts']['C2CSettlement']}, "
+            f"token tUSD {self.token}"
+        )
+        r = self.http.post(
+            "/stores", json={"store_id": STORE_ID, "name": "Corner Shop", "address": store.address}, headers=self.admin
+        )
         if r.status_code == 409:
-            raise RuntimeError(f"store {STORE_ID!r} is already registered in this event store: the demo runs on "
-                               "a fresh one (delete var/ or set ORDERCHAIN_DB / ORDERCHAIN_VAR)")
+            raise RuntimeError(
+                f"store {STORE_ID!r} is already registered in this event store: the demo runs on "
+                "a fresh one (delete var/ or set ORDERCHAIN_DB / ORDERCHAIN_VAR)"
+            )
         key = answer(r)["api_key"]
         self.store_headers = {"Authorization": f"Bearer {key}"}
         self.out(f"registered store {STORE_ID!r} at {store.address} (dev account {STORE}); API key issued once")
@@ -123,9 +150,12 @@ class Walk:
     def _ship(self, number: str, key: dict, waybill: str) -> None:
         """The store ships against the frozen amount and snapshot its view shows."""
         seen = self._order(number)
-        self._send(STORE, "/settlements/ship", {"key": key, "waybill": waybill, "amount": seen["frozen_amount"],
-                                                "snapshot_hash": seen["snapshot_hash"]},
-                   f"store shipped against {tusd(int(seen['frozen_amount']))}")
+        self._send(
+            STORE,
+            "/settlements/ship",
+            {"key": key, "waybill": waybill, "amount": seen["frozen_amount"], "snapshot_hash": seen["snapshot_hash"]},
+            f"store shipped against {tusd(int(seen['frozen_amount']))}",
+        )
 
     def _later(self, seconds: int, what: str) -> None:
         self.rpc.call("evm_increaseTime", seconds)
@@ -134,8 +164,12 @@ class Walk:
 
     def happy_path(self) -> None:
         alice = self.holders[ALICE].address
-        _, pay = self._new_order("D-1", 25 * UNIT, "pay, ship, confirm",
-                                 items=[{"name": "green tea", "quantity": 2, "unit_price": str(12_500_000)}])
+        _, pay = self._new_order(
+            "D-1",
+            25 * UNIT,
+            "pay, ship, confirm",
+            items=[{"name": "green tea", "quantity": 2, "unit_price": str(12_500_000)}],
+        )
         key = settlement_key(pay, "D-1", alice, self.token)
         self.show("D-1")
         self._pay(ALICE, key, 25 * UNIT, pay, "Alice opened the settlement (funds frozen)")
@@ -151,11 +185,19 @@ class Walk:
         key = settlement_key(pay, "D-2", alice, self.token)
         self._pay(ALICE, key, 40 * UNIT, pay, "Alice opened the settlement")
         self._ship("D-2", key, "SF1000000002")
-        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": str(30 * UNIT),
-                                                 "reason": "one item missing"}, "Alice claimed 30 tUSD due")
+        self._send(
+            ALICE,
+            "/settlements/claim",
+            {"key": key, "amount_due": str(30 * UNIT), "reason": "one item missing"},
+            "Alice claimed 30 tUSD due",
+        )
         self.show("D-2")
-        self._send(STORE, "/settlements/accept-claim", {"key": key},
-                   "store accepted: 30 tUSD to the store, 10 tUSD back to Alice")
+        self._send(
+            STORE,
+            "/settlements/accept-claim",
+            {"key": key},
+            "store accepted: 30 tUSD to the store, 10 tUSD back to Alice",
+        )
         self.show("D-2")
 
     def reject(self) -> None:
@@ -173,19 +215,25 @@ class Walk:
         key = settlement_key(pay, "D-4", bob, self.token)
         self._pay(BOB, key, 60 * UNIT, pay, "Bob opened the settlement")
         self._ship("D-4", key, "SF1000000004")
-        self._send(BOB, "/settlements/dispute", {"key": key, "proposed_to_store": str(20 * UNIT),
-                                                 "reason": "box arrived damaged"},
-                   "Bob raised a dispute, proposing 20 tUSD to the store")
+        self._send(
+            BOB,
+            "/settlements/dispute",
+            {"key": key, "proposed_to_store": str(20 * UNIT), "reason": "box arrived damaged"},
+            "Bob raised a dispute, proposing 20 tUSD to the store",
+        )
         self.show("D-4")
         arbiter = self.holders[ARBITER].address
-        self._send(ARBITER, "/settlements/resolve", {"key": key, "sender": arbiter, "to_store": str(36 * UNIT)},
-                   "arbiter resolved: 36 tUSD to the store, 24 tUSD back to Bob")
+        self._send(
+            ARBITER,
+            "/settlements/resolve",
+            {"key": key, "sender": arbiter, "to_store": str(36 * UNIT)},
+            "arbiter resolved: 36 tUSD to the store, 24 tUSD back to Bob",
+        )
         self.show("D-4")
 
     def release(self) -> None:
         alice = self.holders[ALICE].address
-        _, pay = self._new_order("D-5", 20 * UNIT, "buyer stays silent; released after the time limit",
-                                 time_limit=3600)
+        _, pay = self._new_order("D-5", 20 * UNIT, "buyer stays silent; released after the time limit", time_limit=3600)
         key = settlement_key(pay, "D-5", alice, self.token)
         self._pay(ALICE, key, 20 * UNIT, pay, "Alice opened the settlement (time limit 1 hour)")
         self._ship("D-5", key, "SF1000000005")
@@ -194,8 +242,12 @@ class Walk:
         except ApiError as exc:
             self.out(f"  ✗ release before the limit is refused: {exc.problem.get('revert', {}).get('error')}")
         self._later(3601, "1 hour")
-        self._send(KEEPER, "/settlements/release", {"key": key, "sender": self.holders[KEEPER].address},
-                   "anyone (here dev account 9) released the full amount to the store")
+        self._send(
+            KEEPER,
+            "/settlements/release",
+            {"key": key, "sender": self.holders[KEEPER].address},
+            "anyone (here dev account 9) released the full amount to the store",
+        )
         self.show("D-5")
 
     def permit(self) -> None:
@@ -204,10 +256,18 @@ class Walk:
         key = settlement_key(pay, "D-6", bob.address, self.token)
         permit = bob.permit(self.token, 12 * UNIT)
         self.out("  Bob signed a permit (typed data) locally; no approval transaction")
-        self._send(BOB, "/settlements/open-with-permit", {"key": key, "amount": str(12 * UNIT),
-                                                          "snapshot_hash": pay["snapshot_hash"],
-                                                          "time_limit": pay["time_limit"], "permit": permit},
-                   "Bob opened with the permit")
+        self._send(
+            BOB,
+            "/settlements/open-with-permit",
+            {
+                "key": key,
+                "amount": str(12 * UNIT),
+                "snapshot_hash": pay["snapshot_hash"],
+                "time_limit": pay["time_limit"],
+                "permit": permit,
+            },
+            "Bob opened with the permit",
+        )
         self.show("D-6")
         self._send(BOB, "/settlements/confirm", {"key": key}, "Bob confirmed")
         self.show("D-6")
@@ -219,8 +279,12 @@ class Walk:
         self._pay(LENDER, key, 30 * UNIT, pay, "the lender (dev account 4) opened for Alice")
         self.show("D-7")
         self._ship("D-7", key, "SF1000000007")
-        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": str(25 * UNIT), "reason": "a size short"},
-                   "Alice claimed 25 tUSD due")
+        self._send(
+            ALICE,
+            "/settlements/claim",
+            {"key": key, "amount_due": str(25 * UNIT), "reason": "a size short"},
+            "Alice claimed 25 tUSD due",
+        )
         self._send(STORE, "/settlements/accept-claim", {"key": key}, "store accepted; 5 tUSD return to the lender")
         self.show("D-7")
 
@@ -239,12 +303,20 @@ class Walk:
         key = settlement_key(pay, "D-9", alice, self.token)
         self._pay(ALICE, key, 18 * UNIT, pay, "Alice opened the settlement")
         self._ship("D-9", key, "SF1000000009")
-        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": str(9 * UNIT), "reason": "half spoiled"},
-                   "Alice claimed 9 tUSD due")
+        self._send(
+            ALICE,
+            "/settlements/claim",
+            {"key": key, "amount_due": str(9 * UNIT), "reason": "half spoiled"},
+            "Alice claimed 9 tUSD due",
+        )
         self.show("D-9")
         self._later(7 * 86_400, "7 days: the store's response window passed")
-        self._send(KEEPER, "/settlements/execute-claim", {"key": key, "sender": self.holders[KEEPER].address},
-                   "anyone executed the unanswered claim: 9 tUSD to the store, 9 tUSD back to Alice")
+        self._send(
+            KEEPER,
+            "/settlements/execute-claim",
+            {"key": key, "sender": self.holders[KEEPER].address},
+            "anyone executed the unanswered claim: 9 tUSD to the store, 9 tUSD back to Alice",
+        )
         self.show("D-9")
 
     def amicable(self) -> None:
@@ -254,10 +326,18 @@ class Walk:
         self._pay(BOB, key, 30 * UNIT, pay, "Bob opened the settlement")
         signed = agreement(self.holders[STORE], key, 28 * UNIT)
         self.out("  the store signed Agreement(settlement, 28 tUSD, deadline) locally and gave Bob the signature")
-        self._send(BOB, "/settlements/settle", {"key": key, "sender": bob.address, "to_store": str(28 * UNIT),
-                                                "deadline": signed["deadline"],
-                                                "store_signature": signed["signature"]},
-                   "Bob settled with it: 28 tUSD to the store, 2 tUSD back, in one call")
+        self._send(
+            BOB,
+            "/settlements/settle",
+            {
+                "key": key,
+                "sender": bob.address,
+                "to_store": str(28 * UNIT),
+                "deadline": signed["deadline"],
+                "store_signature": signed["signature"],
+            },
+            "Bob settled with it: 28 tUSD to the store, 2 tUSD back, in one call",
+        )
         self.show("D-10")
 
     def contested(self) -> None:
@@ -266,62 +346,111 @@ class Walk:
         key = settlement_key(pay, "D-11", alice, self.token)
         self._pay(ALICE, key, 22 * UNIT, pay, "Alice opened the settlement")
         self._ship("D-11", key, "SF1000000011")
-        self._send(ALICE, "/settlements/claim", {"key": key, "amount_due": "0", "reason": "never arrived"},
-                   "Alice claimed nothing is due")
-        self._send(STORE, "/settlements/contest-claim", {"key": key, "reason": "courier shows it delivered"},
-                   "store contested: a dispute for the arbiter")
+        self._send(
+            ALICE,
+            "/settlements/claim",
+            {"key": key, "amount_due": "0", "reason": "never arrived"},
+            "Alice claimed nothing is due",
+        )
+        self._send(
+            STORE,
+            "/settlements/contest-claim",
+            {"key": key, "reason": "courier shows it delivered"},
+            "store contested: a dispute for the arbiter",
+        )
         self.show("D-11")
         arbiter = self.holders[ARBITER].address
-        self._send(ARBITER, "/settlements/resolve", {"key": key, "sender": arbiter, "to_store": str(22 * UNIT)},
-                   "arbiter resolved: all 22 tUSD to the store")
+        self._send(
+            ARBITER,
+            "/settlements/resolve",
+            {"key": key, "sender": arbiter, "to_store": str(22 * UNIT)},
+            "arbiter resolved: all 22 tUSD to the store",
+        )
         self.show("D-11")
 
     def run(self) -> dict[str, str]:
         """Every settlement flow, then a liquor case's life (its results in ``self.liquor``)."""
         self.setup()
-        for flow in (self.happy_path, self.claim_accepted, self.reject, self.dispute, self.release, self.permit,
-                     self.third_party_payer, self.mismatch_then_update, self.claim_unanswered, self.amicable,
-                     self.contested):
+        for flow in (
+            self.happy_path,
+            self.claim_accepted,
+            self.reject,
+            self.dispute,
+            self.release,
+            self.permit,
+            self.third_party_payer,
+            self.mismatch_then_update,
+            self.claim_unanswered,
+            self.amicable,
+            self.contested,
+        ):
             flow()
         self.out("\n== the store's orders, polled by change with the opaque cursor")
-        page = answer(self.http.get(f"/stores/{STORE_ID}/orders", params={"limit": 100},
-                                    headers=self.store_headers))
+        page = answer(self.http.get(f"/stores/{STORE_ID}/orders", params={"limit": 100}, headers=self.store_headers))
         for o in page["orders"]:
             self.out(f"  {o['order_number']:<6} {o['status']:<17} settlement {o.get('settlement_status') or '-'}")
-        self.liquor = CaseWalk(self.http, self.rpc, self.admin, self.token, self.settle,
-                               lambda i: Holder(self.http, dev_account(i)), out=self.out).run()
-        self.group_buy = GroupBuyWalk(self.http, self.admin, self.token, self.settle,
-                                      lambda i: Holder(self.http, dev_account(i)), self.anchor, out=self.out).run()
-        self.cross_border = CrossBorderWalk(self.http, self.rpc, self.admin, self.token, self.settle,
-                                            lambda i: Holder(self.http, dev_account(i)), out=self.out).run()
+        self.liquor = CaseWalk(
+            self.http,
+            self.rpc,
+            self.admin,
+            self.token,
+            self.settle,
+            lambda i: Holder(self.http, dev_account(i)),
+            out=self.out,
+        ).run()
+        self.group_buy = GroupBuyWalk(
+            self.http,
+            self.admin,
+            self.token,
+            self.settle,
+            lambda i: Holder(self.http, dev_account(i)),
+            self.anchor,
+            out=self.out,
+        ).run()
+        self.cross_border = CrossBorderWalk(
+            self.http,
+            self.rpc,
+            self.admin,
+            self.token,
+            self.settle,
+            lambda i: Holder(self.http, dev_account(i)),
+            out=self.out,
+        ).run()
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
         self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
         history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
         for h in history["history"]:
             where = f"block {h['block_number']}, tx {h['tx_hash'][:12]}…" if h.get("block_number") else h["created_at"]
-            verdict = "" if h.get("mismatch") is None else (
-                "  matches the order" if not h["mismatch"] else f"  mismatch: {'; '.join(h['mismatch'])}")
+            verdict = (
+                ""
+                if h.get("mismatch") is None
+                else ("  matches the order" if not h["mismatch"] else f"  mismatch: {'; '.join(h['mismatch'])}")
+            )
             self.out(f"  {h['step']:<18} {where}{verdict}")
         return self.results
 
 
 def anchored_by_polling(http, timeout: float = 60.0) -> Callable[[str], None]:
     """Waits until the engine's anchorer has anchored a bundle (it runs every few seconds)."""
+
     def anchored(bundle_hash: str) -> None:
         deadline = time.monotonic() + timeout
         while answer(http.get(f"/evidence/{bundle_hash}")).get("anchoring") is None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"evidence {bundle_hash} was not anchored within {timeout}s")
             time.sleep(0.2)
+
     return anchored
 
 
 def settle_by_polling(http, timeout: float = 15.0) -> Callable[[int], None]:
     """Waits until every view shows the block (``GET /views/wait``; the engine loop runs elsewhere)."""
+
     def settle(block: int) -> None:
         found = answer(http.get("/views/wait", params={"block": block, "timeout": timeout}, timeout=timeout + 10))
         if not found["reached"]:
             raise TimeoutError(f"the views did not show block {block} within {timeout}s: {found['views']}")
+
     return settle
 
 
@@ -330,11 +459,12 @@ def run_demo(service, settings) -> None:
     import httpx
     import uvicorn
 
-    from ..app import create_app
+    from api.app import create_app
 
     service.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host=settings.api_host, port=settings.api_port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(service), host=settings.api_host, port=settings.api_port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, name="orderchain-api", daemon=True)
     thread.start()
     base = f"http://{settings.api_host}:{settings.api_port}"
@@ -346,13 +476,21 @@ def run_demo(service, settings) -> None:
             time.sleep(0.05)
         print(f"API on {base} (docs at /docs); walking the settlement flows and a liquor case\n", flush=True)
         with httpx.Client(base_url=base, timeout=30) as http:
-            walk = Walk(http, service.rpc, settings.admin_token, settle_by_polling(http),
-                        out=lambda line: print(line, flush=True))
+            walk = Walk(
+                http,
+                service.rpc,
+                settings.admin_token,
+                settle_by_polling(http),
+                out=lambda line: print(line, flush=True),
+            )
             results = walk.run()
-        print(f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign and three cross-border "
-              "orders walked. "
-              f"The API keeps serving on {base}; "
-              f"admin token {settings.admin_token}. Ctrl-C to stop.", flush=True)
+        print(
+            f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign and three cross-border "
+            "orders walked. "
+            f"The API keeps serving on {base}; "
+            f"admin token {settings.admin_token}. Ctrl-C to stop.",
+            flush=True,
+        )
         thread.join()
     except KeyboardInterrupt:
         pass

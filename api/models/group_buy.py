@@ -6,18 +6,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 
-from .models import LogStep, Name, Strict
-from .types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
+from api.models.common import LogStep, Name, Strict
+from api.types import Address, Amount, AmountOut, Hash32, PositiveAmount, Uint256Out
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$"), Field(examples=["fabric"])]
-SchemeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9=,_-]{1,400}$"),
-                     Field(examples=["color=red,fabric=cotton"])]
+SchemeId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9=,_-]{1,400}$"), Field(examples=["color=red,fabric=cotton"])
+]
 Term = Annotated[int, Field(ge=1, le=120, description="Delivery term in production cycles.")]
 Quantity = Annotated[int, Field(ge=1, le=10**9)]
 CampaignId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 # -- catalogue
+
 
 class Requirement(Strict):
     name: Name
@@ -55,7 +57,7 @@ class QfdOut(BaseModel):
 class OptionIn(Strict):
     id: Ident
     attribute: Name | None = Field(None, description="The QFD attribute it stands for (conflicts come from the roof).")
-    surcharge: Annotated[int, Field(ge=-10**12, le=10**12)] = 0
+    surcharge: Annotated[int, Field(ge=-(10**12), le=10**12)] = 0
 
 
 class ParameterIn(Strict):
@@ -187,6 +189,7 @@ class WholesaleOut(BaseModel):
 
 
 # -- campaigns
+
 
 class BackerOut(BaseModel):
     quantity: int
