@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api import examples, problems
-from api.routers import chain, cross_border, evidence, freight, group_buy, liquor, stores
+from api.routers import chain, credits, cross_border, evidence, freight, group_buy, liquor, stores
 from api.routers import settlement as settlements
 
 ROUTERS = (
@@ -27,6 +27,7 @@ ROUTERS = (
     freight.router,
     cross_border.router,
     cross_border.notices_router,
+    credits.router,
     chain.router,
 )
 

@@ -31,6 +31,7 @@ from engine.registry import SOURCES
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
 from projections.chain_status import ChainStatusView
+from projections.credits import CreditsView
 from projections.cross_border import CrossBorderView
 from projections.evidence import EvidenceView
 from projections.freight import FreightView
@@ -70,6 +71,7 @@ class Service:
         self.chain_view = self.projector.view(ChainStatusView)
         self.liquor = self.projector.view(LiquorView)
         self.group_buy = self.projector.view(GroupBuyView)
+        self.credits = self.projector.view(CreditsView)
         self.evidence = self.projector.view(EvidenceView)
         self.instructions = self.projector.view(InstructionsView)
         self.freight = self.projector.view(FreightView)

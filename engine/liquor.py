@@ -24,6 +24,7 @@ from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
 from engine.chain.source import ChainAggregate, ChainSource
+from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
 
 CONTRACT = "LiquorCases"
@@ -445,7 +446,15 @@ CASE_EVENTS = frozenset(
         "Delivered",
     }
 )
-SOURCES = (
+
+
+class LiquorCredits(CreditAccount):
+    """A recipient's credits (refunds of cancelled purchases, payouts a token refused) and claims."""
+
+    kind = "liquor-credit"
+
+
+VIEWED_SOURCES = (
     ChainSource(
         contract=CONTRACT, aggregate=LiquorPlan, events=frozenset({"PlanCreated"}), key="planId", opens="PlanCreated"
     ),
@@ -461,4 +470,8 @@ SOURCES = (
         contract=CONTRACT, aggregate=WarehouseKey, events=frozenset({"WarehouseKeySet"}), key="warehouse", opens=None
     ),  # set again on every key change: always looked up
 )
-AGGREGATES = tuple(source.aggregate for source in SOURCES)
+AGGREGATES = tuple(source.aggregate for source in VIEWED_SOURCES)  # what the liquor view shows
+SOURCES = (
+    *VIEWED_SOURCES,
+    ChainSource(contract=CONTRACT, aggregate=LiquorCredits, events=CREDIT_EVENTS, key="recipient", opens=None),
+)

@@ -15,7 +15,7 @@ from engine.group_buy import campaign as group_buy
 from engine.settlement import escrow as settlement
 
 SOURCES: tuple[ChainSource, ...] = (
-    settlement.SOURCE,
+    *settlement.SOURCES,
     *liquor.SOURCES,
     *group_buy.SOURCES,
     *evidence.SOURCES,

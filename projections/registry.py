@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .chain_status import ChainStatusView
+from .credits import CreditsView
 from .cross_border import CrossBorderView
 from .evidence import EvidenceView
 from .freight import FreightView
@@ -23,4 +24,5 @@ VIEWS: tuple[type[View], ...] = (
     FreightView,
     CrossBorderView,
     RatesView,
+    CreditsView,
 )

@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from engine.chain.source import log_key, log_of
+from engine.credits import latest_claims
 from engine.db import Database
-from engine.settlement.escrow import OPEN_STATUSES, Settlement, fold
+from engine.settlement.escrow import OPEN_STATUSES, Settlement, SettlementCredits, fold
 from engine.settlement.store_order import (
     TERMS_EVENTS,
     OrderTerms,
@@ -46,6 +47,40 @@ class _Batch:
         self.history: list[tuple] = []  # (store id, order number, seq, n, entry)
         self._keys: dict[int, str] = {}
         self._numbers: dict[str, str | None] = {}
+        self.accounts: dict[str, dict | None] = {}  # credit account id -> {"recipient", "logs"}
+        self.dirty_accounts: set[str] = set()
+        self.claimed: dict[str, int] = {}  # recipients whose claims changed -> seq of the change
+        self._claims: dict[str, dict[tuple[str, str], tuple[int, int]]] = {}  # recipient -> latest claims
+
+    def account(self, aggregate_id: str) -> dict | None:
+        """A recipient's claims in the settlement contract (its account's logs)."""
+        if aggregate_id not in self.accounts:
+            row = self.db.fetchone(
+                "SELECT recipient, logs FROM view_credit_claims WHERE aggregate_id = ?", (aggregate_id,)
+            )
+            self.accounts[aggregate_id] = None if row is None else {"recipient": row[0], "logs": json.loads(row[1])}
+        return self.accounts[aggregate_id]
+
+    def claims_of(self, recipients: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
+        """The latest claim of each (recipient, token) among ``recipients``, as the batch leaves them."""
+        missing = [r for r in recipients if r not in self._claims]
+        for chunk in chunks(missing):
+            for r in chunk:
+                self._claims[r] = {}
+            for aggregate_id, recipient, logs in self.db.fetchall(
+                f"SELECT aggregate_id, recipient, logs FROM view_credit_claims "
+                f"WHERE recipient IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                self.accounts.setdefault(aggregate_id, {"recipient": recipient, "logs": json.loads(logs)})
+        wanted = set(missing)
+        for account in self.accounts.values():
+            if account is not None and account["recipient"] in wanted:
+                self._claims[account["recipient"]].update(latest_claims(account["recipient"], account["logs"]))
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for r in recipients:
+            found.update(self._claims[r])
+        return found
 
     def key_of(self, event: Any) -> str:
         """The aggregate id of an event as the view's rows spell it (str), computed once."""
@@ -145,6 +180,17 @@ class _Batch:
         return [s for s in (self.settlement(i) for i in sorted(ids)) if s is not None]
 
     def flush(self) -> None:
+        if self.dirty_accounts:
+            account_rows = []
+            for aggregate_id in self.dirty_accounts:
+                account = self.accounts[aggregate_id]
+                assert account is not None  # a changed account is in the batch
+                account_rows.append((aggregate_id, account["recipient"], dumps(account["logs"])))
+            self.db.executemany(
+                "INSERT INTO view_credit_claims (aggregate_id, recipient, logs) VALUES (?, ?, ?) "
+                "ON CONFLICT (aggregate_id) DO UPDATE SET logs = excluded.logs",
+                account_rows,
+            )
         if self.dirty_settlements:
             rows = []
             for aggregate_id in self.dirty_settlements:
@@ -190,6 +236,7 @@ class _Batch:
 
 
 SETTLEMENT_EVENT_CLASSES = (Settlement.Discovered, Settlement.LogRecorded, Settlement.Retracted)
+CLAIM_EVENT_CLASSES = (SettlementCredits.Discovered, SettlementCredits.LogRecorded, SettlementCredits.Retracted)
 
 
 def _opened_at(state: dict) -> tuple:
@@ -211,7 +258,7 @@ class StoreOrdersView(View):
     """Store orders with the progress of the settlements that pay them."""
 
     name = "store_orders"
-    version = 4
+    version = 5
     schema = (
         """CREATE TABLE IF NOT EXISTS view_stores (
             store_id TEXT PRIMARY KEY, name TEXT NOT NULL, address TEXT NOT NULL UNIQUE,
@@ -227,9 +274,13 @@ class StoreOrdersView(View):
             aggregate_id TEXT PRIMARY KEY, settlement_id TEXT NOT NULL, store_address TEXT,
             order_number TEXT, logs TEXT NOT NULL, linked_store TEXT, linked_order TEXT)""",
         "CREATE INDEX IF NOT EXISTS view_settlements_by_order ON view_settlements (store_address, order_number)",
+        # Recipients' claims of what the settlement contract credited them: a claimed credit is no longer owed.
+        """CREATE TABLE IF NOT EXISTS view_credit_claims (
+            aggregate_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, logs TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS view_credit_claims_by_recipient ON view_credit_claims (recipient)",
     )
-    tables = ("view_stores", "view_orders", "view_order_history", "view_settlements")
-    handles = SETTLEMENT_EVENT_CLASSES + (StoreOrder.Created, Store.Registered)
+    tables = ("view_stores", "view_orders", "view_order_history", "view_settlements", "view_credit_claims")
+    handles = SETTLEMENT_EVENT_CLASSES + CLAIM_EVENT_CLASSES + (StoreOrder.Created, Store.Registered)
 
     def __init__(self, app, db: Database):
         self._stores_by_address: dict[str, str] = {}
@@ -308,6 +359,8 @@ class StoreOrdersView(View):
             first = log_of(event)
             if first is not None:
                 self._on_log(batch, aggregate_id, seq, first, lambda logs: logs + [first])
+        elif isinstance(event, CLAIM_EVENT_CLASSES):
+            self._on_claim(batch, event, seq)
         elif isinstance(event, StoreOrder.Created):
             self._created(batch, event, seq)
         elif isinstance(event, Store.Registered):
@@ -316,6 +369,52 @@ class StoreOrdersView(View):
                 (event.store_id, event.name, event.address, seq),
             )
             self._stores_by_address[event.address] = event.store_id
+
+    def _on_claim(self, batch: _Batch, event: Any, seq: int) -> None:
+        """A recipient claimed its credit (or a claim left the chain): the orders whose
+        settlements credited it change at the end of the batch."""
+        aggregate_id = batch.key_of(event)
+        if isinstance(event, SettlementCredits.Discovered):
+            batch.accounts[aggregate_id] = {"recipient": event.key, "logs": []}
+        account = batch.account(aggregate_id)
+        if account is None:  # cannot happen: Discovered always comes first
+            return
+        if isinstance(event, SettlementCredits.Retracted):
+            gone = log_key(event.coords)
+            account["logs"] = [lg for lg in account["logs"] if log_key(lg["coords"]) != gone]
+        else:
+            log = log_of(event)
+            if log is not None:
+                account["logs"].append(log)
+        batch.dirty_accounts.add(aggregate_id)
+        batch.claimed[account["recipient"]] = seq
+        batch._claims.pop(account["recipient"], None)
+
+    def _claimed_orders(self, batch: _Batch) -> None:
+        """Marks changed the orders whose settlements credited a recipient whose claims changed."""
+        credited = [
+            r[0]
+            for r in self.db.fetchall(
+                "SELECT aggregate_id FROM view_settlements WHERE logs LIKE ?", ('%"PayoutCredited"%',)
+            )
+        ]
+        batch.prefetch(credited, [], [])
+        for s in list(batch.settlements.values()):
+            if s is None or not s.get("linked"):
+                continue
+            seqs = [
+                batch.claimed[lg["args"]["recipient"]]
+                for lg in s["logs"]
+                if lg["event"] == "PayoutCredited" and lg["args"]["recipient"] in batch.claimed
+            ]
+            if not seqs:
+                continue
+            store_address, order_b32 = s["linked"]
+            store_id = self._stores_by_address.get(store_address)
+            number = batch.order_number(order_b32) if store_id else None
+            if store_id and number and batch.order((store_id, number)) is not None:
+                key = (store_id, number)
+                batch.dirty_orders[key] = max(batch.dirty_orders.get(key, 0), *seqs)
 
     def _created(self, batch: _Batch, event: Any, seq: int) -> None:
         snap = event.snapshot
@@ -386,6 +485,8 @@ class StoreOrdersView(View):
 
     def finish(self, batch: _Batch) -> None:
         """Each changed order's progress from its settlements as the batch leaves them, then the rows."""
+        if batch.claimed:
+            self._claimed_orders(batch)
         for key in batch.dirty_orders:
             order = batch.orders[key]
             assert order is not None  # a changed order is in the batch
@@ -396,7 +497,8 @@ class StoreOrdersView(View):
                 state["id"] = s["id"]
                 states.append(state)
             states.sort(key=_opened_at)
-            order.update(follow(_terms(order), states))
+            recipients = {c["recipient"] for state in states for c in state.get("credited", ())}
+            order.update(follow(_terms(order), states, batch.claims_of(recipients) if recipients else None))
         batch.flush()
 
     # -- queries

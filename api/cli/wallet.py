@@ -165,6 +165,36 @@ TOKEN = typer.Option(None, "--token", help="The token [default: the deployment's
 YES = typer.Option(False, "--yes", "-y", help="Do not ask before signing.")
 
 
+CREDIT_CONTRACTS = {
+    "C2CSettlement": "settlement",
+    "LiquorCases": "liquor",
+    "GroupBuy": "group-buy",
+    "CrossBorderEscrow": "cross-border",
+}
+
+
+@app.command()
+def credits(keystore: Path | None = KEYSTORE, api: str = API):
+    """What the contracts owe this wallet (payouts and refunds its token would not transfer to
+    it), what it claimed, and the command that claims what is owed."""
+    h = _holder(keystore, api)
+    try:
+        ledgers = answer(h.http.get(f"/credits/{h.address}"))
+    except ApiError as exc:
+        _fail(str(exc))
+    if not ledgers:
+        typer.echo(f"nothing credited to {h.address}")
+    for c in ledgers:
+        typer.echo(
+            f"{c['contract']}  token {c['token']}: credited {c['credited']}, claimed {c['claimed']}, owed {c['owed']}"
+        )
+        if int(c["owed"]):
+            typer.echo(
+                f"  claim it: orderchain wallet claim-credit --contract {CREDIT_CONTRACTS[c['contract']]} "
+                f"--token {c['token']} --to <address>"
+            )
+
+
 @app.command("claim-credit")
 def claim_credit(
     to: str = typer.Option(..., "--to", help="Where the credited payouts go."),

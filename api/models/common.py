@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.types import Address, Hash32, Quantity, Uint256
+from api.types import Address, Hash32, Quantity, Uint256, Uint256Out
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
@@ -195,3 +195,29 @@ class Ready(BaseModel):
     """Readiness: 200 when ready, else a 503 problem saying why."""
 
     ready: bool
+
+
+class CreditEntryOut(BaseModel):
+    kind: Literal["credited", "claimed"]
+    amount: Uint256Out
+    block_number: int
+    log_index: int
+    block_hash: Hash32
+    tx_hash: Hash32
+    claimed: bool | None = Field(None, description="A credit: whether a later claim took it (no longer owed).")
+    to: Address | None = Field(None, description="A claim: where the credit went.")
+    source: str | None = Field(None, description="What was credited, where the contract tells it (a campaign).")
+
+
+class CreditLedgerOut(BaseModel):
+    """What one contract credited a recipient in one token (payouts and refunds the token would not
+    transfer to it) and what it claimed; a claim takes the whole credit."""
+
+    contract: str = Field(description="The contract's name in the deployment.")
+    address: Address = Field(description="The contract's address.")
+    token: Address
+    credited: Uint256Out
+    claimed: Uint256Out
+    owed: Uint256Out = Field(description="What the recipient may claim now.")
+    claim_route: str = Field(description="The route that builds the unsigned claim (`orderchain wallet claim-credit`).")
+    entries: list[CreditEntryOut]

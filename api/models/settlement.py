@@ -116,10 +116,15 @@ class SettlementDisputeOut(BaseModel):
 
 
 class Credit(BaseModel):
-    """A payout the token would not transfer (a blocked recipient): claimable by the recipient."""
+    """A payout the token would not transfer (a blocked recipient), credited in the contract:
+    owed until the recipient claims it (``GET /credits/{address}`` shows all it is owed)."""
 
     recipient: str
+    token: str
     amount: AmountOut
+    block_number: int
+    log_index: int
+    claimed: bool = Field(description="A later claim by the recipient took it: no longer owed.")
 
 
 class SettlementStep(BaseModel):

@@ -33,6 +33,7 @@ from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
 from engine.chain.source import ChainAggregate, ChainSource
+from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
 
 CONTRACT = "CrossBorderEscrow"
@@ -187,10 +188,17 @@ class CrossBorderOrder(ChainAggregate):
     fold = staticmethod(fold_order)
 
 
+class CrossBorderCredits(CreditAccount):
+    """A recipient's credits (payouts and refunds a token refused) and claims in the escrow."""
+
+    kind = "cross-border-credit"
+
+
 SOURCES = (
     ChainSource(
         contract=CONTRACT, aggregate=CrossBorderOrder, events=frozenset(STATUS_AFTER), key="orderId", opens="OrderPaid"
     ),
+    ChainSource(contract=CONTRACT, aggregate=CrossBorderCredits, events=CREDIT_EVENTS, key="recipient", opens=None),
 )
 
 

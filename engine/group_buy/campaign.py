@@ -4,6 +4,7 @@ status and progress, and the campaign page's expected effects (:func:`expected_e
 from __future__ import annotations
 
 from engine.chain.source import ChainAggregate, ChainSource
+from engine.credits import CreditAccount
 
 DAY = 86_400
 
@@ -163,8 +164,20 @@ CAMPAIGN_EVENTS = frozenset(
         "Refunded",
     }
 )
+
+
+class GroupBuyCredits(CreditAccount):
+    """A recipient's claims of what the group-buy contract credited to it (a refund or collection whose
+    log says ``credited``)."""
+
+    kind = "group-buy-credit"
+
+
 SOURCES = (
     ChainSource(
         contract=CONTRACT, aggregate=Campaign, events=CAMPAIGN_EVENTS, key="campaignId", opens="CampaignOpened"
+    ),
+    ChainSource(
+        contract=CONTRACT, aggregate=GroupBuyCredits, events=frozenset({"CreditClaimed"}), key="recipient", opens=None
     ),
 )

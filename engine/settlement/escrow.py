@@ -16,6 +16,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from engine.chain.source import ChainAggregate, ChainSource
+from engine.credits import CreditAccount
 
 # The contract keeps amounts in a uint96.
 MAX_AMOUNT = 2**96 - 1
@@ -133,7 +134,15 @@ def fold(logs: list[dict]) -> dict:
             )
             step["ending"] = state["ending"]
         elif name == "PayoutCredited":  # a blocked recipient: its share waits for it in the contract
-            state.setdefault("credited", []).append({"recipient": args["recipient"], "amount": args["amount"]})
+            state.setdefault("credited", []).append(
+                {
+                    "recipient": args["recipient"],
+                    "token": args["token"],
+                    "amount": args["amount"],
+                    "block_number": coords["block_number"],
+                    "log_index": coords["log_index"],
+                }
+            )
             step.update(recipient=args["recipient"], amount=args["amount"])
         elif name == "SettlementReleased":
             state.update(to_store=args["toStore"], to_payer=0, payment_record=args["paymentRecord"])
@@ -174,6 +183,23 @@ class Settlement(ChainAggregate):
         return self.state["status"]
 
 
+class SettlementCredits(CreditAccount):
+    """A recipient's claims of what the settlement contract credited to it (``PayoutCredited``
+    tells each credit, in the settlement's own logs)."""
+
+    kind = "settlement-credit"
+
+
 SOURCE = ChainSource(
     contract="C2CSettlement", aggregate=Settlement, events=SETTLEMENT_EVENTS, key="id", opens="SettlementOpened"
+)
+SOURCES = (
+    SOURCE,
+    ChainSource(
+        contract="C2CSettlement",
+        aggregate=SettlementCredits,
+        events=frozenset({"CreditClaimed"}),
+        key="recipient",
+        opens=None,  # claimed again after every new credit: always looked up
+    ),
 )

@@ -29,6 +29,7 @@ from uuid import UUID
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
+from engine.credits import credit_claimed
 from engine.ids import canonical_json, derive
 from engine.settlement.escrow import FINAL_STATUSES
 
@@ -250,10 +251,14 @@ def status_of(terms: OrderTerms, settlement: dict, problems: list[str]) -> str:
     return "short_paid"
 
 
-def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
+def follow(
+    terms: OrderTerms, settlements: list[dict], claims: dict[tuple[str, str], tuple[int, int]] | None = None
+) -> dict:
     """The store order's chain-dependent fields, from its terms and the settlements naming
     it (folded states with their ``id``, in the order they were opened). Every key is
-    always present, so a retracted payment leaves nothing behind in a view."""
+    always present, so a retracted payment leaves nothing behind in a view. ``claims``
+    gives each ``(recipient, token)``'s latest claim of its credit in the settlement
+    contract (its block and log index): a credit before it shows as claimed, no longer owed."""
     chosen = primary(terms, settlements)
     if chosen is None:
         return dict(AWAITING, mismatch=[], credited=[], steps=[], other_settlements=[])
@@ -273,7 +278,10 @@ def follow(terms: OrderTerms, settlements: list[dict]) -> dict:
         "claim": settlement.get("claim"),
         "dispute": settlement.get("dispute"),
         "ending": settlement.get("ending"),
-        "credited": settlement.get("credited", []),
+        "credited": [
+            dict(c, claimed=credit_claimed(c, (claims or {}).get((c["recipient"], c["token"]))))
+            for c in settlement.get("credited", [])
+        ],
         "steps": settlement.get("steps", []),
         "other_settlements": [
             s["id"] for s in settlements if s is not settlement and s.get("status") not in (None, "unknown")

@@ -346,3 +346,32 @@ def test_liquor_mistakes_get_clear_problems(chain, service, client):
         },
     )
     assert r.status_code == 422 and r.json()["revert"]["error"] in ("BadSignature", "ECDSAInvalidSignature")
+
+
+def test_a_refund_credited_on_cancellation_is_owed_until_claimed(chain, service, client):
+    """The liquor contract credits the refund of units the warehouse never assigned: the
+    credits view shows it owed, then claimed once the payer claims it; a rebuild agrees."""
+    _, _, rpc = chain
+    token = service.manifest.contract("TestStablecoin").address
+    producer, buyer, warehouse = (Wallet(client, dev_account(i)) for i in (2, 3, 6))
+    plan_id = listed_plan(client, service, producer, warehouse, token)
+    purchase = ok(buy(buyer, plan_id, 2, custody_signature(buyer, plan_id, 2)))
+    purchase_id = int(event(purchase, "Purchased")["purchaseId"])
+    advance(rpc, 31 * DAY)  # the fulfilment window passes with nothing assigned
+    ok(buyer.send("/liquor/cancel-unassigned", {"sender": buyer.address, "purchase_id": str(purchase_id)}))
+    service.step()
+    (ledger,) = answer(client.get(f"/credits/{buyer.address}"))
+    assert (ledger["contract"], ledger["token"], ledger["owed"], ledger["claim_route"]) == (
+        "LiquorCases",
+        token.lower(),
+        str(2 * PRICE),
+        "/liquor/claim-credit",
+    )
+    ok(buyer.send("/liquor/claim-credit", {"owner": buyer.address, "token": token, "to": buyer.address}))
+    service.step()
+    (ledger,) = answer(client.get(f"/credits/{buyer.address}"))
+    assert (ledger["credited"], ledger["claimed"], ledger["owed"]) == (str(2 * PRICE), str(2 * PRICE), "0")
+    assert [(e["kind"], e.get("claimed")) for e in ledger["entries"]] == [("credited", True), ("claimed", None)]
+    live = service.credits.snapshot()
+    service.credits.rebuild()
+    assert service.credits.snapshot() == live

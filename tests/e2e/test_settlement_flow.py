@@ -7,6 +7,7 @@ from dataclasses import replace
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.client import answer
 from api.service import Service
 
 from .conftest import Wallet, create_order, dev_account, make_settings, register, view
@@ -120,7 +121,7 @@ def test_a_key_paid_again_after_its_settlement_closed_opens_a_new_one_the_order_
     )
 
 
-def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, service, chain):
+def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, service, chain, cli, tmp_path):
     from engine.chain.abi import FunctionEncoder
 
     from .conftest import deploy_artifact
@@ -149,9 +150,48 @@ def test_a_blocklisted_store_is_credited_and_claims_to_another_address(client, s
     ]
     state = view(client, service, "blocked-shop", headers, "X-1")
     assert state["status"] == "completed"
-    assert state["credited"] == [{"recipient": store.address.lower(), "amount": "5000000"}]
-    store.send("/settlements/claim-credit", {"owner": store.address, "token": token, "to": elsewhere.address})
+    credited = next(e for e in done["events"] if e["event"] == "PayoutCredited")
+    assert state["credited"] == [
+        {
+            "recipient": store.address.lower(),
+            "token": token.lower(),
+            "amount": "5000000",
+            "block_number": done["block_number"],
+            "log_index": credited["log_index"],
+            "claimed": False,
+        }
+    ]
+    owed = answer(client.get(f"/credits/{store.address}"))
+    assert [(c["contract"], c["address"], c["token"], c["credited"], c["claimed"], c["owed"]) for c in owed] == [
+        ("C2CSettlement", settlement.address, token.lower(), "5000000", "0", "5000000")
+    ]
+    assert owed[0]["claim_route"] == "/settlements/claim-credit" and owed[0]["entries"][0]["claimed"] is False
+    assert answer(client.get(f"/credits/{buyer.address}")) == []
+    keystore = str(tmp_path / "store.json")
+    cli("wallet", "import", "--keystore", keystore, env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(2).key.hex()})
+    out = cli("wallet", "credits", "--keystore", keystore)
+    assert "C2CSettlement" in out and "owed 5000000" in out and "--contract settlement" in out
+    before = state["cursor"]
+    claim = store.send("/settlements/claim-credit", {"owner": store.address, "token": token, "to": elsewhere.address})
     balance = erc.decode_output(
         "balanceOf", rpc.call("eth_call", {"to": token, "data": erc.encode("balanceOf", elsewhere.address)}, "latest")
     )[0]
     assert balance == 5_000_000
+    # The claim is read: the order's credit is no longer owed (and the order moved, so a poller sees it) ...
+    state = view(client, service, "blocked-shop", headers, "X-1")
+    assert state["credited"][0]["claimed"] is True and state["cursor"] != before
+    # ... and the ledger shows it claimed, to where it went.
+    owed = answer(client.get(f"/credits/{store.address}"))[0]
+    assert (owed["credited"], owed["claimed"], owed["owed"]) == ("5000000", "5000000", "0")
+    assert [(e["kind"], e.get("claimed"), e.get("to")) for e in owed["entries"]] == [
+        ("credited", True, None),
+        ("claimed", None, elsewhere.address.lower()),
+    ]
+    assert owed["entries"][1]["tx_hash"] == claim["tx_hash"]
+    out = cli("wallet", "credits", "--keystore", keystore)
+    assert "owed 0" in out and "claim it" not in out
+    assert client.get("/credits/nobody").status_code == 422
+    live = service.view.snapshot(), service.credits.snapshot()
+    service.view.rebuild()
+    service.credits.rebuild()
+    assert (service.view.snapshot(), service.credits.snapshot()) == live
