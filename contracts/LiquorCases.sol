@@ -5,10 +5,10 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
-import {CreditedPayouts} from "./lib/CreditedPayouts.sol";
+import {LiquorCasesLayout} from "./lib/LiquorCasesLayout.sol";
 
 /// @notice ERC-5192: minimal soulbound interface, read by marketplaces for lock state.
 interface IERC5192 {
@@ -53,95 +53,15 @@ interface IERC5192 {
 /// Payment handling (allow-listed tokens, refusal of tokens that deliver less than sent,
 /// credits for refused payouts) is `CreditedPayouts`, shared with the settlement contract.
 /// A locked case (pledged, or being redeemed) cannot move except by its lender's seizure.
-contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
+///
+/// The views of its state (plans, purchases, cases, loans, the warehouses' keys, the signed
+/// types, the EIP-712 domain) are `LiquorCasesReader`'s, on the same storage
+/// (`LiquorCasesLayout`): a call this contract does not know is delegated to the reader, so
+/// they are called here as if this contract had them, and it stays well under the code-size
+/// limit without any action paying for it.
+contract LiquorCases is LiquorCasesLayout, IERC5192 {
     using SafeERC20 for IERC20;
 
-    enum CaseState {
-        InCustody,
-        Pledged,
-        Redeeming,
-        Dispatched
-    }
-
-    struct Plan {
-        address producer;
-        address warehouse;
-        address token;
-        uint96 unitPrice;
-        uint32 cases;
-        uint32 sold;
-        uint32 fulfilmentWindow;
-        bytes32 factsHash;
-        bytes32 termsHash;
-    }
-
-    struct Purchase {
-        uint64 planId;
-        address buyer;
-        address payer;
-        uint32 quantity;
-        uint32 assigned;
-        uint32 cancelled;
-        uint40 paidAt;
-        address lender; // a loan purchase: each case is minted pledged to this lender
-        uint96 interestPerCase;
-        uint40 loanTerm; // seconds from each case's outbound until its loan is due
-    }
-
-    /// @notice A purchase as the buyer signed it (lender 0: the payer is not lending).
-    struct PurchaseRequest {
-        uint256 planId;
-        uint32 quantity;
-        address buyer;
-        address lender;
-        uint96 interestPerCase;
-        uint40 loanTerm;
-        uint256 deadline;
-    }
-
-    struct CaseRecord {
-        uint64 planId;
-        uint64 purchaseId;
-        CaseState state;
-        bytes32 caseCode;
-    }
-
-    struct Loan {
-        address lender;
-        uint96 principal;
-        uint96 interest;
-        uint40 dueAt;
-    }
-
-    /// @notice What a buyer signs to buy under a plan's custody terms (lender 0: no loan).
-    bytes32 public constant CUSTODY_TYPEHASH = keccak256(
-        "CustodyAgreement(uint256 planId,uint256 quantity,bytes32 termsHash,address lender,uint256 interestPerCase,"
-        "uint256 loanTerm,uint256 nonce,uint256 deadline)"
-    );
-    /// @notice What a lender signs to offer a loan against a case.
-    bytes32 public constant LOAN_OFFER_TYPEHASH = keccak256(
-        "LoanOffer(uint256 tokenId,uint256 principal,uint256 interest,uint256 dueAt,address lender,uint256 nonce,"
-        "uint256 deadline)"
-    );
-    /// @notice What a holder signs to ask for delivery (relayed by anyone until its deadline).
-    bytes32 public constant PICKUP_TYPEHASH = keccak256(
-        "PickupRequest(uint256 tokenId,bytes32 ciphertextHash,bytes32 codeHash,uint256 nonce,uint256 deadline)"
-    );
-    uint32 public constant MAX_FULFILMENT_WINDOW = 365 days;
-    uint40 public constant MAX_LOAN_TERM = 3650 days;
-
-    mapping(uint256 planId => Plan) public plans;
-    mapping(uint256 purchaseId => Purchase) public purchases;
-    mapping(uint256 tokenId => CaseRecord) public caseOf;
-    mapping(uint256 tokenId => Loan) public loanOf;
-    mapping(uint256 tokenId => bytes32) public pickupCodeHash;
-    mapping(bytes32 caseCode => bool) public caseCodeUsed;
-    mapping(address account => uint256) public nonces;
-    mapping(address warehouse => bytes) public warehouseKey;
-    uint256 public planCount;
-    uint256 public purchaseCount;
-    uint256 public caseCount;
-    string internal _base;
 
     event PlanCreated(
         uint256 indexed planId,
@@ -206,7 +126,34 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     error BadCiphertext();
     error KeyNotOfSender(address caller);
 
-    constructor(address owner_) ERC721("Liquor Cases in Custody", "CASE") Ownable(owner_) EIP712("LiquorCases", "1") {}
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    /// @notice The reader of this contract's state: calls this contract does not know go there.
+    address internal immutable _reader;
+    bytes32 private immutable _cachedDomainSeparator;
+    uint256 private immutable _cachedChainId;
+
+    error NoReader();
+
+    constructor(address owner_, address reader_) ERC721("Liquor Cases in Custody", "CASE") Ownable(owner_) {
+        if (reader_.code.length == 0) revert NoReader();
+        _reader = reader_;
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _domainSeparator();
+    }
+
+    /// @dev The views live in the reader: it runs on this contract's storage (never ether).
+    fallback() external {
+        address target = _reader;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            switch ok
+            case 0 { revert(0, returndatasize()) }
+            default { return(0, returndatasize()) }
+        }
+    }
 
     // ----------------------------------------------------------------- producer (S1)
 
@@ -229,9 +176,9 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         if (!tokenAllowed[token]) revert TokenNotAllowed(token);
         if (warehouse == address(0)) revert ZeroAddress();
         if (cases == 0 || unitPrice == 0) revert InvalidAmount(0);
-        if (fulfilmentWindow == 0 || fulfilmentWindow > MAX_FULFILMENT_WINDOW) revert WindowOutOfRange(fulfilmentWindow);
-        planId = ++planCount;
-        plans[planId] = Plan(msg.sender, warehouse, token, unitPrice, cases, 0, fulfilmentWindow, factsHash, termsHash);
+        if (fulfilmentWindow == 0 || fulfilmentWindow > _MAX_FULFILMENT_WINDOW) revert WindowOutOfRange(fulfilmentWindow);
+        planId = ++_planCount;
+        _plans[planId] = Plan(msg.sender, warehouse, token, unitPrice, cases, 0, fulfilmentWindow, factsHash, termsHash);
         emit PlanCreated(
             planId, msg.sender, warehouse, token, unitPrice, cases, factsHash, termsHash, fulfilmentWindow
         );
@@ -247,19 +194,19 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         nonReentrant
         returns (uint256 purchaseId)
     {
-        Plan storage plan = plans[r.planId];
+        Plan storage plan = _plans[r.planId];
         if (plan.producer == address(0)) revert InvalidPlan(r.planId);
         if (r.quantity == 0) revert InvalidAmount(0);
         if (plan.sold + r.quantity > plan.cases) revert SoldOut(r.planId, plan.cases - plan.sold);
         if (r.lender != address(0)) {
             if (msg.sender != r.lender) revert NotLender(msg.sender, r.lender);
-            if (r.loanTerm == 0 || r.loanTerm > MAX_LOAN_TERM) revert InvalidAmount(r.loanTerm);
+            if (r.loanTerm == 0 || r.loanTerm > _MAX_LOAN_TERM) revert InvalidAmount(r.loanTerm);
         }
         if (block.timestamp > r.deadline) revert Expired(r.deadline);
         _checkCustodySignature(r, plan.termsHash, buyerSignature);
         plan.sold += r.quantity;
-        purchaseId = ++purchaseCount;
-        purchases[purchaseId] = Purchase(
+        purchaseId = ++_purchaseCount;
+        _purchases[purchaseId] = Purchase(
             uint64(r.planId), r.buyer, msg.sender, r.quantity, 0, 0, uint40(block.timestamp), r.lender,
             r.interestPerCase, r.loanTerm
         );
@@ -273,7 +220,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         uint256 nonce = nonces[r.buyer]++;
         _checkSigned(r.buyer, keccak256(
             abi.encode(
-                CUSTODY_TYPEHASH, r.planId, r.quantity, termsHash, r.lender, r.interestPerCase, r.loanTerm, nonce,
+                _CUSTODY_TYPEHASH, r.planId, r.quantity, termsHash, r.lender, r.interestPerCase, r.loanTerm, nonce,
                 r.deadline
             )
         ), signature);
@@ -282,9 +229,9 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     /// @notice After the fulfilment window, the payer cancels the units not yet assigned; the
     /// refund is credited to it.
     function cancelUnassigned(uint256 purchaseId) external nonReentrant {
-        Purchase storage p = purchases[purchaseId];
+        Purchase storage p = _purchases[purchaseId];
         if (msg.sender != p.payer) revert NotPayer(msg.sender, p.payer);
-        Plan storage plan = plans[p.planId];
+        Plan storage plan = _plans[p.planId];
         uint256 until = uint256(p.paidAt) + plan.fulfilmentWindow;
         if (block.timestamp < until) revert WindowOpen(until);
         uint32 units = p.quantity - p.assigned - p.cancelled;
@@ -304,7 +251,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         if (publicKey.length != 64 || address(uint160(uint256(keccak256(publicKey)))) != msg.sender) {
             revert KeyNotOfSender(msg.sender);
         }
-        warehouseKey[msg.sender] = publicKey;
+        _warehouseKey[msg.sender] = publicKey;
         emit WarehouseKeySet(msg.sender, publicKey);
     }
 
@@ -313,21 +260,23 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     /// term from now, so a late outbound never shortens the buyer's time to repay) and the
     /// unit's price goes to the producer.
     function outbound(uint256 purchaseId, bytes32 caseCode) external nonReentrant returns (uint256 tokenId) {
-        Purchase storage p = purchases[purchaseId];
-        Plan storage plan = plans[p.planId];
+        Purchase storage p = _purchases[purchaseId];
+        Plan storage plan = _plans[p.planId];
         if (msg.sender != plan.warehouse) revert NotWarehouse(msg.sender, plan.warehouse);
         if (p.assigned + p.cancelled >= p.quantity) revert NothingToAssign(purchaseId);
-        if (caseCodeUsed[caseCode] || caseCode == bytes32(0)) revert CaseCodeUsed(caseCode);
-        caseCodeUsed[caseCode] = true;
-        p.assigned += 1;
-        tokenId = ++caseCount;
+        if (_caseCodeUsed[caseCode] || caseCode == bytes32(0)) revert CaseCodeUsed(caseCode);
+        _caseCodeUsed[caseCode] = true;
+        unchecked {
+            p.assigned += 1; // below its quantity (a uint32): checked just above
+            tokenId = ++_caseCount;
+        }
         bool loan = p.lender != address(0);
-        caseOf[tokenId] = CaseRecord(p.planId, uint64(purchaseId), loan ? CaseState.Pledged : CaseState.InCustody, caseCode);
         emit CaseOutbound(tokenId, purchaseId, p.planId, caseCode, p.buyer);
-        _mint(p.buyer, tokenId);
+        _mint(p.buyer, tokenId); // minted in custody; a loan purchase's case is pledged next
+        _caseOf[tokenId] = CaseRecord(p.planId, uint64(purchaseId), loan ? CaseState.Pledged : CaseState.InCustody, caseCode);
         if (loan) {
             uint40 dueAt = uint40(block.timestamp) + p.loanTerm;
-            loanOf[tokenId] = Loan(p.lender, plan.unitPrice, p.interestPerCase, dueAt);
+            _loanOf[tokenId] = Loan(p.lender, plan.unitPrice, p.interestPerCase, dueAt);
             emit Pledged(tokenId, p.lender, p.buyer, plan.unitPrice, p.interestPerCase, dueAt);
             emit Locked(tokenId);
         }
@@ -347,7 +296,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         CaseRecord storage c = _warehouseCase(tokenId);
         if (c.state != CaseState.Dispatched) revert InvalidCaseState(tokenId, c.state);
         c.state = CaseState.InCustody;
-        delete pickupCodeHash[tokenId];
+        delete _pickupCodeHash[tokenId];
         emit ReturnedToCustody(tokenId);
         emit Unlocked(tokenId);
     }
@@ -356,9 +305,9 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     function confirmDelivery(uint256 tokenId, bytes calldata pickupCode) external {
         CaseRecord storage c = _warehouseCase(tokenId);
         if (c.state != CaseState.Dispatched && c.state != CaseState.Redeeming) revert InvalidCaseState(tokenId, c.state);
-        if (keccak256(pickupCode) != pickupCodeHash[tokenId]) revert WrongPickupCode(tokenId);
+        if (keccak256(pickupCode) != _pickupCodeHash[tokenId]) revert WrongPickupCode(tokenId);
         bytes32 code = c.caseCode;
-        delete pickupCodeHash[tokenId];
+        delete _pickupCodeHash[tokenId];
         c.state = CaseState.InCustody; // the record stays: the case code is never used again
         emit Delivered(tokenId, code);
         _burn(tokenId);
@@ -387,47 +336,47 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     ) external nonReentrant {
         address holder = ownerOf(tokenId);
         if (msg.sender != holder) revert NotHolder(msg.sender, holder);
-        CaseRecord storage c = caseOf[tokenId];
+        CaseRecord storage c = _caseOf[tokenId];
         if (c.state != CaseState.InCustody) revert CaseLocked(tokenId, c.state);
         if (block.timestamp > deadline) revert Expired(deadline);
         if (dueAt <= block.timestamp) revert NotDue(tokenId, dueAt);
         uint256 nonce = nonces[lender]++;
         _checkSigned(lender, keccak256(
-            abi.encode(LOAN_OFFER_TYPEHASH, tokenId, principal, interest, dueAt, lender, nonce, deadline)
+            abi.encode(_LOAN_OFFER_TYPEHASH, tokenId, principal, interest, dueAt, lender, nonce, deadline)
         ), lenderSignature);
         c.state = CaseState.Pledged;
-        loanOf[tokenId] = Loan(lender, principal, interest, dueAt);
+        _loanOf[tokenId] = Loan(lender, principal, interest, dueAt);
         emit Pledged(tokenId, lender, holder, principal, interest, dueAt);
         emit Locked(tokenId);
-        IERC20(plans[c.planId].token).safeTransferFrom(lender, holder, principal);
+        IERC20(_plans[c.planId].token).safeTransferFrom(lender, holder, principal);
     }
 
     /// @notice Repays a pledged case's loan (anyone may, for the holder) until the lender
     /// seizes it: principal and interest go to the lender and the case is unlocked.
     function repay(uint256 tokenId) external nonReentrant {
-        CaseRecord storage c = caseOf[tokenId];
+        CaseRecord storage c = _caseOf[tokenId];
         if (c.state != CaseState.Pledged) revert InvalidCaseState(tokenId, c.state);
-        Loan memory loan = loanOf[tokenId];
+        Loan memory loan = _loanOf[tokenId];
         uint256 amount = uint256(loan.principal) + loan.interest;
         c.state = CaseState.InCustody;
-        delete loanOf[tokenId];
+        delete _loanOf[tokenId];
         emit Repaid(tokenId, loan.lender, msg.sender, amount);
         emit Unlocked(tokenId);
-        IERC20 token = IERC20(plans[c.planId].token);
+        IERC20 token = IERC20(_plans[c.planId].token);
         _pull(token, msg.sender, amount);
         _pay(address(token), loan.lender, amount);
     }
 
     /// @notice After the due date passed unpaid, the lender takes the case (unlocked).
     function seize(uint256 tokenId) external {
-        CaseRecord storage c = caseOf[tokenId];
+        CaseRecord storage c = _caseOf[tokenId];
         if (c.state != CaseState.Pledged) revert InvalidCaseState(tokenId, c.state);
-        Loan memory loan = loanOf[tokenId];
+        Loan memory loan = _loanOf[tokenId];
         if (msg.sender != loan.lender) revert NotLender(msg.sender, loan.lender);
         if (block.timestamp <= loan.dueAt) revert NotDue(tokenId, loan.dueAt);
         address holder = ownerOf(tokenId);
         c.state = CaseState.InCustody;
-        delete loanOf[tokenId];
+        delete _loanOf[tokenId];
         emit Seized(tokenId, loan.lender, holder);
         emit Unlocked(tokenId);
         _transfer(holder, loan.lender, tokenId);
@@ -447,28 +396,28 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
         bytes calldata holderSignature
     ) external {
         address holder = ownerOf(tokenId);
-        CaseRecord storage c = caseOf[tokenId];
+        CaseRecord storage c = _caseOf[tokenId];
         if (c.state != CaseState.InCustody) revert CaseLocked(tokenId, c.state);
         if (ciphertext.length == 0) revert BadCiphertext();
         if (block.timestamp > deadline) revert Expired(deadline);
         uint256 nonce = nonces[holder]++;
         _checkSigned(holder, keccak256(
-            abi.encode(PICKUP_TYPEHASH, tokenId, keccak256(ciphertext), codeHash, nonce, deadline)
+            abi.encode(_PICKUP_TYPEHASH, tokenId, keccak256(ciphertext), codeHash, nonce, deadline)
         ), holderSignature);
         c.state = CaseState.Redeeming;
-        pickupCodeHash[tokenId] = codeHash;
+        _pickupCodeHash[tokenId] = codeHash;
         emit PickupRequested(tokenId, holder, ciphertext, codeHash);
         emit Locked(tokenId);
     }
 
     /// @notice The holder cancels a pickup the warehouse has not dispatched yet.
     function cancelPickup(uint256 tokenId) external {
-        address holder = ownerOf(tokenId);
+        address holder = _ownerOf(tokenId); // none (a burned case): nobody is its holder
         if (msg.sender != holder) revert NotHolder(msg.sender, holder);
-        CaseRecord storage c = caseOf[tokenId];
+        CaseRecord storage c = _caseOf[tokenId];
         if (c.state != CaseState.Redeeming) revert InvalidCaseState(tokenId, c.state);
         c.state = CaseState.InCustody;
-        delete pickupCodeHash[tokenId];
+        delete _pickupCodeHash[tokenId];
         emit PickupCancelled(tokenId);
         emit Unlocked(tokenId);
     }
@@ -491,7 +440,7 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
     /// @inheritdoc IERC5192
     function locked(uint256 tokenId) external view returns (bool) {
         _requireOwned(tokenId);
-        return caseOf[tokenId].state != CaseState.InCustody;
+        return _caseOf[tokenId].state != CaseState.InCustody;
     }
 
     function tokenURI(uint256 tokenId) public view override returns (string memory) {
@@ -507,11 +456,26 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
 
     /// @dev A locked case moves only by its lender's seizure (`seize` unlocks first) or burn.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
-        address from = _ownerOf(tokenId);
-        if (from != address(0) && to != address(0) && caseOf[tokenId].state != CaseState.InCustody) {
-            revert CaseLocked(tokenId, caseOf[tokenId].state);
+        // A case in custody (the usual one, and every one being minted) moves; a locked one is
+        // only burned.
+        if (to != address(0) && _caseOf[tokenId].state != CaseState.InCustody) {
+            revert CaseLocked(tokenId, _caseOf[tokenId].state);
         }
         return super._update(to, tokenId, auth);
+    }
+
+    function _domainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                DOMAIN_TYPEHASH, keccak256(bytes(EIP712_NAME)), keccak256(bytes(EIP712_VERSION)), block.chainid, address(this)
+            )
+        );
+    }
+
+    /// @dev The EIP-712 digest of a struct hash in this contract's domain (computed again after a fork changes the chain id).
+    function _hashTypedDataV4(bytes32 structHash) internal view returns (bytes32) {
+        bytes32 separator = block.chainid == _cachedChainId ? _cachedDomainSeparator : _domainSeparator();
+        return MessageHashUtils.toTypedDataHash(separator, structHash);
     }
 
     /// @dev The EIP-712 digest of `structHash` must be signed by `signer` (an account or an ERC-1271 wallet).
@@ -523,8 +487,8 @@ contract LiquorCases is ERC721, IERC5192, CreditedPayouts, EIP712 {
 
     function _warehouseCase(uint256 tokenId) internal view returns (CaseRecord storage c) {
         _requireOwned(tokenId);
-        c = caseOf[tokenId];
-        address warehouse = plans[c.planId].warehouse;
+        c = _caseOf[tokenId];
+        address warehouse = _plans[c.planId].warehouse;
         if (msg.sender != warehouse) revert NotWarehouse(msg.sender, warehouse);
     }
 

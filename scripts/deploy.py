@@ -26,6 +26,12 @@ def _abi(container) -> list:
     return [item.model_dump(mode="json", by_alias=True) for item in container.contract_type.abi]
 
 
+def _with_reader(abi: list, reader_abi: list) -> list:
+    """A contract's ABI with the functions its reader serves for it (those it lacks itself)."""
+    own = {item.get("name") for item in abi if item["type"] == "function"}
+    return abi + [item for item in reader_abi if item["type"] == "function" and item["name"] not in own]
+
+
 def _entry(container, contract) -> dict:
     receipt = chain.provider.get_receipt(contract.txn_hash)
     return {
@@ -151,9 +157,17 @@ def cli(
         sender=deployer,
     )
     contracts["C2CSettlement"] = _entry(project.C2CSettlement, settlement)
-    liquor = project.LiquorCases.deploy(deployer, sender=deployer)
+    # The liquor contract serves its views from its reader (delegated calls on its own
+    # storage): its manifest ABI lists the reader's functions beside its own.
+    liquor_reader = project.LiquorCasesReader.deploy(sender=deployer)
+    contracts["LiquorCasesReader"] = _entry(project.LiquorCasesReader, liquor_reader)
+    liquor = project.LiquorCases.deploy(deployer, liquor_reader.address, sender=deployer)
     liquor.setBaseURI(metadata_base, sender=deployer)
-    contracts["LiquorCases"] = {**_entry(project.LiquorCases, liquor), "metadata_base": metadata_base}
+    contracts["LiquorCases"] = {
+        **_entry(project.LiquorCases, liquor),
+        "abi": _with_reader(_abi(project.LiquorCases), _abi(project.LiquorCasesReader)),
+        "metadata_base": metadata_base,
+    }
     group_buy = project.GroupBuy.deploy(deployer, sender=deployer)
     contracts["GroupBuy"] = _entry(project.GroupBuy, group_buy)
     witness = witness or (accounts.test_accounts[8].address if dev else deployer.address)

@@ -23,7 +23,8 @@ line on stdout is one JSON document:
      "gas_cross_border": {"pay": .., "pay_leg": .., "final_bill_refund": .., "final_bill_top_up": .., "top_up": ..,
                           "release": .., "request_return": .., "answer_return_accept": .., "escalate": ..,
                           "resolve": .., "answer_return_refuse": .., "escalate_refused": .., "cancel": ..,
-                          "end_lapsed": ..}}
+                          "end_lapsed": ..},
+     "contract_size": {"<contract>": {"runtime_bytes": .., "margin_bytes": ..}, ...}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -184,6 +185,19 @@ def measure_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
     rpc.call("evm_mine")
     gas["end_lapsed_dispute"] = act("endLapsedDispute", k6, DEV_ADDRESSES[9])
     return gas
+
+
+EIP170_LIMIT = 24_576  # bytes of runtime code a contract may deploy (EIP-170)
+
+
+def measure_sizes(rpc: Rpc, manifest) -> dict:
+    """Each deployed contract's runtime code size as the node holds it, and its margin under the limit."""
+    sizes = {}
+    for name, deployed in sorted(manifest.contracts.items()):
+        code = rpc.call("eth_getCode", deployed.address, "latest")
+        size = (len(code) - 2) // 2
+        sizes[name] = {"runtime_bytes": size, "margin_bytes": EIP170_LIMIT - size}
+    return sizes
 
 
 def measure_liquor_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
@@ -1192,7 +1206,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
-        "gas, gas_liquor, gas_group_buy, gas_cross_border",
+        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
@@ -1219,10 +1233,16 @@ def main() -> None:
                 "gas_liquor": lambda: measure_liquor_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable),
+                "contract_size": lambda: measure_sizes(rpc, manifest),
             }
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
             return
+        sizes = measure_sizes(rpc, manifest)
+        say(
+            "  runtime size (margin under EIP-170's 24,576): "
+            + ", ".join(f"{name} {s['runtime_bytes']:,} ({s['margin_bytes']:,})" for name, s in sizes.items())
+        )
         say("measuring gas per action ...")
         gas = measure_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
         say(
@@ -1271,6 +1291,7 @@ def main() -> None:
                 "poll": poll,
                 "sse_ms": sse,
                 "poll_one_process": poll_one,
+                "contract_size": sizes,
             }
         )
     )

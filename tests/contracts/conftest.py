@@ -67,3 +67,14 @@ def settlement(project, owner, arbiter, token, accounts):
 def key(store, buyer, token):
     return (store.address, ORDER, buyer.address, buyer.address, token.address)
 
+
+
+def deploy_liquor(project, owner):
+    """The liquor contract, with the reader that serves its views."""
+    reader = project.LiquorCasesReader.deploy(sender=owner)
+    return project.LiquorCases.deploy(owner, reader, sender=owner)
+
+
+def liquor_views(project, liquor):
+    """The reader's functions, called at the liquor contract's address (delegated there)."""
+    return project.LiquorCasesReader.at(liquor.address)

@@ -5,8 +5,10 @@ import pytest
 from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from eth_utils import keccak
+from eth_tester.exceptions import TransactionFailed
+from web3.exceptions import ContractLogicError
 
-from .conftest import DAY
+from .conftest import DAY, deploy_liquor, liquor_views
 
 PRICE = 3_000_000
 FACTS = keccak(text='{"name":"Old Reserve","vintage":2015}')
@@ -34,7 +36,7 @@ def lender(accounts):
 
 @pytest.fixture(scope="module")
 def liquor(project, owner, token, accounts):
-    c = project.LiquorCases.deploy(owner, sender=owner)
+    c = deploy_liquor(project, owner)
     c.setTokenAllowed(token, True, sender=owner)
     c.setBaseURI("https://shop.example/cases/", sender=owner)
     for account in accounts[:8]:
@@ -277,12 +279,12 @@ def test_a_failed_delivery_returns_the_case_to_custody(liquor, buyer, warehouse,
     assert not liquor.locked(case) and liquor.ownerOf(case) == buyer.address
 
 
-def test_the_warehouse_publishes_only_its_own_key(liquor, warehouse, stranger):
+def test_the_warehouse_publishes_only_its_own_key(project, liquor, warehouse, stranger):
     public = keys.PrivateKey(bytes.fromhex(warehouse.private_key[2:])).public_key.to_bytes()
     with ape.reverts(liquor.KeyNotOfSender):
         liquor.setWarehouseKey(public, sender=stranger)
     liquor.setWarehouseKey(public, sender=warehouse)
-    assert liquor.warehouseKey(warehouse) == public
+    assert liquor_views(project, liquor).warehouseKey(warehouse) == public
 
 
 def test_the_warehouse_ships_a_loan_case_late(liquor, buyer, lender, warehouse, plan, chain):
@@ -321,3 +323,34 @@ def test_a_stale_pickup_request_is_relayed_weeks_later(liquor, buyer, stranger, 
     assert not liquor.locked(case)
     liquor.requestPickup(*pickup(liquor, buyer, case), sender=stranger)   # a fresh request still works
     assert liquor.locked(case)
+
+
+def test_the_views_are_read_at_the_liquor_contract_through_its_reader(project, liquor, owner, token, buyer, warehouse,
+                                                                      plan):
+    """The reader serves the liquor contract's views on its storage: a plan, a purchase and a
+    case read at the liquor contract's address are what it holds; the EIP-712 domain names the
+    liquor contract; the reader at its own address holds nothing; ether and unknown calls are
+    refused."""
+    views = liquor_views(project, liquor)
+    assert views.planCount() == 1 and views.plans(plan).warehouse == warehouse.address
+    assert views.plans(plan).cases == 10 and views.plans(plan).termsHash == TERMS
+    purchase_id = bought(liquor, buyer, plan)
+    assert views.purchases(purchase_id).buyer == buyer.address and views.purchaseCount() == 1
+    code = b"BOX-0042".ljust(32, b"\0")
+    receipt = liquor.outbound(purchase_id, code, sender=warehouse)
+    token_id = receipt.decode_logs(liquor.CaseOutbound)[0].tokenId
+    assert views.caseOf(token_id).caseCode == code and views.caseCodeUsed(code) and views.caseCount() == 1
+    fields, name, version, chain_id, verifying, _salt, _ext = views.eip712Domain()
+    assert (fields, name, version, verifying) == (b"\x0f", "LiquorCases", "1", liquor.address)
+    assert views.CUSTODY_TYPEHASH() == keccak(text="CustodyAgreement(uint256 planId,uint256 quantity,bytes32 "
+                                              "termsHash,address lender,uint256 interestPerCase,uint256 loanTerm,"
+                                              "uint256 nonce,uint256 deadline)")
+    own = project.LiquorCasesReader.deploy(sender=owner)  # a reader called at its own address
+    assert own.planCount() == 0 and own.plans(plan).warehouse == ZERO
+    web3 = ape.chain.provider.web3
+    for call in ({"value": 1}, {"data": keccak(text="nothing()")[:4]}):  # ether, a function nobody has
+        with pytest.raises((ContractLogicError, TransactionFailed)):  # web3 on a node, eth-tester in process
+            web3.eth.call({"from": owner.address, "to": liquor.address, **call})
+    with pytest.raises(ape.exceptions.ContractLogicError) as refused:  # a reader that is no contract
+        project.LiquorCases.deploy(owner, buyer, sender=owner)
+    assert type(refused.value).__name__ == "NoReader"

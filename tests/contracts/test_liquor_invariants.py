@@ -13,7 +13,7 @@ from ape.exceptions import ContractLogicError
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from .conftest import DAY
+from .conftest import DAY, deploy_liquor
 from .test_liquor import CODE, TERMS, custody, offer, pickup
 
 PRICE = 1_000
@@ -35,7 +35,7 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
 
         @initialize()
         def deploy(self):
-            self.c = project.LiquorCases.deploy(owner, sender=owner)
+            self.c = deploy_liquor(project, owner)
             self.c.setTokenAllowed(token, True, sender=owner)
             for p in parties:
                 token.approve(self.c, 2**256 - 1, sender=p)
@@ -126,20 +126,25 @@ def run_machine(project, owner, producer, warehouse, buyers, lender):
         def _holder(self, token_id):
             return next(x for x in parties if x.address == self.cases[token_id]["owner"])
 
-        @precondition(lambda self: bool(getattr(self, "cases", None)) and bool(self._cases("custody", "pledged",
-                                                                                           "redeeming")))
-        @rule(data=st.data(), to=st.integers(0, len(buyers) - 1), plain=st.booleans())
-        def give(self, data, to, plain):
-            token_id = data.draw(st.sampled_from(self._cases("custody", "pledged", "redeeming")))
+        def _move(self, token_id, to, plain):
             holder, recipient = self._holder(token_id), buyers[to]
             if plain:
-                receipt = self._call(self.c.transferFrom, holder, recipient, token_id, sender=holder)
-            else:
-                receipt = self._call(self.c.gift, token_id, recipient, b"\x05" * 32, sender=holder)
-            if receipt is not None:
-                assert self.cases[token_id]["state"] == "custody", "a locked case moved"
-                self.cases[token_id]["owner"] = recipient.address
-                SEEN["gifted"] += 1
+                return self._call(self.c.transferFrom, holder, recipient, token_id, sender=holder)
+            return self._call(self.c.gift, token_id, recipient, b"\x05" * 32, sender=holder)
+
+        @precondition(lambda self: bool(getattr(self, "cases", None)) and bool(self._cases("custody")))
+        @rule(data=st.data(), to=st.integers(0, len(buyers) - 1), plain=st.booleans())
+        def give(self, data, to, plain):
+            token_id = data.draw(st.sampled_from(self._cases("custody")))
+            assert self._move(token_id, to, plain) is not None, "a case in custody did not move"
+            self.cases[token_id]["owner"] = buyers[to].address
+            SEEN["gifted"] += 1
+
+        @precondition(lambda self: bool(getattr(self, "cases", None)) and bool(self._cases("pledged", "redeeming")))
+        @rule(data=st.data(), to=st.integers(0, len(buyers) - 1), plain=st.booleans())
+        def give_locked(self, data, to, plain):
+            token_id = data.draw(st.sampled_from(self._cases("pledged", "redeeming")))
+            assert self._move(token_id, to, plain) is None, "a locked case moved"
 
         @precondition(lambda self: bool(getattr(self, "cases", None)) and bool(self._cases("custody")))
         @rule(data=st.data(), days=st.integers(1, 15))
