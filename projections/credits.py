@@ -19,6 +19,7 @@ from engine.registry import SOURCES
 from engine.settlement.escrow import Settlement
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .view import dumps
 
 ACCOUNTS = tuple(s.aggregate for s in SOURCES if issubclass(s.aggregate, CreditAccount))
 CONTRACT_OF = {s.aggregate.kind: s.contract for s in SOURCES if issubclass(s.aggregate, CreditAccount)}
@@ -43,10 +44,10 @@ class CreditsView(ChainRowsView):
             to_address TEXT, source TEXT, block_number BIGINT NOT NULL, tx_hash TEXT NOT NULL,
             PRIMARY KEY (block_hash, log_index))""",
         "CREATE INDEX IF NOT EXISTS view_credit_entries_by_recipient ON view_credit_entries (recipient)",
-        # A campaign's token, for its credited refunds and collections (kept while its opening is canonical).
+        # A campaign's token, for its credited refunds and collections; `logs` holds its canonical
+        # opening (none once the opening left the chain, until a fork opens it again).
         """CREATE TABLE IF NOT EXISTS view_credit_campaigns (
-            aggregate_id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, token TEXT NOT NULL,
-            block_hash TEXT NOT NULL, log_index INTEGER NOT NULL)""",
+            aggregate_id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, token TEXT NOT NULL, logs TEXT NOT NULL)""",
     )
     tables = ("view_credit_account_logs", "view_credit_entries", "view_credit_campaigns")
     handles = chain_events(ACCOUNTS) + (
@@ -111,7 +112,11 @@ class CreditsView(ChainRowsView):
         if isinstance(event, (Settlement.Retracted, Campaign.Retracted)):
             gone = log_key(event.coords)
             self.db.execute("DELETE FROM view_credit_entries WHERE block_hash = ? AND log_index = ?", gone)
-            self.db.execute("DELETE FROM view_credit_campaigns WHERE block_hash = ? AND log_index = ?", gone)
+            if isinstance(event, Campaign.Retracted):
+                self.db.execute(
+                    "UPDATE view_credit_campaigns SET logs = ? WHERE aggregate_id = ? AND logs = ?",
+                    ("[]", str(event.originator_id), dumps([list(gone)])),
+                )
             return
         log = log_of(event)
         if log is None:
@@ -119,13 +124,17 @@ class CreditsView(ChainRowsView):
         args, coords = log["args"], log["coords"]
         at = (coords["block_hash"], coords["log_index"])
         tail = (coords["block_number"], coords["tx_hash"])
-        if isinstance(event, Campaign.Discovered):
-            if log["event"] == "CampaignOpened":
-                self.db.execute(
-                    "INSERT INTO view_credit_campaigns (aggregate_id, campaign_id, token, block_hash, log_index) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (aggregate_id) DO NOTHING",
-                    (str(event.originator_id), event.key, args["token"], *at),
-                )
+        if isinstance(event, Campaign.Discovered) and log["event"] == "CampaignOpened":
+            self.db.execute(
+                "INSERT INTO view_credit_campaigns (aggregate_id, campaign_id, token, logs) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (aggregate_id) DO UPDATE SET token = excluded.token, logs = excluded.logs",
+                (str(event.originator_id), event.key, args["token"], dumps([list(at)])),
+            )
+        elif log["event"] == "CampaignOpened":  # opened again on another fork: a recorded log
+            self.db.execute(
+                "UPDATE view_credit_campaigns SET token = ?, logs = ? WHERE aggregate_id = ?",
+                (args["token"], dumps([list(at)]), str(event.originator_id)),
+            )
         elif isinstance(event, Settlement.LogRecorded):
             if log["event"] == "PayoutCredited":
                 self._insert(
@@ -146,8 +155,8 @@ class CreditsView(ChainRowsView):
                 )
         elif log["event"] in ("Refunded", "DepositsCollected") and args.get("credited"):
             row = self.db.fetchone(
-                "SELECT campaign_id, token FROM view_credit_campaigns WHERE aggregate_id = ?",
-                (str(event.originator_id),),
+                "SELECT campaign_id, token FROM view_credit_campaigns WHERE aggregate_id = ? AND logs <> ?",
+                (str(event.originator_id), "[]"),
             )
             if row is not None:
                 recipient = args["backer"] if log["event"] == "Refunded" else args["enterprise"]

@@ -33,6 +33,7 @@ class Story:
         )
         self.logs: dict[str, list[dict]] = {}
         self.block = 100
+        self.claims: dict[tuple[str, str], tuple[int, int]] = {}
 
     def _log(self, settlement: str, event: str, **args) -> None:
         self.block += 1
@@ -113,6 +114,12 @@ class Story:
         self._log(settlement, "PayoutCredited", recipient=recipient, token=TOKEN, amount=amount)
         return self
 
+    def credit_claimed_by(self, recipient: str) -> Story:
+        """The recipient claims its whole credit in the order's token (a log of its credit account)."""
+        self.block += 1
+        self.claims[(recipient, TOKEN)] = (self.block, next(_log_index))
+        return self
+
     def released(self, settlement: str, to_store: int = 25_000_000) -> Story:
         self._log(settlement, "SettlementReleased", paymentRecord=2, toStore=to_store)
         return self
@@ -139,7 +146,7 @@ class Story:
             state = fold(logs)
             state["id"] = sid
             states.append(state)
-        return follow(self.terms, states)
+        return follow(self.terms, states, self.claims)
 
 
 def test_nothing_paid_yet_awaits_payment():
@@ -235,9 +242,30 @@ def test_a_contested_claim_is_a_dispute_with_the_buyers_proposal_until_it_ends()
 
 
 def test_a_blocked_recipients_share_is_credited_and_the_order_still_completes():
-    order = Story().opened("S1").completed("S1", 25_000_000).credited("S1", STORE, 25_000_000).order
+    story = Story().opened("S1").completed("S1", 25_000_000).credited("S1", STORE, 25_000_000)
+    order = story.order
     assert (order["status"], order["paid_to_store"]) == ("completed", 25_000_000)
-    assert order["credited"] == [{"recipient": STORE, "amount": 25_000_000}]
+    credit = order["credited"][0]
+    assert (credit["recipient"], credit["token"], credit["amount"], credit["claimed"]) == (
+        STORE,
+        TOKEN,
+        25_000_000,
+        False,
+    )
+    assert credit["block_number"] == story.block
+    # The store claims its credit: no longer owed; the order's own status does not move.
+    order = story.credit_claimed_by(STORE).order
+    assert order["credited"][0]["claimed"] is True and order["status"] == "completed"
+
+
+def test_a_claim_before_a_credit_does_not_take_it():
+    """A recipient that claimed an earlier credit is owed the one credited after its claim."""
+    story = Story().credit_claimed_by(STORE).opened("S1").completed("S1", 25_000_000).credited("S1", STORE, 25_000_000)
+    assert story.order["credited"][0]["claimed"] is False
+    other = (
+        Story().opened("S1").completed("S1", 25_000_000).credited("S1", STORE, 25_000_000).credit_claimed_by(STRANGER)
+    )
+    assert other.order["credited"][0]["claimed"] is False  # somebody else's claim
 
 
 def test_a_matching_settlement_beats_an_earlier_mismatched_one():
