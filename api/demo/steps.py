@@ -1,11 +1,12 @@
 """What the walks of `orderchain demo` share: the API, the dev accounts' holders, and one
-printed line per mined step."""
+printed line per mined step; waiting for the views and for the anchorer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from api.client import Holder
+from api.client import Holder, answer
 
 
 class StepWalk:
@@ -40,3 +41,27 @@ class StepWalk:
         events = ", ".join(e["event"] for e in result.get("events", []) if e["event"] not in self.hidden_events)
         self.out(f"  ✓ {what}  (block {result['block_number']}; {events})")
         return result
+
+
+def anchored_by_polling(http, timeout: float = 60.0) -> Callable[[str], None]:
+    """Waits until the engine's anchorer has anchored a bundle (it runs every few seconds)."""
+
+    def anchored(bundle_hash: str) -> None:
+        deadline = time.monotonic() + timeout
+        while answer(http.get(f"/evidence/{bundle_hash}")).get("anchoring") is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"evidence {bundle_hash} was not anchored within {timeout}s")
+            time.sleep(0.2)
+
+    return anchored
+
+
+def settle_by_polling(http, timeout: float = 15.0) -> Callable[[int], None]:
+    """Waits until every view shows the block (``GET /views/wait``; the engine loop runs elsewhere)."""
+
+    def settle(block: int) -> None:
+        found = answer(http.get("/views/wait", params={"block": block, "timeout": timeout}, timeout=timeout + 10))
+        if not found["reached"]:
+            raise TimeoutError(f"the views did not show block {block} within {timeout}s: {found['views']}")
+
+    return settle
