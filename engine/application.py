@@ -17,6 +17,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
+from engine.accounts.account import Account
+from engine.accounts.factors import SignInRefused, hash_password, password_matches
 from engine.chain.cursor import ChainCursor
 from engine.chain.manifest import Manifest
 from engine.chain.source import ChainAggregate
@@ -150,6 +152,57 @@ class OrderEngine(Application):
                 if interval and any(e.originator_version % interval == 0 for e in pending):
                     self.take_snapshot(aggregate.id, version=pending[-1].originator_version)
         return recordings
+
+    # -- accounts
+
+    def register_account(self, login: str, role: str, password: str, store_id: str | None = None) -> Account:
+        """A new account (:class:`Conflict` if the login is taken; a store staff's store must exist)."""
+        if store_id is not None:
+            self.get_store(store_id)
+        account = Account.register(login, role, hash_password(password), store_id)
+        try:
+            self.save(account)
+        except IntegrityError:
+            raise Conflict(f"the login {account.login!r} is taken") from None
+        return account
+
+    def get_account(self, login: str) -> Account:
+        try:
+            return self.repository.get(Account.create_id(login))
+        except AggregateNotFoundError:
+            raise NotFound(f"no account {login!r}") from None
+
+    def _account_or_none(self, login: str) -> Account | None:
+        try:
+            return self.get_account(login)
+        except (NotFound, ValueError):
+            return None
+
+    def sign_in_code(self, login: str, now: float) -> tuple[str, str] | None:
+        """A sign-in code for an account with a verified phone and no authenticator: ``(phone,
+        code)`` to send; None otherwise (the caller answers the same either way)."""
+        account = self._account_or_none(login)
+        if account is None or account.closed or not account.phone_verified or account.totp_secret is not None:
+            return None
+        code = account.issue_code("sign_in", now)
+        self.save(account)
+        assert account.phone is not None
+        return account.phone, code
+
+    def sign_in_account(self, login: str, password: str, code: str, now: float) -> Account:
+        """Both factors, or :class:`SignInRefused` whatever failed (an unknown login included);
+        every attempt on an account is recorded, so its lockout counts across processes."""
+        account = self._account_or_none(login)
+        if account is None:
+            password_matches(None, password)  # as long as a real check
+            raise SignInRefused()
+        signed_in = account.sign_in(password, code, now)
+        if signed_in:
+            account.rehash_if_needed(hash_password(password))
+        self.save(account)
+        if not signed_in:
+            raise SignInRefused()
+        return account
 
     # -- stores
 
