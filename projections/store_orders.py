@@ -61,6 +61,10 @@ class _Batch:
             self.accounts[aggregate_id] = None if row is None else {"recipient": row[0], "logs": json.loads(row[1])}
         return self.accounts[aggregate_id]
 
+    def forget_claims(self, recipient: str) -> None:
+        """A recipient's claims changed in this batch: read them again from its account."""
+        self._claims.pop(recipient, None)
+
     def claims_of(self, recipients: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
         """The latest claim of each (recipient, token) among ``recipients``, as the batch leaves them."""
         missing = [r for r in recipients if r not in self._claims]
@@ -388,7 +392,7 @@ class StoreOrdersView(View):
                 account["logs"].append(log)
         batch.dirty_accounts.add(aggregate_id)
         batch.claimed[account["recipient"]] = seq
-        batch._claims.pop(account["recipient"], None)
+        batch.forget_claims(account["recipient"])
 
     def _claimed_orders(self, batch: _Batch) -> None:
         """Marks changed the orders whose settlements credited a recipient whose claims changed."""

@@ -20,8 +20,8 @@ import typer
 from api.actions.common import ContractAction
 from api.actions.group_buy import ACTIONS
 from api.cli import wallet
-from api.cli.wallet import API, KEYSTORE, YES, _fail, _holder
-from api.client import ApiError, answer
+from api.cli.wallet import API, KEYSTORE, YES, _holder, _run
+from api.client import answer
 from api.client import group_buy as client
 from api.models.group_buy import OpenCampaignIn
 
@@ -30,13 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 CAMPAIGN = typer.Option(..., "--campaign", help="The campaign's id.")
-
-
-def _run(step):
-    try:
-        return step()
-    except (ApiError, ValueError) as exc:
-        _fail(str(exc))
 
 
 @app.command()

@@ -14,20 +14,12 @@ from pathlib import Path
 import typer
 
 from api.cli import wallet
-from api.cli.wallet import API, KEYSTORE, YES, _fail, _holder, _report
-from api.client import ApiError, answer
+from api.cli.wallet import API, KEYSTORE, YES, _fail, _holder, _report, _run
+from api.client import answer
 from api.client import liquor as client
 
 DAY = 86_400
 TOKEN_ID = typer.Option(..., "--token-id", help="The case's token id.")
-
-
-def _run(action):
-    """Runs an API conversation, turning its problems into a clear message and exit code 1."""
-    try:
-        return action()
-    except (ApiError, ValueError) as exc:
-        _fail(str(exc))
 
 
 def _case_action(path: str, token_id: int, keystore: Path | None, api: str, yes: bool, **extra) -> None:

@@ -77,6 +77,14 @@ def _load(keystore: Path | None):
         _fail("wrong password for this keystore")
 
 
+def _run(action):
+    """Runs an API conversation, turning its problems into a clear message and exit code 1."""
+    try:
+        return action()
+    except (ApiError, ValueError) as exc:
+        _fail(str(exc))
+
+
 def http_client(api: str):
     """The HTTP client the wallet talks to the API with (tests replace it)."""
     import httpx

@@ -16,9 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from engine.accounts.factors import (
-    IssuedCode as _IssuedCode,
-)
-from engine.accounts.factors import (
+    IssuedCode,
     code_matches,
     lockout_until,
     needs_rehash,
@@ -140,9 +138,9 @@ class Account(Aggregate):
     def _code_issued(self, purpose: str, salt: str, digest: str, expires_at: float) -> None:
         self.codes[purpose] = {"salt": salt, "digest": digest, "expires_at": expires_at, "used": False}
 
-    def _code(self, purpose: str) -> _IssuedCode | None:
+    def _code(self, purpose: str) -> IssuedCode | None:
         kept = self.codes.get(purpose)
-        return None if kept is None else _IssuedCode(**kept)
+        return None if kept is None else IssuedCode(**kept)
 
     def verify_phone(self, code: str, now: float) -> bool:
         """Whether the code sent to the phone matches (then the phone is verified); a wrong
