@@ -10,10 +10,11 @@ from __future__ import annotations
 import hmac
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import EngineHalted
 from api.service import Service
+from engine.account_desk import TOKEN_PREFIX
 from engine.application import NotFound
 from engine.settlement.stores import Store, hash_key
 from engine.signin import utcnow
@@ -30,6 +31,19 @@ session_bearer = HTTPBearer(
     scheme_name="buyerSession",
     auto_error=False,
     description="A sign-in session: `Authorization: Bearer <token>` from `POST /auth/sign-in`.",
+)
+account_bearer = HTTPBearer(
+    scheme_name="accountSession",
+    auto_error=False,
+    description="An account's session: `Authorization: Bearer ocacct_...` from `POST /accounts/sign-in`.",
+)
+SESSION_COOKIE = "orderchain_session"
+account_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="accountCookie",
+    auto_error=False,
+    description="A browser's account session: the HttpOnly, SameSite=Strict cookie `POST /accounts/sign-in` "
+    'sets with `"kind": "cookie"`.',
 )
 store_header = APIKeyHeader(
     name="X-API-Key",
@@ -61,6 +75,7 @@ def require_admin(
 
 def store_for_key(
     store_id: str,
+    request: Request,
     bearer: HTTPAuthorizationCredentials | None = Depends(store_bearer),
     api_key: str | None = Depends(store_header),
     svc: Service = Depends(service),
@@ -68,8 +83,14 @@ def store_for_key(
     """The store whose key the caller holds. An unknown store and another store's id get the
     same answer, so nobody can probe which stores exist."""
     key = bearer.credentials if bearer else api_key
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if (key and key.startswith(TOKEN_PREFIX)) or (not key and cookie):
+        return _staff_store(svc, store_id, key or cookie)
     if not key:
-        raise HTTPException(401, "store API key required (Authorization: Bearer <key>, or X-API-Key: <key>)")
+        raise HTTPException(
+            401,
+            "store API key or staff session required (Authorization: Bearer <key>, or X-API-Key: <key>)",
+        )
     try:
         store = svc.app.get_store(store_id)
     except NotFound:
@@ -78,6 +99,35 @@ def store_for_key(
     if store is None or not store.key_matches(key):
         raise HTTPException(404, f"no store {store_id!r} for this key")
     return store
+
+
+def _staff_store(svc: Service, store_id: str, token: str) -> Store:
+    """The store a staff session works for, asked for by its id: that store only (any other id,
+    known or not, gets the same answer as a wrong key)."""
+    session = svc.accounts.session(token)
+    if session is None:
+        raise HTTPException(401, "the session is unknown, expired or ended: sign in again")
+    if session["role"] != "store_staff" or session["store_id"] != store_id:
+        raise HTTPException(404, f"no store {store_id!r} for this key")
+    return svc.app.get_store(store_id)
+
+
+def account_session(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None = Depends(account_bearer),
+    cookie: str | None = Depends(account_cookie),
+    svc: Service = Depends(service),
+) -> dict:
+    """The signed-in account's session, from the bearer token or the browser's cookie (401 without a live one)."""
+    token = bearer.credentials if bearer and bearer.credentials.startswith(TOKEN_PREFIX) else cookie
+    found = svc.accounts.session(token) if token else None
+    if found is None:
+        raise HTTPException(
+            401,
+            "sign in to an account first (POST /accounts/sign-in); a session expires",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found | {"token": token}
 
 
 def buyer(

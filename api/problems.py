@@ -9,6 +9,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.models.common import Problem
+from engine.accounts.account import AccountRefused, CodeTooSoon
+from engine.accounts.factors import PasswordRefused
+from engine.accounts.feedback import FeedbackRefused
+from engine.accounts.profile import ProfileIncomplete, ProfileRefused
 from engine.application import Conflict, NotFound
 from engine.chain.rpc import RpcError, RpcUnavailable
 from engine.chain.transactions import Reverted, TokenUnsupported, TxRejected
@@ -29,6 +33,7 @@ TITLES = {
     409: "Conflict",
     413: "Request too large",
     422: "Unprocessable request",
+    429: "Too many requests",
     502: "Node error",
     503: "Service unavailable",
 }
@@ -99,6 +104,9 @@ SIMPLE = {
     HistoryRefused: (422, "Freight history refused"),
     RateError: (422, "Rate refused"),
     QuoteError: (422, "Quote refused"),
+    AccountRefused: (409, "Account refused"),
+    PasswordRefused: (422, "Password refused"),
+    FeedbackRefused: (422, "Feedback refused"),
     EngineHalted: (503, "Engine halted"),
     RpcUnavailable: (503, "Node unavailable"),
     RpcError: (502, "Node error"),
@@ -150,6 +158,18 @@ def install(app: FastAPI) -> None:
             expected_document=exc.document,
             expected_message=canonical_json(exc.document).decode(),
         )
+
+    @app.exception_handler(ProfileRefused)
+    async def _profile(_: Request, exc: ProfileRefused):
+        return problem(422, "Profile refused", str(exc), field=exc.field)
+
+    @app.exception_handler(ProfileIncomplete)
+    async def _incomplete(_: Request, exc: ProfileIncomplete):
+        return problem(422, "Profile incomplete", str(exc), action=exc.action, missing=exc.missing)
+
+    @app.exception_handler(CodeTooSoon)
+    async def _too_soon(_: Request, exc: CodeTooSoon):
+        return problem(429, "Too many requests", str(exc), headers={"Retry-After": str(exc.seconds_left)})
 
     @app.exception_handler(TokenUnsupported)
     async def _token(_: Request, exc: TokenUnsupported):

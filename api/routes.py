@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api import examples, problems
-from api.routers import chain, credits, cross_border, evidence, freight, group_buy, liquor, stores
+from api.routers import accounts, chain, credits, cross_border, evidence, freight, group_buy, liquor, stores
 from api.routers import settlement as settlements
 
 ROUTERS = (
@@ -28,6 +28,7 @@ ROUTERS = (
     cross_border.router,
     cross_border.notices_router,
     credits.router,
+    accounts.router,
     chain.router,
 )
 

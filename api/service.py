@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterable
 
 from engine import metrics
+from engine.account_desk import AccountDesk
+from engine.accounts.identity import CONTRACT as IDENTITY
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
 from engine.chain.manifest import Manifest
@@ -36,9 +38,11 @@ from projections.cross_border import CrossBorderView
 from projections.evidence import EvidenceView
 from projections.freight import FreightView
 from projections.group_buy import GroupBuyView
+from projections.identity import IdentityView
 from projections.instructions import InstructionsView
 from projections.liquor import LiquorView
 from projections.rates import RatesView
+from projections.reputation import ReputationView
 from projections.runner import Projector
 from projections.store_orders import StoreOrdersView
 
@@ -77,9 +81,12 @@ class Service:
         self.freight = self.projector.view(FreightView)
         self.cross_border = self.projector.view(CrossBorderView)
         self.rates = self.projector.view(RatesView)
+        self.identity = self.projector.view(IdentityView)
+        self.reputation = self.projector.view(ReputationView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
+        self.accounts = AccountDesk(self.app, self.db, settings)
         self.witness = self._witness()
         self.anchorer = (
             Anchorer(
@@ -120,6 +127,17 @@ class Service:
         self._deltas = metrics.Deltas()
         self._waiters: set[tuple] = set()  # (event loop, asyncio.Event) of streams waiting for a change
         self._waiters_lock = threading.Lock()
+
+    def identity_level(self, account) -> int:
+        """The level of the account's identity attestation that holds on chain now: by a trusted
+        attester, of the account's current record, not revoked, not expired (0: none)."""
+        if IDENTITY not in self.manifest.contracts or account.identity_hash is None:
+            return 0
+        trusted = set(self.manifest.contract(IDENTITY).meta.get("attesters", []))
+        return self.identity.level_of(account.identity_hash, trusted, self.rpc.chain_time())
+
+    def attested(self, account) -> bool:
+        return self.identity_level(account) > 0
 
     def _witness(self):
         """The evidence witness's account: ``ORDERCHAIN_WITNESS_KEY``, or on the local dev chain

@@ -7,8 +7,8 @@ PostgreSQL recorder of the ``eventsourcing`` library.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import unquote, urlparse
 
 import orjson
@@ -17,8 +17,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from engine.accounts.account import Account
+from engine.accounts.account import Account, CodeTooSoon, WalletBinding
 from engine.accounts.factors import SignInRefused, hash_password, password_matches
+from engine.accounts.feedback import Feedback, FeedbackRefused
 from engine.chain.cursor import ChainCursor
 from engine.chain.manifest import Manifest
 from engine.chain.source import ChainAggregate
@@ -31,6 +32,8 @@ from engine.ids import canonical_json
 from engine.instructions import Notice, ProductionInstruction, new_secret
 from engine.liquor import LiquorListing, document_hash, facts_document, terms_document
 from engine.moved_topics import register_moved_topics
+from engine.settlement.escrow import CONTRACT as SETTLEMENT_CONTRACT
+from engine.settlement.escrow import FINAL_STATUSES, Settlement
 from engine.settlement.store_order import OrderTerms, StoreOrder, decide_terms, snapshot_of
 from engine.settlement.stores import Store, StoreAddress, hash_key, new_api_key
 
@@ -41,6 +44,7 @@ register_moved_topics()  # event stores written before the modules moved still l
 
 
 # The cursor advances with every block read: a snapshot every so many events keeps loading it fast.
+T = TypeVar("T")
 CURSOR_SNAPSHOT_EVERY = 200
 
 
@@ -155,11 +159,22 @@ class OrderEngine(Application):
 
     # -- accounts
 
-    def register_account(self, login: str, role: str, password: str, store_id: str | None = None) -> Account:
-        """A new account (:class:`Conflict` if the login is taken; a store staff's store must exist)."""
+    def register_account(
+        self,
+        login: str,
+        role: str,
+        password: str,
+        store_id: str | None = None,
+        phone: str | None = None,
+        region: str | None = None,
+    ) -> Account:
+        """A new account (:class:`Conflict` if the login is taken; a store staff's store must
+        exist), with the phone its first code goes to, when given."""
         if store_id is not None:
             self.get_store(store_id)
         account = Account.register(login, role, hash_password(password), store_id)
+        if phone is not None:
+            account.set_phone(phone, region)
         try:
             self.save(account)
         except IntegrityError:
@@ -178,20 +193,43 @@ class OrderEngine(Application):
         except (NotFound, ValueError):
             return None
 
-    def sign_in_code(self, login: str, now: float) -> tuple[str, str] | None:
+    def sign_in_code(self, login: str, now: float) -> tuple[str, str, str] | None:
         """A sign-in code for an account with a verified phone and no authenticator: ``(phone,
-        code)`` to send; None otherwise (the caller answers the same either way)."""
+        code, message id)`` to send (the id names this request: the gateway's idempotency key);
+        None otherwise (the caller answers the same either way)."""
         account = self._account_or_none(login)
         if account is None or account.closed or not account.phone_verified or account.totp_secret is not None:
             return None
-        code = account.issue_code("sign_in", now)
-        self.save(account)
-        assert account.phone is not None
-        return account.phone, code
+        try:
+            return self._issue(account, "sign_in", now)
+        except CodeTooSoon:
+            return None  # the code sent moments ago still holds
 
-    def sign_in_account(self, login: str, password: str, code: str, now: float) -> Account:
+    def phone_code(self, login: str, now: float) -> tuple[str, str, str]:
+        """A code to verify the account's phone with: ``(phone, code, message id)`` to send."""
+        return self._issue(self.get_account(login), "verify_phone", now)
+
+    def verify_phone(self, login: str, code: str, now: float) -> bool:
+        """Verifies the phone with the code sent to it; False for a wrong, used or expired code
+        and an unknown login alike (a failure counts toward the lockout)."""
+        account = self._account_or_none(login)
+        if account is None or account.closed:
+            return False
+        verified = account.verify_phone(code, now)
+        self.save(account)
+        return verified
+
+    def _issue(self, account: Account, purpose: str, now: float) -> tuple[str, str, str]:
+        code = account.issue_code(purpose, now)
+        self.save(account)
+        phone = account.phone_to_verify if purpose == "verify_phone" else account.phone
+        assert phone is not None
+        return phone, code, f"code-{account.id}-{account.version}"
+
+    def sign_in_account(self, login: str, password: str, code: str, now: float, session: dict | None = None) -> Account:
         """Both factors, or :class:`SignInRefused` whatever failed (an unknown login included);
-        every attempt on an account is recorded, so its lockout counts across processes."""
+        every attempt on an account is recorded, so its lockout counts across processes.
+        ``session`` (``session_id``, ``kind``, ``expires_at``) is opened with the sign-in."""
         account = self._account_or_none(login)
         if account is None:
             password_matches(None, password)  # as long as a real check
@@ -199,10 +237,94 @@ class OrderEngine(Application):
         signed_in = account.sign_in(password, code, now)
         if signed_in:
             account.rehash_if_needed(hash_password(password))
+        return self._signed_in(account, signed_in, now, session)
+
+    def sign_in_wallet(self, address: str, code: str, now: float, session: dict | None = None) -> Account:
+        """A Sign-In with Ethereum (its signature checked by the caller) to the account the wallet
+        is bound to, with the one-time code when the account has a second factor; the same
+        :class:`SignInRefused` for a wallet bound to no account."""
+        account = self.account_of_wallet(address)
+        if account is None:
+            raise SignInRefused()
+        return self._signed_in(account, account.sign_in_wallet(code, now), now, session)
+
+    def _signed_in(self, account: Account, signed_in: bool, now: float, session: dict | None) -> Account:
+        if signed_in and session is not None:
+            account.open_session(factor=account.last_factor or "", at=now, **session)
         self.save(account)
         if not signed_in:
             raise SignInRefused()
         return account
+
+    def change_account(self, login: str, change: Callable[[Account], T]) -> tuple[Account, T]:
+        """Applies one of the account's commands and saves what it recorded (nothing, if it raised)."""
+        account = self.get_account(login)
+        outcome = change(account)
+        self.save(account)
+        return account, outcome
+
+    def bind_wallet(self, login: str, address: str) -> Account:
+        """Binds a wallet (that signed in with Ethereum) to the account: one account per wallet
+        (:class:`Conflict` if another account holds it)."""
+        account = self.get_account(login)
+        binding = self._get_or_none(WalletBinding.create_id(address))
+        if binding is None:
+            binding = WalletBinding.bind(address, account.login)
+        elif binding.login != account.login:
+            if self.account_of_wallet(address) is not None:
+                raise Conflict("this wallet is bound to another account")
+            binding.move(account.login)  # its account bound another wallet since, or closed
+        account.bind_wallet(address)
+        try:
+            self.save(account, binding)
+        except IntegrityError:
+            raise Conflict("this wallet was bound to another account meanwhile") from None
+        return account
+
+    def account_of_wallet(self, address: str) -> Account | None:
+        binding = self._get_or_none(WalletBinding.create_id(address))
+        if binding is None:
+            return None
+        account = self._account_or_none(binding.login)
+        held = account is not None and not account.closed and account.wallet == address.lower()
+        return account if held else None
+
+    def close_session(self, login: str, session_id: str, now: float, reason: str = "signed out") -> bool:
+        account = self._account_or_none(login)
+        if account is None or not account.close_session(session_id, now, reason):
+            return False
+        self.save(account)
+        return True
+
+    def give_feedback(self, login: str, settlement_id: str, rating: str, comment: str, now: int) -> Feedback:
+        """The buyer's feedback on a settled order: only the order's buyer (the account's bound
+        wallet) gives it, once, after the settlement ended (:class:`Conflict` for a second)."""
+        account = self.get_account(login)
+        contract = self.deployment.contract(SETTLEMENT_CONTRACT).address
+        settlement = self._get_or_none(Settlement.create_id(self.deployment.chain_id, contract, settlement_id.lower()))
+        if settlement is None or "buyer" not in settlement.state:
+            raise NotFound(f"no settlement {settlement_id}")
+        state = settlement.state
+        if account.wallet is None or account.wallet != state["buyer"]:
+            raise FeedbackRefused("only the order's buyer gives feedback on it: bind the wallet that bought it")
+        if state["status"] not in FINAL_STATUSES:
+            raise FeedbackRefused(
+                f"the settlement has not ended (it is {state['status']}): feedback follows the outcome"
+            )
+        feedback = Feedback.give(
+            self.deployment.chain_id, contract, settlement_id, state["store"], state["buyer"], rating, comment, now
+        )
+        try:
+            self.save(feedback)
+        except IntegrityError:
+            raise Conflict("this order has its feedback already: one per settled order") from None
+        return feedback
+
+    def _get_or_none(self, aggregate_id):
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
     # -- stores
 

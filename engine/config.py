@@ -63,6 +63,16 @@ def _public_url(raw: str | None) -> str | None:
     return raw.rstrip("/")
 
 
+def _sms_url(raw: str | None, secret: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or " " in raw:
+        raise ConfigError(f"ORDERCHAIN_SMS_URL must be an http(s) URL, got {raw!r}")
+    if not secret:
+        raise ConfigError("ORDERCHAIN_SMS_URL needs ORDERCHAIN_SMS_SECRET, the gateway's signing secret (whsec_...)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the engine and the API need to know about their surroundings."""
@@ -93,6 +103,10 @@ class Settings:
     ws_url: str | None = None
     sse_heartbeat: float = 15.0
     public_url: str | None = None
+    sms_url: str | None = None
+    sms_secret: str | None = None
+    account_session_seconds: int = 900
+    browser_session_seconds: int = 8 * 3600
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> Settings:
@@ -124,6 +138,14 @@ class Settings:
             sse_heartbeat=_float(env, "ORDERCHAIN_SSE_HEARTBEAT", base.sse_heartbeat),
             quote_hold_seconds=_int(env, "ORDERCHAIN_QUOTE_HOLD_SECONDS", base.quote_hold_seconds, minimum=1),
             public_url=_public_url(env.get("ORDERCHAIN_PUBLIC_URL")),
+            sms_url=_sms_url(env.get("ORDERCHAIN_SMS_URL"), env.get("ORDERCHAIN_SMS_SECRET")),
+            sms_secret=env.get("ORDERCHAIN_SMS_SECRET") or None,
+            account_session_seconds=_int(
+                env, "ORDERCHAIN_ACCOUNT_SESSION_SECONDS", base.account_session_seconds, minimum=60
+            ),
+            browser_session_seconds=_int(
+                env, "ORDERCHAIN_BROWSER_SESSION_SECONDS", base.browser_session_seconds, minimum=60
+            ),
         )
 
     @property

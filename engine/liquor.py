@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate, event
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
+from engine.signals import Signal
 
 CONTRACT = "LiquorCases"
 MAX_PRICE = 2**96 - 1  # unitPrice, principal and interest are uint96 on chain
@@ -475,3 +476,22 @@ SOURCES = (
     *VIEWED_SOURCES,
     ChainSource(contract=CONTRACT, aggregate=LiquorCredits, events=CREDIT_EVENTS, key="recipient", opens=None),
 )
+
+
+# -- what a case's loans say of its holder (the reputation view's counters)
+
+REPUTATION = {
+    "loan_repaid": "a loan against a case in custody was repaid (principal and interest to the lender)",
+    "loan_seized": "a loan against a case was not repaid by its due date: the lender seized the case",
+}
+
+
+def reputation_signals(state: dict) -> list[Signal]:
+    """The counters a case's ended loans add to for the holders who pledged it."""
+    out = []
+    for loan in state.get("loans", []):
+        if loan.get("status") in ("repaid", "seized"):
+            at = (loan.get("ended") or {}).get("timestamp")
+            repaid = loan["status"] == "repaid"
+            out.append(Signal(loan["holder"], "loan_repaid" if repaid else "loan_seized", repaid, at))
+    return out

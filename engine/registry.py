@@ -8,6 +8,7 @@ modules itself.
 from __future__ import annotations
 
 from engine import liquor
+from engine.accounts import identity
 from engine.chain.source import ChainSource
 from engine.cross_border import orders as cross_border
 from engine.evidence import bundles as evidence
@@ -20,4 +21,5 @@ SOURCES: tuple[ChainSource, ...] = (
     *group_buy.SOURCES,
     *evidence.SOURCES,
     *cross_border.SOURCES,
+    *identity.SOURCES,
 )

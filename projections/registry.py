@@ -8,9 +8,11 @@ from .cross_border import CrossBorderView
 from .evidence import EvidenceView
 from .freight import FreightView
 from .group_buy import GroupBuyView
+from .identity import IdentityView
 from .instructions import InstructionsView
 from .liquor import LiquorView
 from .rates import RatesView
+from .reputation import ReputationView
 from .store_orders import StoreOrdersView
 from .view import View
 
@@ -25,4 +27,6 @@ VIEWS: tuple[type[View], ...] = (
     CrossBorderView,
     RatesView,
     CreditsView,
+    IdentityView,
+    ReputationView,
 )

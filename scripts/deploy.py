@@ -15,11 +15,20 @@ from pathlib import Path
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
+from ape.contracts import ContractContainer
+from eth_utils import keccak
+from ethpm_types import ContractType
 
 DEV_CHAIN_IDS = {1337, 31337}
 DAY = 86_400
 # Dev accounts 0..9 of the well-known test mnemonic get this much test stablecoin.
 DEV_MINT = 1_000_000 * 10**6
+# The Ethereum Attestation Service, deployed from the compiled artifacts its npm package ships.
+EAS_ARTIFACTS = (
+    Path(__file__).resolve().parents[1] / "node_modules/@ethereum-attestation-service/eas-contracts/artifacts"
+)
+IDENTITY_SCHEMA = "bytes32 identityHash,uint8 level"  # engine/accounts/identity.py SCHEMA
+NO_RESOLVER = "0x" + "00" * 20
 
 
 def _abi(container) -> list:
@@ -30,6 +39,28 @@ def _with_reader(abi: list, reader_abi: list) -> list:
     """A contract's ABI with the functions its reader serves for it (those it lacks itself)."""
     own = {item.get("name") for item in abi if item["type"] == "function"}
     return abi + [item for item in reader_abi if item["type"] == "function" and item["name"] not in own]
+
+
+def _eas_container(name: str) -> ContractContainer:
+    raw = json.loads((EAS_ARTIFACTS / f"contracts/{name}.sol/{name}.json").read_text())
+    return ContractContainer(
+        ContractType.model_validate(
+            {
+                "contractName": name,
+                "abi": raw["abi"],
+                "deploymentBytecode": {"bytecode": raw["bytecode"]},
+                "runtimeBytecode": {"bytecode": raw["deployedBytecode"]},
+            }
+        )
+    )
+
+
+def _identity_schema(registry, deployer) -> str:
+    """Registers the identity schema (once: a schema's UID is fixed by its text) and returns its UID."""
+    uid = "0x" + keccak(IDENTITY_SCHEMA.encode() + bytes(20) + b"\x01").hex()
+    if registry.getSchema(uid).schema != IDENTITY_SCHEMA:
+        registry.register(IDENTITY_SCHEMA, NO_RESOLVER, True, sender=deployer)
+    return uid
 
 
 def _entry(container, contract) -> dict:
@@ -105,6 +136,19 @@ def _entry(container, contract) -> dict:
     default=None,
     help="The cross-border operator who pays freight legs beside sellers (default: the deployer).",
 )
+@click.option(
+    "--eas",
+    "eas_address",
+    default=None,
+    help="An EAS contract already on the chain (its schema registry is asked for): the identity "
+    "schema is registered there. Default: deploy SchemaRegistry and EAS from the npm package's artifacts.",
+)
+@click.option(
+    "--attester",
+    "attesters",
+    multiple=True,
+    help="An address whose identity attestations the engine trusts; repeat for several (default: the operator).",
+)
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
 def cli(
     network,
@@ -121,6 +165,8 @@ def cli(
     metadata_base,
     witness,
     operator,
+    eas_address,
+    attesters,
     out_dir,
 ):
     chain_id = chain.chain_id
@@ -185,6 +231,22 @@ def cli(
         sender=deployer,
     )
     contracts["CrossBorderEscrow"] = _entry(project.CrossBorderEscrow, escrow)
+    eas_type, registry_type = _eas_container("EAS"), _eas_container("SchemaRegistry")
+    if eas_address:
+        eas = eas_type.at(eas_address)
+        registry = registry_type.at(eas.getSchemaRegistry())
+        contracts["SchemaRegistry"] = {"address": registry.address, "block": 0, "abi": _abi(registry_type)}
+        eas_entry = {"address": eas.address, "block": chain.blocks.head.number, "abi": _abi(eas_type)}
+    else:
+        registry = registry_type.deploy(sender=deployer)
+        contracts["SchemaRegistry"] = _entry(registry_type, registry)
+        eas = eas_type.deploy(registry.address, sender=deployer)
+        eas_entry = _entry(eas_type, eas)
+    contracts["EAS"] = {
+        **eas_entry,
+        "identity_schema": _identity_schema(registry, deployer),
+        "attesters": [a.lower() for a in (attesters or [operator or deployer.address])],
+    }
     for token in allowed:
         settlement.setTokenAllowed(token, True, sender=deployer)
         liquor.setTokenAllowed(token, True, sender=deployer)

@@ -53,6 +53,11 @@ class Problem(BaseModel):
     expected_message: str | None = Field(
         None, description="A refused rate: the exact text to sign (the document's canonical JSON, EIP-191)."
     )
+    field: str | None = Field(None, description="A refused profile: the field that is not acceptable.")
+    action: str | None = Field(None, description="An incomplete profile: the action it is not complete for.")
+    missing: list[str] | None = Field(
+        None, description="An incomplete profile: every field the action needs that it lacks, in prompting order."
+    )
 
 
 class LogStep(BaseModel):

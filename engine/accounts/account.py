@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from engine.accounts.factors import (
+    CODE_SECONDS,
     IssuedCode,
     code_matches,
     lockout_until,
@@ -24,11 +25,21 @@ from engine.accounts.factors import (
     password_matches,
     totp_step,
 )
-from engine.accounts.profile import MAX_ADDRESSES, Address, Profile, ProfileRefused, normalise_phone
+from engine.accounts.identity import identity_hash, identity_record
+from engine.accounts.profile import MAX_ADDRESSES, Address, Profile, ProfileRefused, normalise_phone, require
 from engine.ids import derive
 
 ROLES = ("buyer", "store_staff", "warehouse", "lender", "operator")
 CODE_PURPOSES = ("verify_phone", "sign_in")
+RESEND_SECONDS = 30  # a new code for the same purpose at most this often (each SMS costs)
+
+
+class CodeTooSoon(ValueError):
+    """A new code asked for within :data:`RESEND_SECONDS` of the last one for the same purpose."""
+
+    def __init__(self, seconds_left: int):
+        super().__init__(f"a code was sent moments ago: ask again in {seconds_left} s")
+        self.seconds_left = seconds_left
 
 
 class AccountRefused(ValueError):
@@ -60,6 +71,9 @@ class Account(Aggregate):
         PasswordRehashed: ClassVar[type[Any]]
         Locked: ClassVar[type[Any]]
         Closed: ClassVar[type[Any]]
+        SessionOpened: ClassVar[type[Any]]
+        SessionClosed: ClassVar[type[Any]]
+        IdentityPrepared: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(login: str) -> UUID:
@@ -83,6 +97,7 @@ class Account(Aggregate):
         self.company: str | None = None
         self.phone: str | None = None
         self.phone_verified = False
+        self.pending_phone: str | None = None
         self.addresses: dict[str, dict] = {}
         self.default_address: str | None = None
         self.wallet: str | None = None
@@ -93,6 +108,11 @@ class Account(Aggregate):
         self.last_failure_at = 0.0
         self.locked_reason: str | None = None
         self.closed = False
+        self.sessions: dict[str, dict] = {}  # session id -> kind, factor, expires_at (open ones)
+        self.sessions_opened = 0
+        self.last_factor: str | None = None
+        self.identity_salt: str | None = None  # hex; kept off chain, so the hash on chain reveals nothing
+        self.identity_hashes: list[str] = []  # every record hash prepared for attestation, oldest first
 
     # -- the profile
 
@@ -111,25 +131,49 @@ class Account(Aggregate):
         self.name, self.company = name, company
 
     def set_phone(self, raw: str, region: str | None = None) -> str:
-        """Sets the phone (E.164); it is verified again by a code sent to it."""
+        """Sets the phone (E.164), to verify by a code sent to it. A verified phone stays the
+        account's (its sign-in codes still go there) until the new one is verified."""
         self._open()
         phone = normalise_phone(raw, region)
-        if phone != self.phone:
-            self._phone_set(phone=phone)
+        if phone not in (self.phone if not self.phone_verified else None, self.pending_phone):
+            if phone == self.phone and self.phone_verified:
+                if self.pending_phone is not None:
+                    self._phone_set(phone=phone)  # back to the verified one: nothing pending
+            else:
+                self._phone_set(phone=phone)
         return phone
 
     @event("PhoneSet")
     def _phone_set(self, phone: str) -> None:
-        self.phone, self.phone_verified = phone, False
+        if self.phone_verified and phone == self.phone:
+            self.pending_phone = None
+        elif self.phone_verified:
+            self.pending_phone = phone
+        else:
+            self.phone = phone
         self.codes.pop("verify_phone", None)
+
+    @property
+    def phone_to_verify(self) -> str | None:
+        """Where a verification code goes: the new phone waiting for its code, else the phone if unverified."""
+        if self.pending_phone is not None:
+            return self.pending_phone
+        return None if self.phone_verified else self.phone
 
     def issue_code(self, purpose: str, now: float) -> str:
         """A fresh code for ``purpose`` (only its hash is recorded): send it to the phone."""
         self._open()
         if purpose not in CODE_PURPOSES:
             raise AccountRefused(f"a code is for one of {', '.join(CODE_PURPOSES)}")
-        if self.phone is None or (purpose == "sign_in" and not self.phone_verified):
-            raise ProfileRefused("phone", "a verified phone is needed to receive codes")
+        if purpose == "sign_in" and not self.phone_verified:
+            raise ProfileRefused("phone", "a verified phone is needed to receive sign-in codes")
+        if purpose == "verify_phone" and self.phone_to_verify is None:
+            raise ProfileRefused("phone", "no phone waits for verification: set one first")
+        last = self.codes.get(purpose)
+        if last is not None and not last["used"]:
+            since = now - (last["expires_at"] - CODE_SECONDS)
+            if 0 <= since < RESEND_SECONDS:
+                raise CodeTooSoon(int(RESEND_SECONDS - since) + 1)
         code, issued = new_code(now)
         self._code_issued(purpose=purpose, salt=issued.salt, digest=issued.digest, expires_at=issued.expires_at)
         return code
@@ -154,6 +198,8 @@ class Account(Aggregate):
 
     @event("PhoneVerified")
     def _phone_verified(self) -> None:
+        if self.pending_phone is not None:
+            self.phone, self.pending_phone = self.pending_phone, None
         self.phone_verified = True
         self.codes["verify_phone"]["used"] = True
         self.failures = 0
@@ -206,6 +252,36 @@ class Account(Aggregate):
             attested=attested,
         )
 
+    # -- the identity attestation
+
+    def identity_record(self) -> dict:
+        """What an attestation of this account vouches for (the verified phone only)."""
+        default = self.addresses.get(self.default_address) if self.default_address else None
+        return identity_record(
+            self.login, self.name, self.phone if self.phone_verified else None, self.company, default
+        )
+
+    @property
+    def identity_hash(self) -> str | None:
+        """The hash the current record makes with the account's salt (None before any attestation)."""
+        return None if self.identity_salt is None else identity_hash(self.identity_salt, self.identity_record())
+
+    def prepare_attestation(self, salt: str) -> str:
+        """Records the salted hash of the current record, for the operator to attest on chain;
+        the profile must be complete for it (name, verified phone, default address)."""
+        self._open()
+        require(self.profile(), "attestation")
+        salt = self.identity_salt or salt
+        hash_ = identity_hash(salt, self.identity_record())
+        if hash_ not in self.identity_hashes or self.identity_salt is None:
+            self._identity_prepared(salt=salt, identity_hash=hash_)
+        return hash_
+
+    @event("IdentityPrepared")
+    def _identity_prepared(self, salt: str, identity_hash: str) -> None:
+        self.identity_salt = salt
+        self.identity_hashes.append(identity_hash)
+
     # -- the wallet and the second factor
 
     def bind_wallet(self, address: str) -> None:
@@ -256,6 +332,32 @@ class Account(Aggregate):
         self._signed_in(at=now, factor=factor, step=step)
         return True
 
+    def sign_in_wallet(self, code: str, now: float) -> bool:
+        """A Sign-In with Ethereum by the bound wallet (the caller checked the signature and that
+        it is this account's wallet) stands for the password; an account with a second factor
+        (an authenticator, or a verified phone) still needs its one-time code."""
+        if self.wallet is None or self.closed or self._locked(now):
+            self._sign_in_failed(at=now)
+            return False
+        factor, step, code_ok = "wallet", None, True
+        if self.totp_secret is not None:
+            factor, step = "wallet+totp", totp_step(self.totp_secret, code, now, self.totp_last_step)
+            code_ok = step is not None
+        elif self.phone_verified:
+            factor, code_ok = "wallet+sms", code_matches(self._code("sign_in"), code, now)
+        if not code_ok:
+            self._sign_in_failed(at=now)
+            return False
+        self._signed_in(at=now, factor=factor, step=step)
+        return True
+
+    @property
+    def second_factor(self) -> str | None:
+        """How this account proves its second factor: ``totp``, ``sms`` or None (none yet)."""
+        if self.totp_secret is not None:
+            return "totp"
+        return "sms" if self.phone_verified else None
+
     @event("SignInFailed")
     def _sign_in_failed(self, at: float) -> None:
         self.failures += 1
@@ -264,9 +366,10 @@ class Account(Aggregate):
     @event("SignedIn")
     def _signed_in(self, at: float, factor: str, step: int | None) -> None:
         self.failures = 0
-        if factor == "totp":
+        self.last_factor = factor
+        if step is not None:
             self.totp_last_step = step
-        else:
+        elif factor.endswith("sms"):
             self.codes["sign_in"]["used"] = True
 
     def rehash_if_needed(self, password_hash: str) -> None:
@@ -283,6 +386,31 @@ class Account(Aggregate):
         until = lockout_until(self.failures, self.last_failure_at)
         return until if until is not None and now < until else None
 
+    # -- sessions (the tokens themselves live in a table: only their ids are recorded here)
+
+    def open_session(self, session_id: str, kind: str, factor: str, expires_at: float, at: float) -> None:
+        self._open()
+        if kind not in ("bearer", "cookie"):
+            raise AccountRefused("a session is a bearer token or a browser cookie")
+        self._session_opened(session_id=session_id, kind=kind, factor=factor, expires_at=expires_at, at=at)
+
+    @event("SessionOpened")
+    def _session_opened(self, session_id: str, kind: str, factor: str, expires_at: float, at: float) -> None:
+        self.sessions = {k: v for k, v in self.sessions.items() if v["expires_at"] > at}
+        self.sessions[session_id] = {"kind": kind, "factor": factor, "expires_at": expires_at, "opened_at": at}
+        self.sessions_opened += 1
+
+    def close_session(self, session_id: str, at: float, reason: str = "signed out") -> bool:
+        """Ends a session (False if it was not open)."""
+        if session_id not in self.sessions:
+            return False
+        self._session_closed(session_id=session_id, at=at, reason=reason)
+        return True
+
+    @event("SessionClosed")
+    def _session_closed(self, session_id: str, at: float, reason: str) -> None:
+        self.sessions.pop(session_id, None)
+
     # -- locking and closing
 
     def lock(self, reason: str) -> None:
@@ -292,6 +420,7 @@ class Account(Aggregate):
     @event("Locked")
     def _locked_event(self, reason: str) -> None:
         self.locked_reason = reason
+        self.sessions = {}
 
     def close(self) -> None:
         self._open()
@@ -300,3 +429,34 @@ class Account(Aggregate):
     @event("Closed")
     def _closed(self) -> None:
         self.closed = True
+        self.sessions = {}
+
+
+class WalletBinding(Aggregate):
+    """Which account a wallet is bound to: one account per wallet (the aggregate's id is the
+    address's, so a second account binding the same wallet conflicts when it is saved)."""
+
+    if TYPE_CHECKING:
+        Bound: ClassVar[type[Any]]
+        Moved: ClassVar[type[Any]]
+
+    @staticmethod
+    def create_id(address: str) -> UUID:
+        return derive("account-wallet", address.lower())
+
+    @classmethod
+    def bind(cls, address: str, login: str) -> WalletBinding:
+        return cls(address=address.lower(), login=login)
+
+    @event("Bound")
+    def __init__(self, address: str, login: str):
+        self.address = address
+        self.login = login
+
+    def move(self, login: str) -> None:
+        """Binds the wallet to another account (its former account no longer holds it)."""
+        self._moved(login=login)
+
+    @event("Moved")
+    def _moved(self, login: str) -> None:
+        self.login = login

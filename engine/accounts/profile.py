@@ -19,6 +19,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "pay_after_delivery": ("name", "phone", "phone_verified", "default_address", "attested"),
     "loan_purchase": ("name", "phone", "phone_verified", "attested"),
     "pickup": ("name", "phone", "phone_verified", "default_address"),
+    # What the operator needs before attesting an identity on chain.
+    "attestation": ("name", "phone", "phone_verified", "default_address"),
 }
 MAX_ADDRESSES = 20
 
@@ -30,6 +32,16 @@ class ProfileRefused(ValueError):
         super().__init__(f"{field_name}: {reason}")
         self.field = field_name
         self.reason = reason
+
+
+class ProfileIncomplete(ValueError):
+    """An action the profile is not complete (or not verified) enough for: ``missing`` names
+    every field to prompt for, in order."""
+
+    def __init__(self, action: str, missing: list[str]):
+        super().__init__(f"to {action.replace('_', ' ')}, the profile needs: {', '.join(missing)}")
+        self.action = action
+        self.missing = missing
 
 
 def normalise_phone(raw: str, region: str | None = None) -> str:
@@ -107,3 +119,10 @@ def missing_for(profile: Profile, action: str) -> list[str]:
 def completion(profile: Profile) -> dict[str, list[str]]:
     """For every action, what is missing: what a client shows as its prompts."""
     return {action: missing_for(profile, action) for action in NEEDS}
+
+
+def require(profile: Profile, action: str) -> None:
+    """:class:`ProfileIncomplete` unless the profile has everything ``action`` needs."""
+    missing = missing_for(profile, action)
+    if missing:
+        raise ProfileIncomplete(action, missing)

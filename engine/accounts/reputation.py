@@ -19,6 +19,7 @@ import math
 from decimal import ROUND_FLOOR, Decimal
 
 WINDOW_SECONDS = 365 * 86_400
+SIX_PLACES = Decimal("0.000001")  # the score's precision, rounded down (never above the bound)
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
 # What each identity level may owe after delivery at a score of 1 (6-decimal token: 0, 200, 2,000 units).
 LEVEL_LIMIT = {0: 0, 1: 200_000_000, 2: 2_000_000_000}
@@ -41,11 +42,19 @@ def score(signals: list[tuple[float, bool]], now: float) -> dict:
     """The score of ``(timestamp, positive)`` signals: those of the last 365 days count."""
     recent = [positive for at, positive in signals if now - WINDOW_SECONDS < at <= now]
     positive = sum(1 for p in recent if p)
-    value = wilson_lower_bound(positive, len(recent))
-    return {"positive": positive, "negative": len(recent) - positive, "score": Decimal(str(round(value, 6)))}
+    return {
+        "positive": positive,
+        "negative": len(recent) - positive,
+        "score": score_counts(positive, len(recent) - positive),
+    }
 
 
 def credit_limit(level: int, score_value: Decimal) -> int:
     """What an account may owe after delivery (see the module docstring)."""
     cap = LEVEL_LIMIT.get(level, LEVEL_LIMIT[max(LEVEL_LIMIT)] if level > 0 else 0)
     return int((Decimal(cap) * score_value).to_integral_value(ROUND_FLOOR))
+
+
+def score_counts(positive: int, negative: int) -> Decimal:
+    """The score of counted signals (those of the window already picked): Wilson's lower bound, 6 places."""
+    return Decimal(wilson_lower_bound(positive, positive + negative)).quantize(SIX_PLACES, ROUND_FLOOR)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +22,7 @@ class DeployedContract:
     address: str  # lower-case hex
     block: int
     abi: list
+    meta: dict = field(default_factory=dict, compare=False, hash=False)  # what else the deploy script recorded
 
     @cached_property
     def events(self) -> EventDecoder:
@@ -51,7 +52,13 @@ class Manifest:
         try:
             raw = json.loads(path.read_text())
             contracts = {
-                name: DeployedContract(name, c["address"].lower(), int(c["block"]), c["abi"])
+                name: DeployedContract(
+                    name,
+                    c["address"].lower(),
+                    int(c["block"]),
+                    c["abi"],
+                    {k: v for k, v in c.items() if k not in ("address", "block", "abi")},
+                )
                 for name, c in raw["contracts"].items()
             }
             manifest = cls(int(raw["chain_id"]), contracts, path)

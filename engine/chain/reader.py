@@ -75,7 +75,7 @@ class ChainMoved(Exception):
 class Target:
     """Where one source's logs go: the aggregate's key argument, opening log and event classes."""
 
-    __slots__ = ("aggregate", "discovered", "key", "kind", "opens", "recorded", "topic")
+    __slots__ = ("aggregate", "discovered", "enrich", "key", "kind", "opens", "recorded", "topic")
 
     def __init__(self, source: ChainSource):
         self.key = source.key
@@ -85,14 +85,16 @@ class Target:
         self.topic = get_topic(source.aggregate)
         self.discovered: Callable[..., Any] = source.aggregate.Discovered  # made with keyword arguments
         self.recorded: Callable[..., Any] = source.aggregate.LogRecorded
+        self.enrich = source.enrich
 
 
 class Route:
     """Where the logs of one contract address go: its decoder, and per event name its target."""
 
-    __slots__ = ("address", "block", "decoder", "name", "targets")
+    __slots__ = ("address", "block", "decoder", "deployed", "name", "targets")
 
     def __init__(self, deployed: DeployedContract):
+        self.deployed = deployed
         self.name = deployed.name
         self.address = deployed.address
         self.block = deployed.block
@@ -420,6 +422,11 @@ class ChainReader:
             target = route.targets.get(name)
             if target is None:
                 continue
+            if target.enrich is not None:
+                enriched = target.enrich(self.rpc, route.deployed, raw, args)
+                if enriched is None:
+                    continue
+                args = enriched
             block_number = int(raw["blockNumber"], 16)
             coords = {
                 "chain_id": chain_id,

@@ -12,6 +12,7 @@ contract it is reading.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -117,3 +118,7 @@ class ChainSource:
     events: frozenset[str]  # the log names it reads; others are ignored
     key: str  # the log argument naming the aggregate
     opens: str | None  # the log that opens an aggregate (None: any log may come again)
+    # For a contract whose logs carry too little: (rpc, deployed contract, raw log, decoded
+    # arguments) -> the arguments to record, read from the node at the log's block, or None
+    # to skip the log. The reader records what it returns, so views never call the node.
+    enrich: Callable[[Any, Any, dict, dict], dict | None] | None = None

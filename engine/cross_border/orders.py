@@ -35,6 +35,7 @@ from eventsourcing.domain import Aggregate, event
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
+from engine.signals import DISPUTES, Signal, last_timestamp, split_outcome
 
 CONTRACT = "CrossBorderEscrow"
 STATUS_AFTER = {
@@ -482,3 +483,32 @@ def completed_history_order(order_id: str, order: dict, snapshot: dict) -> dict 
         "freight_minor": int(freight),
         "completed_at": datetime.fromtimestamp(ended_at, UTC).isoformat(),
     }
+
+
+# -- what an order's ending says of its seller and its buyer (the reputation view's counters)
+
+REPUTATION = {
+    "order_settled": "a cross-border order was released to the seller: delivered and accepted",
+    "order_returned": "the goods of a cross-border order went back: the buyer's return was accepted",
+    "return_made": "the buyer returned the goods of a cross-border order (counted only)",
+    "order_cancelled": "a cross-border order was cancelled (counted only)",
+    "dispute_lapsed": "the arbiter let the arbitration window pass (counted only)",
+    **DISPUTES,
+}
+
+
+def reputation_signals(state: dict) -> list[Signal]:
+    """The counters a cross-border order adds to for its seller and its buyer, once it ended."""
+    ending = state.get("ending")
+    if ending is None or "seller" not in state:
+        return []
+    seller, buyer, at, how = state["seller"], state["buyer"], last_timestamp(state["steps"]), ending["how"]
+    if how == "released":
+        return [Signal(seller, "order_settled", True, at), Signal(buyer, "order_settled", True, at)]
+    if how == "returned":
+        return [Signal(seller, "order_returned", False, at), Signal(buyer, "return_made", None, at)]
+    if how == "cancelled":
+        return [Signal(seller, "order_cancelled", None, at), Signal(buyer, "order_cancelled", None, at)]
+    if how == "arbitration_lapsed":
+        return [Signal(seller, "dispute_lapsed", None, at), Signal(buyer, "dispute_lapsed", None, at)]
+    return split_outcome(seller, buyer, ending["to_seller"], ending["to_buyer"], at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.credits import CreditAccount
+from engine.signals import Signal, last_timestamp
 
 DAY = 86_400
 
@@ -181,3 +182,25 @@ SOURCES = (
         contract=CONTRACT, aggregate=GroupBuyCredits, events=frozenset({"CreditClaimed"}), key="recipient", opens=None
     ),
 )
+
+
+# -- what a campaign's outcome says of its backers and its enterprise (the reputation view's counters)
+
+REPUTATION = {
+    "pledge_honoured": "a pledge's deposit went into production: the campaign reached its minimum order quantity",
+    "campaign_produced": "the enterprise's campaign reached its minimum order quantity and went into production",
+    "campaign_cancelled": "the enterprise cancelled a campaign that had backers",
+}
+
+
+def reputation_signals(state: dict) -> list[Signal]:
+    """The counters a campaign adds to once it went into production or was cancelled."""
+    if "enterprise" not in state:
+        return []
+    if state.get("succeeded"):
+        at = state["triggered"].get("timestamp")
+        backers = [Signal(b, "pledge_honoured", True, at) for b in state["backers"]]
+        return [Signal(state["enterprise"], "campaign_produced", True, at), *backers]
+    if state.get("cancelled") and state["backers"]:
+        return [Signal(state["enterprise"], "campaign_cancelled", False, last_timestamp(state["steps"]))]
+    return []

@@ -17,6 +17,7 @@ from eth_utils import keccak
 
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.credits import CreditAccount
+from engine.signals import DISPUTES, Signal, last_timestamp, split_outcome
 
 # The contract keeps amounts in a uint96.
 MAX_AMOUNT = 2**96 - 1
@@ -190,8 +191,9 @@ class SettlementCredits(CreditAccount):
     kind = "settlement-credit"
 
 
+CONTRACT = "C2CSettlement"
 SOURCE = ChainSource(
-    contract="C2CSettlement", aggregate=Settlement, events=SETTLEMENT_EVENTS, key="id", opens="SettlementOpened"
+    contract=CONTRACT, aggregate=Settlement, events=SETTLEMENT_EVENTS, key="id", opens="SettlementOpened"
 )
 SOURCES = (
     SOURCE,
@@ -203,3 +205,49 @@ SOURCES = (
         opens=None,  # claimed again after every new credit: always looked up
     ),
 )
+
+
+# -- what a settlement's outcome says of its store and its buyer (the reputation view's counters)
+
+REPUTATION = {
+    "settlement_completed": "a settlement ended with the goods accepted: confirmed by the buyer, or released "
+    "to the store when the time limit passed without a claim",
+    "settlement_unconfirmed": "the buyer let the time limit pass without confirming (counted only)",
+    "shipped_on_time": "the store marked the order shipped before the settlement's deadline",
+    "shipped_late": "the store marked the order shipped after the settlement's deadline",
+    "refunded_unshipped": "the payer took the money back: the store had not shipped by the deadline",
+    "refund_received": "the buyer was refunded an order the store did not ship (counted only)",
+    "claim_upheld": "the buyer's claim was accepted or executed: money went back to the buyer",
+    "claim_made": "the buyer made a claim that was upheld (counted only)",
+    "dispute_lapsed": "the arbiter let the arbitration window pass (counted only)",
+    **DISPUTES,
+}
+
+
+def reputation_signals(state: dict) -> list[Signal]:
+    """The counters a settlement adds to for its store and its buyer, once it has ended."""
+    status, steps = state.get("status"), state.get("steps", [])
+    if status not in FINAL_STATUSES or "store" not in state:
+        return []
+    store, buyer, at = state["store"], state["buyer"], last_timestamp(steps)
+    shipped = next((s for s in steps if s["step"] == "SettlementShipped"), None)
+    out: list[Signal] = []
+    if shipped is not None and shipped.get("timestamp") is not None:
+        late = shipped["timestamp"] > state["deadline"]
+        out.append(Signal(store, "shipped_late" if late else "shipped_on_time", not late, shipped["timestamp"]))
+    ending = state.get("ending")
+    if status == "released" or ending == "confirmed":
+        out.append(Signal(store, "settlement_completed", True, at))
+        if status == "released":
+            out.append(Signal(buyer, "settlement_unconfirmed", None, at))
+        else:
+            out.append(Signal(buyer, "settlement_completed", True, at))
+    elif status == "rejected":
+        out += [Signal(store, "refunded_unshipped", False, at), Signal(buyer, "refund_received", None, at)]
+    elif ending in ("claim_accepted", "claim_executed"):
+        out += [Signal(store, "claim_upheld", False, at), Signal(buyer, "claim_made", None, at)]
+    elif ending == "arbitration_lapsed":
+        out += [Signal(store, "dispute_lapsed", None, at), Signal(buyer, "dispute_lapsed", None, at)]
+    elif ending in ("agreed", "arbitrated"):
+        out += split_outcome(store, buyer, state["to_store"], state["to_payer"], at)
+    return out

@@ -36,8 +36,9 @@ def test_an_account_registers_once_and_signs_in_with_both_factors(settings):
         app.register_account("sam", "store_staff", PASSWORD, store_id="no-such-shop")
     assert app.sign_in_code("ada@example.org", NOW) is None  # no verified phone yet
     with_verified_phone(app, "ada@example.org")
-    phone, code = app.sign_in_code("ada@example.org", NOW)
-    assert phone == "+447911123456" and len(code) == 6
+    phone, code, message_id = app.sign_in_code("ada@example.org", NOW)
+    assert phone == "+447911123456" and len(code) == 6 and message_id.startswith("code-")
+    assert app.sign_in_code("ada@example.org", NOW + 5) is None  # asked again moments later: the code sent holds
     account = app.sign_in_account("ada@example.org", PASSWORD, code, NOW + 1)
     assert account.failures == 0
     with pytest.raises(SignInRefused):
@@ -63,6 +64,6 @@ def test_every_refusal_is_the_same_and_failures_count_across_engines(settings):
         with pytest.raises(SignInRefused):
             other.sign_in_account("ada@example.org", "wrong password!", "123456", NOW + i)
     assert app.get_account("ada@example.org").failures == 5
-    _, code = app.sign_in_code("ada@example.org", NOW + 10)
+    _, code, _ = app.sign_in_code("ada@example.org", NOW + 10)
     with pytest.raises(SignInRefused):  # locked out: the right factors are refused too
         app.sign_in_account("ada@example.org", PASSWORD, code, NOW + 10)

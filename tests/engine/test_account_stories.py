@@ -58,8 +58,12 @@ def test_a_profile_is_completed_step_by_step_and_each_action_prompts_for_the_res
     assert missing_for(account.profile(attested=True), "pay_after_delivery") == []
     account.remove_address("home")
     assert account.default_address == "office"
-    account.set_phone("+44 7911 123457")  # a new phone is verified again
-    assert missing_for(account.profile(), "pickup") == ["phone_verified"]
+    account.set_phone("+44 7911 123457")  # a new phone waits for its code; the verified one stays
+    assert account.phone == "+447911123456" and account.pending_phone == "+447911123457"
+    assert missing_for(account.profile(), "pickup") == []
+    code = account.issue_code("verify_phone", NOW + 60)
+    assert account.verify_phone(code, NOW + 61)
+    assert account.phone == "+447911123457" and account.pending_phone is None and account.phone_verified
 
 
 def test_a_code_expires_after_five_minutes_and_codes_need_a_phone():

@@ -1,0 +1,115 @@
+"""The reputation view: every party's signals from every capability, as explainable counters.
+
+For each settlement, case, campaign and cross-border order the view folds its canonical logs
+and asks its domain which counters the outcome adds to for which address
+(``reputation_signals``: :mod:`engine.signals`); a buyer's feedback on a settled order adds
+one for the store. A changed aggregate's signals are written again whole, so a reorganisation
+that retracts a log takes its signal with it. :meth:`ReputationView.reputation` adds an
+address's signals up: raw counts, each counter for, against or counted only, all time and in
+the last 365 days, and the score of the window (:mod:`engine.accounts.reputation`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import liquor
+from engine.accounts import feedback
+from engine.accounts.feedback import Feedback, feedback_signal
+from engine.accounts.reputation import WINDOW_SECONDS, score_counts
+from engine.cross_border import orders as cross_border
+from engine.group_buy import campaign as group_buy
+from engine.settlement import escrow as settlement
+
+from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+
+# Each aggregate the view reads: its kind, what folds its logs, what its outcome signals.
+DOMAINS = {
+    settlement.Settlement.kind: (settlement.Settlement, settlement.reputation_signals),
+    liquor.LiquorCase.kind: (liquor.LiquorCase, liquor.reputation_signals),
+    group_buy.Campaign.kind: (group_buy.Campaign, group_buy.reputation_signals),
+    cross_border.CrossBorderOrder.kind: (cross_border.CrossBorderOrder, cross_border.reputation_signals),
+}
+# Every counter and what it means, for the API to explain.
+COUNTERS: dict[str, str] = {
+    **settlement.REPUTATION,
+    **liquor.REPUTATION,
+    **group_buy.REPUTATION,
+    **cross_border.REPUTATION,
+    **feedback.REPUTATION,
+}
+
+
+class ReputationView(ChainRowsView):
+    """Signals per address (see the module docstring)."""
+
+    name = "reputation"
+    version = 1
+    aggregates = tuple(aggregate for aggregate, _ in DOMAINS.values())
+    logs_table = "view_reputation_logs"
+    schema = (
+        logs_schema("view_reputation_logs"),
+        """CREATE TABLE IF NOT EXISTS view_reputation_signals (
+            source TEXT NOT NULL, n INTEGER NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
+            positive SMALLINT, at BIGINT, seq BIGINT NOT NULL, PRIMARY KEY (source, n))""",
+        "CREATE INDEX IF NOT EXISTS view_reputation_by_address ON view_reputation_signals (address, at)",
+    )
+    tables = ("view_reputation_logs", "view_reputation_signals")
+    handles = (*chain_events(aggregates), Feedback.Given)
+
+    def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
+        for kind, key, logs, seq in changed:
+            aggregate, signals = DOMAINS[kind]
+            self._replace(f"{kind}:{key}", signals(aggregate.fold(logs)), seq)
+        for seq, event in batch.other:
+            if isinstance(event, Feedback.Given):
+                signal = feedback_signal(event.store, event.rating, event.at)
+                self._replace(f"feedback:{event.settlement_id}", [signal], seq)
+
+    def _replace(self, source: str, signals: list[Any], seq: int) -> None:
+        self.db.execute("DELETE FROM view_reputation_signals WHERE source = ?", (source,))
+        if signals:
+            self.db.executemany(
+                "INSERT INTO view_reputation_signals (source, n, address, name, positive, at, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (source, n, s.address.lower(), s.name, None if s.positive is None else int(s.positive), s.at, seq)
+                    for n, s in enumerate(signals)
+                ],
+            )
+
+    # -- queries
+
+    def reputation(self, addresses: list[str], now: int) -> dict:
+        """The counters of an account's addresses (all time and the last 365 days) and the window's score."""
+        since = now - WINDOW_SECONDS
+        wanted = sorted({a.lower() for a in addresses})
+        rows = (
+            self.db.fetchall(
+                "SELECT name, positive, COUNT(*), SUM(CASE WHEN at > ? AND at <= ? THEN 1 ELSE 0 END) "
+                f"FROM view_reputation_signals WHERE address IN ({','.join('?' * len(wanted))}) GROUP BY name, positive",
+                (since, now, *wanted),
+            )
+            if wanted
+            else []
+        )
+        counters = []
+        positive = negative = 0
+        for name, sign, total, recent in sorted(rows, key=lambda r: (r[0], -1 if r[1] is None else r[1])):
+            recent = int(recent or 0)
+            kind = "counted" if sign is None else ("for" if sign else "against")
+            counters.append(
+                {"name": name, "counts": kind, "total": int(total), "last_365_days": recent, "means": COUNTERS[name]}
+            )
+            if sign == 1:
+                positive += recent
+            elif sign == 0:
+                negative += recent
+        return {
+            "addresses": wanted,
+            "counters": counters,
+            "positive": positive,
+            "negative": negative,
+            "score": score_counts(positive, negative),
+            "window_seconds": WINDOW_SECONDS,
+        }
