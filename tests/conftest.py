@@ -18,3 +18,6 @@ if _providers is not None and hasattr(_providers, "_get_local_constants"):
     _NO_LOCAL_CONSTANTS = _providers.Constants()
     _providers._get_local_constants = lambda: _NO_LOCAL_CONSTANTS
     _providers.CONSTANTS_CACHE.cache.clear()
+
+
+pytest_plugins = ["tests.gateway"]  # the SMS gateway server, for every test

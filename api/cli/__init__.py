@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 
+from api.cli import account as _account
 from api.cli import cross_border as _cross_border  # noqa: F401  (adds `wallet cross-border`)
 from api.cli import group_buy as _group_buy  # noqa: F401  (adds `wallet campaign`)
 from api.cli import serve as s
@@ -35,6 +36,8 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(freight_app, name="freight")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(_account.app, name="account")
+app.add_typer(_account.notices, name="notices")
 
 
 @app.command()

@@ -261,3 +261,42 @@ def test_closing_an_account_takes_its_password(client, tmp_path, password, statu
     headers = bearer(sign_in(client, tmp_path))
     assert client.post("/accounts/me/close", json={"password": password}, headers=headers).status_code == status
     assert client.get("/accounts/me", headers=headers).status_code == (200 if status == 403 else 401)
+
+
+def test_codes_go_through_the_http_gateway_signed_and_a_dead_gateway_leaves_a_dead_letter(chain, tmp_path, gateway):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+    from standardwebhooks import Webhook
+
+    from api.app import create_app
+    from api.service import Service
+    from tests.e2e.conftest import make_settings
+    from tests.gateway import SECRET
+
+    url, seen, plan = gateway
+    node, deployments, _ = chain
+    svc = Service(replace(make_settings(tmp_path, deployments), sms_url=url, sms_secret=SECRET), node.url)
+    try:
+        with TestClient(create_app(svc)) as client:
+            r = client.post("/accounts", json={"login": "ada@example.org", "password": PASSWORD, "phone": PHONE})
+            assert r.status_code == 201
+            headers, body = seen[-1]
+            message = Webhook(SECRET).verify(body, headers)
+            assert message["to"] == "+447911123456" and headers["webhook-id"] == message["id"]
+            code = next(w.rstrip(".") for w in message["text"].split() if w.rstrip(".").isdigit())
+            assert (
+                client.post("/accounts/verify-phone", json={"login": "ada@example.org", "code": code}).status_code
+                == 200
+            )
+            assert not (tmp_path / "sms-outbox.jsonl").exists()  # a gateway is set: nothing in the outbox
+
+            plan.extend([503] * 10)  # the gateway is down for good: retried, then a dead letter
+            assert client.post("/accounts/sign-in/code", json={"login": "ada@example.org"}).status_code == 202
+            attempts = [h["webhook-id"] for h, _ in seen[1:]]
+            assert len(attempts) == 5 and len(set(attempts)) == 1  # one idempotency key for every retry
+            [dead] = svc.accounts.dead_letters()
+            assert dead["to"] == "+44 ********56" and dead["purpose"] == "sign_in" and dead["attempts"] == 5
+            assert code not in json.dumps(dead)
+    finally:
+        svc.stop()
