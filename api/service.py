@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from engine import metrics
 from engine.account_desk import AccountDesk
 from engine.accounts.identity import CONTRACT as IDENTITY
+from engine.accounts.profile import ProfileIncomplete, require
 from engine.anchorer import Anchorer
 from engine.application import OrderEngine
 from engine.chain.manifest import Manifest
@@ -138,6 +139,14 @@ class Service:
 
     def attested(self, account) -> bool:
         return self.identity_level(account) > 0
+
+    def require_profile(self, wallet: str, action: str) -> None:
+        """:class:`ProfileIncomplete` unless the wallet is bound to an account whose profile is
+        complete (and verified, and attested where the action says) for ``action``."""
+        account = self.app.account_of_wallet(wallet)
+        if account is None:
+            raise ProfileIncomplete(action, ["account"])
+        require(account.profile(attested=self.attested(account)), action)
 
     def _witness(self):
         """The evidence witness's account: ``ORDERCHAIN_WITNESS_KEY``, or on the local dev chain

@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from api.client import Holder, answer
+from api.demo.accounts import AccountWalk
 from api.demo.cross_border import CrossBorderWalk
 from api.demo.group_buy import GroupBuyWalk
 from api.demo.liquor import CaseWalk
-from api.demo.settlement import LENDER, STORE_ID, UNIT, SettlementWalk, dev_account
+from api.demo.settlement import LENDER, STORE, STORE_ID, UNIT, SettlementWalk, dev_account
 from api.demo.steps import settle_by_polling
+from engine.account_desk import outbox_path
+from engine.accounts.sms import Outbox
 
 __all__ = ["LENDER", "STORE_ID", "UNIT", "Walk", "dev_account", "run_demo"]
 
 
 class Walk(SettlementWalk):
-    """The whole demo: the settlement walk, then the other capabilities' walks."""
+    """The whole demo: the settlement walk, then the other capabilities' walks; ``codes(phone)``
+    reads the newest SMS code sent to a phone (the local outbox in a development setup)."""
+
+    def __init__(self, *args, codes: Callable[[str], str | None], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = codes
 
     def run(self) -> dict[str, str]:
         """Every settlement flow, then a liquor case's life, a group-buy campaign and the
@@ -30,6 +39,16 @@ class Walk(SettlementWalk):
         page = answer(self.http.get(f"/stores/{STORE_ID}/orders", params={"limit": 100}, headers=self.store_headers))
         for o in page["orders"]:
             self.out(f"  {o['order_number']:<6} {o['status']:<17} settlement {o.get('settlement_status') or '-'}")
+        self.accounts = AccountWalk(
+            self.http,
+            self.admin,
+            self.token,
+            self.settle,
+            lambda i: Holder(self.http, dev_account(i)),
+            self._code,
+            out=self.out,
+        )
+        self.accounts.run()
         self.liquor = CaseWalk(
             self.http,
             self.rpc,
@@ -57,6 +76,7 @@ class Walk(SettlementWalk):
             lambda i: Holder(self.http, dev_account(i)),
             out=self.out,
         ).run()
+        self.accounts.show_reputation(dev_account(STORE).address)
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
         self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
         history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
@@ -69,6 +89,12 @@ class Walk(SettlementWalk):
             )
             self.out(f"  {h['step']:<18} {where}{verdict}")
         return self.results
+
+    def _code(self, phone: str) -> str:
+        code = self.codes(phone)
+        if code is None:
+            raise RuntimeError(f"no code was sent to {phone}")
+        return code
 
 
 def run_demo(service, settings) -> None:
@@ -99,6 +125,7 @@ def run_demo(service, settings) -> None:
                 settings.admin_token,
                 settle_by_polling(http),
                 out=lambda line: print(line, flush=True),
+                codes=Outbox(outbox_path(settings)).latest_code,
             )
             results = walk.run()
         print(

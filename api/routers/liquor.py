@@ -195,9 +195,12 @@ def _plan_on_chain(svc: Service, plan_id: int) -> dict:
     summary="EIP-712 custody agreement for the buyer to sign before buying (S2, S3)",
     description="Over plan, quantity, the plan's terms hash, the loan terms (a loan purchase), the "
     "buyer's nonce and a deadline; with the terms themselves (from the producer's listing) "
-    "and the price the payer will pay.",
+    "and the price the payer will pay. A loan purchase needs the buyer's wallet bound to an "
+    "account with a complete, verified and attested profile (else 422 naming what is missing).",
 )
 def custody_agreement(body: CustodyIn, svc: Service = Depends(following)) -> CustodyTypedData:
+    if body.loan is not None:  # a loan purchase: the buyer's account must be complete and attested
+        svc.require_profile(body.buyer, "loan_purchase")
     plan = _plan_on_chain(svc, body.plan_id)
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + CUSTODY_VALIDITY
     plan_id, quantity, buyer, lender, interest, term, deadline = purchase_request(
@@ -256,8 +259,11 @@ def loan_offer(body: LoanOfferIn, svc: Service = Depends(following)) -> LoanOffe
     response_model=TypedData,
     summary="EIP-712 pickup request for the holder to sign (S6): over the ciphertext's hash, the "
     "pickup code's hash and a deadline after which nobody can relay it",
+    description="The holder's wallet must be bound to an account with a complete, verified profile "
+    "(name, verified phone, a default delivery address): else 422 naming what is missing.",
 )
 def pickup_request(body: PickupTypedIn, svc: Service = Depends(following)) -> TypedData:
+    svc.require_profile(body.holder, "pickup")
     deadline = body.deadline if body.deadline is not None else svc.rpc.chain_time() + PICKUP_VALIDITY
     return _typed(
         svc,

@@ -39,7 +39,11 @@ class ProfileIncomplete(ValueError):
     every field to prompt for, in order."""
 
     def __init__(self, action: str, missing: list[str]):
-        super().__init__(f"to {action.replace('_', ' ')}, the profile needs: {', '.join(missing)}")
+        if missing == ["account"]:
+            text = f"to {action.replace('_', ' ')}, bind this wallet to an account with a complete profile first"
+        else:
+            text = f"to {action.replace('_', ' ')}, the profile needs: {', '.join(missing)}"
+        super().__init__(text)
         self.action = action
         self.missing = missing
 

@@ -109,3 +109,10 @@ class Outbox:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def latest_code(self, to: str) -> str | None:
+        """The code in the newest message to a phone (what its holder would read on it)."""
+        for message in reversed(self.messages()):
+            if message["to"] == to:
+                return next((w.rstrip(".") for w in message["text"].split() if w.rstrip(".").isdigit()), None)
+        return None

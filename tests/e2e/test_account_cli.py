@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.test_accounts import PASSWORD, last_code
+from tests.e2e.accounts import PASSWORD, last_code
 
 
 def test_an_account_is_made_and_used_from_the_command_line(cli, client, tmp_path, monkeypatch):

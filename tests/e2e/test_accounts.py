@@ -7,47 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pyotp
 import pytest
 
 from api.client import Holder
 from api.client.group_buy import sign_in_message
+from tests.e2e.accounts import HOME, PASSWORD, PHONE, bearer, last_code, new_account, sign_in
 from tests.e2e.conftest import ADMIN_HEADERS, dev_account, register
-
-PASSWORD = "correct horse battery"
-PHONE = "+44 7911 123456"
-HOME = {"lines": ["12 High Street", "Edinburgh EH1 1AA"], "country": "GB", "latitude": 55.95, "longitude": -3.19}
-
-
-def last_code(tmp_path: Path, to: str = "+447911123456") -> str:
-    """The code of the newest message the local outbox holds for a phone."""
-    messages = [json.loads(line) for line in (tmp_path / "sms-outbox.jsonl").read_text().splitlines()]
-    text = [m for m in messages if m["to"] == to][-1]["text"]
-    return next(word.rstrip(".") for word in text.split() if word.rstrip(".").isdigit() and len(word.rstrip(".")) == 6)
-
-
-def new_account(client, tmp_path, login="ada@example.org", phone=PHONE, path="/accounts", headers=None, **extra):
-    r = client.post(path, json={"login": login, "password": PASSWORD, "phone": phone, **extra}, headers=headers)
-    assert r.status_code == 201, r.text
-    to = "+" + "".join(c for c in phone if c.isdigit())
-    r = client.post("/accounts/verify-phone", json={"login": login, "code": last_code(tmp_path, to)})
-    assert r.status_code == 200, r.text
-    return to
-
-
-def sign_in(client, tmp_path, login="ada@example.org", to="+447911123456", kind="bearer") -> dict:
-    assert client.post("/accounts/sign-in/code", json={"login": login}).status_code == 202
-    r = client.post(
-        "/accounts/sign-in", json={"login": login, "password": PASSWORD, "code": last_code(tmp_path, to), "kind": kind}
-    )
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def bearer(session: dict) -> dict:
-    return {"Authorization": f"Bearer {session['token']}"}
 
 
 def test_a_buyer_registers_verifies_its_phone_and_signs_in_with_both_factors(client, tmp_path):

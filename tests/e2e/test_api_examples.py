@@ -39,6 +39,7 @@ def test_the_walk_recorded_every_capability():
         "freight",
         "cross-border",
         "chain",
+        "accounts",
     }
     assert len(RECORDED) >= 60
 

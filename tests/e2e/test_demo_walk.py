@@ -8,6 +8,8 @@ from pathlib import Path
 from api.client import answer
 from api.demo.run import LENDER, STORE_ID, UNIT, Walk, dev_account
 from api.examples import Recorder
+from engine.account_desk import outbox_path
+from engine.accounts.sms import Outbox
 
 from .conftest import ADMIN
 
@@ -21,7 +23,10 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
         service.step()
 
     recorder = Recorder(client, client.app)  # `make examples` keeps what it records
-    walk = Walk(recorder, service.rpc, ADMIN, settle=lambda block: service.step(), out=lines.append, anchor=anchor)
+    codes = Outbox(outbox_path(service.settings)).latest_code
+    walk = Walk(
+        recorder, service.rpc, ADMIN, settle=lambda block: service.step(), out=lines.append, anchor=anchor, codes=codes
+    )
     results = walk.run()
     if os.environ.get("ORDERCHAIN_RECORD_EXAMPLES"):
         recorder.save(Path(os.environ["ORDERCHAIN_RECORD_EXAMPLES"]))
@@ -39,6 +44,12 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
         "D-10": "short_paid",  # the store signed 28 of 30, the buyer settled with it
         "D-11": "completed",  # claim contested; the arbiter gave the store everything
     }
+
+    # Accounts: a verified phone, both factors, a profile completed, an identity attested on chain.
+    assert walk.accounts.results["attested"] is True
+    assert any("a wrong code: 422" in line for line in lines)
+    assert any("signed in with password + sms code" in line for line in lines)
+    assert any(line.startswith("  store score 0.") for line in lines)
 
     def get(n):
         return answer(client.get(f"/stores/{STORE_ID}/orders/{n}", headers=walk.store_headers))

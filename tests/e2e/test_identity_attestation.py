@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from api.client.holder import answer, sign_transaction
 from engine.accounts.identity import decode_data
+from tests.e2e.accounts import HOME, attest_account, bearer, new_account, sign_in
 from tests.e2e.conftest import ADMIN_HEADERS, dev_account
 from tests.e2e.exact import assert_exact
-from tests.e2e.test_accounts import HOME, bearer, new_account, sign_in
 
 OPERATOR = dev_account(0)  # the deployer: the attester the deployment trusts by default
 
@@ -23,18 +23,8 @@ def completed(client, tmp_path) -> dict:
     return headers
 
 
-def attest(client, service, level=1, valid_for=3600, attester=OPERATOR) -> dict:
-    built = answer(
-        client.post(
-            "/operator/accounts/ada@example.org/attestation",
-            json={"attester": attester.address, "level": level, "valid_for": valid_for},
-            headers=ADMIN_HEADERS,
-        )
-    )
-    outcome = answer(client.post("/tx", json={"raw": sign_transaction(attester, built["transaction"]), "wait": 10}))
-    assert outcome["status"] == "success", outcome
-    service.step()
-    return built
+def attest(client, service, level=1, valid_for=3600) -> dict:
+    return attest_account(client, service, "ada@example.org", level, valid_for)
 
 
 def identity(client) -> dict:

@@ -12,7 +12,8 @@ import pytest
 
 from api.client.liquor import decrypt_address
 
-from .conftest import ADMIN_HEADERS, dev_account
+from .accounts import account_for
+from .conftest import ADMIN_HEADERS, Wallet, dev_account
 from .test_liquor_flow import FACTS, PRICE, TERMS
 
 
@@ -96,6 +97,11 @@ def test_a_case_from_the_command_line(cli, client, service, tmp_path):
 
     cli("warehouse", "publish-key", "--keystore", keystores["warehouse"], "-y")
     service.step()
+    refused = cli(
+        "wallet", "pickup", "--keystore", keystores["buyer"], "--token-id", "1", input="12 Quay Street\n", ok=False
+    )
+    assert "bind this wallet to an account" in refused  # a pickup needs a complete profile: nothing signed
+    account_for(client, service, Wallet(client, buyer), tmp_path, "buyer@example.org")
     out = cli("wallet", "pickup", "--keystore", keystores["buyer"], "--token-id", "1", input="12 Quay Street, Leith\n")
     code = out.split("pickup code ")[1].split(":")[0]
     service.step()

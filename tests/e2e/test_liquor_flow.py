@@ -12,8 +12,10 @@ import json
 import shutil
 from dataclasses import replace
 
+import pytest
+
 from api.cli.serve import align_metadata_base
-from api.client import answer
+from api.client import ApiError, answer
 from api.client.liquor import (
     buy,
     custody_signature,
@@ -26,6 +28,7 @@ from api.client.liquor import (
 )
 from api.service import Service
 
+from .accounts import account_for, attest_account
 from .conftest import ADMIN_HEADERS, Wallet, dev_account, make_settings
 
 PRICE = 250_000_000
@@ -163,8 +166,20 @@ def test_a_case_from_plan_to_burn(chain, service, client, tmp_path):
         "repaid",
     ]
 
-    # B: a loan purchase: the lender pays, the case is minted to the buyer pledged to it.
+    # B: a loan purchase: the lender pays, the case is minted to the buyer pledged to it. The
+    # buyer's wallet needs an account with a complete, verified and attested profile first.
     loan = {"lender": lender.address, "interest_per_case": "1000000", "term": 30 * DAY}
+    body = {"plan_id": str(plan_id), "quantity": 1, "buyer": buyer.address, "loan": loan}
+    refused = client.post("/liquor/custody-agreement", json=body)
+    assert refused.status_code == 422 and refused.json()["missing"] == ["account"]
+    account_for(client, service, buyer, tmp_path, "buyer@example.org")
+    refused = client.post("/liquor/custody-agreement", json=body)
+    assert refused.status_code == 422 and refused.json()["missing"] == ["attested"]
+    assert refused.json()["action"] == "loan_purchase"
+    account_for(client, service, Wallet(client, dev_account(9)), tmp_path, "spare@example.org", attested=True)
+    # Another account's attestation attests nothing of this one.
+    assert client.post("/liquor/custody-agreement", json=body).json()["missing"] == ["attested"]
+    attest_account(client, service, "buyer@example.org")
     signed = custody_signature(buyer, plan_id, 1, loan=loan)
     bought = ok(buy(lender, plan_id, 1, signed, buyer=buyer.address, loan=loan))
     purchase_id = int(event(bought, "Purchased")["purchaseId"])
@@ -189,6 +204,10 @@ def test_a_case_from_plan_to_burn(chain, service, client, tmp_path):
         )
     )
     service.step()
+    with pytest.raises(ApiError) as refused:  # the lender's wallet has no account yet: nothing is signed
+        request_pickup(lender, token_id, "7 Harbour Road, Leith")
+    assert refused.value.status == 422 and refused.value.problem["missing"] == ["account"]
+    account_for(client, service, lender, tmp_path, "lender@example.org")
     asked = request_pickup(lender, token_id, "7 Harbour Road, Leith")
     ok(asked)
     service.step()

@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from api.client.group_buy import sign_in_message
+from tests.e2e.accounts import bearer, new_account, sign_in
 from tests.e2e.conftest import Wallet, create_order, dev_account, register, view
 from tests.e2e.exact import assert_exact
-from tests.e2e.test_accounts import bearer, new_account, sign_in
 
 
 def settle(client, service, store_id="corner-shop", number="A-1", shipped=True) -> tuple[dict, str, dict]:
