@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, St
 from eventsourcing.utils import get_topic
 
 from engine.accounts.account import Account, CodeTooSoon, WalletBinding
-from engine.accounts.factors import SignInRefused, hash_password, password_matches
+from engine.accounts.factors import SignInRefused, hash_password, needs_rehash, password_matches
 from engine.accounts.feedback import Feedback, FeedbackRefused
 from engine.chain.cursor import ChainCursor
 from engine.chain.manifest import Manifest
@@ -235,7 +235,7 @@ class OrderEngine(Application):
             password_matches(None, password)  # as long as a real check
             raise SignInRefused()
         signed_in = account.sign_in(password, code, now)
-        if signed_in:
+        if signed_in and needs_rehash(account.password_hash):  # hashed with older parameters: hash again
             account.rehash_if_needed(hash_password(password))
         return self._signed_in(account, signed_in, now, session)
 

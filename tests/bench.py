@@ -24,7 +24,10 @@ line on stdout is one JSON document:
                           "release": .., "request_return": .., "answer_return_accept": .., "escalate": ..,
                           "resolve": .., "answer_return_refuse": .., "escalate_refused": .., "cancel": ..,
                           "end_lapsed": ..},
-     "contract_size": {"<contract>": {"runtime_bytes": .., "margin_bytes": ..}, ...}}
+     "contract_size": {"<contract>": {"runtime_bytes": .., "margin_bytes": ..}, ...},
+     "signin": {"clients": 16, "sign_ins": .., "per_s": .., "p50": .., "p99": ..},
+     "reputation": {"orders": 100000, "own_orders": 10000, "view_ms": {"p50": .., "p99": ..},
+                    "http_ms": {"p50": .., "p99": ..}, "p99": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -943,6 +946,155 @@ def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, order
     return {"orders": orders, "p50": round(statistics.median(latencies), 1), "p99": round(p99, 1)}
 
 
+class CapturedSms:
+    """Stands in for the phones: keeps the newest message sent to each number (the gateway is
+    the only part not exercised; signing, retries and delivery are measured elsewhere)."""
+
+    def __init__(self):
+        self.last: dict[str, str] = {}
+
+    def send(self, message):
+        from engine.accounts.sms import Sent
+
+        self.last[message.to] = message.text
+        return Sent(True, 1)
+
+    def code(self, to: str) -> str:
+        return next(w.rstrip(".") for w in self.last[to].split() if w.rstrip(".").isdigit())
+
+
+def measure_signin(node: AnvilNode, deployments: Path, work: Path, clients: int, rounds: int) -> dict:
+    """Two-factor sign-ins over HTTP by ``clients`` concurrent clients, each its own account:
+    ask for an SMS code, then sign in with the password and it (argon2id at its full cost)."""
+    import httpx
+
+    from api.client import answer
+    from api.service import Service
+
+    settings = replace(make_settings(work, deployments, "signin"), api_port=_free_port())
+    service = Service(settings, node.url)
+    sms = CapturedSms()
+    service.accounts.sms = sms
+    password = "correct horse battery staple"
+    phones = {f"user{i}@example.org": f"+4479111{i:05d}" for i in range(clients)}
+    say(f"registering {clients} accounts with verified phones ...")
+    for login, phone in phones.items():
+        service.app.register_account(login, "buyer", password, phone=phone)
+        service.accounts.send_phone_code(login)
+        assert service.app.verify_phone(login, sms.code(phone), time.time())
+    server, thread = _serve(service, settings.api_port)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    failures = []
+
+    def client(login: str, phone: str) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=60) as http:
+            for _ in range(rounds):
+                answer(http.post("/accounts/sign-in/code", json={"login": login}))
+                body = {"login": login, "password": password, "code": sms.code(phone)}
+                started = time.perf_counter()
+                r = http.post("/accounts/sign-in", json=body)
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    (latencies if r.status_code == 200 else failures).append(elapsed)
+
+    say(f"signing in: {clients} clients x {rounds} two-factor sign-ins ...")
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=item) for item in phones.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    server.should_exit = True
+    thread.join(5)
+    service.stop()
+    assert not failures, f"{len(failures)} sign-ins refused"
+    per_s = len(latencies) / wall
+    say(f"  {len(latencies)} sign-ins in {wall:.1f}s: {per_s:.1f}/s")
+    return {"clients": clients, "sign_ins": len(latencies), "per_s": round(per_s, 1), **_p50_p99(latencies)}
+
+
+def measure_reputation(node: AnvilNode, deployments: Path, work: Path, orders: int, own: int, samples: int) -> dict:
+    """Reads of one buyer's reputation when ``own`` of ``orders`` settled orders are its own: the
+    view's rows written as the projection writes them (each settlement's logs folded, its signals
+    asked of the domain), then read through the view and over HTTP."""
+    import random
+
+    import httpx
+
+    from api.client import answer
+    from api.service import Service
+    from engine.settlement import escrow
+
+    settings = replace(make_settings(work, deployments, "reputation"), api_port=_free_port())
+    service = Service(settings, node.url)
+    view = service.reputation
+    rng = random.Random(5)
+    buyer = "0x" + "b0" * 20
+    stores = ["0x" + f"{i:040x}" for i in range(1, 21)]
+    now = service.rpc.chain_time()
+    say(f"writing the signals of {orders} settled orders ({own} of them one buyer's) ...")
+    started = time.perf_counter()
+    zero = "0x" + "00" * 32
+    with view.db.transaction():
+        for n in range(orders):
+            who = buyer if n < own else "0x" + f"{rng.randrange(1, 50_000):040x}"
+            paid = now - rng.randrange(0, 400 * 86_400)
+            opened = {
+                "store": rng.choice(stores),
+                "orderNumber": zero,
+                "buyer": who,
+                "payer": who,
+                "token": zero[:42],
+                "amount": 1,
+                "snapshotHash": zero,
+                "paidAt": paid,
+                "deadline": paid + 86_400,
+            }
+            shipped = {"waybillHash": zero}
+            done = {"paymentRecord": n, "toStore": 1, "toPayer": 0, "ending": 0}
+            logs = [
+                {
+                    "event": name,
+                    "args": args,
+                    "coords": {
+                        "block_number": n,
+                        "block_hash": zero,
+                        "tx_hash": zero,
+                        "log_index": i,
+                        "block_timestamp": paid + i * 3600,
+                    },
+                }
+                for i, (name, args) in enumerate(
+                    (("SettlementOpened", opened), ("SettlementShipped", shipped), ("SettlementCompleted", done))
+                )
+            ]
+            view._replace(f"settlement:{n:064x}", escrow.reputation_signals(escrow.fold(logs)), n)
+    say(f"  written in {time.perf_counter() - started:.1f}s")
+    direct = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        found = view.reputation([buyer], now)
+        direct.append((time.perf_counter() - started) * 1000)
+    assert sum(c["total"] for c in found["counters"]) == own
+    say("  read through the view:")
+    view_ms = _p50_p99(direct)
+    server, thread = _serve(service, settings.api_port)
+    over_http = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30) as http:
+        for _ in range(samples):
+            started = time.perf_counter()
+            answer(http.get(f"/reputation/{buyer}"))
+            over_http.append((time.perf_counter() - started) * 1000)
+    server.should_exit = True
+    thread.join(5)
+    service.stop()
+    say("  read over HTTP (GET /reputation/{address}):")
+    http_ms = _p50_p99(over_http)
+    return {"orders": orders, "own_orders": own, "view_ms": view_ms, "http_ms": http_ms, "p99": http_ms["p99"]}
+
+
 class Traffic:
     """Settlement traffic while something else is measured: a buyer opens a settlement for one
     of the store's orders every ``interval`` seconds (each mined at once)."""
@@ -1206,7 +1358,10 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
-        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size",
+        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation",
+    )
+    parser.add_argument(
+        "--signin-rounds", type=int, default=8, help="two-factor sign-ins per client of the 16 (default 8)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orderchain-bench-") as tmp, AnvilNode() as node:
@@ -1234,6 +1389,10 @@ def main() -> None:
                 "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable),
                 "contract_size": lambda: measure_sizes(rpc, manifest),
+                "signin": lambda: measure_signin(node, deployments, work, 16, args.signin_rounds),
+                "reputation": lambda: measure_reputation(
+                    node, deployments, work, 100_000, 10_000, args.latency_samples
+                ),
             }
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
@@ -1274,6 +1433,8 @@ def main() -> None:
         )
         poll_one = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds)
         sse = measure_sse(node, deployments, work, args.latency_samples)
+        signin = measure_signin(node, deployments, work, 16, args.signin_rounds)
+        reputation = measure_reputation(node, deployments, work, 100_000, 10_000, args.latency_samples)
     print(
         json.dumps(
             {
@@ -1292,6 +1453,8 @@ def main() -> None:
                 "sse_ms": sse,
                 "poll_one_process": poll_one,
                 "contract_size": sizes,
+                "signin": signin,
+                "reputation": reputation,
             }
         )
     )

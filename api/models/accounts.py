@@ -299,3 +299,22 @@ class FeedbackOut(BaseModel):
     rating: str
     comment: str
     at: int
+
+
+class DeliveryAddressOut(BaseModel):
+    label: str
+    lines: list[str]
+    country: str
+    latitude: float
+    longitude: float
+
+
+class BuyerOut(BaseModel):
+    """What a store sees of the buyer of its own order: never the full phone, never other addresses."""
+
+    order_number: str
+    wallet: Address
+    name: str | None
+    phone: str | None = Field(description="Masked: the country code and the last two digits.")
+    delivery_address: DeliveryAddressOut | None = Field(description="The buyer's default delivery address.")
+    identity_level: int

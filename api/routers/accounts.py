@@ -28,6 +28,7 @@ from api.models.accounts import (
     AddressIn,
     AttestIn,
     AttestTxOut,
+    BuyerOut,
     CloseIn,
     CodeIn,
     CodeRequestIn,
@@ -60,7 +61,7 @@ from engine.accounts.account import Account
 from engine.accounts.factors import SignInRefused, new_totp_secret, password_matches
 from engine.accounts.identity import CONTRACT as IDENTITY
 from engine.accounts.identity import encode_data
-from engine.accounts.profile import Address, completion, missing_for
+from engine.accounts.profile import Address, completion, mask_phone, missing_for
 from engine.accounts.reputation import LEVEL_LIMIT, credit_limit
 from engine.settlement.stores import Store
 from engine.signin import SignInRefused as SiweRefused
@@ -576,4 +577,37 @@ def give_feedback(
         "rating": given.rating,
         "comment": given.comment,
         "at": given.at,
+    }
+
+
+# -- what a store sees of its buyers
+
+
+@router.get(
+    "/stores/{store_id}/orders/{order_number}/buyer",
+    response_model=BuyerOut,
+    responses=responses(401, 404),
+    summary="The buyer of one of the store's orders, as the store sees them: the name, the phone masked, "
+    "the delivery address (its own orders only)",
+)
+def buyer_of_order(
+    order_number: Annotated[str, Path(min_length=1, max_length=32)],
+    store: Store = Depends(store_for_key),
+    svc: Service = Depends(following),
+) -> dict:
+    found = svc.view.order(store.store_id, order_number)
+    buyer = (found[1].get("buyer") if found else None) or None
+    account = svc.app.account_of_wallet(buyer) if buyer else None
+    if found is None:
+        raise HTTPException(404, f"no store order {order_number!r}")
+    if account is None:
+        raise HTTPException(404, "the order's buyer has not paid yet, or has no account")
+    default = account.addresses.get(account.default_address) if account.default_address else None
+    return {
+        "order_number": order_number,
+        "wallet": buyer,
+        "name": account.name,
+        "phone": mask_phone(account.phone) if account.phone else None,
+        "delivery_address": None if default is None else dict(default, label=account.default_address),
+        "identity_level": svc.identity_level(account),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from api.client.group_buy import sign_in_message
-from tests.e2e.accounts import bearer, new_account, sign_in
+from tests.e2e.accounts import HOME, bearer, new_account, sign_in
 from tests.e2e.conftest import Wallet, create_order, dev_account, register, view
 from tests.e2e.exact import assert_exact
 
@@ -47,6 +47,15 @@ def test_a_settled_order_and_its_feedback_build_both_parties_reputation(client, 
     client.post("/accounts/me/wallet", json=sign_in_message(buyer), headers=session)
     early = client.post(f"/settlements/{settlement_id}/feedback", json={"rating": "positive"}, headers=session)
     assert early.status_code == 422 and "has not ended" in early.json()["detail"]
+
+    # The store sees its buyer with the phone masked and the delivery address: its own orders only.
+    client.put("/accounts/me/addresses/home", json=HOME, headers=session)
+    seen = client.get("/stores/corner-shop/orders/A-1/buyer", headers=headers).json()
+    assert seen["phone"] == "+44 ********56" and seen["delivery_address"]["lines"] == HOME["lines"]
+    assert seen["wallet"] == buyer.address.lower() and "447911123456" not in str(seen)
+    other = register(client, "other-shop", dev_account(5).address)
+    assert client.get("/stores/other-shop/orders/A-1/buyer", headers=other).status_code == 404
+    assert client.get("/stores/corner-shop/orders/A-1/buyer", headers=other).status_code == 404
 
     buyer.send("/settlements/confirm", {"key": key})
     view(client, service, "corner-shop", headers, "A-1")
