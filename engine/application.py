@@ -17,7 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from engine.accounts.account import Account, CodeTooSoon, WalletBinding
+from engine.accounts.account import Account, AccountRefused, CodeTooSoon, WalletBinding
 from engine.accounts.factors import SignInRefused, hash_password, needs_rehash, password_matches
 from engine.accounts.feedback import Feedback, FeedbackRefused
 from engine.chain.cursor import ChainCursor
@@ -184,7 +184,7 @@ class OrderEngine(Application):
     def get_account(self, login: str) -> Account:
         try:
             return self.repository.get(Account.create_id(login))
-        except AggregateNotFoundError:
+        except (AggregateNotFoundError, AccountRefused):  # no account has a login that cannot be one
             raise NotFound(f"no account {login!r}") from None
 
     def _account_or_none(self, login: str) -> Account | None:

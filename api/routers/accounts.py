@@ -108,6 +108,15 @@ def _change(svc: Service, session: dict, change) -> dict:
     return account_out(svc, account)
 
 
+def _checked(svc: Service, session: dict, check, refused: str) -> dict:
+    """A command that answers whether it held (a code checked): 422 ``refused`` when not, the
+    account either way saved (a wrong code counts as a failure)."""
+    account, held = svc.app.change_account(session["login"], check)
+    if not held:
+        raise HTTPException(422, refused)
+    return account_out(svc, account)
+
+
 # -- registering
 
 
@@ -176,6 +185,18 @@ def verify_phone_code(body: VerifyPhoneIn, svc: Service = Depends(service)) -> d
 )
 def lock(login: LoginPath, body: LockIn, svc: Service = Depends(service)) -> dict:
     return account_out(svc, svc.accounts.lock(login, body.reason))
+
+
+@router.post(
+    "/operator/accounts/{login}/unlock",
+    response_model=AccountOut,
+    responses=responses(401, 403, 404, 409),
+    dependencies=[Depends(require_admin)],
+    summary="Unlock an account (operator only): the lock and the failures counted toward the lockout go",
+)
+def unlock(login: LoginPath, svc: Service = Depends(service)) -> dict:
+    account, _ = svc.app.change_account(login, Account.unlock)
+    return account_out(svc, account)
 
 
 # -- the operator's review and attestation of an identity
@@ -406,10 +427,8 @@ def phone_code(session: dict = Depends(account_session), svc: Service = Depends(
     summary="Verify the phone with the code sent to it",
 )
 def verify_phone(body: CodeIn, session: dict = Depends(account_session), svc: Service = Depends(service)) -> dict:
-    account, verified = svc.app.change_account(session["login"], lambda a: a.verify_phone(body.code, time.time()))
-    if not verified:
-        raise HTTPException(422, "the code is wrong, used or expired: ask for a new one")
-    return account_out(svc, account)
+    refused = "the code is wrong, used or expired: ask for a new one"
+    return _checked(svc, session, lambda a: a.verify_phone(body.code, time.time()), refused)
 
 
 @router.put(
@@ -461,12 +480,8 @@ def totp_secret(session: dict = Depends(account_session)) -> dict:
 def totp_confirm(
     body: TotpConfirmIn, session: dict = Depends(account_session), svc: Service = Depends(service)
 ) -> dict:
-    account, enrolled = svc.app.change_account(
-        session["login"], lambda a: a.enrol_totp(body.secret, body.code, time.time())
-    )
-    if not enrolled:
-        raise HTTPException(422, "the code does not match the secret: check the authenticator's clock and try again")
-    return account_out(svc, account)
+    refused = "the code does not match the secret: check the authenticator's clock and try again"
+    return _checked(svc, session, lambda a: a.enrol_totp(body.secret, body.code, time.time()), refused)
 
 
 @router.post(

@@ -70,6 +70,7 @@ class Account(Aggregate):
         SignedIn: ClassVar[type[Any]]
         PasswordRehashed: ClassVar[type[Any]]
         Locked: ClassVar[type[Any]]
+        Unlocked: ClassVar[type[Any]]
         Closed: ClassVar[type[Any]]
         SessionOpened: ClassVar[type[Any]]
         SessionClosed: ClassVar[type[Any]]
@@ -421,6 +422,17 @@ class Account(Aggregate):
     def _locked_event(self, reason: str) -> None:
         self.locked_reason = reason
         self.sessions = {}
+
+    def unlock(self) -> None:
+        """Lifts the operator's lock and the failures counted toward the lockout."""
+        self._open()
+        if self.locked_reason is not None or self.failures:
+            self._unlocked()
+
+    @event("Unlocked")
+    def _unlocked(self) -> None:
+        self.locked_reason = None
+        self.failures = 0
 
     def close(self) -> None:
         self._open()

@@ -4,12 +4,12 @@ need a complete profile."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from api.client import Holder
 from api.client.group_buy import sign_in_message
 from api.client.holder import answer, sign_transaction
+from engine.accounts.sms import Outbox
 
 PASSWORD = "correct horse battery"
 PHONE = "+44 7911 123456"
@@ -18,9 +18,9 @@ HOME = {"lines": ["12 High Street", "Edinburgh EH1 1AA"], "country": "GB", "lati
 
 def last_code(tmp_path: Path, to: str = "+447911123456") -> str:
     """The code of the newest message the local outbox holds for a phone."""
-    messages = [json.loads(line) for line in (tmp_path / "sms-outbox.jsonl").read_text().splitlines()]
-    text = [m for m in messages if m["to"] == to][-1]["text"]
-    return next(word.rstrip(".") for word in text.split() if word.rstrip(".").isdigit() and len(word.rstrip(".")) == 6)
+    code = Outbox(Path(tmp_path) / "sms-outbox.jsonl").latest_code(to)
+    assert code is not None, f"no code was sent to {to}"
+    return code
 
 
 def new_account(client, tmp_path, login="ada@example.org", phone=PHONE, path="/accounts", headers=None, **extra):

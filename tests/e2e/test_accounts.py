@@ -220,6 +220,12 @@ def test_the_operator_locks_an_account_and_its_sessions_end(client, tmp_path):
     assert r.status_code == 200 and r.json()["locked"]
     assert client.get("/accounts/me", headers=headers).status_code == 401
     assert client.post("/accounts/sign-in/code", json={"login": "ada@example.org"}).status_code == 202
+    code = last_code(tmp_path)
+    body = {"login": "ada@example.org", "password": PASSWORD, "code": code}
+    assert client.post("/accounts/sign-in", json=body).status_code == 401  # locked: refused like any failure
+    unlocked = client.post("/operator/accounts/ada@example.org/unlock", headers=ADMIN_HEADERS)
+    assert unlocked.status_code == 200 and not unlocked.json()["locked"]
+    assert client.post("/accounts/sign-in", json=body).status_code == 200
 
 
 @pytest.mark.parametrize("password, status", [("not the password", 403), (PASSWORD, 204)])

@@ -1,9 +1,11 @@
 """Schemathesis over the OpenAPI document against the app on a real anvil: no 5xx, and no
 response outside its declared schema, status codes or content type. At least 500
 generated requests, sent with a registered store's key (the operator's for the
-operator's route)."""
+operator's routes, a signed-in account's session for the account's own)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -21,6 +23,7 @@ from api.app import create_app
 from api.service import Service
 from engine.chain.rpc import Rpc
 
+from .accounts import PASSWORD, bearer, last_code, new_account, sign_in
 from .conftest import ADMIN_HEADERS, create_order, dev_account, make_settings, register
 
 EXAMPLES = 30  # per operation; the document has 20 operations
@@ -33,6 +36,8 @@ CHECKS = [
     response_headers_conformance,
 ]
 STORE_ID = "fuzz-shop"
+ACCOUNT = "fuzz@example.org"
+SIGNING_OUT = "fuzz-out@example.org"  # its own account: the fuzzed codes of the other may lock that one out
 sent: list[int] = []
 
 
@@ -48,7 +53,10 @@ def fuzzed(deployed_chain, tmp_path_factory):
         headers = register(client, STORE_ID, dev_account(2).address)
         create_order(client, STORE_ID, headers, "F-1", 1_000_000, service.manifest.contract("TestStablecoin").address)
         service.step()
-    yield {"app": app, "headers": headers}
+        var = Path(service.settings.var_dir)
+        account = bearer(sign_in(client, var, ACCOUNT, new_account(client, var, ACCOUNT)))
+        new_account(client, var, SIGNING_OUT, "+44 7911 123458")
+    yield {"app": app, "headers": headers, "account": account, "service": service}
     service.stop()
     rpc.call("evm_revert", snapshot)
     rpc.close()
@@ -67,13 +75,27 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_no_5xx_and_every_response_as_declared(case, fuzzed):
     if "store_id" in (case.path_parameters or {}):
         case.path_parameters["store_id"] = STORE_ID  # the registered store: its handlers, not only the 404
-    headers = ADMIN_HEADERS if case.operation.path == "/stores" else fuzzed["headers"]
+    path = case.operation.path
+    headers = ADMIN_HEADERS if path == "/stores" or path.startswith("/operator/") else fuzzed["headers"]
+    if path.startswith("/accounts/me") or path.endswith("/feedback"):
+        headers = fuzzed["account"]  # a signed-in account: its handlers, not only the 401
+    if path == "/accounts/sign-out":  # ends the session it is sent with: a fresh one each time
+        svc = fuzzed["service"]
+        headers = bearer(svc.accounts.sign_in(SIGNING_OUT, PASSWORD, _fresh_code(svc), "bearer"))
     if case.operation.path.endswith("/stream"):
         # An accepted stream never ends (test_stream.py reads it from a real server): here only
         # what refuses it, so another key.
         headers = {"X-API-Key": "not-the-stores-key"}
     case.call_and_validate(headers=headers, checks=CHECKS)
     sent.append(1)
+
+
+def _fresh_code(svc) -> str:
+    """A sign-in code for the signing-out account, as its phone would get it."""
+    import time
+
+    svc.accounts.send_sign_in_code(SIGNING_OUT, time.time())
+    return last_code(Path(svc.settings.var_dir), "+447911123458")
 
 
 def test_enough_requests_were_generated():
