@@ -13,7 +13,19 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api import examples, problems
-from api.routers import accounts, chain, credits, cross_border, evidence, freight, group_buy, liquor, stores
+from api.routers import (
+    accounts,
+    chain,
+    credits,
+    cross_border,
+    evidence,
+    freight,
+    group_buy,
+    identity,
+    liquor,
+    reputation,
+    stores,
+)
 from api.routers import settlement as settlements
 
 ROUTERS = (
@@ -29,6 +41,8 @@ ROUTERS = (
     cross_border.notices_router,
     credits.router,
     accounts.router,
+    identity.router,
+    reputation.router,
     chain.router,
 )
 

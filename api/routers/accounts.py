@@ -10,9 +10,7 @@ short-lived bearer token, or for a browser an HttpOnly, SameSite=Strict cookie.
 
 from __future__ import annotations
 
-import secrets
 import time
-from decimal import Decimal
 from typing import Annotated
 
 import pyotp
@@ -21,31 +19,21 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from api.deps import SESSION_COOKIE, account_session, following, require_admin, service, store_for_key
 from api.models.accounts import (
     AccountOut,
-    AccountReputationOut,
     AccountSessionOut,
     AccountSignInIn,
     Action,
     AddressIn,
-    AttestIn,
-    AttestTxOut,
-    BuyerOut,
     CloseIn,
     CodeIn,
     CodeRequestIn,
     CodeSentOut,
     ExportOut,
-    FeedbackIn,
-    FeedbackOut,
     LockIn,
     NeedsOut,
     PhoneIn,
     ProfileIn,
     RegisteredOut,
     RegisterIn,
-    ReputationOut,
-    ReviewOut,
-    RevokeIn,
-    RevokeTxOut,
     RoleAccountIn,
     SessionRecordOut,
     StaffIn,
@@ -59,10 +47,7 @@ from api.problems import COMMON, responses
 from api.service import Service
 from engine.accounts.account import Account
 from engine.accounts.factors import SignInRefused, new_totp_secret, password_matches
-from engine.accounts.identity import CONTRACT as IDENTITY
-from engine.accounts.identity import encode_data
-from engine.accounts.profile import Address, completion, mask_phone, missing_for
-from engine.accounts.reputation import LEVEL_LIMIT, credit_limit
+from engine.accounts.profile import Address, completion, missing_for
 from engine.settlement.stores import Store
 from engine.signin import SignInRefused as SiweRefused
 from engine.signin import utcnow
@@ -99,7 +84,7 @@ def account_out(svc: Service, account: Account) -> dict:
     }
 
 
-def _me(session: dict, svc: Service) -> Account:
+def own_account(session: dict, svc: Service) -> Account:
     return svc.app.get_account(session["login"])
 
 
@@ -199,86 +184,6 @@ def unlock(login: LoginPath, svc: Service = Depends(service)) -> dict:
     return account_out(svc, account)
 
 
-# -- the operator's review and attestation of an identity
-
-
-def _identity(svc: Service, account: Account) -> dict:
-    return {
-        "record": account.identity_record(),
-        "missing": missing_for(account.profile(), "attestation"),
-        "identity_hash": account.identity_hash,
-        "level": svc.identity_level(account),
-        "attestations": svc.identity.attestations(account.identity_hashes),
-    }
-
-
-def _eas(svc: Service, attester: str):
-    if IDENTITY not in svc.manifest.contracts:
-        raise HTTPException(503, "no attestation service in this deployment (redeploy: the deploy script adds EAS)")
-    eas = svc.manifest.contract(IDENTITY)
-    if attester.lower() not in eas.meta.get("attesters", []):
-        raise HTTPException(
-            422,
-            f"{attester} is not a trusted attester: the engine would ignore its attestations "
-            f"(trusted: {', '.join(eas.meta.get('attesters', []))})",
-        )
-    return eas
-
-
-@router.get(
-    "/operator/accounts/{login}",
-    response_model=ReviewOut,
-    responses=responses(401, 403, 404),
-    dependencies=[Depends(require_admin)],
-    summary="Review an account's identity before attesting it (operator only: the data in full)",
-)
-def review(login: LoginPath, svc: Service = Depends(following)) -> dict:
-    account = svc.app.get_account(login)
-    return {"account": account_out(svc, account), "identity": _identity(svc, account)}
-
-
-@router.post(
-    "/operator/accounts/{login}/attestation",
-    response_model=AttestTxOut,
-    responses=responses(401, 403, 404, 409),
-    dependencies=[Depends(require_admin)],
-    summary="Attest the account's identity on chain: the EAS attest transaction for the attester to sign "
-    "(a salted hash of the record and its level, never the data)",
-)
-def attest(login: LoginPath, body: AttestIn, svc: Service = Depends(following)) -> dict:
-    eas = _eas(svc, body.attester)
-    account, hash_ = svc.app.change_account(login, lambda a: a.prepare_attestation(secrets.token_hex(16)))
-    expiration = svc.rpc.chain_time() + body.valid_for if body.valid_for else 0
-    request = (
-        bytes.fromhex(eas.meta["identity_schema"][2:]),
-        (account.wallet or ZERO_ADDRESS, expiration, True, bytes(32), encode_data(hash_, body.level), 0),
-    )
-    data = eas.functions.encode("attest", request)
-    return {
-        "identity_hash": hash_,
-        "level": body.level,
-        "expiration_time": expiration,
-        "transaction": svc.transactions.build(body.attester, eas.address, data),
-    }
-
-
-@router.post(
-    "/operator/accounts/{login}/attestation/revoke",
-    response_model=RevokeTxOut,
-    responses=responses(401, 403, 404),
-    dependencies=[Depends(require_admin)],
-    summary="Revoke one of the account's identity attestations: the EAS revoke transaction for its attester",
-)
-def revoke(login: LoginPath, body: RevokeIn, svc: Service = Depends(following)) -> dict:
-    eas = _eas(svc, body.attester)
-    account = svc.app.get_account(login)
-    if body.uid.lower() not in {a["uid"] for a in svc.identity.attestations(account.identity_hashes)}:
-        raise HTTPException(404, f"no attestation {body.uid} of account {account.login!r}")
-    request = (bytes.fromhex(eas.meta["identity_schema"][2:]), (bytes.fromhex(body.uid[2:]), 0))
-    data = eas.functions.encode("revoke", request)
-    return {"uid": body.uid, "transaction": svc.transactions.build(body.attester, eas.address, data)}
-
-
 # -- signing in and out
 
 
@@ -370,7 +275,7 @@ def sessions(session: dict = Depends(account_session), svc: Service = Depends(se
     summary="The account, its profile and what each action still needs of it",
 )
 def me(session: dict = Depends(account_session), svc: Service = Depends(service)) -> dict:
-    return account_out(svc, _me(session, svc))
+    return account_out(svc, own_account(session, svc))
 
 
 @router.patch(
@@ -390,7 +295,7 @@ def change_profile(body: ProfileIn, session: dict = Depends(account_session), sv
     summary="Whether the profile is complete and verified enough for an action, and what to prompt for",
 )
 def needs(action: Action, session: dict = Depends(account_session), svc: Service = Depends(service)) -> dict:
-    account = _me(session, svc)
+    account = own_account(session, svc)
     missing = missing_for(account.profile(attested=svc.attested(account)), action)
     return {"action": action, "allowed": not missing, "missing": missing}
 
@@ -508,7 +413,7 @@ def bind_wallet(body: WalletIn, session: dict = Depends(account_session), svc: S
     summary="Everything kept about the account: its profile, sessions and every event recorded for it",
 )
 def export(session: dict = Depends(account_session), svc: Service = Depends(following)) -> dict:
-    account = _me(session, svc)
+    account = own_account(session, svc)
     events = []
     for stored in svc.app.repository.event_store.get(account.id):
         fields = {k: v for k, v in vars(stored).items() if k not in SECRET_FIELDS and not k.startswith("originator")}
@@ -528,101 +433,7 @@ def export(session: dict = Depends(account_session), svc: Service = Depends(foll
 def close(
     body: CloseIn, response: Response, session: dict = Depends(account_session), svc: Service = Depends(service)
 ) -> None:
-    if not password_matches(_me(session, svc).password_hash, body.password):
+    if not password_matches(own_account(session, svc).password_hash, body.password):
         raise HTTPException(403, "the password does not match: the account stays open")
     svc.accounts.close(session["login"])
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-
-
-# -- reputation and feedback
-
-
-def _reputation(svc: Service, addresses: list[str]) -> dict:
-    found = svc.reputation.reputation(addresses, svc.rpc.chain_time())
-    return found | {"score": str(found["score"])}
-
-
-@router.get(
-    "/reputation/{address}",
-    response_model=ReputationOut,
-    summary="An address's reputation: every capability's signals as explainable counters, and the score",
-)
-def reputation_of(address: AddressPath, svc: Service = Depends(following)) -> dict:
-    return _reputation(svc, [address])
-
-
-@router.get(
-    "/accounts/me/reputation",
-    response_model=AccountReputationOut,
-    responses=responses(401),
-    summary="The account's reputation (its wallet's, and its store's for staff) and the credit limit it sets",
-)
-def my_reputation(session: dict = Depends(account_session), svc: Service = Depends(following)) -> dict:
-    account = _me(session, svc)
-    addresses = [account.wallet] if account.wallet else []
-    if account.store_id is not None:
-        addresses.append(svc.app.get_store(account.store_id).address)
-    found = _reputation(svc, addresses)
-    level = svc.identity_level(account)
-    return found | {
-        "login": account.login,
-        "identity_level": level,
-        "credit_limit": credit_limit(level, Decimal(found["score"])),
-        "credit_limit_cap": LEVEL_LIMIT.get(level, 0),
-    }
-
-
-@router.post(
-    "/settlements/{settlement_id}/feedback",
-    status_code=201,
-    response_model=FeedbackOut,
-    responses=responses(401, 404, 409),
-    summary="The buyer's feedback on a settled order, for or against the store (one per order, by its buyer)",
-)
-def give_feedback(
-    settlement_id: Hash32Path,
-    body: FeedbackIn,
-    session: dict = Depends(account_session),
-    svc: Service = Depends(following),
-) -> dict:
-    given = svc.app.give_feedback(session["login"], settlement_id, body.rating, body.comment, svc.rpc.chain_time())
-    return {
-        "settlement_id": given.settlement_id,
-        "store": given.store,
-        "rating": given.rating,
-        "comment": given.comment,
-        "at": given.at,
-    }
-
-
-# -- what a store sees of its buyers
-
-
-@router.get(
-    "/stores/{store_id}/orders/{order_number}/buyer",
-    response_model=BuyerOut,
-    responses=responses(401, 404),
-    summary="The buyer of one of the store's orders, as the store sees them: the name, the phone masked, "
-    "the delivery address (its own orders only)",
-)
-def buyer_of_order(
-    order_number: Annotated[str, Path(min_length=1, max_length=32)],
-    store: Store = Depends(store_for_key),
-    svc: Service = Depends(following),
-) -> dict:
-    found = svc.view.order(store.store_id, order_number)
-    buyer = (found[1].get("buyer") if found else None) or None
-    account = svc.app.account_of_wallet(buyer) if buyer else None
-    if found is None:
-        raise HTTPException(404, f"no store order {order_number!r}")
-    if account is None:
-        raise HTTPException(404, "the order's buyer has not paid yet, or has no account")
-    default = account.addresses.get(account.default_address) if account.default_address else None
-    return {
-        "order_number": order_number,
-        "wallet": buyer,
-        "name": account.name,
-        "phone": mask_phone(account.phone) if account.phone else None,
-        "delivery_address": None if default is None else dict(default, label=account.default_address),
-        "identity_level": svc.identity_level(account),
-    }
