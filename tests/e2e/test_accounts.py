@@ -273,3 +273,19 @@ def test_codes_go_through_the_http_gateway_signed_and_a_dead_gateway_leaves_a_de
             assert code not in json.dumps(dead)
     finally:
         svc.stop()
+
+
+def test_no_personal_data_or_code_reaches_the_log(client, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    new_account(client, tmp_path)
+    headers = bearer(sign_in(client, tmp_path))
+    client.patch("/accounts/me", json={"name": "Ada Lovelace"}, headers=headers)
+    client.put("/accounts/me/addresses/home", json=HOME, headers=headers)
+    client.post("/accounts/sign-in", json={"login": "ada@example.org", "password": "wrong password", "code": "1"})
+    logged = caplog.text
+    codes = [json.loads(line)["text"] for line in (tmp_path / "sms-outbox.jsonl").read_text().splitlines()]
+    assert codes and logged  # something was logged, and codes were sent
+    for secret in ("447911123456", "7911 123456", "Ada Lovelace", "High Street", PASSWORD, *codes):
+        assert secret not in logged
