@@ -11,6 +11,7 @@ from engine import liquor
 from engine.accounts import identity
 from engine.chain.source import ChainSource
 from engine.cross_border import orders as cross_border
+from engine.delivery import mandate as offline_payment
 from engine.evidence import bundles as evidence
 from engine.group_buy import campaign as group_buy
 from engine.settlement import escrow as settlement
@@ -22,4 +23,5 @@ SOURCES: tuple[ChainSource, ...] = (
     *evidence.SOURCES,
     *cross_border.SOURCES,
     *identity.SOURCES,
+    *offline_payment.SOURCES,
 )

@@ -18,6 +18,7 @@ from engine.accounts import feedback
 from engine.accounts.feedback import Feedback, feedback_signal
 from engine.accounts.reputation import WINDOW_SECONDS, score_counts
 from engine.cross_border import orders as cross_border
+from engine.delivery import mandate as offline_payment
 from engine.group_buy import campaign as group_buy
 from engine.settlement import escrow as settlement
 
@@ -29,6 +30,7 @@ DOMAINS = {
     liquor.LiquorCase.kind: (liquor.LiquorCase, liquor.reputation_signals),
     group_buy.Campaign.kind: (group_buy.Campaign, group_buy.reputation_signals),
     cross_border.CrossBorderOrder.kind: (cross_border.CrossBorderOrder, cross_border.reputation_signals),
+    offline_payment.PaymentMandate.kind: (offline_payment.PaymentMandate, offline_payment.reputation_signals),
 }
 # Every counter and what it means, for the API to explain.
 COUNTERS: dict[str, str] = {
@@ -37,6 +39,7 @@ COUNTERS: dict[str, str] = {
     **group_buy.REPUTATION,
     **cross_border.REPUTATION,
     **feedback.REPUTATION,
+    **offline_payment.REPUTATION,
 }
 
 
@@ -44,7 +47,7 @@ class ReputationView(ChainRowsView):
     """Signals per address (see the module docstring)."""
 
     name = "reputation"
-    version = 1
+    version = 2  # mandates of paying after delivery too
     aggregates = tuple(aggregate for aggregate, _ in DOMAINS.values())
     logs_table = "view_reputation_logs"
     schema = (

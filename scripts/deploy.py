@@ -1,4 +1,4 @@
-"""Deploys the settlement and liquor-case contracts (and, on development chains, the test stablecoin).
+"""Deploys every contract of orderchain (and, on development chains, the test stablecoin and its balances).
 
     ape run deploy --network ethereum:local:foundry
     ape run deploy --network ethereum:local:http://127.0.0.1:8545
@@ -149,6 +149,12 @@ def _entry(container, contract) -> dict:
     multiple=True,
     help="An address whose identity attestations the engine trusts; repeat for several (default: the operator).",
 )
+@click.option(
+    "--verifier",
+    default=None,
+    help="The operator's verification service that records verified shipments for pay-after-delivery "
+    "(default: the deployer; on development chains dev account 8, the engine's service account there).",
+)
 @click.option("--out-dir", default="deployments", show_default=True, type=click.Path())
 def cli(
     network,
@@ -167,6 +173,7 @@ def cli(
     operator,
     eas_address,
     attesters,
+    verifier,
     out_dir,
 ):
     chain_id = chain.chain_id
@@ -247,7 +254,15 @@ def cli(
         "identity_schema": _identity_schema(registry, deployer),
         "attesters": [a.lower() for a in (attesters or [operator or deployer.address])],
     }
+    offline = project.OfflinePayment.deploy(
+        deployer,
+        verifier or (accounts.test_accounts[8].address if dev else deployer.address),
+        operator or deployer.address,
+        sender=deployer,
+    )
+    contracts["OfflinePayment"] = _entry(project.OfflinePayment, offline)
     for token in allowed:
+        offline.setTokenAllowed(token, True, sender=deployer)
         settlement.setTokenAllowed(token, True, sender=deployer)
         liquor.setTokenAllowed(token, True, sender=deployer)
         group_buy.setTokenAllowed(token, True, sender=deployer)

@@ -27,7 +27,10 @@ line on stdout is one JSON document:
      "contract_size": {"<contract>": {"runtime_bytes": .., "margin_bytes": ..}, ...},
      "signin": {"clients": 16, "sign_ins": .., "per_s": .., "p50": .., "p99": ..},
      "reputation": {"orders": 100000, "own_orders": 10000, "view_ms": {"p50": .., "p99": ..},
-                    "http_ms": {"p50": .., "p99": ..}, "p99": ..}}
+                    "http_ms": {"p50": .., "p99": ..}, "p99": ..},
+     "offline_payment_gas": {"verify": .., "collect": .., "verify_next_shipment": .., "collect_next_shipment": ..,
+                             "checkout": 0, "verify_and_collect": .., "verify_and_collect_without_base": ..,
+                             "commerce_payments_charge": 178936, "ratio": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -878,6 +881,59 @@ def measure_escrow_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict
     return gas
 
 
+COMMERCE_PAYMENTS_CHARGE = 178_936  # AuthCaptureEscrow.charge as commerce-payments publishes it
+
+
+def measure_offline_payment_gas(rpc: Rpc, transactions: Transactions, token: str) -> dict:
+    """Gas of paying after verified delivery: the checkout costs the buyer a signature and no
+    gas; the verifier's verify and the keeper's collect per shipment, beside commerce-payments'
+    ``charge`` (its published figures leave out the 21,000 every transaction pays, so
+    ``ratio`` compares without it)."""
+    buyer, store, verifier, keeper = DEV_ADDRESSES[3], DEV_ADDRESSES[2], DEV_ADDRESSES[8], DEV_ADDRESSES[9]
+    signer = _dev_key(3)
+    gas: dict[str, int] = {}
+    nonces = iter(range(1, 1000))
+    valid_until = rpc.chain_time() + 30 * 86_400
+
+    def act(name: str | None, sender: str, function: str, *args) -> dict:
+        receipt = _send(rpc, transactions.call("OfflinePayment", function, args, sender))
+        if name:
+            gas[name] = int(receipt["gasUsed"], 16)
+        return receipt
+
+    def mandate() -> tuple[tuple, bytes]:
+        m = (buyer, store, token, 100_000_000, b"\x0d" * 32, valid_until, next(nonces))
+        digest = transactions.view("OfflinePayment", "mandateId", m)[0]
+        signed = signer.unsafe_sign_hash(bytes.fromhex(digest[2:]) if isinstance(digest, str) else digest)
+        return m, signed.signature
+
+    _send(rpc, transactions.approve(token, buyer, 2**255, spender="OfflinePayment"))
+    warm, sig = mandate()  # the contract in use, the store holding the token already
+    act(None, verifier, "verify", warm, sig, b"\x01" * 32, 1_000_000, b"\x57" * 32, b"\xca" * 32)
+    act(None, keeper, "collect", warm, 1)
+    m, sig = mandate()
+    act("verify", verifier, "verify", m, sig, b"\x02" * 32, 25_000_000, b"\x57" * 32, b"\xca" * 32)
+    act("collect", keeper, "collect", m, 1)
+    act("verify_next_shipment", verifier, "verify", m, b"", b"\x03" * 32, 25_000_000, b"\x57" * 32, b"\xca" * 32)
+    act("collect_next_shipment", keeper, "collect", m, 2)
+    total = gas["verify"] + gas["collect"]
+    without = total - 2 * BASE_GAS
+    say(
+        f"  checkout: a signature, 0 gas; verify {gas['verify']:,} + collect {gas['collect']:,} = {total:,} "
+        f"({without:,} without the base: {without / COMMERCE_PAYMENTS_CHARGE:.2f}x commerce-payments' charge "
+        f"{COMMERCE_PAYMENTS_CHARGE:,}); a further shipment {gas['verify_next_shipment']:,} + "
+        f"{gas['collect_next_shipment']:,}"
+    )
+    return {
+        **gas,
+        "checkout": 0,
+        "verify_and_collect": total,
+        "verify_and_collect_without_base": without,
+        "commerce_payments_charge": COMMERCE_PAYMENTS_CHARGE,
+        "ratio": round(without / COMMERCE_PAYMENTS_CHARGE, 3),
+    }
+
+
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
     """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
     import random
@@ -1358,7 +1414,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
-        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation",
+        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas",
     )
     parser.add_argument(
         "--signin-rounds", type=int, default=8, help="two-factor sign-ins per client of the 16 (default 8)"
@@ -1389,6 +1445,7 @@ def main() -> None:
                 "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable),
                 "contract_size": lambda: measure_sizes(rpc, manifest),
+                "offline_payment_gas": lambda: measure_offline_payment_gas(rpc, Transactions(rpc, manifest), stable),
                 "signin": lambda: measure_signin(node, deployments, work, 16, args.signin_rounds),
                 "reputation": lambda: measure_reputation(
                     node, deployments, work, 100_000, 10_000, args.latency_samples
@@ -1426,6 +1483,8 @@ def main() -> None:
         say("measuring gas per escrow action ...")
         gas_escrow = measure_escrow_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_escrow.items()))
+        say("measuring gas of paying after verified delivery ...")
+        offline_gas = measure_offline_payment_gas(rpc, Transactions(rpc, manifest), stable)
         say("measuring freight quotes ...")
         freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
         poll = measure_poll(
@@ -1454,6 +1513,7 @@ def main() -> None:
                 "poll_one_process": poll_one,
                 "contract_size": sizes,
                 "signin": signin,
+                "offline_payment_gas": offline_gas,
                 "reputation": reputation,
             }
         )

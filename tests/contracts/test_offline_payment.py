@@ -7,20 +7,13 @@ import ape
 import pytest
 from eth_account.messages import encode_typed_data
 
+from engine.delivery.mandate import FIELDS, mandate_id, typed_data
+
 NONE, VERIFIED, COLLECTED, DEFAULTED, CANCELLED = range(5)
 WAYBILL = b"\x57" * 32
 CATEGORY = b"\xca" * 32
 REASON = b"\x44" * 32
 ORDER = b"\x0d" * 32
-FIELDS = [
-    ("buyer", "address"),
-    ("store", "address"),
-    ("token", "address"),
-    ("maxAmount", "uint256"),
-    ("orderHash", "bytes32"),
-    ("validUntil", "uint256"),
-    ("nonce", "uint256"),
-]
 
 
 def index(n: int) -> int:
@@ -55,25 +48,20 @@ def mandate(buyer, store, token, max_amount=100_000_000, valid_for=30 * 86_400, 
     return (buyer.address, store.address, token.address, max_amount, ORDER, ape.chain.pending_timestamp + valid_for, nonce)
 
 
+def as_dict(m: tuple) -> dict:
+    return dict(zip([n for n, _ in FIELDS], m))
+
+
 def signed(payment, signer, m: tuple) -> bytes:
-    """The buyer's EIP-712 signature of the mandate, as its wallet makes it from the typed data."""
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Mandate": [{"name": n, "type": t} for n, t in FIELDS],
-        },
-        "primaryType": "Mandate",
-        "domain": {"name": "OfflinePayment", "version": "1", "chainId": ape.chain.chain_id,
-                   "verifyingContract": payment.address},
-        "message": dict(zip([n for n, _ in FIELDS], m)),
-    }
+    """The buyer's signature of the typed data the engine hands out, as its wallet makes it."""
+    typed = typed_data(ape.chain.chain_id, payment.address, as_dict(m))
     sig = signer.sign_message(encode_typed_data(full_message=typed))
     return sig.r + sig.s + bytes([sig.v])
+
+
+def test_the_engine_knows_a_mandates_id_before_anything_is_on_chain(payment, token, buyer, store):
+    m = mandate(buyer, store, token, nonce=77)
+    assert mandate_id(ape.chain.chain_id, payment.address, as_dict(m)) == "0x" + payment.mandateId(m).hex()
 
 
 def verify(payment, verifier, m, sig, n, amount):
