@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
 import orjson
 from eth_utils import keccak
@@ -26,6 +27,11 @@ from engine.chain.source import ChainAggregate
 from engine.config import Settings
 from engine.cross_border.freight import FreightImport, order_record
 from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
+from engine.delivery.checkout import Line
+from engine.delivery.declaration import Declaration
+from engine.delivery.order import Alarm, CheckoutOrder, WaybillUse
+from engine.delivery.stock import CourierBook, StoreStock
+from engine.delivery.waybill import normalise as normalise_waybill
 from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
 from engine.group_buy.catalogue import Catalogue
 from engine.ids import canonical_json
@@ -319,6 +325,99 @@ class OrderEngine(Application):
         except IntegrityError:
             raise Conflict("this order has its feedback already: one per settled order") from None
         return feedback
+
+    # -- paying after verified delivery
+
+    def change_stock(self, store_id: str, change: Callable[[StoreStock], T]) -> tuple[StoreStock, T]:
+        """Applies a change to the store's items and warehouses (opened on first use)."""
+        self.get_store(store_id)
+        stock = self._get_or_none(StoreStock.create_id(store_id)) or StoreStock(store_id=store_id)
+        outcome = change(stock)
+        self.save(stock)
+        return stock, outcome
+
+    def stock(self, store_id: str) -> StoreStock | None:
+        return self._get_or_none(StoreStock.create_id(store_id))
+
+    def courier_book(self) -> CourierBook:
+        return self._get_or_none(CourierBook.create_id()) or CourierBook()
+
+    def change_couriers(self, change: Callable[[CourierBook], T]) -> tuple[CourierBook, T]:
+        book = self.courier_book()
+        outcome = change(book)
+        self.save(book)
+        return book, outcome
+
+    def place_checkout(self, checkout_id: str, login: str, lines: list[Line], address: dict) -> CheckoutOrder:
+        """A checkout order checked against the stores' stock and divided (or refused with every
+        failed check recorded); :class:`Conflict` for an id already used."""
+        account = self.get_account(login)
+        if account.wallet is None:
+            raise Conflict("the account has no bound wallet to pay from: bind it first")
+        stocks = {line.store_id: self.stock(line.store_id) for line in lines}
+        catalogues = {sid: st.catalogue() for sid, st in stocks.items() if st is not None}
+        warehouses = {sid: st.warehouse_list() for sid, st in stocks.items() if st is not None}
+        order = CheckoutOrder.place(
+            checkout_id,
+            account.login,
+            account.wallet,
+            address,
+            lines,
+            catalogues,
+            warehouses,
+            self.courier_book().all(),
+        )
+        try:
+            self.save(order)
+        except IntegrityError:
+            raise Conflict(f"a checkout {checkout_id!r} exists") from None
+        return order
+
+    def get_checkout(self, checkout_id: str) -> CheckoutOrder:
+        found = self._get_or_none(CheckoutOrder.create_id(checkout_id))
+        if found is None:
+            raise NotFound(f"no checkout {checkout_id!r}")
+        return found
+
+    def declare_shipment(self, checkout_id: str, store_id: str, declared: Declaration, now: float) -> tuple:
+        """The store's declaration: ``(order, errors, alarm)``; a number another shipment used is
+        an error, a passing declaration keeps its number for this shipment, any error raises an alarm."""
+        order = self.get_checkout(checkout_id)
+        book = self.courier_book()
+        shipment = order.shipments.get(store_id)
+        if shipment is None:
+            raise NotFound(f"no shipment from {store_id!r} in checkout {checkout_id!r}")
+        chosen = book.courier(shipment["courier_id"])
+        number = normalise_waybill(declared.waybill)
+        use = self._get_or_none(WaybillUse.create_id(declared.courier_id, number))
+        used = (
+            set()
+            if use is None or (use.checkout_id, use.store_id) == (checkout_id, store_id)
+            else {(declared.courier_id, number)}
+        )
+        errors = order.declare(store_id, declared, chosen, used)
+        recorded: list = [order]
+        alarm = None
+        if errors:
+            alarm = Alarm(checkout_id=checkout_id, store_id=store_id, n=len(order.errors), errors=errors, at=now)
+            recorded.append(alarm)
+        elif use is None:
+            recorded.append(
+                WaybillUse(courier_id=declared.courier_id, number=number, checkout_id=checkout_id, store_id=store_id)
+            )
+        try:
+            self.save(*recorded)
+        except IntegrityError:
+            raise Conflict("the waybill was declared by another shipment meanwhile: declare again") from None
+        return order, errors, alarm
+
+    def change_alarm(self, alarm_id: UUID, change: Callable[[Alarm], T]) -> tuple[Alarm, T]:
+        alarm = self._get_or_none(alarm_id)
+        if not isinstance(alarm, Alarm):
+            raise NotFound("no such alarm")
+        outcome = change(alarm)
+        self.save(alarm)
+        return alarm, outcome
 
     def _get_or_none(self, aggregate_id):
         try:

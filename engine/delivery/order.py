@@ -234,3 +234,22 @@ class Alarm(Aggregate):
     def _resolved(self, by: str, proceed: bool, reason: str, at: float) -> None:
         self.state = "resolved"
         self.resolution = {"by": by, "proceed": proceed, "reason": reason, "at": at}
+
+
+class WaybillUse(Aggregate):
+    """A waybill number a shipment declared, with its courier: one shipment per number (the
+    aggregate's id is the number's, so a second shipment declaring it conflicts)."""
+
+    if TYPE_CHECKING:
+        Used: ClassVar[type[Any]]
+
+    @staticmethod
+    def create_id(courier_id: str, number: str) -> UUID:
+        return derive("waybill", courier_id, number)
+
+    @event("Used")
+    def __init__(self, courier_id: str, number: str, checkout_id: str, store_id: str):
+        self.courier_id = courier_id
+        self.number = number
+        self.checkout_id = checkout_id
+        self.store_id = store_id
