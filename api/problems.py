@@ -13,11 +13,14 @@ from engine.accounts.account import AccountRefused, CodeTooSoon
 from engine.accounts.factors import PasswordRefused
 from engine.accounts.feedback import FeedbackRefused
 from engine.accounts.profile import ProfileIncomplete, ProfileRefused
-from engine.application import Conflict, NotFound
+from engine.application import Conflict, CreditLimitExceeded, NotFound
 from engine.chain.rpc import RpcError, RpcUnavailable
 from engine.chain.transactions import Reverted, TokenUnsupported, TxRejected
 from engine.cross_border.freight import FreightError, HistoryRefused, NoComparables
 from engine.cross_border.orders import QuoteError, RateError, RateSignatureRefused
+from engine.delivery.couriers import CourierRefused
+from engine.delivery.order import OrderRefused as CheckoutRefused
+from engine.delivery.stock import StockRefused
 from engine.group_buy.schemes import SchemeError
 from engine.ids import canonical_json
 from engine.liquor import ListingRefused
@@ -107,6 +110,10 @@ SIMPLE = {
     AccountRefused: (409, "Account refused"),
     PasswordRefused: (422, "Password refused"),
     FeedbackRefused: (422, "Feedback refused"),
+    CheckoutRefused: (409, "Checkout refused"),
+    StockRefused: (422, "Stock refused"),
+    CourierRefused: (422, "Courier refused"),
+    CreditLimitExceeded: (422, "Over the credit limit"),
     EngineHalted: (503, "Engine halted"),
     RpcUnavailable: (503, "Node unavailable"),
     RpcError: (502, "Node error"),

@@ -18,6 +18,7 @@ from api.routers import (
     chain,
     credits,
     cross_border,
+    delivery,
     evidence,
     freight,
     group_buy,
@@ -43,6 +44,7 @@ ROUTERS = (
     accounts.router,
     identity.router,
     reputation.router,
+    delivery.router,
     chain.router,
 )
 

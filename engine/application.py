@@ -54,6 +54,14 @@ T = TypeVar("T")
 CURSOR_SNAPSHOT_EVERY = 200
 
 
+class CreditLimitExceeded(ValueError):
+    """An order paid after delivery above what the buyer's credit limit allows."""
+
+    def __init__(self, total: int, limit: int):
+        super().__init__(f"the order's total {total} is above the credit limit {limit} (base units)")
+        self.total, self.limit = total, limit
+
+
 class Conflict(Exception):
     """The thing already exists."""
 
@@ -348,9 +356,19 @@ class OrderEngine(Application):
         self.save(book)
         return book, outcome
 
-    def place_checkout(self, checkout_id: str, login: str, lines: list[Line], address: dict) -> CheckoutOrder:
+    def place_checkout(
+        self,
+        checkout_id: str,
+        login: str,
+        lines: list[Line],
+        address: dict,
+        credit_limit: int | None = None,
+        mandate_for: Callable[[str, dict], dict] | None = None,
+    ) -> CheckoutOrder:
         """A checkout order checked against the stores' stock and divided (or refused with every
-        failed check recorded); :class:`Conflict` for an id already used."""
+        failed check recorded); :class:`Conflict` for an id already used, :class:`CreditLimitExceeded`
+        (nothing recorded) when the order's total is above ``credit_limit``. ``mandate_for(store_id,
+        shipment)`` makes the mandate offered for each shipment."""
         account = self.get_account(login)
         if account.wallet is None:
             raise Conflict("the account has no bound wallet to pay from: bind it first")
@@ -367,6 +385,11 @@ class OrderEngine(Application):
             warehouses,
             self.courier_book().all(),
         )
+        if order.status != "refused":
+            if credit_limit is not None and order.total > credit_limit:
+                raise CreditLimitExceeded(order.total, credit_limit)
+            if mandate_for is not None:
+                order.offer_mandates({sid: mandate_for(sid, sh) for sid, sh in order.shipments.items()})
         try:
             self.save(order)
         except IntegrityError:
@@ -410,6 +433,15 @@ class OrderEngine(Application):
         except IntegrityError:
             raise Conflict("the waybill was declared by another shipment meanwhile: declare again") from None
         return order, errors, alarm
+
+    def sign_checkout_mandate(
+        self, checkout_id: str, store_id: str, mandate_id: str, mandate: dict, signature: str
+    ) -> CheckoutOrder:
+        """Records the buyer's signed mandate for one shipment (the caller checked the signature)."""
+        order = self.get_checkout(checkout_id)
+        order.sign_mandate(store_id, mandate_id, mandate, signature)
+        self.save(order)
+        return order
 
     def change_alarm(self, alarm_id: UUID, change: Callable[[Alarm], T]) -> tuple[Alarm, T]:
         alarm = self._get_or_none(alarm_id)

@@ -42,6 +42,7 @@ class CheckoutOrder(Aggregate):
         Placed: ClassVar[type[Any]]
         VerificationFailed: ClassVar[type[Any]]
         Divided: ClassVar[type[Any]]
+        MandatesOffered: ClassVar[type[Any]]
         MandateSigned: ClassVar[type[Any]]
         Declared: ClassVar[type[Any]]
         ShipmentVerified: ClassVar[type[Any]]
@@ -136,13 +137,32 @@ class CheckoutOrder(Aggregate):
             raise OrderRefused(f"the order has no shipment from {store_id!r}")
         return self.shipments[store_id]
 
+    def offer_mandates(self, mandates: dict[str, dict]) -> None:
+        """The mandate each shipment's store is to be paid under, for the buyer to sign."""
+        if self.status != "awaiting_mandates" or set(mandates) != set(self.shipments):
+            raise OrderRefused("a mandate is offered for each shipment of a divided order")
+        for store_id, mandate in mandates.items():
+            if int(mandate["maxAmount"]) < self.shipments[store_id]["amount"]:
+                raise OrderRefused(
+                    f"the mandate's maximum is below the shipment's {self.shipments[store_id]['amount']}"
+                )
+        self._mandates_offered(mandates=mandates)
+
+    @event("MandatesOffered")
+    def _mandates_offered(self, mandates: dict) -> None:
+        for store_id, mandate in mandates.items():
+            self.shipments[store_id]["offered"] = mandate
+
     def sign_mandate(self, store_id: str, mandate_id: str, mandate: dict, signature: str) -> None:
-        """Records the buyer's signed mandate for a shipment (its maximum covers the shipment)."""
+        """Records the buyer's signed mandate for a shipment (its maximum covers the shipment;
+        when one was offered, the one offered)."""
         shipment = self._shipment(store_id)
         if shipment["status"] != "awaiting_mandate":
             raise OrderRefused(f"the shipment from {store_id!r} has its mandate already")
         if int(mandate["maxAmount"]) < shipment["amount"]:
             raise OrderRefused(f"the mandate's maximum is below the shipment's {shipment['amount']}")
+        if "offered" in shipment and shipment["offered"] != mandate:
+            raise OrderRefused("the signed mandate is not the one offered for this shipment")
         self._mandate_signed(store_id=store_id, mandate_id=mandate_id, mandate=mandate, signature=signature)
 
     @event("MandateSigned")

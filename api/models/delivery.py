@@ -1,0 +1,136 @@
+"""Request and response schemas of paying after verified delivery: a store's stock and
+warehouses, the operator's couriers, checkout with its price prompt and mandates, the store's
+shipping declaration, alarms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from api.models.common import Signature, Strict
+from api.types import Address, Hash32, Uint256, Uint256Out
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Decimalish = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$")]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+class WarehouseIn(Strict):
+    latitude: Latitude
+    longitude: Longitude
+
+
+class ItemIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    unit_price: Uint256 = Field(description="Base units of the order's token.")
+    weight_kg: Decimalish = "0.5"
+
+
+class StockIn(Strict):
+    units: Annotated[int, Field(ge=0, le=10**9)]
+
+
+class StockOut(BaseModel):
+    store_id: str
+    warehouses: dict[str, dict[str, float]]
+    items: dict[str, dict[str, Any]]
+
+
+class CourierIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    waybill_scheme: Annotated[str, StringConstraints(pattern=r"^(s10|ups|fedex_express|dhl_express|format)$")]
+    waybill_pattern: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    hubs: Annotated[list[tuple[Latitude, Longitude]], Field(min_length=1, max_length=200)]
+    radius_km: Decimalish
+    base: Uint256
+    per_km: Decimalish
+    per_kg: Decimalish
+
+
+class CourierOut(BaseModel):
+    name: str
+    waybill_scheme: str
+    waybill_pattern: str | None
+    hubs: list[list[float]]
+    radius_km: str
+    base: Uint256Out
+    per_km: str
+    per_kg: str
+
+
+class LineIn(Strict):
+    store_id: Id
+    sku: Id
+    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    unit_price: Uint256 = Field(description="The unit price the buyer was shown.")
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
+class CheckoutIn(Strict):
+    """A checkout order: its lines (from one or several stores) and the saved address to deliver to."""
+
+    checkout_id: Id
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=100)]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+        None, description="The label of a saved address (default: the default address)."
+    )
+    token: Address
+
+
+class ShipmentOut(BaseModel):
+    store_id: str
+    status: str
+    warehouse_id: str
+    courier_id: str
+    freight: dict[str, Any] = Field(description="The courier's price, broken down: base, distance and weight parts.")
+    goods: Uint256Out
+    amount: Uint256Out = Field(description="Goods plus freight: the store's share the mandate covers.")
+    mandate_id: Hash32 | None = None
+    typed_data: dict[str, Any] | None = Field(None, description="The mandate to sign (EIP-712), while unsigned.")
+
+
+class CheckoutOut(BaseModel):
+    checkout_id: str
+    status: str
+    total: Uint256Out
+    credit_limit: Uint256Out | None = None
+    shipments: list[ShipmentOut]
+    errors: list[dict[str, Any]]
+
+
+class MandateSignatureIn(Strict):
+    store_id: Id
+    signature: Signature
+
+
+class DeclarationIn(Strict):
+    courier_id: Id
+    waybill: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    items: dict[Id, Annotated[int, Field(ge=0, le=10_000)]]
+
+
+class DeclarationOut(BaseModel):
+    checkout_id: str
+    store_id: str
+    status: str
+    errors: list[dict[str, Any]]
+    alarm_id: str | None = None
+
+
+class AlarmOut(BaseModel):
+    alarm_id: str
+    checkout_id: str
+    store_id: str
+    state: str
+    errors: list[dict[str, Any]]
+    acknowledged_by: str | None
+    resolution: dict[str, Any] | None
+
+
+class ResolveAlarmIn(Strict):
+    proceed: bool = Field(description="true: the payment goes ahead; false: the shipment is cancelled.")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]

@@ -1,0 +1,162 @@
+"""Paying after verified delivery through the API on a real anvil, as far as the engine goes
+today: a store's stock and the operator's couriers, a buyer whose identity is attested and whose
+history gives a credit limit, checkout divided by store with the freight broken down, the
+mandate signed by the wallet and checked, a right declaration verified and a wrong one raising
+an alarm the operator acknowledges and resolves."""
+
+from __future__ import annotations
+
+from eth_account.messages import encode_typed_data
+
+from api.client import answer
+from tests.e2e.accounts import account_for, attest_account
+from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, register
+from tests.e2e.test_reputation import settle
+
+UPS = {
+    "name": "UPS",
+    "waybill_scheme": "ups",
+    "hubs": [[55.95, -3.19]],
+    "radius_km": "50",
+    "base": "2000000",
+    "per_km": "10000",
+    "per_kg": "500000",
+}
+
+
+def stocked(client, headers) -> None:
+    answer(
+        client.put(
+            "/stores/corner-shop/warehouses/leith", json={"latitude": 55.976, "longitude": -3.17}, headers=headers
+        )
+    )
+    item = {"name": "Green tea", "category": "food", "unit_price": "1250000", "weight_kg": "0.25"}
+    answer(client.put("/stores/corner-shop/items/tea", json=item, headers=headers))
+    answer(client.put("/stores/corner-shop/items/tea/stock/leith", json={"units": 10}, headers=headers))
+    answer(client.put("/operator/couriers/ups", json=UPS, headers=ADMIN_HEADERS))
+
+
+def test_checkout_mandate_declaration_and_alarm(client, service, chain, tmp_path):
+    key, _, store_headers = settle(client, service)  # the buyer's history: a settled order
+    buyer = Wallet(client, dev_account(1))
+    buyer.send("/settlements/confirm", {"key": key})
+    service.step()
+    headers = account_for(client, service, buyer, tmp_path, "ada@example.org")
+    stocked(client, store_headers)
+    token = service.manifest.contract("TestStablecoin").address
+    body = {
+        "checkout_id": "c-1",
+        "lines": [
+            {"store_id": "corner-shop", "sku": "tea", "quantity": 2, "unit_price": "1250000", "category": "food"}
+        ],
+        "token": token,
+    }
+    refused = client.post("/checkout", json=body, headers=headers)
+    assert refused.status_code == 422 and refused.json()["missing"] == ["attested"]  # nothing recorded
+    attest_account(client, service, "ada@example.org")
+    wrong = client.post(
+        "/checkout",
+        json=body | {"checkout_id": "c-0", "lines": [body["lines"][0] | {"unit_price": "1"}]},
+        headers=headers,
+    )
+    assert wrong.status_code == 422 and "price_changed" in wrong.json()["detail"]
+    placed = client.post("/checkout", json=body, headers=headers)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    [shipment] = order["shipments"]
+    freight = shipment["freight"]
+    assert shipment["goods"] == "2500000" and freight["weight_part"] == 250_000
+    assert int(shipment["amount"]) == 2_500_000 + freight["total"] == int(order["total"])
+    assert int(order["total"]) <= int(order["credit_limit"])
+    typed = shipment["typed_data"]
+    assert (
+        typed["message"]["buyer"].lower() == buyer.address.lower()
+        and typed["message"]["maxAmount"] == shipment["amount"]
+    )
+    # The mandate id the engine gives is the contract's.
+    mandate = typed["message"]
+    onchain = service.transactions.view(
+        "OfflinePayment",
+        "mandateId",
+        (
+            mandate["buyer"],
+            mandate["store"],
+            mandate["token"],
+            int(mandate["maxAmount"]),
+            bytes.fromhex(mandate["orderHash"][2:]),
+            int(mandate["validUntil"]),
+            int(mandate["nonce"]),
+        ),
+    )[0]
+    assert shipment["mandate_id"] == (onchain if isinstance(onchain, str) else "0x" + onchain.hex())
+
+    stranger = dev_account(6).sign_message(encode_typed_data(full_message=typed))
+    bad = client.post(
+        "/checkout/c-1/mandates",
+        json={"store_id": "corner-shop", "signature": "0x" + bytes(stranger.signature).hex()},
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    signature = "0x" + bytes(buyer.account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
+    signed = answer(
+        client.post("/checkout/c-1/mandates", json={"store_id": "corner-shop", "signature": signature}, headers=headers)
+    )
+    assert signed["status"] == "open" and signed["shipments"][0]["status"] == "awaiting_shipment"
+    again = client.post(
+        "/checkout/c-1/mandates", json={"store_id": "corner-shop", "signature": signature}, headers=headers
+    )
+    assert again.status_code == 409
+
+    # A wrong declaration raises an alarm; another store cannot declare this shipment.
+    other = register(client, "other-shop", dev_account(5).address)
+    declaration = {"courier_id": "ups", "waybill": "1Z5R89390357567128", "category": "food", "items": {"tea": 2}}
+    assert client.post("/stores/other-shop/checkouts/c-1/ship", json=declaration, headers=other).status_code == 404
+    shipped = answer(client.post("/stores/corner-shop/checkouts/c-1/ship", json=declaration, headers=store_headers))
+    assert shipped["status"] == "alarmed" and [e["reason"] for e in shipped["errors"]] == ["bad_waybill"]
+    alarm = shipped["alarm_id"]
+    assert client.post(f"/operator/alarms/{alarm}/acknowledge").status_code == 401
+    acknowledged = answer(client.post(f"/operator/alarms/{alarm}/acknowledge", headers=ADMIN_HEADERS))
+    assert acknowledged["state"] == "acknowledged"
+    resolved = answer(
+        client.post(
+            f"/operator/alarms/{alarm}/resolve",
+            json={"proceed": False, "reason": "a mistyped waybill"},
+            headers=ADMIN_HEADERS,
+        )
+    )
+    assert resolved["state"] == "resolved" and resolved["resolution"]["proceed"] is False
+    assert client.get("/checkout/c-1", headers=headers).json()["shipments"][0]["status"] == "alarmed"
+
+
+def test_a_right_declaration_verifies_the_shipment(client, service, chain, tmp_path):
+    key, _, store_headers = settle(client, service)
+    buyer = Wallet(client, dev_account(1))
+    buyer.send("/settlements/confirm", {"key": key})
+    service.step()
+    headers = account_for(client, service, buyer, tmp_path, "ada@example.org", attested=True)
+    stocked(client, store_headers)
+    line = {"store_id": "corner-shop", "sku": "tea", "quantity": 1, "unit_price": "1250000", "category": "food"}
+    token = service.manifest.contract("TestStablecoin").address
+    order = answer(
+        client.post("/checkout", json={"checkout_id": "c-2", "lines": [line], "token": token}, headers=headers)
+    )
+    typed = order["shipments"][0]["typed_data"]
+    signature = "0x" + bytes(buyer.account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
+    answer(
+        client.post("/checkout/c-2/mandates", json={"store_id": "corner-shop", "signature": signature}, headers=headers)
+    )
+    declaration = {"courier_id": "ups", "waybill": "1Z5R 8939 0357 5671 27", "category": "food", "items": {"tea": 1}}
+    shipped = answer(client.post("/stores/corner-shop/checkouts/c-2/ship", json=declaration, headers=store_headers))
+    assert shipped == {
+        "checkout_id": "c-2",
+        "store_id": "corner-shop",
+        "status": "verified",
+        "errors": [],
+        "alarm_id": None,
+    }
+    assert client.get("/checkout/c-2", headers=register_other(client)).status_code in (401, 404)
+
+
+def register_other(client) -> dict:
+    """A store's key is no account session: the checkout is the buyer's only."""
+    return register(client, "third-shop", dev_account(7).address)
