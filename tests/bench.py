@@ -30,7 +30,9 @@ line on stdout is one JSON document:
                     "http_ms": {"p50": .., "p99": ..}, "p99": ..},
      "offline_payment_gas": {"verify": .., "collect": .., "verify_next_shipment": .., "collect_next_shipment": ..,
                              "checkout": 0, "verify_and_collect": .., "verify_and_collect_without_base": ..,
-                             "commerce_payments_charge": 178936, "ratio": ..}}
+                             "commerce_payments_charge": 178936, "ratio": ..},
+     "waybill_checks_per_s": ..,
+     "courier_choice_ms": {"couriers": 1000, "p50": .., "p99": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -934,6 +936,65 @@ def measure_offline_payment_gas(rpc: Rpc, transactions: Transactions, token: str
     }
 
 
+def measure_waybill_checks(numbers: int) -> int:
+    """Waybill checks per second over the couriers' published numbers, valid and mistyped."""
+    from engine.delivery.waybill import WaybillRefused, check
+
+    published = [
+        ("s10", "RB123456785GB"),
+        ("ups", "1Z5R89390357567127"),
+        ("fedex_express", "986578788855"),
+        ("dhl_express", "3318810025"),
+        ("s10", "RB123456786US"),
+        ("dhl_express", "3318810010"),
+    ]
+    work = [published[i % len(published)] for i in range(numbers)]
+    started = time.perf_counter()
+    refused = 0
+    for scheme, number in work:
+        try:
+            check(scheme, number)
+        except WaybillRefused:
+            refused += 1
+    elapsed = time.perf_counter() - started
+    say(f"  {numbers:,} waybill checks in {elapsed:.2f}s: {numbers / elapsed:,.0f}/s ({refused:,} refused)")
+    return round(numbers / elapsed)
+
+
+def measure_courier_choice(couriers: int, samples: int) -> dict:
+    """The courier chosen for a parcel among ``couriers`` (three hubs each, across Europe)."""
+    import random
+
+    from engine.delivery.couriers import Courier, choose
+
+    rng = random.Random(3)
+
+    def place() -> tuple[float, float]:
+        return (rng.uniform(36, 60), rng.uniform(-10, 30))
+
+    book = [
+        Courier(
+            f"c{i}",
+            f"Courier {i}",
+            "s10",
+            tuple(place() for _ in range(3)),
+            Decimal(rng.randint(100, 900)),
+            rng.randint(1, 5) * 1_000_000,
+            Decimal(rng.randint(1, 50)) * 100,
+            Decimal(rng.randint(1, 9)) * 100_000,
+        )
+        for i in range(couriers)
+    ]
+    latencies, chosen = [], 0
+    for _ in range(samples):
+        origin, destination = place(), place()
+        started = time.perf_counter()
+        chosen += choose(book, origin, destination, Decimal("2.5")) is not None
+        latencies.append((time.perf_counter() - started) * 1000)
+    say(f"  courier choice among {couriers:,} couriers ({chosen} of {samples} parcels served):")
+    return {"couriers": couriers, **_p50_p99(latencies)}
+
+
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
     """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
     import random
@@ -1414,7 +1475,8 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
-        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas",
+        "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas, "
+        "waybill_checks_per_s, courier_choice_ms",
     )
     parser.add_argument(
         "--signin-rounds", type=int, default=8, help="two-factor sign-ins per client of the 16 (default 8)"
@@ -1445,6 +1507,8 @@ def main() -> None:
                 "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_cross_border": lambda: measure_escrow_gas(rpc, Transactions(rpc, manifest), stable),
                 "contract_size": lambda: measure_sizes(rpc, manifest),
+                "waybill_checks_per_s": lambda: measure_waybill_checks(200_000),
+                "courier_choice_ms": lambda: measure_courier_choice(1000, args.latency_samples),
                 "offline_payment_gas": lambda: measure_offline_payment_gas(rpc, Transactions(rpc, manifest), stable),
                 "signin": lambda: measure_signin(node, deployments, work, 16, args.signin_rounds),
                 "reputation": lambda: measure_reputation(
@@ -1485,6 +1549,9 @@ def main() -> None:
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_escrow.items()))
         say("measuring gas of paying after verified delivery ...")
         offline_gas = measure_offline_payment_gas(rpc, Transactions(rpc, manifest), stable)
+        say("measuring waybill checks and courier choice ...")
+        waybills = measure_waybill_checks(200_000)
+        courier_choice = measure_courier_choice(1000, args.latency_samples)
         say("measuring freight quotes ...")
         freight = measure_freight_quotes(node, deployments, work, args.freight_orders, args.latency_samples)
         poll = measure_poll(
@@ -1514,6 +1581,8 @@ def main() -> None:
                 "contract_size": sizes,
                 "signin": signin,
                 "offline_payment_gas": offline_gas,
+                "waybill_checks_per_s": waybills,
+                "courier_choice_ms": courier_choice,
                 "reputation": reputation,
             }
         )

@@ -74,7 +74,7 @@ def typed(liquor, primary, fields, message):
 
 def sign(account, data) -> bytes:
     sig = account.sign_message(encode_typed_data(full_message=data))
-    return sig.r + sig.s + bytes([sig.v])
+    return sig.encode_rsv()  # r and s padded to 32 bytes each (short when they begin with a zero byte)
 
 
 def custody(liquor, buyer, plan, quantity, lender=ZERO, interest=0, term=0, deadline=2**40, signer=None):

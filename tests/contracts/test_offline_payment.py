@@ -56,7 +56,7 @@ def signed(payment, signer, m: tuple) -> bytes:
     """The buyer's signature of the typed data the engine hands out, as its wallet makes it."""
     typed = typed_data(ape.chain.chain_id, payment.address, as_dict(m))
     sig = signer.sign_message(encode_typed_data(full_message=typed))
-    return sig.r + sig.s + bytes([sig.v])
+    return sig.encode_rsv()  # r and s padded to 32 bytes each (short when they begin with a zero byte)
 
 
 def test_the_engine_knows_a_mandates_id_before_anything_is_on_chain(payment, token, buyer, store):

@@ -36,7 +36,7 @@ def agreement(settlement, key, signer, to_store, deadline=2**40) -> bytes:
         "message": {"settlementId": settlement.settlementId(key), "toStore": to_store, "deadline": deadline},
     }
     sig = signer.sign_message(encode_typed_data(full_message=typed))
-    return sig.r + sig.s + bytes([sig.v])
+    return sig.encode_rsv()  # r and s padded to 32 bytes each (short when they begin with a zero byte)
 
 
 def payout(receipt, settlement, event):
@@ -381,5 +381,5 @@ def test_open_with_permit_needs_no_prior_approval_and_a_bad_permit_says_why(proj
     with ape.reverts(t.ERC2612InvalidSigner):
         s.openWithPermit(key, AMOUNT, SNAPSHOT, 0, AMOUNT, 2**40, wrong.v, wrong.r, wrong.s, sender=buyer)
     sig = _permit(t, s, buyer, AMOUNT, 2**40)
-    s.openWithPermit(key, AMOUNT, SNAPSHOT, 0, AMOUNT, 2**40, sig.v, sig.r, sig.s, sender=buyer)
+    s.openWithPermit(key, AMOUNT, SNAPSHOT, 0, AMOUNT, 2**40, sig.v, sig.r.rjust(32, b"\0"), sig.s.rjust(32, b"\0"), sender=buyer)
     assert t.balanceOf(s) == AMOUNT
