@@ -10,6 +10,7 @@ import secrets
 import time
 from decimal import Decimal
 from typing import Annotated
+from uuid import UUID
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -319,8 +320,6 @@ def _alarm_out(alarm: Alarm) -> dict:
     summary="Acknowledge an alarm (operator only)",
 )
 def acknowledge(alarm_id: UuidPath, svc: Service = Depends(service)) -> dict:
-    from uuid import UUID
-
     alarm, _ = svc.app.change_alarm(UUID(alarm_id), lambda a: a.acknowledge("operator", time.time()))
     return _alarm_out(alarm)
 
@@ -333,8 +332,6 @@ def acknowledge(alarm_id: UuidPath, svc: Service = Depends(service)) -> dict:
     summary="Resolve an alarm with its reason: the payment goes ahead, or the shipment is cancelled (operator only)",
 )
 def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(service)) -> dict:
-    from uuid import UUID
-
     alarm, _ = svc.app.change_alarm(
         UUID(alarm_id), lambda a: a.resolve("operator", body.proceed, body.reason, time.time())
     )
