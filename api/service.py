@@ -33,6 +33,7 @@ from engine.instructions import Dispatcher
 from engine.registry import SOURCES
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
+from projections.alarms import AlarmsView
 from projections.chain_status import ChainStatusView
 from projections.credits import CreditsView
 from projections.cross_border import CrossBorderView
@@ -84,6 +85,7 @@ class Service:
         self.rates = self.projector.view(RatesView)
         self.identity = self.projector.view(IdentityView)
         self.reputation = self.projector.view(ReputationView)
+        self.alarms = self.projector.view(AlarmsView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .alarms import AlarmsView
 from .chain_status import ChainStatusView
 from .credits import CreditsView
 from .cross_border import CrossBorderView
@@ -29,4 +30,5 @@ VIEWS: tuple[type[View], ...] = (
     CreditsView,
     IdentityView,
     ReputationView,
+    AlarmsView,
 )

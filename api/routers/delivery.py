@@ -15,7 +15,7 @@ from uuid import UUID
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from api.deps import account_session, following, require_admin, service, store_for_key
 from api.models.delivery import (
@@ -336,3 +336,33 @@ def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(ser
         UUID(alarm_id), lambda a: a.resolve("operator", body.proceed, body.reason, time.time())
     )
     return _alarm_out(alarm)
+
+
+AlarmState = Annotated[str | None, Query(pattern=r"^(open|acknowledged|resolved)$")]
+
+
+def _listed(alarm: dict) -> dict:
+    return {k: v for k, v in alarm.items() if k != "raised_at"}
+
+
+@router.get(
+    "/operator/alarms",
+    response_model=list[AlarmOut],
+    responses=responses(401, 403),
+    dependencies=[Depends(require_admin)],
+    summary="Every alarm, newest change first, of one state or any (operator only)",
+)
+def operator_alarms(state: AlarmState = None, svc: Service = Depends(service)) -> list[dict]:
+    return [_listed(a) for a in svc.alarms.alarms(state=state)]
+
+
+@router.get(
+    "/stores/{store_id}/alarms",
+    response_model=list[AlarmOut],
+    responses=responses(401, 404),
+    summary="The alarms on the store's shipments, newest change first",
+)
+def store_alarms(
+    state: AlarmState = None, store: Store = Depends(store_for_key), svc: Service = Depends(service)
+) -> list[dict]:
+    return [_listed(a) for a in svc.alarms.alarms(store_id=store.store_id, state=state)]

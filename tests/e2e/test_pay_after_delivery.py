@@ -126,6 +126,17 @@ def test_checkout_mandate_declaration_and_alarm(client, service, chain, tmp_path
     )
     assert resolved["state"] == "resolved" and resolved["resolution"]["proceed"] is False
     assert client.get("/checkout/c-1", headers=headers).json()["shipments"][0]["status"] == "alarmed"
+    service.project()
+    listed = answer(client.get("/operator/alarms", headers=ADMIN_HEADERS))
+    assert [(a["alarm_id"], a["state"], a["resolution"]["reason"]) for a in listed] == [
+        (alarm, "resolved", "a mistyped waybill")
+    ]
+    assert answer(client.get("/operator/alarms", params={"state": "open"}, headers=ADMIN_HEADERS)) == []
+    assert [a["alarm_id"] for a in answer(client.get("/stores/corner-shop/alarms", headers=store_headers))] == [alarm]
+    assert answer(client.get("/stores/other-shop/alarms", headers=other)) == []
+    live = service.alarms.snapshot()
+    service.alarms.rebuild()
+    assert service.alarms.snapshot() == live
 
 
 def test_a_right_declaration_verifies_the_shipment(client, service, chain, tmp_path):
