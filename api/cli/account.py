@@ -19,6 +19,7 @@ from api.cli import wallet
 from api.cli.wallet import API, KEYSTORE, _fail, _run
 from api.client import answer
 from api.client.group_buy import sign_in_message
+from api.client.holder import signature_of
 
 app = typer.Typer(
     help="Accounts: register, sign in with two factors, complete the profile, reputation.", no_args_is_help=True
@@ -231,6 +232,38 @@ def reputation(api: str = API, session: Path = SESSION) -> None:
         f"score {found['score']} ({found['positive']} for, {found['negative']} against in 365 days); identity level "
         f"{found['identity_level']}; credit limit {found['credit_limit']} base units (cap {found['credit_limit_cap']})"
     )
+
+
+@app.command("sign-mandates")
+def sign_mandates(
+    checkout_id: str = typer.Option(..., "--checkout", help="The checkout order whose mandates to sign."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Sign without asking."),
+    keystore: Path = KEYSTORE,
+    api: str = API,
+    session: Path = SESSION,
+) -> None:
+    """Sign each store's mandate of a checkout with the keystore's wallet (no transaction, no
+    money moves: the store is paid only after its shipment is verified), shown first."""
+    client = _authorised(api, session)
+    order = _run(lambda: answer(client.get(f"/checkout/{checkout_id}")))
+    waiting = [s for s in order["shipments"] if s.get("typed_data")]
+    if not waiting:
+        _fail(f"checkout {checkout_id} has no mandate left to sign (it is {order['status']})")
+    account = wallet._load(keystore)
+    for shipment in waiting:
+        message = shipment["typed_data"]["message"]
+        typer.echo(
+            f"{shipment['store_id']}: at most {message['maxAmount']} base units of {message['token']} "
+            f"(goods {shipment['goods']} + freight {shipment['freight']['total']} by {shipment['courier_id']}), "
+            f"collected after verified delivery, valid until {message['validUntil']}"
+        )
+        if message["buyer"].lower() != account.address.lower():
+            _fail(f"the mandate is for the wallet {message['buyer']}, the keystore holds {account.address}")
+        if not yes and not typer.confirm("sign this mandate?", default=False):
+            _fail("nothing signed")
+        body = {"store_id": shipment["store_id"], "signature": signature_of(account, shipment["typed_data"])}
+        order = _run(lambda body=body: answer(client.post(f"/checkout/{checkout_id}/mandates", json=body)))
+    typer.echo(f"checkout {checkout_id} is {order['status'].replace('_', ' ')}")
 
 
 @app.command()

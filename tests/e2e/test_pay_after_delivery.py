@@ -6,6 +6,8 @@ an alarm the operator acknowledges and resolves."""
 
 from __future__ import annotations
 
+import json
+
 from eth_account.messages import encode_typed_data
 
 from api.client import answer
@@ -171,3 +173,33 @@ def test_a_right_declaration_verifies_the_shipment(client, service, chain, tmp_p
 def register_other(client) -> dict:
     """A store's key is no account session: the checkout is the buyer's only."""
     return register(client, "third-shop", dev_account(7).address)
+
+
+def test_the_buyer_signs_the_mandates_from_the_command_line(cli, client, service, chain, tmp_path, monkeypatch):
+    key, _, store_headers = settle(client, service)
+    buyer = Wallet(client, dev_account(1))
+    buyer.send("/settlements/confirm", {"key": key})
+    service.step()
+    headers = account_for(client, service, buyer, tmp_path, "ada@example.org", attested=True)
+    stocked(client, store_headers)
+    line = {"store_id": "corner-shop", "sku": "tea", "quantity": 1, "unit_price": "1250000", "category": "food"}
+    token = service.manifest.contract("TestStablecoin").address
+    answer(client.post("/checkout", json={"checkout_id": "c-3", "lines": [line], "token": token}, headers=headers))
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"token": headers["Authorization"].split()[1]}))
+    monkeypatch.setenv("ORDERCHAIN_SESSION", str(session))
+    keystore = str(tmp_path / "wrong.json")
+    cli("wallet", "import", "--keystore", keystore, env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(6).key.hex()})
+    assert "the keystore holds" in cli(
+        "account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, "-y", ok=False
+    )
+    keystore = str(tmp_path / "buyer.json")
+    cli("wallet", "import", "--keystore", keystore, env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(1).key.hex()})
+    assert "nothing signed" in cli(
+        "account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, input="n\n", ok=False
+    )
+    out = cli("account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, input="y\n")
+    assert "corner-shop: at most" in out and "checkout c-3 is open" in out
+    assert "no mandate left" in cli(
+        "account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, "-y", ok=False
+    )
