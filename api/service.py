@@ -131,13 +131,13 @@ class Service:
         self._waiters: set[tuple] = set()  # (event loop, asyncio.Event) of streams waiting for a change
         self._waiters_lock = threading.Lock()
 
-    def identity_level(self, account) -> int:
+    def identity_level(self, account, now: int | None = None) -> int:
         """The level of the account's identity attestation that holds on chain now: by a trusted
         attester, of the account's current record, not revoked, not expired (0: none)."""
         if IDENTITY not in self.manifest.contracts or account.identity_hash is None:
             return 0
         trusted = set(self.manifest.contract(IDENTITY).meta.get("attesters", []))
-        return self.identity.level_of(account.identity_hash, trusted, self.rpc.chain_time())
+        return self.identity.level_of(account.identity_hash, trusted, self.rpc.chain_time() if now is None else now)
 
     def attested(self, account) -> bool:
         return self.identity_level(account) > 0

@@ -17,7 +17,6 @@ code); the person asks for a new code.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import time
@@ -29,6 +28,7 @@ from engine.accounts.sms import HttpGateway, Outbox, Sent, SmsMessage
 from engine.application import OrderEngine
 from engine.config import ConfigError, Settings
 from engine.db import Database
+from engine.ids import token_hash
 
 log = logging.getLogger("orderchain.accounts")
 TOKEN_PREFIX = "ocacct_"
@@ -61,10 +61,6 @@ def sender(settings: Settings) -> HttpGateway | Outbox:
 
 def outbox_path(settings: Settings) -> str:
     return f"{settings.var_dir}/sms-outbox.jsonl"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AccountDesk:
@@ -128,14 +124,14 @@ class AccountDesk:
         if kind not in KINDS:
             raise ValueError(f"a session is one of {', '.join(KINDS)}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        return token, {"session_id": _hash(token)[:24], "kind": kind, "expires_at": now + self.lifetimes[kind]}
+        return token, {"session_id": token_hash(token)[:24], "kind": kind, "expires_at": now + self.lifetimes[kind]}
 
     def _opened(self, account: Account, token: str, grant: dict, now: float) -> dict:
         self.db.execute(
             "INSERT INTO account_sessions (token_hash, session_id, login, role, store_id, kind, factor, issued_at, "
             "expires_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (
-                _hash(token),
+                token_hash(token),
                 grant["session_id"],
                 account.login,
                 account.role,
@@ -167,7 +163,7 @@ class AccountDesk:
         row = self.db.fetchone(
             "SELECT session_id, login, role, store_id, kind, factor, expires_at FROM account_sessions "
             "WHERE token_hash = ? AND closed_at IS NULL",
-            (_hash(token),),
+            (token_hash(token),),
         )
         if row is None or float(row[6]) <= now:
             return None
@@ -180,7 +176,7 @@ class AccountDesk:
         found = self.session(token, now)
         if found is None:
             return False
-        self.db.execute("UPDATE account_sessions SET closed_at = ? WHERE token_hash = ?", (now, _hash(token)))
+        self.db.execute("UPDATE account_sessions SET closed_at = ? WHERE token_hash = ?", (now, token_hash(token)))
         self.app.close_session(found["login"], found["session_id"], now)
         return True
 
@@ -191,8 +187,8 @@ class AccountDesk:
             "SELECT token_hash, session_id FROM account_sessions WHERE login = ? AND closed_at IS NULL AND expires_at > ?",
             (login, now),
         )
-        for token_hash, session_id in rows:
-            self.db.execute("UPDATE account_sessions SET closed_at = ? WHERE token_hash = ?", (now, token_hash))
+        for hashed, session_id in rows:
+            self.db.execute("UPDATE account_sessions SET closed_at = ? WHERE token_hash = ?", (now, hashed))
             self.app.close_session(login, session_id, now, reason)
         return len(rows)
 

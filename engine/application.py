@@ -372,7 +372,7 @@ class OrderEngine(Application):
         account = self.get_account(login)
         if account.wallet is None:
             raise Conflict("the account has no bound wallet to pay from: bind it first")
-        stocks = {line.store_id: self.stock(line.store_id) for line in lines}
+        stocks = {store_id: self.stock(store_id) for store_id in dict.fromkeys(line.store_id for line in lines)}
         catalogues = {sid: st.catalogue() for sid, st in stocks.items() if st is not None}
         warehouses = {sid: st.warehouse_list() for sid, st in stocks.items() if st is not None}
         order = CheckoutOrder.place(

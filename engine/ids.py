@@ -1,6 +1,7 @@
 """Deterministic aggregate ids, so that every writer derives the same id for the same thing,
 and the canonical JSON that off-chain documents are hashed in."""
 
+import hashlib
 import json
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -15,3 +16,8 @@ def derive(*parts: object) -> UUID:
 def canonical_json(data: Any) -> bytes:
     """Keys sorted, no spaces, UTF-8: the bytes a document's keccak-256 hash is taken of."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def token_hash(token: str) -> str:
+    """What is kept of a secret token (a session's): its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -9,13 +9,13 @@ view database, which every API worker shares.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime
 
 from siwe import SiweMessage
 
 from engine.db import Database
+from engine.ids import token_hash
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS auth_nonces (
@@ -35,10 +35,6 @@ HEADER = " wants you to sign in with your Ethereum account:"
 
 class SignInRefused(Exception):
     """The sign-in message, its signature or its nonce does not hold (the reason says why)."""
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _ts(dt: datetime) -> int:
@@ -107,14 +103,15 @@ class SignIn:
         self.db.execute(
             "INSERT INTO auth_sessions (token_hash, address, issued_at, expires_at, message, signature) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (_hash(token), parsed.address.lower(), _ts(now), expires, message, signature),
+            (token_hash(token), parsed.address.lower(), _ts(now), expires, message, signature),
         )
         return {"token": token, "address": parsed.address.lower(), "expires_at": expires}
 
     def session(self, token: str, now: datetime) -> dict | None:
         """The live session a token names: its address and the sign-in it came from."""
         row = self.db.fetchone(
-            "SELECT address, expires_at, message, signature FROM auth_sessions WHERE token_hash = ?", (_hash(token),)
+            "SELECT address, expires_at, message, signature FROM auth_sessions WHERE token_hash = ?",
+            (token_hash(token),),
         )
         if row is None or int(row[1]) < _ts(now):
             return None

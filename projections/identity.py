@@ -88,18 +88,5 @@ class IdentityView(ChainRowsView):
         """The highest level a trusted, unrevoked, unexpired attestation gives this hash (0: none)."""
         if identity_hash is None:
             return 0
-        levels = [
-            a["level"]
-            for a in self.attestations([identity_hash])
-            if holds(
-                {
-                    "attested": True,
-                    "revoked": a["revoked"],
-                    "attester": a["attester"],
-                    "expiration_time": a["expiration_time"],
-                },
-                trusted,
-                now,
-            )
-        ]
+        levels = [a["level"] for a in self.attestations([identity_hash]) if holds(a | {"attested": True}, trusted, now)]
         return max(levels, default=0)

@@ -1077,7 +1077,11 @@ class CapturedSms:
         return Sent(True, 1)
 
     def code(self, to: str) -> str:
-        return next(w.rstrip(".") for w in self.last[to].split() if w.rstrip(".").isdigit())
+        from engine.accounts.sms import code_in
+
+        code = code_in(self.last[to])
+        assert code is not None
+        return code
 
 
 def measure_signin(node: AnvilNode, deployments: Path, work: Path, clients: int, rounds: int) -> dict:

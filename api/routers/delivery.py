@@ -12,8 +12,6 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
@@ -37,6 +35,7 @@ from api.problems import COMMON, responses
 from api.service import Service
 from engine.accounts.profile import require
 from engine.accounts.reputation import credit_limit
+from engine.chain.typed_data import typed_signer
 from engine.delivery.checkout import Line
 from engine.delivery.couriers import Courier
 from engine.delivery.declaration import Declaration
@@ -203,14 +202,15 @@ def checkout(body: CheckoutIn, session: dict = Depends(account_session), svc: Se
     if OFFLINE_PAYMENT not in svc.manifest.contracts:
         raise HTTPException(503, "no OfflinePayment contract in this deployment (redeploy to add it)")
     account = svc.app.get_account(session["login"])
-    level = svc.identity_level(account)
+    now = svc.rpc.chain_time()
+    level = svc.identity_level(account, now)
     require(account.profile(attested=level > 0), "pay_after_delivery")
     label = body.address or account.default_address
     if label not in account.addresses:
         raise HTTPException(422, f"no saved address {label!r}")
-    score = Decimal(svc.reputation.reputation([account.wallet or ""], svc.rpc.chain_time())["score"])
+    score = Decimal(svc.reputation.reputation([account.wallet or ""], now)["score"])
     limit = credit_limit(level, score)
-    valid_until = svc.rpc.chain_time() + MANDATE_DAYS * 86_400
+    valid_until = now + MANDATE_DAYS * 86_400
     order_hash = (
         "0x" + keccak(canonical_json({"checkout_id": body.checkout_id, "lines": body.model_dump()["lines"]})).hex()
     )
@@ -263,11 +263,7 @@ def sign_mandate(
         raise HTTPException(404, f"no mandate to sign for {body.store_id!r}")
     contract = to_checksum_address(svc.manifest.contract(OFFLINE_PAYMENT).address)
     typed = typed_data(svc.chain_id, contract, shipment["offered"])
-    try:
-        signer = Account.recover_message(encode_typed_data(full_message=typed), signature=body.signature)
-    except Exception:
-        signer = None
-    if signer is None or signer.lower() != order.wallet:
+    if typed_signer(typed, body.signature) != order.wallet:
         raise HTTPException(422, "the signature is not the order's wallet's signature of this mandate")
     mid = mandate_id(svc.chain_id, contract, shipment["offered"])
     order = svc.app.sign_checkout_mandate(checkout_id, body.store_id, mid, shipment["offered"], body.signature)

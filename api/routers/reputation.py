@@ -22,8 +22,8 @@ AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Hash32Path = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
 
 
-def _reputation(svc: Service, addresses: list[str]) -> dict:
-    found = svc.reputation.reputation(addresses, svc.rpc.chain_time())
+def _reputation(svc: Service, addresses: list[str], now: int | None = None) -> dict:
+    found = svc.reputation.reputation(addresses, svc.rpc.chain_time() if now is None else now)
     return found | {"score": str(found["score"])}
 
 
@@ -47,8 +47,9 @@ def my_reputation(session: dict = Depends(account_session), svc: Service = Depen
     addresses = [account.wallet] if account.wallet else []
     if account.store_id is not None:
         addresses.append(svc.app.get_store(account.store_id).address)
-    found = _reputation(svc, addresses)
-    level = svc.identity_level(account)
+    now = svc.rpc.chain_time()
+    found = _reputation(svc, addresses, now)
+    level = svc.identity_level(account, now)
     return found | {
         "login": account.login,
         "identity_level": level,

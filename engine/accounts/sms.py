@@ -114,5 +114,10 @@ class Outbox:
         """The code in the newest message to a phone (what its holder would read on it)."""
         for message in reversed(self.messages()):
             if message["to"] == to:
-                return next((w.rstrip(".") for w in message["text"].split() if w.rstrip(".").isdigit()), None)
+                return code_in(message["text"])
         return None
+
+
+def code_in(text: str) -> str | None:
+    """The one-time code a message's text carries (its first number)."""
+    return next((w.rstrip(".") for w in text.split() if w.rstrip(".").isdigit()), None)

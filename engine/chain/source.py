@@ -100,6 +100,18 @@ class ChainAggregate(Aggregate):
         return self.fold(self.logs)
 
 
+def step_of(log: dict) -> dict:
+    """A log as a step of its thing's history: its name and chain coordinates (and time)."""
+    coords = log["coords"]
+    return {
+        "step": log["event"],
+        "block_number": coords["block_number"],
+        "tx_hash": coords["tx_hash"],
+        "log_index": coords["log_index"],
+        "timestamp": coords.get("block_timestamp"),
+    }
+
+
 def log_of(event: Any) -> dict | None:
     """The chain log a chain aggregate's event records, if it records one."""
     if isinstance(event, ChainAggregate.LogRecorded):

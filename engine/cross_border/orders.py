@@ -32,7 +32,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from engine.chain.source import ChainAggregate, ChainSource
+from engine.chain.source import ChainAggregate, ChainSource, step_of
 from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
 from engine.signals import DISPUTES, Signal, last_timestamp, split_outcome
@@ -104,13 +104,7 @@ def fold_order(logs: list[dict]) -> dict:
     state: dict = {"status": None, "legs": [], "steps": [], "freight_paid": 0, "refunded_freight": 0}
     for log in logs:
         name, a, coords = log["event"], log["args"], log["coords"]
-        step = {
-            "step": name,
-            "block_number": coords["block_number"],
-            "tx_hash": coords["tx_hash"],
-            "log_index": coords["log_index"],
-            "timestamp": coords.get("block_timestamp"),
-        }
+        step = step_of(log)
         if name == "OrderPaid":
             state.update(
                 buyer=a["buyer"],

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
-
-from engine.chain.source import ChainAggregate, ChainSource
+from engine.chain.source import ChainAggregate, ChainSource, step_of
+from engine.chain.typed_data import digest
 from engine.signals import Signal, last_timestamp
 
 CONTRACT = "OfflinePayment"
@@ -31,8 +29,6 @@ FIELDS = (
     ("validUntil", "uint256"),
     ("nonce", "uint256"),
 )
-MANDATE_TYPE = "Mandate(" + ",".join(f"{t} {n}" for n, t in FIELDS) + ")"
-DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 MANDATE_EVENTS = frozenset(
     {
         "MandateRegistered",
@@ -72,19 +68,7 @@ def _word(value: Any, kind: str) -> Any:
 
 def mandate_id(chain_id: int, contract: str, mandate: dict) -> str:
     """The mandate's id: its EIP-712 digest (what the contract's ``mandateId`` answers)."""
-    domain = keccak(
-        abi_encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [keccak(text=DOMAIN_TYPE), keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION), chain_id, contract],
-        )
-    )
-    struct = keccak(
-        abi_encode(
-            ["bytes32", *[t for _, t in FIELDS]],
-            [keccak(text=MANDATE_TYPE), *[_word(mandate[n], t) for n, t in FIELDS]],
-        )
-    )
-    return "0x" + keccak(b"\x19\x01" + domain + struct).hex()
+    return digest(typed_data(chain_id, contract, mandate))
 
 
 def as_tuple(mandate: dict) -> tuple:
@@ -105,13 +89,7 @@ def fold_mandate(logs: list[dict]) -> dict:
     }
     for log in logs:
         name, a, coords = log["event"], log["args"], log["coords"]
-        step = {
-            "step": name,
-            "block_number": coords["block_number"],
-            "tx_hash": coords["tx_hash"],
-            "log_index": coords["log_index"],
-            "timestamp": coords.get("block_timestamp"),
-        }
+        step = step_of(log)
         shipments = state["shipments"]
         index = a.get("index")
         if name == "MandateRegistered":

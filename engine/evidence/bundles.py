@@ -21,11 +21,12 @@ from uuid import UUID
 
 import rfc8785
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 from eventsourcing.domain import Aggregate, event
 
 from engine.chain.source import ChainAggregate, ChainSource
+from engine.chain.typed_data import digest, typed_signer
 from engine.ids import derive
 
 DOMAIN_NAME, DOMAIN_VERSION = "orderchain evidence", "1"
@@ -115,27 +116,6 @@ def confirmation_typed_data(dom: dict, order: dict, risk_notice: str, sign_in_me
             "buyer": to_checksum_address(order["buyer"]),
         },
     )
-
-
-def _signable(typed: dict):
-    fields = typed["types"][typed["primaryType"]]
-    given = typed["message"]
-    message = {f["name"]: int(given[f["name"]]) if f["type"].startswith("uint") else given[f["name"]] for f in fields}
-    return encode_typed_data(full_message={**typed, "message": message})
-
-
-def digest(typed: dict) -> str:
-    """The EIP-712 digest of typed data: what the signature covers; the confirmation's is
-    what the pledge records on chain."""
-    signable = _signable(typed)
-    return "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
-
-
-def typed_signer(typed: dict, signature: str) -> str | None:
-    try:
-        return Account.recover_message(_signable(typed), signature=signature).lower()
-    except Exception:  # a malformed signature recovers nobody
-        return None
 
 
 def message_signer(text: str, signature: str) -> str | None:

@@ -3,7 +3,7 @@ status and progress, and the campaign page's expected effects (:func:`expected_e
 
 from __future__ import annotations
 
-from engine.chain.source import ChainAggregate, ChainSource
+from engine.chain.source import ChainAggregate, ChainSource, step_of
 from engine.credits import CreditAccount
 from engine.signals import Signal, last_timestamp
 
@@ -56,13 +56,7 @@ def fold_campaign(logs: list[dict]) -> dict:
     }
     for log in logs:
         name, a, coords = log["event"], log["args"], log["coords"]
-        step = {
-            "step": name,
-            "block_number": coords["block_number"],
-            "tx_hash": coords["tx_hash"],
-            "log_index": coords["log_index"],
-            "timestamp": coords.get("block_timestamp"),
-        }
+        step = step_of(log)
         if name == "CampaignOpened":
             state.update(
                 enterprise=a["enterprise"],

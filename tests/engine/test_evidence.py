@@ -10,6 +10,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from siwe import SiweMessage
 
+from engine.chain import typed_data
 from engine.evidence import bundles as evidence
 from engine.evidence import merkle
 
@@ -34,7 +35,7 @@ def sign_in(account) -> dict:
 
 
 def signed(account, typed: dict) -> dict:
-    signable = evidence._signable(typed)
+    signable = typed_data.signable(typed)
     return {"typed_data": typed, "signature": "0x" + bytes(account.sign_message(signable).signature).hex()}
 
 
