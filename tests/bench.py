@@ -750,6 +750,7 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
     from eth_account.messages import encode_defunct
 
     from api.service import Service
+    from engine.chain.typed_data import signable
     from engine.evidence import bundles as evidence
 
     service = Service(make_settings(work, deployments, "anchoring"), node.url)
@@ -778,7 +779,7 @@ def measure_anchoring(node: AnvilNode, deployments: Path, work: Path, bundles: i
         conf_t = evidence.confirmation_typed_data(dom, order, notice, text)
 
         def sign(typed):
-            return "0x" + bytes(Account.sign_message(evidence._signable(typed), buyer.key).signature).hex()
+            return "0x" + bytes(Account.sign_message(signable(typed), buyer.key).signature).hex()
 
         made.append(
             evidence.bundle(
