@@ -45,6 +45,7 @@ ROUTERS = (
     identity.router,
     reputation.router,
     delivery.router,
+    delivery.payments,
     chain.router,
 )
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 
 from engine import metrics
-from engine.account_desk import AccountDesk
+from engine.account_desk import AccountDesk, sender
 from engine.accounts.identity import CONTRACT as IDENTITY
 from engine.accounts.profile import ProfileIncomplete, require
 from engine.anchorer import Anchorer
@@ -26,6 +26,8 @@ from engine.config import Settings
 from engine.cross_border.orders import CONTRACT as ESCROW
 from engine.cross_border.orders import top_up_notice
 from engine.db import Database
+from engine.delivery.keeper import PaymentKeeper
+from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
 from engine.group_buy.campaign import CONTRACT as GROUP_BUY
 from engine.group_buy.catalogue import Catalogue, scheme_hash
 from engine.group_buy.order_book import Market
@@ -43,6 +45,7 @@ from projections.group_buy import GroupBuyView
 from projections.identity import IdentityView
 from projections.instructions import InstructionsView
 from projections.liquor import LiquorView
+from projections.payments import PaymentsView
 from projections.rates import RatesView
 from projections.reputation import ReputationView
 from projections.runner import Projector
@@ -86,6 +89,7 @@ class Service:
         self.identity = self.projector.view(IdentityView)
         self.reputation = self.projector.view(ReputationView)
         self.alarms = self.projector.view(AlarmsView)
+        self.payments = self.projector.view(PaymentsView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
@@ -95,10 +99,24 @@ class Service:
             Anchorer(
                 self.app, self.rpc, self.transactions, self.witness.key.hex(), self.evidence.unbatched, self._unanchored
             )
-            if self.witness and views
+            if self.witness and views and "EvidenceAnchor" in self.manifest.contracts
             else None
         )
         chores = [Chore("anchorer", settings.anchor_interval, self.anchorer.run_once)] if self.anchorer else []
+        self.payment_keeper = (
+            PaymentKeeper(
+                self.app,
+                self.rpc,
+                self.transactions,
+                self.witness.key.hex(),
+                self.payments,
+                sender(settings, retries=0),
+            )
+            if self.witness and views and OFFLINE_PAYMENT in self.manifest.contracts
+            else None
+        )
+        if self.payment_keeper:
+            chores.append(Chore("payments", settings.poll_interval * 5, self.payment_keeper.run_once))
         self.dispatcher = None
         group_buy = GROUP_BUY in self.manifest.contracts
         if views and (group_buy or ESCROW in self.manifest.contracts):
@@ -152,12 +170,15 @@ class Service:
 
     def _witness(self):
         """The evidence witness's account: ``ORDERCHAIN_WITNESS_KEY``, or on the local dev chain
-        the dev account the deploy script names as witness. None: evidence is not sealed."""
+        the dev account the deploy script names as witness (and as OfflinePayment's verifier,
+        whose keeper signs with it). None: evidence is not sealed, shipments not verified."""
         from eth_account import Account
 
         if self.settings.witness_key:
             return Account.from_key(self.settings.witness_key)
-        if self.chain_id == DEV_CHAIN_ID and "EvidenceAnchor" in self.manifest.contracts:
+        if self.chain_id == DEV_CHAIN_ID and (
+            "EvidenceAnchor" in self.manifest.contracts or OFFLINE_PAYMENT in self.manifest.contracts
+        ):
             from engine.chain.node import DEV_MNEMONIC
 
             Account.enable_unaudited_hdwallet_features()

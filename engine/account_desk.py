@@ -24,7 +24,7 @@ import time
 from engine.accounts.account import Account
 from engine.accounts.factors import SignInRefused
 from engine.accounts.profile import mask_phone
-from engine.accounts.sms import HttpGateway, Outbox, Sent, SmsMessage
+from engine.accounts.sms import RETRIES, HttpGateway, Outbox, Sent, SmsMessage
 from engine.application import OrderEngine
 from engine.config import ConfigError, Settings
 from engine.db import Database
@@ -49,11 +49,11 @@ TEXTS = {
 }
 
 
-def sender(settings: Settings) -> HttpGateway | Outbox:
+def sender(settings: Settings, retries: int = RETRIES) -> HttpGateway | Outbox:
     """The SMS gateway the settings name, else the local outbox."""
     if settings.sms_url:
         try:
-            return HttpGateway(settings.sms_url, settings.sms_secret or "")
+            return HttpGateway(settings.sms_url, settings.sms_secret or "", retries=retries)
         except Exception as exc:  # the secret is not a Standard Webhooks secret
             raise ConfigError(f"ORDERCHAIN_SMS_SECRET is not a signing secret (whsec_<base64>): {exc}") from None
     return Outbox(outbox_path(settings))

@@ -29,6 +29,7 @@ from engine.cross_border.freight import FreightImport, order_record
 from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
 from engine.delivery.checkout import Line
 from engine.delivery.declaration import Declaration
+from engine.delivery.notices import BuyerNotice
 from engine.delivery.order import Alarm, CheckoutOrder, WaybillUse
 from engine.delivery.stock import CourierBook, StoreStock
 from engine.delivery.waybill import normalise as normalise_waybill
@@ -450,6 +451,53 @@ class OrderEngine(Application):
         outcome = change(alarm)
         self.save(alarm)
         return alarm, outcome
+
+    def resolve_alarm(self, alarm_id: UUID, by: str, proceed: bool, reason: str, now: float) -> Alarm:
+        """Resolves an alarm; a declaration's alarm clears its shipment with it (in one save):
+        verified as if it had passed, or cancelled."""
+        alarm = self._get_or_none(alarm_id)
+        if not isinstance(alarm, Alarm):
+            raise NotFound("no such alarm")
+        alarm.resolve(by, proceed, reason, now)
+        recorded: list = [alarm]
+        if alarm.kind == "declaration":
+            order = self.get_checkout(alarm.checkout_id)
+            if order.shipments[alarm.store_id]["status"] == "alarmed":
+                order.clear(alarm.store_id, proceed)
+                recorded.append(order)
+        self.save(*recorded)
+        return alarm
+
+    def raise_default_alarm(self, checkout_id: str, store_id: str, index: int, amount: int, at: float) -> Alarm | None:
+        """The alarm of a shipment whose collection defaulted on chain (one per shipment: None
+        when it was raised already)."""
+        errors = [
+            {
+                "store_id": store_id,
+                "reason": "collection_defaulted",
+                "sku": None,
+                "detail": f"shipment {index} of {amount}: the buyer's allowance or balance no longer covered it",
+            }
+        ]
+        alarm = Alarm(
+            checkout_id=checkout_id, store_id=store_id, n=0, errors=errors, at=at, kind="collection_defaulted"
+        )
+        try:
+            self.save(alarm)
+        except IntegrityError:
+            return None
+        return alarm
+
+    def replay_notice(self, notice_id: UUID, now: float) -> BuyerNotice:
+        """The operator replays a dead letter: it is tried again from the first back-off."""
+        notice = self._get_or_none(notice_id)
+        if not isinstance(notice, BuyerNotice):
+            raise NotFound(f"no notice {notice_id}")
+        if notice.state != "dead":
+            raise Conflict(f"the notice is {notice.state}, not a dead letter")
+        notice.replay(now)
+        self.save(notice)
+        return notice
 
     def _get_or_none(self, aggregate_id):
         try:

@@ -10,17 +10,18 @@ from engine.delivery.order import Alarm
 
 from .view import View, dumps
 
-COLUMNS = ("alarm_id", "checkout_id", "store_id", "state", "errors", "raised_at", "acknowledged_by", "resolution")
+COLUMNS = ("alarm_id", "checkout_id", "store_id", "kind", "state", "errors", "raised_at", "acknowledged_by", "resolution")
 
 
 class AlarmsView(View):
     """Alarms raised, acknowledged and resolved."""
 
     name = "alarms"
-    version = 1
+    version = 2
     schema = (
         """CREATE TABLE IF NOT EXISTS view_alarms (
-            alarm_id TEXT PRIMARY KEY, checkout_id TEXT NOT NULL, store_id TEXT NOT NULL, state TEXT NOT NULL,
+            alarm_id TEXT PRIMARY KEY, checkout_id TEXT NOT NULL, store_id TEXT NOT NULL, kind TEXT NOT NULL,
+            state TEXT NOT NULL,
             errors TEXT NOT NULL, raised_at DOUBLE PRECISION NOT NULL, acknowledged_by TEXT, resolution TEXT,
             seq BIGINT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS view_alarms_by_store ON view_alarms (store_id, state, seq)",
@@ -33,9 +34,9 @@ class AlarmsView(View):
         alarm_id = str(event.originator_id)
         if isinstance(event, Alarm.Raised):
             self.db.execute(
-                "INSERT INTO view_alarms (alarm_id, checkout_id, store_id, state, errors, raised_at, seq) "
-                "VALUES (?, ?, ?, 'open', ?, ?, ?) ON CONFLICT (alarm_id) DO NOTHING",
-                (alarm_id, event.checkout_id, event.store_id, dumps(event.errors), event.at, seq),
+                "INSERT INTO view_alarms (alarm_id, checkout_id, store_id, kind, state, errors, raised_at, seq) "
+                "VALUES (?, ?, ?, ?, 'open', ?, ?, ?) ON CONFLICT (alarm_id) DO NOTHING",
+                (alarm_id, event.checkout_id, event.store_id, event.kind, dumps(event.errors), event.at, seq),
             )
         elif isinstance(event, Alarm.Acknowledged):
             self.db.execute(

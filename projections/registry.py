@@ -12,6 +12,7 @@ from .group_buy import GroupBuyView
 from .identity import IdentityView
 from .instructions import InstructionsView
 from .liquor import LiquorView
+from .payments import PaymentsView
 from .rates import RatesView
 from .reputation import ReputationView
 from .store_orders import StoreOrdersView
@@ -31,4 +32,5 @@ VIEWS: tuple[type[View], ...] = (
     IdentityView,
     ReputationView,
     AlarmsView,
+    PaymentsView,
 )

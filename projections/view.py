@@ -7,8 +7,8 @@ reader has just saved (handed over in memory, no read back) or from the event st
 notification log, in batches: the subclass prefetches the rows a batch needs in bulk,
 applies each event it handles, and writes its rows back once at the end of the batch.
 
-Rebuilding a view empties only its own tables and position. A view whose ``version``
-differs from the one its rows were built with is rebuilt when it is opened.
+Rebuilding a view makes only its own tables anew and resets its position. A view whose
+``version`` differs from the one its rows were built with is rebuilt when it is opened.
 """
 
 from __future__ import annotations
@@ -192,8 +192,10 @@ class View:
 
     def _empty(self) -> None:
         with self.db.transaction():
-            for table in self.tables:
-                self.db.execute(f"DELETE FROM {table}")
+            for table in self.tables:  # dropped and made again: a new version may change their columns
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in self.schema:
+                self.db.execute(statement)
             self.db.execute(
                 "UPDATE view_positions SET position = 0, version = ? WHERE name = ?", (self.version, self.name)
             )

@@ -90,6 +90,11 @@ class ShipmentOut(BaseModel):
     amount: Uint256Out = Field(description="Goods plus freight: the store's share the mandate covers.")
     mandate_id: Hash32 | None = None
     typed_data: dict[str, Any] | None = Field(None, description="The mandate to sign (EIP-712), while unsigned.")
+    payment: dict[str, Any] | None = Field(
+        None,
+        description="The payment as the chain tells it: the mandate's status, whether an alarm holds it, the "
+        "shipment's status there (verified, collected, defaulted, cancelled) and its transactions.",
+    )
 
 
 class CheckoutOut(BaseModel):
@@ -125,12 +130,40 @@ class AlarmOut(BaseModel):
     alarm_id: str
     checkout_id: str
     store_id: str
+    kind: str = Field(description="declaration (a shipping declaration failed its checks) or collection_defaulted")
     state: str
     errors: list[dict[str, Any]]
     acknowledged_by: str | None
     resolution: dict[str, Any] | None
+    transaction: dict[str, Any] | None = Field(
+        None, description="On resolution of an alarm recorded on chain: the unsigned clearAlarm for the operator"
+    )
 
 
 class ResolveAlarmIn(Strict):
     proceed: bool = Field(description="true: the payment goes ahead; false: the shipment is cancelled.")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class NoticeOut(BaseModel):
+    notice_id: str
+    subject: str
+    channel: str = Field(description="sms (to the buyer's verified phone) or webhook (to the store's)")
+    kind: str = Field(description="shipped, verified, collected, defaulted or alarm")
+    login: str
+    checkout_id: str
+    store_id: str
+    state: str = Field(description="pending, retrying, delivered or dead (a dead letter the operator may replay)")
+    attempts: int
+    last_error: str | None
+    created_at: float | None
+    delivered_at: float | None
+    text: str
+
+
+class RecommendationOut(BaseModel):
+    item: str = Field(description="store_id/sku")
+    store_id: str
+    sku: str
+    lift: str | None = Field(description="The lift over the buyer's items (a decimal string); null for a best seller")
+    reason: str

@@ -26,12 +26,15 @@ from api.models.delivery import (
     DeclarationOut,
     ItemIn,
     MandateSignatureIn,
+    NoticeOut,
+    RecommendationOut,
     ResolveAlarmIn,
     StockIn,
     StockOut,
     WarehouseIn,
 )
 from api.problems import COMMON, responses
+from api.routers.generated import payment_routes
 from api.service import Service
 from engine.accounts.profile import require
 from engine.accounts.reputation import credit_limit
@@ -41,11 +44,19 @@ from engine.delivery.couriers import Courier
 from engine.delivery.declaration import Declaration
 from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
 from engine.delivery.mandate import mandate_id, typed_data
-from engine.delivery.order import Alarm, CheckoutOrder
+from engine.delivery.order import Alarm, CheckoutOrder, reason_hash
 from engine.ids import canonical_json
 from engine.settlement.stores import Store
 
 router = APIRouter(tags=["pay after delivery"], responses=responses(*COMMON))
+payments = APIRouter(prefix="/checkout", tags=["pay after delivery"], responses=responses(*COMMON))
+payment_routes(
+    payments,
+    OFFLINE_PAYMENT,
+    "checkout",
+    "Unsigned ERC-20 approval of OfflinePayment (what the mandates may collect), sent by the buyer",
+    "Unsigned claim of collections the token refused to pay the store (credited)",
+)
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 UuidPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 MANDATE_DAYS = 30  # how long a mandate holds: the shipments must be verified and collected by then
@@ -171,6 +182,7 @@ def _checkout_out(svc: Service, order: CheckoutOrder, limit: int | None = None) 
                 "typed_data": typed_data(svc.chain_id, to_checksum_address(contract), offered)
                 if offered and contract and sh["status"] == "awaiting_mandate"
                 else None,
+                "payment": _payment(svc.payments.shipment(order.checkout_id, sh["store_id"])),
             }
         )
     return {
@@ -180,6 +192,24 @@ def _checkout_out(svc: Service, order: CheckoutOrder, limit: int | None = None) 
         "credit_limit": limit,
         "shipments": shipments,
         "errors": order.errors,
+    }
+
+
+def _payment(row: dict | None) -> dict | None:
+    """The shipment's payment as the chain tells it (None before anything is on chain)."""
+    if row is None or row["mandate_status"] is None:
+        return None
+    shipment = row["data"].get("shipment") or {}
+    return {
+        "mandate_status": row["mandate_status"],
+        "alarm_on_chain": bool(row["chain_alarmed"]),
+        "status": shipment.get("status"),
+        "index": shipment.get("index"),
+        "amount": shipment.get("amount"),
+        "verified_tx": shipment.get("verified_tx"),
+        "collected_tx": shipment.get("collected_tx"),
+        "defaulted_tx": shipment.get("defaulted_tx"),
+        "credited": shipment.get("credited"),
     }
 
 
@@ -301,6 +331,7 @@ def _alarm_out(alarm: Alarm) -> dict:
         "alarm_id": str(alarm.id),
         "checkout_id": alarm.checkout_id,
         "store_id": alarm.store_id,
+        "kind": alarm.kind,
         "state": alarm.state,
         "errors": alarm.errors,
         "acknowledged_by": alarm.acknowledged_by,
@@ -325,13 +356,19 @@ def acknowledge(alarm_id: UuidPath, svc: Service = Depends(service)) -> dict:
     response_model=AlarmOut,
     responses=responses(401, 403, 404, 409),
     dependencies=[Depends(require_admin)],
-    summary="Resolve an alarm with its reason: the payment goes ahead, or the shipment is cancelled (operator only)",
+    summary="Resolve an alarm with its reason: the payment goes ahead, or the shipment is cancelled (operator "
+    "only); an alarm the keeper recorded on chain comes with the clearAlarm transaction for the operator to sign",
 )
-def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(service)) -> dict:
-    alarm, _ = svc.app.change_alarm(
-        UUID(alarm_id), lambda a: a.resolve("operator", body.proceed, body.reason, time.time())
-    )
-    return _alarm_out(alarm)
+def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(following)) -> dict:
+    alarm = svc.app.resolve_alarm(UUID(alarm_id), "operator", body.proceed, body.reason, time.time())
+    out = _alarm_out(alarm)
+    row = svc.payments.shipment(alarm.checkout_id, alarm.store_id)
+    if row is not None and row["data"].get("chain_alarm_reason") == reason_hash(str(alarm.id)):
+        # the alarm is on chain too: the operator clears it there with its own key
+        operator = svc.transactions.view(OFFLINE_PAYMENT, "operator")[0]
+        args = (bytes.fromhex(row["mandate_id"][2:]), 0, body.proceed, bytes.fromhex(reason_hash(body.reason)[2:]))
+        out["transaction"] = svc.transactions.call(OFFLINE_PAYMENT, "clearAlarm", args, operator)
+    return out
 
 
 AlarmState = Annotated[str | None, Query(pattern=r"^(open|acknowledged|resolved)$")]
@@ -362,3 +399,76 @@ def store_alarms(
     state: AlarmState = None, store: Store = Depends(store_for_key), svc: Service = Depends(service)
 ) -> list[dict]:
     return [_listed(a) for a in svc.alarms.alarms(store_id=store.store_id, state=state)]
+
+
+# -- the buyer's notices, and the operator's dead letters
+
+
+NoticeState = Annotated[str | None, Query(pattern=r"^(pending|retrying|delivered|dead)$")]
+
+
+@router.get(
+    "/accounts/me/notices",
+    response_model=list[NoticeOut],
+    responses=responses(401),
+    summary="The notices sent to the signed-in buyer about orders paid after delivery, newest first",
+)
+def my_notices(session: dict = Depends(account_session), svc: Service = Depends(service)) -> list[dict]:
+    return [n for n in svc.payments.notices(login=session["login"]) if n["channel"] == "sms"]
+
+
+@router.get(
+    "/operator/notices",
+    response_model=list[NoticeOut],
+    responses=responses(401, 403),
+    dependencies=[Depends(require_admin)],
+    summary="Buyers' notices by state (state=dead: the dead letters to replay), newest first (operator only)",
+)
+def operator_notices(state: NoticeState = None, svc: Service = Depends(service)) -> list[dict]:
+    return svc.payments.notices(state=state)
+
+
+@router.post(
+    "/operator/notices/{notice_id}/replay",
+    response_model=NoticeOut,
+    responses=responses(401, 403, 404, 409),
+    dependencies=[Depends(require_admin)],
+    summary="Replay a dead letter: it is sent again, under the same idempotency key (operator only)",
+)
+def replay_notice(notice_id: UuidPath, svc: Service = Depends(service)) -> dict:
+    found = svc.app.replay_notice(UUID(notice_id), time.time())
+    return {
+        "notice_id": notice_id,
+        "subject": found.subject,
+        "channel": found.channel,
+        "kind": found.kind,
+        "login": found.login,
+        "checkout_id": found.checkout_id,
+        "store_id": found.store_id,
+        "state": found.state,
+        "attempts": found.attempts,
+        "last_error": found.last_error,
+        "created_at": None,
+        "delivered_at": found.delivered_at,
+        "text": found.body.get("text", ""),
+    }
+
+
+# -- recommendations
+
+
+@router.get(
+    "/accounts/me/recommendations",
+    response_model=list[RecommendationOut],
+    responses=responses(401),
+    summary="Items for the signed-in buyer from everyone's purchase habits (bought together, ranked by lift), "
+    "else the best sellers, each with its reason",
+)
+def recommendations(
+    store_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    session: dict = Depends(account_session),
+    svc: Service = Depends(service),
+) -> list[dict]:
+    out = svc.payments.recommendations(session["login"], store_id, limit)
+    return [dict(r, lift=None if r["lift"] is None else str(r["lift"])) for r in out]

@@ -50,8 +50,12 @@ class Sent:
 class HttpGateway:
     """A gateway reached over HTTP (see the module docstring)."""
 
-    def __init__(self, url: str, secret: str, client: httpx.Client | None = None, sleep=time.sleep):
+    def __init__(
+        self, url: str, secret: str, client: httpx.Client | None = None, sleep=time.sleep, retries: int = RETRIES
+    ):
+        """``retries``: further attempts within one :meth:`send` (0 for a caller that retries later itself)."""
         self.url = url
+        self.retries = retries
         self.webhook = Webhook(secret)
         self.client = client or httpx.Client(timeout=TIMEOUT)
         self.sleep = sleep
@@ -68,7 +72,7 @@ class HttpGateway:
     def send(self, message: SmsMessage) -> Sent:
         body = message.body()
         status, error = None, None
-        for attempt in range(1, RETRIES + 2):
+        for attempt in range(1, self.retries + 2):
             try:
                 response = self.client.post(
                     self.url, content=body, headers=self.headers(message, body, datetime.now(UTC))
@@ -81,9 +85,9 @@ class HttpGateway:
                 error = f"HTTP {status}"
             except httpx.HTTPError as exc:
                 status, error = None, f"{type(exc).__name__}: {exc}"[:200]
-            if attempt <= RETRIES:
+            if attempt <= self.retries:
                 self.sleep(FIRST_PAUSE * 2 ** (attempt - 1))
-        return Sent(False, RETRIES + 1, status, error)
+        return Sent(False, self.retries + 1, status, error)
 
 
 class Outbox:

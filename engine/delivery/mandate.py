@@ -84,6 +84,7 @@ def fold_mandate(logs: list[dict]) -> dict:
         "collected": 0,
         "shipments": {},
         "alarmed": False,
+        "alarm_reason": None,
         "open_alarms": 0,
         "steps": [],
     }
@@ -115,22 +116,29 @@ def fold_mandate(logs: list[dict]) -> dict:
                 "status": "verified",
                 "alarmed": False,
                 "verified_at": coords.get("block_timestamp"),
+                "verified_tx": coords["tx_hash"],
             }
             state["verified"] += a["amount"]
             step.update(index=index, amount=a["amount"])
         elif name == "Collected":
             shipments[index].update(
-                status="collected", credited=a["credited"], collected_at=coords.get("block_timestamp")
+                status="collected",
+                credited=a["credited"],
+                collected_at=coords.get("block_timestamp"),
+                collected_tx=coords["tx_hash"],
             )
             state["collected"] += a["amount"]
             step.update(index=index, amount=a["amount"], credited=a["credited"])
         elif name == "CollectionDefaulted":
-            shipments[index].update(status="defaulted", defaulted_at=coords.get("block_timestamp"))
+            shipments[index].update(
+                status="defaulted", defaulted_at=coords.get("block_timestamp"), defaulted_tx=coords["tx_hash"]
+            )
             step.update(index=index, amount=a["amount"])
         elif name == "AlarmRaised":
             state["open_alarms"] += 1
             if index == 0:
                 state["alarmed"] = True
+                state["alarm_reason"] = a["reasonHash"]
             else:
                 shipments[index]["alarmed"] = True
             step.update(index=index, reason_hash=a["reasonHash"])
@@ -138,6 +146,7 @@ def fold_mandate(logs: list[dict]) -> dict:
             state["open_alarms"] -= 1
             if index == 0:
                 state["alarmed"] = False
+                state["alarm_reason"] = None
                 if not a["proceed"]:
                     state["status"] = "cancelled"
             else:

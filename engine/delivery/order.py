@@ -8,7 +8,11 @@ the freight. The buyer then signs one mandate per shipment (``MandateSigned``: i
 signature; the contract checks it). When a store ships it declares the parcel
 (:mod:`.declaration`): a declaration that passes every check verifies the shipment; one that
 fails records each error and raises an alarm, which stops that shipment's payment until the
-operator resolves it (go ahead, or cancel the shipment).
+operator resolves it (go ahead, or cancel the shipment: ``ShipmentCleared``).
+
+On chain a shipment is named by :func:`shipment_ref` (the checkout and the store), its
+waybill by :func:`waybill_hash` and its category by :func:`category_hash`: what the verifier
+records with ``OfflinePayment.verify``.
 """
 
 from __future__ import annotations
@@ -17,14 +21,38 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
+from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
 from engine.delivery.checkout import Item, Line, VerificationError, check_lines, divide, ships_from
 from engine.delivery.couriers import Courier, choose
 from engine.delivery.declaration import Declaration, check_declaration
-from engine.ids import derive
+from engine.ids import canonical_json, derive
 
 ALARM_STATES = ("open", "acknowledged", "resolved")
+ALARM_KINDS = ("declaration", "collection_defaulted")
+
+
+def _hash(value) -> str:
+    return "0x" + keccak(canonical_json(value)).hex()
+
+
+def shipment_ref(checkout_id: str, store_id: str) -> str:
+    """The shipment's reference on chain (``shipmentRef`` of ``ShipmentVerified``)."""
+    return _hash(["shipment", checkout_id, store_id])
+
+
+def waybill_hash(courier_id: str, waybill: str) -> str:
+    return _hash(["waybill", courier_id, waybill])
+
+
+def category_hash(category: str) -> str:
+    return _hash(["category", category])
+
+
+def reason_hash(alarm_id: str) -> str:
+    """An alarm's reason on chain: the hash of the alarm's id (its errors are the alarm's)."""
+    return _hash(["alarm", str(alarm_id)])
 
 
 class OrderRefused(ValueError):
@@ -46,6 +74,7 @@ class CheckoutOrder(Aggregate):
         MandateSigned: ClassVar[type[Any]]
         Declared: ClassVar[type[Any]]
         ShipmentVerified: ClassVar[type[Any]]
+        ShipmentCleared: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(checkout_id: str) -> UUID:
@@ -209,10 +238,25 @@ class CheckoutOrder(Aggregate):
     def _shipment_verified(self, store_id: str) -> None:
         self.shipments[store_id]["status"] = "verified"
 
+    def clear(self, store_id: str, proceed: bool) -> None:
+        """The operator's resolution of the alarm on a shipment whose declaration failed: the
+        payment goes ahead as if it had passed (``verified``), or the shipment is cancelled."""
+        shipment = self._shipment(store_id)
+        if shipment["status"] != "alarmed":
+            raise OrderRefused(f"the shipment from {store_id!r} is {shipment['status'].replace('_', ' ')}")
+        self._shipment_cleared(store_id=store_id, proceed=proceed)
+
+    @event("ShipmentCleared")
+    def _shipment_cleared(self, store_id: str, proceed: bool) -> None:
+        self.shipments[store_id]["status"] = "verified" if proceed else "cancelled"
+
 
 class Alarm(Aggregate):
     """An alarm of the verification error system: raised with its errors, acknowledged, and
-    resolved with a reason, either letting the payment go ahead or cancelling the shipment."""
+    resolved with a reason, either letting the payment go ahead or cancelling the shipment.
+    Its kind: ``declaration`` (a shipping declaration failed its checks: numbered by the
+    order's errors so far) or ``collection_defaulted`` (the buyer's allowance or balance no
+    longer covered a verified shipment: number 0, one per shipment)."""
 
     if TYPE_CHECKING:
         Raised: ClassVar[type[Any]]
@@ -224,10 +268,11 @@ class Alarm(Aggregate):
         return derive("alarm", checkout_id, store_id, n)
 
     @event("Raised")
-    def __init__(self, checkout_id: str, store_id: str, n: int, errors: list, at: float):
+    def __init__(self, checkout_id: str, store_id: str, n: int, errors: list, at: float, kind: str = "declaration"):
         self.checkout_id = checkout_id
         self.store_id = store_id
         self.n = n
+        self.kind = kind
         self.errors = errors
         self.raised_at = at
         self.state = "open"

@@ -1,8 +1,10 @@
-"""Paying after verified delivery through the API on a real anvil, as far as the engine goes
-today: a store's stock and the operator's couriers, a buyer whose identity is attested and whose
-history gives a credit limit, checkout divided by store with the freight broken down, the
-mandate signed by the wallet and checked, a right declaration verified and a wrong one raising
-an alarm the operator acknowledges and resolves."""
+"""Paying after verified delivery through the API on a real anvil: a store's stock and the
+operator's couriers, a buyer whose identity is attested and whose history gives a credit limit,
+checkout divided by store with the freight broken down, the mandate signed by the wallet and
+checked, a right declaration verified, recorded on chain and collected by the keeper with the
+buyer told by SMS; a wrong one raising an alarm that the keeper records on chain, which blocks
+the payment until the operator resolves it and clears it there; a withdrawn allowance recorded
+as a default with its alarm; and a reorganisation that takes a collection back."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import json
 
 from eth_account.messages import encode_typed_data
 
-from api.client import answer
+from api.client import answer, sign_transaction
+from engine.accounts.sms import Outbox
 from tests.e2e.accounts import account_for, attest_account
 from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, register
 from tests.e2e.test_reputation import settle
@@ -127,7 +130,8 @@ def test_checkout_mandate_declaration_and_alarm(client, service, chain, tmp_path
         )
     )
     assert resolved["state"] == "resolved" and resolved["resolution"]["proceed"] is False
-    assert client.get("/checkout/c-1", headers=headers).json()["shipments"][0]["status"] == "alarmed"
+    assert resolved["transaction"] is None  # resolved before the keeper put it on chain: nothing to clear there
+    assert client.get("/checkout/c-1", headers=headers).json()["shipments"][0]["status"] == "cancelled"
     service.project()
     listed = answer(client.get("/operator/alarms", headers=ADMIN_HEADERS))
     assert [(a["alarm_id"], a["state"], a["resolution"]["reason"]) for a in listed] == [
@@ -203,3 +207,154 @@ def test_the_buyer_signs_the_mandates_from_the_command_line(cli, client, service
     assert "no mandate left" in cli(
         "account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, "-y", ok=False
     )
+
+
+def bought(client, service, tmp_path, checkout_id="c-9", quantity=2, approve=True):
+    """A buyer with a signed mandate for a checkout of ``quantity`` teas (and the allowance)."""
+    key, _, store_headers = settle(client, service)
+    buyer = Wallet(client, dev_account(1))
+    buyer.send("/settlements/confirm", {"key": key})
+    service.step()
+    headers = account_for(client, service, buyer, tmp_path, "ada@example.org", attested=True)
+    stocked(client, store_headers)
+    line = {"store_id": "corner-shop", "sku": "tea", "quantity": quantity, "unit_price": "1250000", "category": "food"}
+    token = service.manifest.contract("TestStablecoin").address
+    order = answer(
+        client.post("/checkout", json={"checkout_id": checkout_id, "lines": [line], "token": token}, headers=headers)
+    )
+    [shipment] = order["shipments"]
+    signature = (
+        "0x" + bytes(buyer.account.sign_message(encode_typed_data(full_message=shipment["typed_data"])).signature).hex()
+    )
+    answer(
+        client.post(
+            f"/checkout/{checkout_id}/mandates",
+            json={"store_id": "corner-shop", "signature": signature},
+            headers=headers,
+        )
+    )
+    if approve:
+        buyer.send("/checkout/approve", {"owner": buyer.address, "token": token, "amount": shipment["amount"]})
+    return buyer, headers, store_headers, int(shipment["amount"]), token
+
+
+def balance(service, token: str, owner: str) -> int:
+    return service.transactions._token_call(token, "balanceOf", owner)[0]
+
+
+def keep(service, rounds: int = 1) -> list[str]:
+    """Keeper rounds, each followed by reading the chain into the views."""
+    sent = []
+    for _ in range(rounds):
+        service.step()
+        sent += service.payment_keeper.run_once()
+        service.step()
+    return sent
+
+
+def payment(client, headers, checkout_id) -> dict:
+    return answer(client.get(f"/checkout/{checkout_id}", headers=headers))["shipments"][0]["payment"]
+
+
+RIGHT = {"courier_id": "ups", "waybill": "1Z5R89390357567127", "category": "food", "items": {"tea": 2}}
+WRONG = dict(RIGHT, waybill="1Z5R89390357567128")
+
+
+def test_a_verified_shipment_is_recorded_on_chain_collected_and_the_buyer_told(client, service, chain, tmp_path):
+    buyer, headers, store_headers, amount, token = bought(client, service, tmp_path)
+    store = dev_account(2).address
+    before = balance(service, token, buyer.address), balance(service, token, store)
+    assert keep(service) == [] and payment(client, headers, "c-9") is None  # nothing shipped: nothing on chain
+    answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
+    [verify] = keep(service)
+    verified = payment(client, headers, "c-9")
+    assert verified["status"] == "verified" and verified["verified_tx"] == verify and verified["index"] == 1
+    assert balance(service, token, buyer.address) == before[0]  # verified is not paid: nothing moved yet
+    [collect] = keep(service)
+    collected = payment(client, headers, "c-9")
+    assert collected["status"] == "collected" and collected["collected_tx"] == collect
+    assert balance(service, token, buyer.address) == before[0] - amount
+    assert balance(service, token, store) == before[1] + amount
+    assert keep(service, 2) == []  # nothing is sent twice
+    sent = service.payment_keeper.sent
+    assert (sent["verify"], sent["collect"], sent["raiseAlarm"]) == (1, 1, 0)
+
+    # The buyer was told by SMS, once per notice: shipped, verified, collected (with the transaction).
+    texts = [m["text"] for m in Outbox(tmp_path / "sms-outbox.jsonl").messages() if "your order c-9" in m["text"]]
+    assert len(texts) == 3 and len(set(texts)) == 3
+    assert any(f"{amount} was collected" in t and collect in t for t in texts)
+    mine = answer(client.get("/accounts/me/notices", headers=headers))
+    assert sorted(n["kind"] for n in mine) == ["collected", "shipped", "verified"]
+    assert {n["state"] for n in mine} == {"delivered"}
+    live = service.payments.snapshot()
+    service.payments.rebuild()
+    assert service.payments.snapshot() == live
+
+
+def test_a_wrong_waybill_holds_the_payment_on_chain_until_the_operator_clears_it(client, service, chain, tmp_path):
+    buyer, headers, store_headers, amount, token = bought(client, service, tmp_path)
+    before = balance(service, token, buyer.address)
+    shipped = answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=WRONG, headers=store_headers))
+    alarm = shipped["alarm_id"]
+    [raised] = keep(service)
+    held = payment(client, headers, "c-9")
+    assert held == held | {"mandate_status": "unseen", "alarm_on_chain": True, "status": None}
+    assert keep(service) == []  # held: nothing verified, nothing collected
+    texts = [m["text"] for m in Outbox(tmp_path / "sms-outbox.jsonl").messages() if "your order c-9" in m["text"]]
+    assert any("is held: bad waybill" in t for t in texts)
+
+    resolved = answer(
+        client.post(
+            f"/operator/alarms/{alarm}/resolve",
+            json={"proceed": True, "reason": "the courier confirmed the parcel"},
+            headers=ADMIN_HEADERS,
+        )
+    )
+    tx = resolved["transaction"]
+    assert tx is not None and tx["from"].lower() == dev_account(0).address.lower()
+    assert keep(service) == []  # resolved off chain, still held on chain until the operator signs
+    assert balance(service, token, buyer.address) == before
+    stranger = dict(tx, **{"from": dev_account(6).address, "nonce": hex(0)})  # only the operator clears
+    refused = client.post("/tx", json={"raw": sign_transaction(dev_account(6), stranger), "wait": 10}).json()
+    assert refused["status"] == 422 and refused["revert"]["error"] == "NotOperator", refused
+    answer(client.post("/tx", json={"raw": sign_transaction(dev_account(0), tx), "wait": 10}))
+    keep(service, 2)  # verified, then collected
+    assert payment(client, headers, "c-9")["status"] == "collected"
+    assert balance(service, token, buyer.address) == before - amount
+    assert raised
+
+
+def test_a_withdrawn_allowance_is_a_default_with_its_alarm(client, service, chain, tmp_path):
+    buyer, headers, store_headers, amount, token = bought(client, service, tmp_path)
+    answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
+    keep(service)  # verified on chain
+    buyer.send("/checkout/approve", {"owner": buyer.address, "token": token, "amount": "0"})
+    before = balance(service, token, buyer.address)
+    keep(service, 2)
+    assert payment(client, headers, "c-9")["status"] == "defaulted"
+    assert balance(service, token, buyer.address) == before  # nothing moved, and never retried
+    [alarm] = answer(client.get("/stores/corner-shop/alarms", headers=store_headers))
+    assert alarm["kind"] == "collection_defaulted" and alarm["state"] == "open"
+    texts = [m["text"] for m in Outbox(tmp_path / "sms-outbox.jsonl").messages() if "your order c-9" in m["text"]]
+    assert any(f"collecting {amount} for your order c-9" in t for t in texts)
+    reputation = answer(client.get("/accounts/me/reputation", headers=headers))
+    assert any(c["name"] == "collection_defaulted" and c["last_365_days"] == 1 for c in reputation["counters"])
+
+
+def test_a_reorganisation_takes_a_collection_back(client, service, chain, tmp_path):
+    _, _, rpc = chain
+    buyer, headers, store_headers, amount, token = bought(client, service, tmp_path)
+    answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
+    keep(service)
+    snapshot = rpc.call("evm_snapshot")
+    keep(service)
+    assert payment(client, headers, "c-9")["status"] == "collected"
+    assert service.payments.holdings("ada@example.org") == {"corner-shop/tea": 2}
+    rpc.call("evm_revert", snapshot)
+    rpc.call("anvil_mine", "0x3")  # a longer chain without the collection
+    service.step()
+    assert payment(client, headers, "c-9")["status"] == "verified"
+    assert service.payments.holdings("ada@example.org") == {}
+    live = service.payments.snapshot()
+    service.payments.rebuild()
+    assert service.payments.snapshot() == live
