@@ -454,10 +454,13 @@ class OrderEngine(Application):
 
     def resolve_alarm(self, alarm_id: UUID, by: str, proceed: bool, reason: str, now: float) -> Alarm:
         """Resolves an alarm; a declaration's alarm clears its shipment with it (in one save):
-        verified as if it had passed, or cancelled."""
+        verified as if it had passed, or cancelled. The same decision again is answered with the
+        alarm as it stands (what is left to sign on chain is asked for again that way)."""
         alarm = self._get_or_none(alarm_id)
         if not isinstance(alarm, Alarm):
             raise NotFound("no such alarm")
+        if alarm.resolution is not None and alarm.resolution["proceed"] == proceed:
+            return alarm
         alarm.resolve(by, proceed, reason, now)
         recorded: list = [alarm]
         if alarm.kind == "declaration":

@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate, event
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
+from engine.purchases import Purchase, first_step
 from engine.signals import Signal
 
 CONTRACT = "LiquorCases"
@@ -495,3 +496,31 @@ def reputation_signals(state: dict) -> list[Signal]:
             repaid = loan["status"] == "repaid"
             out.append(Signal(loan["holder"], "loan_repaid" if repaid else "loan_seized", repaid, at))
     return out
+
+
+# -- what a purchase of cases records as its buyer's
+
+
+def purchase_records(key: str, state: dict) -> list[Purchase]:
+    """A purchase of cases (keyed by its id) as its payer's: the plan's cases at the price paid
+    (the seller and token are the plan's: the view's reader adds them)."""
+    if "buyer" not in state or not state["quantity"]:
+        return []
+    bought = first_step(state["steps"], "Purchased")
+    kept = state["quantity"] - state["cancelled"]
+    return [
+        Purchase(
+            buyer=state["payer"],
+            capability="liquor",
+            reference=key,
+            seller="",
+            item=f"plan {state['plan_id']}",
+            quantity=state["quantity"],
+            unit_price=state["amount"] // state["quantity"],
+            amount=state["amount"] - state["refunded"],
+            token=None,
+            status="bought" if kept == state["quantity"] else ("cancelled" if kept == 0 else "partly cancelled"),
+            at=state.get("paid_at"),
+            tx_hash=bought.get("tx_hash"),
+        )
+    ]

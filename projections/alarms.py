@@ -10,7 +10,17 @@ from engine.delivery.order import Alarm
 
 from .view import View, dumps
 
-COLUMNS = ("alarm_id", "checkout_id", "store_id", "kind", "state", "errors", "raised_at", "acknowledged_by", "resolution")
+COLUMNS = (
+    "alarm_id",
+    "checkout_id",
+    "store_id",
+    "kind",
+    "state",
+    "errors",
+    "raised_at",
+    "acknowledged_by",
+    "resolution",
+)
 
 
 class AlarmsView(View):

@@ -13,6 +13,7 @@ from .identity import IdentityView
 from .instructions import InstructionsView
 from .liquor import LiquorView
 from .payments import PaymentsView
+from .purchases import PurchasesView
 from .rates import RatesView
 from .reputation import ReputationView
 from .store_orders import StoreOrdersView
@@ -33,4 +34,5 @@ VIEWS: tuple[type[View], ...] = (
     ReputationView,
     AlarmsView,
     PaymentsView,
+    PurchasesView,
 )

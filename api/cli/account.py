@@ -1,6 +1,7 @@
 """`orderchain account`: register, verify the phone, sign in with both factors, complete the
-profile, enrol an authenticator, bind the wallet, see the reputation; and `orderchain notices
-outbox`, the SMS messages a development setup keeps instead of sending.
+profile, enrol an authenticator, bind the wallet, see the reputation, sign a checkout's
+mandates, list purchases (or export them as CSV), recommendations and notices; and
+`orderchain notices outbox`, the SMS messages a development setup keeps instead of sending.
 
 A session's bearer token is kept in ``~/.orderchain/session.json`` (mode 0600; ``--session``
 or ``ORDERCHAIN_SESSION``), never printed. The password is prompted for
@@ -17,7 +18,7 @@ import typer
 
 from api.cli import wallet
 from api.cli.wallet import API, KEYSTORE, _fail, _run
-from api.client import answer
+from api.client import Holder, answer
 from api.client.group_buy import sign_in_message
 from api.client.holder import signature_of
 
@@ -238,6 +239,9 @@ def reputation(api: str = API, session: Path = SESSION) -> None:
 def sign_mandates(
     checkout_id: str = typer.Option(..., "--checkout", help="The checkout order whose mandates to sign."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Sign without asking."),
+    approve: bool = typer.Option(
+        True, "--approve/--no-approve", help="Approve OfflinePayment for the mandates' total (an on-chain transaction)."
+    ),
     keystore: Path = KEYSTORE,
     api: str = API,
     session: Path = SESSION,
@@ -264,6 +268,72 @@ def sign_mandates(
         body = {"store_id": shipment["store_id"], "signature": signature_of(account, shipment["typed_data"])}
         order = _run(lambda body=body: answer(client.post(f"/checkout/{checkout_id}/mandates", json=body)))
     typer.echo(f"checkout {checkout_id} is {order['status'].replace('_', ' ')}")
+    if approve:
+        # What the mandates may collect, approved to OfflinePayment (the money stays in the wallet until then).
+        token = waiting[0]["typed_data"]["message"]["token"]
+        total = sum(int(s["typed_data"]["message"]["maxAmount"]) for s in waiting)
+        typer.echo(f"approving OfflinePayment to collect at most {total} base units of {token} in all")
+        holder = Holder(wallet.http_client(api), account, wait=30)
+        wallet._send(holder, "/checkout/approve", {"owner": account.address, "token": token, "amount": str(total)}, yes)
+
+
+@app.command()
+def purchases(
+    as_csv: bool = typer.Option(False, "--csv", help="Write CSV (for a spreadsheet) instead of a table."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal."),
+    api: str = API,
+    session: Path = SESSION,
+) -> None:
+    """The account's purchases across every capability: unit price, store, date and transaction."""
+    client = _authorised(api, session)
+    if as_csv:
+        response = client.get("/accounts/me/purchases", params={"format": "csv"})
+        text = _run(lambda: response.text if response.status_code == 200 else answer(response))
+    else:
+        records = _run(lambda: answer(client.get("/accounts/me/purchases")))
+        lines = [
+            f"{_date(r['at'])}  {r['capability']:<18} {r['store_id'] or r['seller']:<14} {r['item']:<16} "
+            f"{r['quantity']:>4} x {r['unit_price']:>12} = {r['amount']:>12}  {r['status']:<10} {r['tx_hash'] or '-'}"
+            for r in records
+        ]
+        text = "\n".join(lines or ["no purchases yet"]) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        typer.echo(f"wrote {output}")
+
+
+def _date(at: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return "pending   " if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+
+
+@app.command()
+def recommendations(
+    store_id: str | None = typer.Option(None, "--store", help="Only this store's items."),
+    limit: int = typer.Option(5, help="How many to show."),
+    api: str = API,
+    session: Path = SESSION,
+) -> None:
+    """Items for you from everyone's purchase habits, each with its reason."""
+    params: dict = {"limit": limit} | ({"store_id": store_id} if store_id else {})
+    found = _run(lambda: answer(_authorised(api, session).get("/accounts/me/recommendations", params=params)))
+    if not found:
+        typer.echo("nothing to recommend yet")
+    for r in found:
+        typer.echo(f"  {r['item']:<24} {r['reason']}" + (f" (lift {r['lift']})" if r["lift"] else ""))
+
+
+@app.command("notices")
+def my_notices(api: str = API, session: Path = SESSION) -> None:
+    """The notices sent to you about orders paid after delivery, newest first."""
+    found = _run(lambda: answer(_authorised(api, session).get("/accounts/me/notices")))
+    if not found:
+        typer.echo("no notices yet")
+    for n in found:
+        typer.echo(f"  [{n['state']}] {n['text']}")
 
 
 @app.command()

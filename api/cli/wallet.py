@@ -178,6 +178,7 @@ CREDIT_CONTRACTS = {
     "LiquorCases": "liquor",
     "GroupBuy": "group-buy",
     "CrossBorderEscrow": "cross-border",
+    "OfflinePayment": "pay-after-delivery",
 }
 
 
@@ -210,7 +211,7 @@ def claim_credit(
         "settlement",
         help="Which contract credited them: settlement, "
         "liquor (refunds of cancelled purchases too), "
-        "group-buy or cross-border.",
+        "group-buy, cross-border or pay-after-delivery.",
     ),
     token: str | None = TOKEN,
     keystore: Path | None = KEYSTORE,
@@ -223,11 +224,50 @@ def claim_credit(
         "liquor": "/liquor/claim-credit",
         "group-buy": "/group-buy/claim-credit",
         "cross-border": "/cross-border/claim-credit",
+        "pay-after-delivery": "/checkout/claim-credit",
     }
     if contract not in paths:
         _fail(f"--contract is one of {', '.join(paths)}")
     h = _holder(keystore, api)
     _send(h, paths[contract], {"owner": h.address, "token": _token(h, token), "to": to}, yes)
+
+
+@app.command("resolve-alarm")
+def resolve_alarm(
+    alarm_id: str = typer.Argument(..., help="The alarm's id (from GET /operator/alarms)."),
+    proceed: bool = typer.Option(..., "--proceed/--cancel", help="Let the payment go ahead, or cancel the shipment."),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded with the resolution)."),
+    admin_token: str = typer.Option(
+        ..., "--admin-token", envvar="ORDERCHAIN_ADMIN_TOKEN", help="The operator's token."
+    ),
+    keystore: Path | None = KEYSTORE,
+    api: str = API,
+    yes: bool = YES,
+):
+    """Resolve an alarm as the operator; one the keeper recorded on chain is cleared there with
+    this keystore's key (OfflinePayment's operator), signed here."""
+    h = _holder(keystore, api)
+    try:
+        resolved = answer(
+            h.http.post(
+                f"/operator/alarms/{alarm_id}/resolve",
+                json={"proceed": proceed, "reason": reason},
+                headers={"Authorization": f"Bearer {admin_token}"},
+            )
+        )
+    except ApiError as exc:
+        _fail(str(exc))
+    typer.echo(f"alarm {alarm_id} resolved: {'proceed' if proceed else 'cancel'} ({reason})")
+    tx = resolved.get("transaction")
+    if tx is None:
+        typer.echo("it was not on chain: nothing to clear there")
+        return
+    if tx["from"].lower() != h.address.lower():
+        _fail(f"clearAlarm must be signed by OfflinePayment's operator {tx['from']}; this wallet is {h.address}")
+    typer.echo(f"clearAlarm from {h.address} to {tx['to']}: gas {int(tx['gas'], 16)}, nonce {int(tx['nonce'], 16)}")
+    if not yes and not typer.confirm("sign and send?", default=True):
+        raise typer.Exit(1)
+    _report(_run(lambda: h.relay(sign_transaction(h.account, tx))))
 
 
 # -- what every capability's signing commands share

@@ -167,3 +167,19 @@ class RecommendationOut(BaseModel):
     sku: str
     lift: str | None = Field(description="The lift over the buyer's items (a decimal string); null for a best seller")
     reason: str
+
+
+class PurchaseOut(BaseModel):
+    at: int | None = Field(description="Chain time it was paid (collected, for pay after delivery)")
+    capability: str = Field(description="settlement, liquor, group_buy, cross_border or pay_after_delivery")
+    reference: str = Field(description="The settlement, purchase, campaign, order or checkout id")
+    buyer: str
+    seller: str = Field(description="The seller's address")
+    store_id: str | None = Field(description="The seller's store, where it is one")
+    item: str = Field(description="What was bought: the order number, plan, scheme or SKU")
+    quantity: int
+    unit_price: Uint256Out
+    amount: Uint256Out
+    token: str | None
+    status: str
+    tx_hash: str | None

@@ -6,6 +6,8 @@ an alarm for any error) and the operator's alarms.
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 import time
 from decimal import Decimal
@@ -13,7 +15,7 @@ from typing import Annotated
 from uuid import UUID
 
 from eth_utils import keccak, to_checksum_address
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from api.deps import account_session, following, require_admin, service, store_for_key
 from api.models.delivery import (
@@ -27,6 +29,7 @@ from api.models.delivery import (
     ItemIn,
     MandateSignatureIn,
     NoticeOut,
+    PurchaseOut,
     RecommendationOut,
     ResolveAlarmIn,
     StockIn,
@@ -46,7 +49,9 @@ from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
 from engine.delivery.mandate import mandate_id, typed_data
 from engine.delivery.order import Alarm, CheckoutOrder, reason_hash
 from engine.ids import canonical_json
+from engine.settlement.store_order import order_number_from_bytes32
 from engine.settlement.stores import Store
+from projections.purchases import delivery_records
 
 router = APIRouter(tags=["pay after delivery"], responses=responses(*COMMON))
 payments = APIRouter(prefix="/checkout", tags=["pay after delivery"], responses=responses(*COMMON))
@@ -366,7 +371,8 @@ def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(fol
     if row is not None and row["data"].get("chain_alarm_reason") == reason_hash(str(alarm.id)):
         # the alarm is on chain too: the operator clears it there with its own key
         operator = svc.transactions.view(OFFLINE_PAYMENT, "operator")[0]
-        args = (bytes.fromhex(row["mandate_id"][2:]), 0, body.proceed, bytes.fromhex(reason_hash(body.reason)[2:]))
+        reason = alarm.resolution["reason"] if alarm.resolution else body.reason
+        args = (bytes.fromhex(row["mandate_id"][2:]), 0, body.proceed, bytes.fromhex(reason_hash(reason)[2:]))
         out["transaction"] = svc.transactions.call(OFFLINE_PAYMENT, "clearAlarm", args, operator)
     return out
 
@@ -472,3 +478,79 @@ def recommendations(
 ) -> list[dict]:
     out = svc.payments.recommendations(session["login"], store_id, limit)
     return [dict(r, lift=None if r["lift"] is None else str(r["lift"])) for r in out]
+
+
+# -- purchase records
+
+PURCHASE_COLUMNS = (
+    "at",
+    "capability",
+    "reference",
+    "seller",
+    "store_id",
+    "item",
+    "quantity",
+    "unit_price",
+    "amount",
+    "token",
+    "status",
+    "tx_hash",
+)
+
+
+def purchase_records(svc: Service, account) -> list[dict]:
+    """Every purchase of the account's wallet, across the capabilities, oldest first, with the
+    seller's store id and the item's name where the engine knows them."""
+    records = svc.purchases.purchases([account.wallet] if account.wallet else [])
+    records += delivery_records(svc.payments.of_login(account.login), account.wallet or "")
+    stores: dict[str, str | None] = {}
+    for record in records:
+        if record["capability"] == "liquor":
+            plan = svc.liquor.plan(int(record["item"].split()[1])) or {}
+            record.update(seller=plan.get("producer", ""), token=plan.get("token"))
+        elif record["capability"] == "settlement":
+            record["item"] = order_number_from_bytes32(record["item"]) or record["item"]
+        elif record["capability"] == "group_buy":
+            record["item"] = svc.scheme_name({"enterprise": record["seller"], "scheme_hash": record["item"]})
+        if record["capability"] == "pay_after_delivery":
+            record["store_id"] = record["seller"]
+            record["seller"] = svc.app.get_store(record["seller"]).address
+        else:
+            seller = record["seller"]
+            if seller not in stores:
+                store = svc.app.store_of_address(seller) if seller else None
+                stores[seller] = store.store_id if store else None
+            record["store_id"] = stores[seller]
+        for money in ("unit_price", "amount"):
+            record[money] = str(record[money])
+    return sorted(records, key=lambda r: (r["at"] is None, r["at"] or 0, r["capability"], r["reference"]))
+
+
+@router.get(
+    "/accounts/me/purchases",
+    response_model=list[PurchaseOut],
+    responses={
+        **responses(401),
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The records (JSON or CSV)"},
+    },
+    summary="The signed-in buyer's purchases across every capability: unit price, store, date and transaction "
+    "(format=csv for a spreadsheet)",
+)
+def purchases(
+    format: Annotated[str, Query(pattern=r"^(json|csv)$")] = "json",
+    session: dict = Depends(account_session),
+    svc: Service = Depends(following),
+):
+    records = purchase_records(svc, svc.app.get_account(session["login"]))
+    if format == "json":
+        return records
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=PURCHASE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(record)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="purchases.csv"'},
+    )

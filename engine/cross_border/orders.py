@@ -35,6 +35,7 @@ from eventsourcing.domain import Aggregate, event
 from engine.chain.source import ChainAggregate, ChainSource, step_of
 from engine.credits import CREDIT_EVENTS, CreditAccount
 from engine.ids import canonical_json, derive
+from engine.purchases import Purchase, first_step
 from engine.signals import DISPUTES, Signal, last_timestamp, split_outcome
 
 CONTRACT = "CrossBorderEscrow"
@@ -506,3 +507,30 @@ def reputation_signals(state: dict) -> list[Signal]:
     if how == "arbitration_lapsed":
         return [Signal(seller, "dispute_lapsed", None, at), Signal(buyer, "dispute_lapsed", None, at)]
     return split_outcome(seller, buyer, ending["to_seller"], ending["to_buyer"], at)
+
+
+# -- what an order records as its buyer's purchase
+
+
+def purchase_records(key: str, state: dict) -> list[Purchase]:
+    """A cross-border order (keyed by its id) as its buyer's: the goods at their price, paid
+    with the freight held beside them."""
+    if "buyer" not in state:
+        return []
+    paid = first_step(state["steps"], "OrderPaid")
+    return [
+        Purchase(
+            buyer=state["buyer"],
+            capability="cross_border",
+            reference=key,
+            seller=state["seller"],
+            item=f"order {key}",
+            quantity=1,
+            unit_price=state["price"],
+            amount=state["price"] + state["freight_held"],
+            token=state["token"],
+            status=state["status"],
+            at=paid.get("timestamp"),
+            tx_hash=paid.get("tx_hash"),
+        )
+    ]

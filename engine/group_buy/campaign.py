@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.chain.source import ChainAggregate, ChainSource, step_of
 from engine.credits import CreditAccount
+from engine.purchases import Purchase
 from engine.signals import Signal, last_timestamp
 
 DAY = 86_400
@@ -198,3 +199,35 @@ def reputation_signals(state: dict) -> list[Signal]:
     if state.get("cancelled") and state["backers"]:
         return [Signal(state["enterprise"], "campaign_cancelled", False, last_timestamp(state["steps"]))]
     return []
+
+
+# -- what a campaign records as each backer's purchase
+
+
+def purchase_records(key: str, state: dict) -> list[Purchase]:
+    """Each backer's pledges of a campaign (keyed by its id) at the campaign's unit price."""
+    if "enterprise" not in state:
+        return []
+    status = "produced" if state["succeeded"] else ("cancelled" if state["cancelled"] else "pledged")
+    out = []
+    for backer, held in sorted(state["backers"].items()):
+        if not held["quantity"]:
+            continue
+        first = next((p for p in state["pledges"] if p["backer"] == backer), {})
+        out.append(
+            Purchase(
+                buyer=backer,
+                capability="group_buy",
+                reference=key,
+                seller=state["enterprise"],
+                item=state["scheme_hash"],
+                quantity=held["quantity"],
+                unit_price=state["unit_price"],
+                amount=held["quantity"] * state["unit_price"],
+                token=state["token"],
+                status="refunded" if held.get("refunded") else status,
+                at=first.get("timestamp"),
+                tx_hash=first.get("tx_hash"),
+            )
+        )
+    return out

@@ -17,6 +17,7 @@ from eth_utils import keccak
 
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.credits import CreditAccount
+from engine.purchases import Purchase, first_step
 from engine.signals import DISPUTES, Signal, last_timestamp, split_outcome
 
 # The contract keeps amounts in a uint96.
@@ -251,3 +252,29 @@ def reputation_signals(state: dict) -> list[Signal]:
     elif ending in ("agreed", "arbitrated"):
         out += split_outcome(store, buyer, state["to_store"], state["to_payer"], at)
     return out
+
+
+# -- what a settlement records as the buyer's purchase
+
+
+def purchase_records(key: str, state: dict) -> list[Purchase]:
+    """The settlement (keyed by its id) as its payer's purchase: one line, the order's amount."""
+    if "buyer" not in state:
+        return []
+    opened = first_step(state["steps"], "SettlementOpened")
+    return [
+        Purchase(
+            buyer=state["payer"],
+            capability="settlement",
+            reference=key,
+            seller=state["store"],
+            item=state["order_number"],
+            quantity=1,
+            unit_price=state["amount"],
+            amount=state["amount"],
+            token=state["token"],
+            status=state["status"],
+            at=opened.get("timestamp"),
+            tx_hash=opened.get("tx_hash"),
+        )
+    ]

@@ -202,11 +202,41 @@ def test_the_buyer_signs_the_mandates_from_the_command_line(cli, client, service
     assert "nothing signed" in cli(
         "account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, input="n\n", ok=False
     )
-    out = cli("account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, input="y\n")
+    out = cli("account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, input="y\ny\n")
     assert "corner-shop: at most" in out and "checkout c-3 is open" in out
+    assert "approving OfflinePayment" in out and "success: tx" in out
     assert "no mandate left" in cli(
         "account", "sign-mandates", "--checkout", "c-3", "--keystore", keystore, "-y", ok=False
     )
+
+    # A wrong waybill: the keeper holds the payment on chain; the operator resolves it from the
+    # command line, signing the clearAlarm with its own keystore; then it is verified and collected.
+    declaration = dict(WRONG, items={"tea": 1})
+    alarm = answer(client.post("/stores/corner-shop/checkouts/c-3/ship", json=declaration, headers=store_headers))
+    keep(service)
+    operator = str(tmp_path / "operator.json")
+    cli("wallet", "import", "--keystore", operator, env={"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(0).key.hex()})
+    admin = {"ORDERCHAIN_ADMIN_TOKEN": ADMIN_HEADERS["Authorization"].split()[1]}
+    resolve = ("wallet", "resolve-alarm", alarm["alarm_id"], "--proceed", "--reason", "courier confirmed")
+    wrong_key = cli(*resolve, "--keystore", keystore, "-y", env=admin, ok=False)
+    assert "must be signed by OfflinePayment's operator" in wrong_key  # resolved off chain, still held on chain
+    assert payment(client, headers, "c-3")["alarm_on_chain"] is True
+    out = cli(*resolve, "--keystore", operator, "-y", env=admin)  # the same resolution again: cleared on chain
+    assert "AlarmCleared" in out
+    keep(service, 2)
+    collected = payment(client, headers, "c-3")
+    assert collected["status"] == "collected"
+
+    # Purchases, as a table and as CSV.
+    out = cli("account", "purchases")
+    assert "settlement" in out and "corner-shop" in out
+    target = tmp_path / "purchases.csv"
+    cli("account", "purchases", "--csv", "--output", str(target))
+    header, *rows = target.read_text().splitlines()
+    assert header.startswith("at,capability,reference,seller,store_id,item")
+    assert any(",settlement," in r for r in rows)
+    assert any(",pay_after_delivery," in r and ",tea," in r and collected["collected_tx"] in r for r in rows)
+    assert "[delivered]" in cli("account", "notices")
 
 
 def bought(client, service, tmp_path, checkout_id="c-9", quantity=2, approve=True):
