@@ -64,6 +64,7 @@ ROW_COLUMNS = (
     "data",
 )
 ENDED = ("collected", "defaulted", "cancelled")
+RANK_MARGIN = 20  # candidates beyond the limit the database hands over for the exact ranking (near ties)
 
 
 def item_key(store_id: str, sku: str) -> str:
@@ -112,7 +113,10 @@ class PaymentsView(ChainRowsView):
         "CREATE INDEX IF NOT EXISTS view_habit_items_best ON view_habit_items (store_id, buyers)",
         """CREATE TABLE IF NOT EXISTS view_habit_pairs (
             a TEXT NOT NULL, b TEXT NOT NULL, buyers INTEGER NOT NULL, PRIMARY KEY (a, b))""",
-        "CREATE INDEX IF NOT EXISTS view_habit_pairs_b ON view_habit_pairs (b)",
+        # covering both ways: a buyer's items' partners are read from the indexes alone
+        "CREATE INDEX IF NOT EXISTS view_habit_pairs_ab ON view_habit_pairs (a, b, buyers)",
+        "CREATE INDEX IF NOT EXISTS view_habit_pairs_ba ON view_habit_pairs (b, a, buyers)",
+        "CREATE INDEX IF NOT EXISTS view_habit_items_counts ON view_habit_items (item, buyers, store_id)",
         """CREATE TABLE IF NOT EXISTS view_habit_buyers (login TEXT PRIMARY KEY, items INTEGER NOT NULL)""",
     )
     tables = (
@@ -429,26 +433,40 @@ class PaymentsView(ChainRowsView):
 
     def recommendations(self, login: str, store_id: str | None = None, limit: int = 5) -> list[dict]:
         """Items for a buyer from the purchase habits of all (see :mod:`engine.delivery.recommend`),
-        of one store's items when ``store_id`` is given."""
-        has = {i for (i,) in self.db.fetchall("SELECT item FROM view_habit_holdings WHERE login = ?", (login,))}
+        of one store's items when ``store_id`` is given.
+
+        The database ranks the candidates by their best lift (in floating point) and hands over
+        the first few, with a margin for near ties; the domain ranks those exactly."""
+        has = sorted(i for (i,) in self.db.fetchall("SELECT item FROM view_habit_holdings WHERE login = ?", (login,)))
         together: dict[tuple[str, str], int] = {}
-        for chunk in chunks(sorted(has)):
-            marks = ",".join("?" * len(chunk))
-            for a, b, n in self.db.fetchall(
-                f"SELECT a, b, buyers FROM view_habit_pairs WHERE buyers >= ? AND (a IN ({marks}) OR b IN ({marks}))",
-                (MIN_TOGETHER, *chunk, *chunk),
-            ):
-                together[(a, b)] = int(n)
-        if store_id is not None:
-            prefix = store_id + "/"
-            together = {
-                p: n
-                for p, n in together.items()
-                if (p[0] in has or p[0].startswith(prefix)) and (p[1] in has or p[1].startswith(prefix))
-            }
-        involved = {i for pair in together for i in pair}
+        if has:
+            marks = ",".join("?" * len(has))
+            shop = " AND o.store_id = ?" if store_id is not None else ""
+            shop_args = (store_id,) if store_id is not None else ()
+            side = (
+                "SELECT p.{other} AS other, p.buyers * 1.0 / (m.buyers * o.buyers) AS score FROM view_habit_pairs p "
+                "JOIN view_habit_items m ON m.item = p.{mine} JOIN view_habit_items o ON o.item = p.{other} "
+                f"WHERE p.{{mine}} IN ({marks}) AND p.{{other}} NOT IN ({marks}) AND p.buyers >= ?{shop}"
+            )
+            candidates = [
+                c
+                for (c,) in self.db.fetchall(
+                    f"SELECT other FROM ({side.format(mine='a', other='b')} UNION ALL "
+                    f"{side.format(mine='b', other='a')}) AS s GROUP BY other ORDER BY MAX(score) DESC LIMIT ?",
+                    (*has, *has, MIN_TOGETHER, *shop_args) * 2 + (limit + RANK_MARGIN,),
+                )
+            ]
+            if candidates:
+                picked = ",".join("?" * len(candidates))
+                for a, b, n in self.db.fetchall(
+                    f"SELECT a, b, buyers FROM view_habit_pairs WHERE a IN ({marks}) AND b IN ({picked}) UNION ALL "
+                    f"SELECT a, b, buyers FROM view_habit_pairs WHERE b IN ({marks}) AND a IN ({picked})",
+                    (*has, *candidates, *has, *candidates),
+                ):
+                    together[(a, b)] = int(n)
+        involved = sorted({i for pair in together for i in pair})
         bought: dict[str, int] = {}
-        for chunk in chunks(sorted(involved)):
+        for chunk in chunks(involved):
             for item, n in self.db.fetchall(
                 f"SELECT item, buyers FROM view_habit_items WHERE item IN ({','.join('?' * len(chunk))})", chunk
             ):
@@ -463,7 +481,7 @@ class PaymentsView(ChainRowsView):
             bought.setdefault(item, int(n))
         buyers_row = self.db.fetchone("SELECT COUNT(*) FROM view_habit_buyers")
         buyers = int(buyers_row[0]) if buyers_row else 0
-        out = recommend(has, bought, together, buyers, limit=limit)
+        out = recommend(set(has), bought, together, buyers, limit=limit)
         for rec in out:
             rec["store_id"], rec["sku"] = rec["item"].split("/", 1)
         return out

@@ -32,7 +32,8 @@ line on stdout is one JSON document:
                              "checkout": 0, "verify_and_collect": .., "verify_and_collect_without_base": ..,
                              "commerce_payments_charge": 178936, "ratio": ..},
      "waybill_checks_per_s": ..,
-     "courier_choice_ms": {"couriers": 1000, "p50": .., "p99": ..}}
+     "courier_choice_ms": {"couriers": 1000, "p50": .., "p99": ..},
+     "recommendations_ms": {"orders": 100000, "buyers": 20000, "habits_orders_per_s": .., "p50": .., "p99": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -996,6 +997,41 @@ def measure_courier_choice(couriers: int, samples: int) -> dict:
     return {"couriers": couriers, **_p50_p99(latencies)}
 
 
+def measure_recommendations(work: Path, orders: int, buyers: int, samples: int) -> dict:
+    """Recommendations for one buyer among ``orders`` collected orders of ``buyers`` buyers over
+    500 items of 10 stores (popular items likelier): the habits written through the payments
+    view's own incremental step (a collected shipment's lines), then read through the view."""
+    import random
+
+    from engine.application import OrderEngine
+    from engine.config import Settings
+    from engine.db import Database
+    from projections.payments import PaymentsView
+
+    app = OrderEngine(Settings(db=str(work / "recommend-events.sqlite"), var_dir=str(work)))
+    view = PaymentsView(app, Database(str(work / "recommend-views.sqlite")))
+    rng = random.Random(11)
+    items = [(f"store-{i % 10}", f"sku-{i}") for i in range(500)]
+    weights = [1 / (rank + 1) for rank in range(len(items))]
+    say(f"writing the purchase habits of {orders:,} collected orders of {buyers:,} buyers ...")
+    started = time.perf_counter()
+    with view.db.transaction():
+        for _ in range(orders):
+            login = f"buyer-{rng.randrange(buyers)}"
+            for store_id, sku in set(rng.choices(items, weights, k=rng.randint(1, 4))):
+                view.hold(login, store_id, sku, rng.randint(1, 3), 1)
+    written = time.perf_counter() - started
+    say(f"  written in {written:.1f}s ({orders / written:,.0f} orders/s)")
+    latencies, found = [], 0
+    for _ in range(samples):
+        login = f"buyer-{rng.randrange(buyers)}"
+        started = time.perf_counter()
+        found += len(view.recommendations(login))
+        latencies.append((time.perf_counter() - started) * 1000)
+    say(f"  recommendations for {samples} buyers ({found} items in all):")
+    return {"orders": orders, "buyers": buyers, "habits_orders_per_s": round(orders / written), **_p50_p99(latencies)}
+
+
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
     """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
     import random
@@ -1481,7 +1517,7 @@ def main() -> None:
         default="",
         help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
         "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas, "
-        "waybill_checks_per_s, courier_choice_ms",
+        "waybill_checks_per_s, courier_choice_ms, recommendations_ms",
     )
     parser.add_argument(
         "--signin-rounds", type=int, default=8, help="two-factor sign-ins per client of the 16 (default 8)"
@@ -1519,6 +1555,7 @@ def main() -> None:
                 "reputation": lambda: measure_reputation(
                     node, deployments, work, 100_000, 10_000, args.latency_samples
                 ),
+                "recommendations_ms": lambda: measure_recommendations(work, 100_000, 20_000, args.latency_samples),
             }
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
@@ -1566,6 +1603,7 @@ def main() -> None:
         sse = measure_sse(node, deployments, work, args.latency_samples)
         signin = measure_signin(node, deployments, work, 16, args.signin_rounds)
         reputation = measure_reputation(node, deployments, work, 100_000, 10_000, args.latency_samples)
+        recommendations = measure_recommendations(work, 100_000, 20_000, args.latency_samples)
     print(
         json.dumps(
             {
@@ -1589,6 +1627,7 @@ def main() -> None:
                 "waybill_checks_per_s": waybills,
                 "courier_choice_ms": courier_choice,
                 "reputation": reputation,
+                "recommendations_ms": recommendations,
             }
         )
     )

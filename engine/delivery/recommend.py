@@ -20,9 +20,18 @@ FOUR_PLACES = Decimal("0.0001")
 
 
 def lift(together: int, first: int, second: int, buyers: int) -> Decimal:
+    return Decimal(_lift_units(together, first, second, buyers)) / 10_000
+
+
+def _lift_units(together: int, first: int, second: int, buyers: int) -> int:
+    """The lift in ten-thousandths, rounded half to even, in integers (a ranking computes many)."""
     if not (together and first and second and buyers):
-        return Decimal(0)
-    return (Decimal(together) * buyers / (Decimal(first) * second)).quantize(FOUR_PLACES, ROUND_HALF_EVEN)
+        return 0
+    quotient, remainder = divmod(together * buyers * 10_000, first * second)
+    twice = 2 * remainder
+    if twice > first * second or (twice == first * second and quotient % 2):
+        quotient += 1
+    return quotient
 
 
 def recommend(
@@ -36,20 +45,20 @@ def recommend(
     """Up to ``limit`` items for a buyer who has ``has`` (see the module docstring).
     ``together`` holds each unordered pair once, as ``(min, max)``."""
     names = names or {}
-    best: dict[str, tuple[Decimal, int, str]] = {}
+    best: dict[str, tuple[int, int, str]] = {}
     for (a, b), n in together.items():
         if n < MIN_TOGETHER:
             continue
         for mine, other in ((a, b), (b, a)):
             if mine in has and other not in has:
-                score = lift(n, bought[mine], bought[other], buyers)
+                score = _lift_units(n, bought[mine], bought[other], buyers)
                 if other not in best or (score, n, mine) > best[other]:
                     best[other] = (score, n, mine)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))[:limit]
     out = [
         {
             "item": item,
-            "lift": score,
+            "lift": (Decimal(score) / 10_000).quantize(FOUR_PLACES, ROUND_HALF_EVEN),
             "reason": f"bought with {names.get(mine, mine)} by {n} buyers",
         }
         for item, (score, n, mine) in ranked

@@ -212,3 +212,28 @@ def test_recommendations_from_purchase_habits_on_a_hand_computed_case(app, view)
     live = view.snapshot()
     view.rebuild()
     assert view.snapshot() == live
+
+
+def test_the_database_ranking_agrees_with_the_domain_on_every_buyer(view):
+    """The view hands the domain only the database's best candidates: on random habits the
+    answer is the domain's ranking over every pair."""
+    import random
+
+    from engine.delivery.recommend import recommend
+
+    rng = random.Random(7)
+    items = [(f"s{i % 3}", f"k{i}") for i in range(30)]
+    with view.db.transaction():
+        for _ in range(600):
+            login = f"who{rng.randrange(60)}"
+            for store_id, sku in set(rng.choices(items, [1 / (r + 1) for r in range(30)], k=rng.randint(1, 3))):
+                view.hold(login, store_id, sku, 1, 1)
+    bought = {i: int(n) for i, n in view.db.fetchall("SELECT item, buyers FROM view_habit_items")}
+    together = {(a, b): int(n) for a, b, n in view.db.fetchall("SELECT a, b, buyers FROM view_habit_pairs")}
+    buyers = int(view.db.fetchone("SELECT COUNT(*) FROM view_habit_buyers")[0])
+    for n in range(60):
+        login = f"who{n}"
+        expected = recommend(set(view.holdings(login)), bought, together, buyers, limit=5)
+        assert [
+            {k: v for k, v in r.items() if k not in ("store_id", "sku")} for r in view.recommendations(login)
+        ] == expected, login
