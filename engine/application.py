@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 
 from engine.accounts.account import Account, AccountRefused, CodeTooSoon, WalletBinding
 from engine.accounts.factors import SignInRefused, hash_password, needs_rehash, password_matches
-from engine.accounts.feedback import Feedback, FeedbackRefused
+from engine.accounts.feedback import Feedback, FeedbackRefused, feedback_document, feedback_hash
 from engine.chain.cursor import ChainCursor
 from engine.chain.manifest import Manifest
 from engine.chain.source import ChainAggregate
@@ -29,8 +29,10 @@ from engine.cross_border.freight import FreightImport, order_record
 from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
 from engine.delivery.checkout import Line
 from engine.delivery.declaration import Declaration
+from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
+from engine.delivery.mandate import PaymentMandate
 from engine.delivery.notices import BuyerNotice
-from engine.delivery.order import Alarm, CheckoutOrder, WaybillUse
+from engine.delivery.order import Alarm, CheckoutOrder, WaybillUse, shipment_ref
 from engine.delivery.stock import CourierBook, StoreStock
 from engine.delivery.waybill import normalise as normalise_waybill
 from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
@@ -329,8 +331,41 @@ class OrderEngine(Application):
         feedback = Feedback.give(
             self.deployment.chain_id, contract, settlement_id, state["store"], state["buyer"], rating, comment, now
         )
+        return self._feedback_kept(feedback)
+
+    def give_checkout_feedback(
+        self, login: str, checkout_id: str, store_id: str, rating: str, comment: str, now: int
+    ) -> Feedback:
+        """The buyer's feedback on a shipment paid after verified delivery: only the checkout's
+        buyer gives it, once, after its collection (the mandate's logs say so)."""
+        order = self.get_checkout(checkout_id)
+        if order.login != login:
+            raise NotFound(f"no checkout {checkout_id!r}")
+        shipment = order.shipments.get(store_id)
+        if shipment is None or "mandate_id" not in shipment:
+            raise NotFound(f"no paid shipment from {store_id!r} in checkout {checkout_id!r}")
+        contract = self.deployment.contract(OFFLINE_PAYMENT).address
+        mandate = self._get_or_none(
+            PaymentMandate.create_id(self.deployment.chain_id, contract, shipment["mandate_id"])
+        )
+        state = mandate.state if mandate is not None else {}
+        ref = shipment_ref(checkout_id, store_id)
+        if not any(s["ref"] == ref and s["status"] == "collected" for s in state.get("shipments", {}).values()):
+            raise FeedbackRefused("feedback follows the payment: the shipment has not been collected")
+        feedback = Feedback.give(
+            self.deployment.chain_id, contract, shipment["mandate_id"], state["store"], state["buyer"], rating,
+            comment, now,
+        )  # fmt: skip
+        return self._feedback_kept(feedback)
+
+    def _feedback_kept(self, feedback: Feedback) -> Feedback:
+        """Saves a feedback with its anchoring record (one transaction)."""
+        doc = feedback_document(feedback)
+        record = EvidenceRecord(
+            bundle_hash=feedback_hash(doc), bundle=doc, seal="", witness="", campaign_id=0, backer=feedback.buyer
+        )
         try:
-            self.save(feedback)
+            self.save(feedback, record)
         except IntegrityError:
             raise Conflict("this order has its feedback already: one per settled order") from None
         return feedback

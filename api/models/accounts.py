@@ -293,12 +293,30 @@ class FeedbackIn(Strict):
     comment: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
+class CheckoutFeedbackIn(FeedbackIn):
+    store_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
 class FeedbackOut(BaseModel):
-    settlement_id: Hash32
+    settlement_id: Hash32 = Field(
+        description="The order rated: the settlement's id, or the mandate's of a shipment paid after delivery"
+    )
     store: Address
     rating: str
     comment: str
     at: int
+    document_hash: Hash32 | None = Field(
+        None, description="The hash of what is anchored of it (GET /feedback/{hash} shows its Merkle proof)"
+    )
+
+
+class FeedbackProofOut(BaseModel):
+    document_hash: Hash32
+    document: dict[str, Any] = Field(description="What was anchored: who rated which order of whom, how and when")
+    anchoring: dict[str, Any] | None = Field(
+        description="Once anchored: the batch, its root, the Merkle proof and the anchoring transaction"
+    )
+    anchored: bool = Field(description="Whether EvidenceAnchor itself verifies the proof now")
 
 
 class DeliveryAddressOut(BaseModel):

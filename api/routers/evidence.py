@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api.deps import buyer, following, service
+from api.models.accounts import FeedbackProofOut
 from api.models.evidence import (
     EvidenceIn,
     EvidenceOut,
@@ -236,4 +237,29 @@ def verify(body: VerifyIn, svc: Service = Depends(service)) -> dict:
         "witness": signer if is_witness else None,
         "anchored": anchored,
         "anchoring": anchoring if anchored else None,
+    }
+
+
+@router.get(
+    "/feedback/{document_hash}",
+    response_model=FeedbackProofOut,
+    responses=responses(404),
+    summary="A buyer's feedback as anchored: the document, its Merkle proof and whether EvidenceAnchor verifies it",
+)
+def feedback_proof(document_hash: Hash32Path, svc: Service = Depends(service)) -> dict:
+    record = svc.evidence.record(document_hash.lower())
+    if record is None or record["bundle"].get("kind") != "feedback":
+        raise HTTPException(404, f"no feedback {document_hash}")
+    anchoring = _anchoring(svc, record)
+    anchored = False
+    if anchoring is not None:
+        batch_id, _ = svc.transactions.view(
+            ANCHOR, "verify", bytes.fromhex(document_hash[2:]), [bytes.fromhex(p[2:]) for p in anchoring["proof"]]
+        )
+        anchored = batch_id == anchoring["batch_id"]
+    return {
+        "document_hash": document_hash.lower(),
+        "document": record["bundle"],
+        "anchoring": anchoring,
+        "anchored": anchored,
     }

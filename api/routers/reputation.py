@@ -9,10 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api.deps import account_session, following, store_for_key
-from api.models.accounts import AccountReputationOut, BuyerOut, FeedbackIn, FeedbackOut, ReputationOut
+from api.models.accounts import (
+    AccountReputationOut,
+    BuyerOut,
+    CheckoutFeedbackIn,
+    FeedbackIn,
+    FeedbackOut,
+    ReputationOut,
+)
 from api.problems import COMMON, responses
 from api.routers.accounts import own_account
 from api.service import Service
+from engine.accounts.feedback import feedback_document, feedback_hash
 from engine.accounts.profile import mask_phone
 from engine.accounts.reputation import LEVEL_LIMIT, credit_limit
 from engine.settlement.stores import Store
@@ -72,13 +80,37 @@ def give_feedback(
     svc: Service = Depends(following),
 ) -> dict:
     given = svc.app.give_feedback(session["login"], settlement_id, body.rating, body.comment, svc.rpc.chain_time())
+    return feedback_out(given)
+
+
+def feedback_out(given) -> dict:
     return {
         "settlement_id": given.settlement_id,
         "store": given.store,
         "rating": given.rating,
         "comment": given.comment,
         "at": given.at,
+        "document_hash": feedback_hash(feedback_document(given)),
     }
+
+
+@router.post(
+    "/checkout/{checkout_id}/feedback",
+    status_code=201,
+    response_model=FeedbackOut,
+    responses=responses(401, 404, 409),
+    summary="The buyer's feedback on a shipment paid after delivery, once it was collected (one per shipment)",
+)
+def give_checkout_feedback(
+    checkout_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")],
+    body: CheckoutFeedbackIn,
+    session: dict = Depends(account_session),
+    svc: Service = Depends(following),
+) -> dict:
+    given = svc.app.give_checkout_feedback(
+        session["login"], checkout_id, body.store_id, body.rating, body.comment, svc.rpc.chain_time()
+    )
+    return feedback_out(given)
 
 
 # -- what a store sees of its buyers

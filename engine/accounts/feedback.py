@@ -1,8 +1,12 @@
 """Buyers' feedback on settled orders (the seed's feedback system): one per settled order, by
 that order's buyer (proof of purchase), for or against the store.
 
-The rule of who may give it is the application's to check (it reads the settlement); the
-aggregate's id is the settlement's, so a second feedback on one order conflicts when saved.
+The rule of who may give it is the application's to check (it reads the settlement, or the
+mandate a shipment paid after delivery was collected under); the aggregate's id is the
+order's, so a second feedback on one order conflicts when saved. Each feedback's canonical
+:func:`feedback_document` is kept as an evidence record too, so the anchorer takes its hash into the
+next Merkle batch anchored through ``EvidenceAnchor``: anyone holding the document can check
+that the rating was included (``GET /feedback/{hash}``).
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
+from eth_utils import keccak
 from eventsourcing.domain import Aggregate, event
 
-from engine.ids import derive
+from engine.ids import canonical_json, derive
 from engine.signals import Signal
 
 RATINGS = ("positive", "negative")
@@ -85,3 +90,23 @@ class Feedback(Aggregate):
 
 def feedback_signal(store: str, rating: str, at: int) -> Signal:
     return Signal(store, "feedback", rating == "positive", at)
+
+
+def feedback_document(feedback: Feedback) -> dict:
+    """What is anchored of a feedback: who rated which order of whom, how and when (the
+    comment by its hash)."""
+    return {
+        "kind": "feedback",
+        "chain_id": feedback.chain_id,
+        "contract": feedback.contract,
+        "order": feedback.settlement_id,
+        "store": feedback.store,
+        "buyer": feedback.buyer,
+        "rating": feedback.rating,
+        "comment_hash": "0x" + keccak(feedback.comment.encode()).hex(),
+        "at": feedback.at,
+    }
+
+
+def feedback_hash(doc: dict) -> str:
+    return "0x" + keccak(canonical_json(doc)).hex()

@@ -14,6 +14,7 @@ from eth_account.messages import encode_typed_data
 
 from api.client import answer, sign_transaction
 from engine.accounts.sms import Outbox
+from engine.evidence import merkle
 from tests.e2e.accounts import account_for, attest_account
 from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, register
 from tests.e2e.test_reputation import settle
@@ -316,6 +317,20 @@ def test_a_verified_shipment_is_recorded_on_chain_collected_and_the_buyer_told(c
     mine = answer(client.get("/accounts/me/notices", headers=headers))
     assert sorted(n["kind"] for n in mine) == ["collected", "shipped", "verified"]
     assert {n["state"] for n in mine} == {"delivered"}
+
+    # The buyer rates the collected shipment once; the rating is anchored in a Merkle batch.
+    rate = {"store_id": "corner-shop", "rating": "positive", "comment": "fresh tea"}
+    given = answer(client.post("/checkout/c-9/feedback", json=rate, headers=headers))
+    assert client.post("/checkout/c-9/feedback", json=rate, headers=headers).status_code == 409
+    assert given["store"] == store.lower()
+    service.step()
+    service.anchorer.run_once()
+    service.step()
+    proof = answer(client.get(f"/feedback/{given['document_hash']}"))
+    assert proof["anchored"] is True and proof["document"]["rating"] == "positive"
+    assert merkle.root_of(given["document_hash"], proof["anchoring"]["proof"]) == proof["anchoring"]["root"]
+    reputation = answer(client.get(f"/reputation/{store}"))
+    assert any(c["name"] == "feedback" and c["counts"] == "for" for c in reputation["counters"])
     live = service.payments.snapshot()
     service.payments.rebuild()
     assert service.payments.snapshot() == live
@@ -324,6 +339,10 @@ def test_a_verified_shipment_is_recorded_on_chain_collected_and_the_buyer_told(c
 def test_a_wrong_waybill_holds_the_payment_on_chain_until_the_operator_clears_it(client, service, chain, tmp_path):
     buyer, headers, store_headers, amount, token = bought(client, service, tmp_path)
     before = balance(service, token, buyer.address)
+    early = client.post(
+        "/checkout/c-9/feedback", json={"store_id": "corner-shop", "rating": "negative"}, headers=headers
+    )
+    assert early.status_code == 422 and "not been collected" in early.json()["detail"]
     shipped = answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=WRONG, headers=store_headers))
     alarm = shipped["alarm_id"]
     [raised] = keep(service)
