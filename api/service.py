@@ -55,6 +55,7 @@ from projections.store_orders import StoreOrdersView
 log = logging.getLogger("orderchain.service")
 READY_LAG = 1  # blocks the index may trail the confirmed head and still be ready
 DEV_CHAIN_ID = 31337  # anvil's: its well-known accounts may serve the demo
+ALARM_NOTICES = 500  # the alarms changed last whose webhook notices each round makes (if not made yet)
 DEV_WITNESS_INDEX = 8  # the dev account the deploy script names as the evidence witness there
 
 
@@ -121,7 +122,7 @@ class Service:
             chores.append(Chore("payments", settings.poll_interval * 5, self.payment_keeper.run_once))
         self.dispatcher = None
         group_buy = GROUP_BUY in self.manifest.contracts
-        if views and (group_buy or ESCROW in self.manifest.contracts):
+        if views and (group_buy or ESCROW in self.manifest.contracts or OFFLINE_PAYMENT in self.manifest.contracts):
             self.dispatcher = Dispatcher(
                 self.app,
                 self.chain_id,
@@ -129,7 +130,7 @@ class Service:
                 self.instructions.pending,
                 self.scheme_name,
                 self.manifest.contract(GROUP_BUY).address if group_buy else "",
-                notices=self._top_up_notices,
+                notices=self._store_notices,
             )
             chores.append(Chore("webhooks", settings.poll_interval * 5, self.dispatcher.run_once))
         self.engine = (
@@ -225,14 +226,21 @@ class Service:
         done = self.instructions.campaigns()
         return [c for c in self.group_buy.succeeded(self.rpc.chain_time()) if c["campaign_id"] not in done]
 
-    def _top_up_notices(self) -> list[tuple[str, str, dict]]:
-        """A notice to the seller's store of each final bill asking its buyer for a top-up."""
-        if ESCROW not in self.manifest.contracts:
-            return []
-        done, escrow = self.instructions.notice_subjects(), self.manifest.contract(ESCROW).address
-        notices = [
-            top_up_notice(order, self.chain_id, escrow) for order in self.cross_border.orders(status="top_up_requested")
-        ]
+    def _store_notices(self) -> list[tuple[str, str, dict]]:
+        """The notices to stores' webhooks not made yet: each final bill asking a seller's buyer
+        for a top-up, and each change of an alarm on a store's shipment (raised, acknowledged,
+        resolved)."""
+        done, notices = self.instructions.notice_subjects(), []
+        if ESCROW in self.manifest.contracts:
+            escrow = self.manifest.contract(ESCROW).address
+            notices += [
+                top_up_notice(order, self.chain_id, escrow)
+                for order in self.cross_border.orders(status="top_up_requested")
+            ]
+        for alarm in self.alarms.alarms(limit=ALARM_NOTICES):
+            store = self.app.get_store(alarm["store_id"])
+            body = {"notice": "alarm", **{k: v for k, v in alarm.items() if k != "raised_at"}}
+            notices.append((f"alarm {alarm['alarm_id']} {alarm['state']}", store.address, body))
         return [(subject, seller, body) for subject, seller, body in notices if subject not in done]
 
     def _unanchored(self) -> list[str]:

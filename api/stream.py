@@ -1,4 +1,5 @@
-"""Server-sent events of a store's orders: each change as an event whose id is its polling cursor.
+"""Server-sent events of a store's orders (and of alarms, for the operator and each store):
+each change as an event whose id is its polling cursor.
 
 A client that reconnects with ``Last-Event-ID`` (or ``?after=<cursor>``) gets every change
 after it, none twice: the stream reads the view by position, exactly as polling does (an
@@ -27,25 +28,31 @@ MAX_BEHIND = 20_000  # changes a client may trail the store's latest by before i
 SEND_TIMEOUT = 10.0  # seconds one write may wait for a client that does not read
 
 
-def event(seq: int, data: bytes) -> bytes:
-    return b"id: " + present.encode_cursor(seq).encode() + b"\nevent: order\ndata: " + data + b"\n\n"
+def event(seq: int, data: bytes, kind: bytes = b"order") -> bytes:
+    return b"id: " + present.encode_cursor(seq).encode() + b"\nevent: " + kind + b"\ndata: " + data + b"\n\n"
 
 
-class OrderStream(Response):
-    """The ASGI response of one client's stream (see the module docstring)."""
+class ChangeStream(Response):
+    """The ASGI response of one client's stream of a view's changes (see the module docstring).
+    Subclasses say what the stream is of (:attr:`label`), read the changes after a position
+    (:meth:`changes`: ``(seq, event bytes)`` oldest first) and the latest position (:meth:`latest`)."""
 
     media_type = "text/event-stream"
 
-    def __init__(self, svc, rows: present.RowCache, store_id: str, after: int, heartbeat: float, head):
+    def __init__(self, svc, label: str, after: int, heartbeat: float):
         self.status_code = 200
         self.background = None
         self.svc = svc
-        self.rows = rows
-        self.store_id = store_id
+        self.label = label
         self.seq = after
         self.heartbeat = heartbeat
-        self.head = head  # () -> the chain head the rows' confirmations are counted from
         self.sent = 0
+
+    def changes(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        raise NotImplementedError
+
+    def latest(self) -> int:
+        raise NotImplementedError
 
     async def __call__(self, scope, receive, send):
         gone = asyncio.Event()
@@ -71,14 +78,14 @@ class OrderStream(Response):
                     ],
                 }
             )
-            await self._write(send, b"retry: 1000\n: " + f"orders of {self.store_id}".encode() + b"\n\n")
+            await self._write(send, b"retry: 1000\n: " + self.label.encode() + b"\n\n")
             await self._run(send, waiter[1], gone)
             if not gone.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except TimeoutError:
             metrics.SSE_DROPPED.inc()
             log.warning(
-                "SSE client of %s dropped: it stopped reading (no write within %.0f s)", self.store_id, SEND_TIMEOUT
+                "SSE client of %s dropped: it stopped reading (no write within %.0f s)", self.label, SEND_TIMEOUT
             )
         except OSError:
             pass
@@ -96,17 +103,15 @@ class OrderStream(Response):
         last_write = time.monotonic()
         while not gone.is_set():
             changed.clear()
-            rows = self.svc.view.orders_raw(self.store_id, after=self.seq, limit=BATCH)
+            rows = self.changes(self.seq, BATCH)
             if rows:
-                behind = self.svc.view.latest_seq(self.store_id) - rows[-1][0]
-                head = self.head()
-                chunk = b"".join(event(s, self.rows.get((self.store_id, n), s, head, d)) for s, n, d in rows)
-                await self._write(send, chunk)
+                behind = self.latest() - rows[-1][0]
+                await self._write(send, b"".join(chunk for _, chunk in rows))
                 self.seq, self.sent, last_write = rows[-1][0], self.sent + len(rows), time.monotonic()
                 if behind > MAX_BEHIND:
                     metrics.SSE_DROPPED.inc()
                     reason = {
-                        "reason": f"too slow: {behind} changes behind the store's latest; reconnect with "
+                        "reason": f"too slow: {behind} changes behind the latest; reconnect with "
                         "Last-Event-ID to carry on",
                         "last_event_id": present.encode_cursor(self.seq),
                     }
@@ -131,3 +136,38 @@ async def _first(*events: asyncio.Event) -> None:
     finally:
         for w in waits:
             w.cancel()
+
+
+class OrderStream(ChangeStream):
+    """A store's orders, each as ``GET /stores/{id}/orders/{number}`` shows it."""
+
+    def __init__(self, svc, rows: present.RowCache, store_id: str, after: int, heartbeat: float, head):
+        super().__init__(svc, f"orders of {store_id}", after, heartbeat)
+        self.rows = rows
+        self.store_id = store_id
+        self.head = head  # () -> the chain head the rows' confirmations are counted from
+
+    def changes(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        rows = self.svc.view.orders_raw(self.store_id, after=after, limit=limit)
+        head = self.head() if rows else 0
+        return [(s, event(s, self.rows.get((self.store_id, n), s, head, d))) for s, n, d in rows]
+
+    def latest(self) -> int:
+        return self.svc.view.latest_seq(self.store_id)
+
+
+class AlarmStream(ChangeStream):
+    """Alarms as they are raised, acknowledged and resolved: every one (the operator's) or one store's."""
+
+    def __init__(self, svc, store_id: str | None, after: int, heartbeat: float):
+        super().__init__(svc, f"alarms of {store_id}" if store_id else "alarms", after, heartbeat)
+        self.store_id = store_id
+
+    def changes(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        return [
+            (seq, event(seq, json.dumps(alarm, separators=(",", ":")).encode(), b"alarm"))
+            for seq, alarm in self.svc.alarms.changes(self.store_id, after, limit)
+        ]
+
+    def latest(self) -> int:
+        return self.svc.alarms.latest_seq(self.store_id)

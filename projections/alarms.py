@@ -36,6 +36,8 @@ class AlarmsView(View):
             seq BIGINT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS view_alarms_by_store ON view_alarms (store_id, state, seq)",
         "CREATE INDEX IF NOT EXISTS view_alarms_by_state ON view_alarms (state, seq)",
+        "CREATE INDEX IF NOT EXISTS view_alarms_by_seq ON view_alarms (seq)",
+        "CREATE INDEX IF NOT EXISTS view_alarms_store_seq ON view_alarms (store_id, seq)",
     )
     tables = ("view_alarms",)
     handles = (Alarm.Raised, Alarm.Acknowledged, Alarm.Resolved)
@@ -73,10 +75,29 @@ class AlarmsView(View):
         rows = self.db.fetchall(
             f"SELECT {', '.join(COLUMNS)} FROM view_alarms {clause} ORDER BY seq DESC LIMIT ?", (*params, limit)
         )
-        out = []
-        for row in rows:
-            alarm = dict(zip(COLUMNS, row))
-            alarm["errors"] = json.loads(alarm["errors"])
-            alarm["resolution"] = json.loads(alarm["resolution"]) if alarm["resolution"] else None
-            out.append(alarm)
-        return out
+        return [self._alarm(row) for row in rows]
+
+    def changes(self, store_id: str | None, after: int, limit: int) -> list[tuple[int, dict]]:
+        """Alarms changed after position ``after``, oldest change first, each in its latest state."""
+        where, params = "seq > ?", [after]
+        if store_id is not None:
+            where += " AND store_id = ?"
+            params.append(store_id)
+        rows = self.db.fetchall(
+            f"SELECT seq, {', '.join(COLUMNS)} FROM view_alarms WHERE {where} ORDER BY seq LIMIT ?", (*params, limit)
+        )
+        return [(int(r[0]), self._alarm(r[1:])) for r in rows]
+
+    def latest_seq(self, store_id: str | None) -> int:
+        row = self.db.fetchone(
+            "SELECT MAX(seq) FROM view_alarms" + (" WHERE store_id = ?" if store_id is not None else ""),
+            (store_id,) if store_id is not None else (),
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @staticmethod
+    def _alarm(row) -> dict:
+        alarm = dict(zip(COLUMNS, row))
+        alarm["errors"] = json.loads(alarm["errors"])
+        alarm["resolution"] = json.loads(alarm["resolution"]) if alarm["resolution"] else None
+        return alarm

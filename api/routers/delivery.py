@@ -15,7 +15,7 @@ from typing import Annotated
 from uuid import UUID
 
 from eth_utils import keccak, to_checksum_address
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 
 from api.deps import account_session, following, require_admin, service, store_for_key
 from api.models.delivery import (
@@ -36,9 +36,11 @@ from api.models.delivery import (
     StockOut,
     WarehouseIn,
 )
+from api.present import decode_cursor
 from api.problems import COMMON, responses
 from api.routers.generated import payment_routes
 from api.service import Service
+from api.stream import AlarmStream
 from engine.accounts.profile import require
 from engine.accounts.reputation import credit_limit
 from engine.chain.typed_data import typed_signer
@@ -378,6 +380,43 @@ def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(fol
 
 
 AlarmState = Annotated[str | None, Query(pattern=r"^(open|acknowledged|resolved)$")]
+ALARM_STREAM = {
+    200: {
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "An endless event stream: one `alarm` event per change of an alarm (its latest state).",
+    }
+}
+After = Annotated[str | None, Query(max_length=200, description="Start after this cursor [default: the beginning].")]
+LastEventId = Annotated[str | None, Header(max_length=200, description="The id of the last event received.")]
+
+
+@router.get(
+    "/operator/alarms/stream",
+    response_class=AlarmStream,
+    responses={**ALARM_STREAM, **responses(400, 401, 403)},
+    dependencies=[Depends(require_admin)],
+    summary="Every alarm as it is raised, acknowledged and resolved, as server-sent events (operator only; "
+    "resume with Last-Event-ID)",
+)
+async def stream_operator_alarms(
+    svc: Service = Depends(service), after: After = None, last_event_id: LastEventId = None
+) -> AlarmStream:
+    return AlarmStream(svc, None, decode_cursor(last_event_id or after), svc.settings.sse_heartbeat)
+
+
+@router.get(
+    "/stores/{store_id}/alarms/stream",
+    response_class=AlarmStream,
+    responses={**ALARM_STREAM, **responses(400, 401, 404)},
+    summary="The alarms on the store's shipments as they change, as server-sent events (resume with Last-Event-ID)",
+)
+async def stream_store_alarms(
+    store: Store = Depends(store_for_key),
+    svc: Service = Depends(service),
+    after: After = None,
+    last_event_id: LastEventId = None,
+) -> AlarmStream:
+    return AlarmStream(svc, store.store_id, decode_cursor(last_event_id or after), svc.settings.sse_heartbeat)
 
 
 def _listed(alarm: dict) -> dict:

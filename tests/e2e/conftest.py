@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import replace
 
+import httpx
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
@@ -179,3 +182,22 @@ def cli(client, monkeypatch):
         return result.output
 
     return invoke
+
+
+@pytest.fixture
+def served(service):
+    """The service behind a real uvicorn server (for streams), and an HTTP client of it."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        yield http
+    server.should_exit = True
+    thread.join(5)

@@ -15,9 +15,12 @@ from eth_account.messages import encode_typed_data
 from api.client import answer, sign_transaction
 from engine.accounts.sms import Outbox
 from engine.evidence import merkle
+from engine.instructions import signature_valid
 from tests.e2e.accounts import account_for, attest_account
 from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, register
+from tests.e2e.test_group_buy_flow import Receiver
 from tests.e2e.test_reputation import settle
+from tests.e2e.test_stream import events
 
 UPS = {
     "name": "UPS",
@@ -392,7 +395,7 @@ def test_a_withdrawn_allowance_is_a_default_with_its_alarm(client, service, chai
 
 def test_a_reorganisation_takes_a_collection_back(client, service, chain, tmp_path):
     _, _, rpc = chain
-    buyer, headers, store_headers, amount, token = bought(client, service, tmp_path)
+    _buyer, headers, store_headers, _amount, _token = bought(client, service, tmp_path)
     answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
     keep(service)
     snapshot = rpc.call("evm_snapshot")
@@ -407,3 +410,42 @@ def test_a_reorganisation_takes_a_collection_back(client, service, chain, tmp_pa
     live = service.payments.snapshot()
     service.payments.rebuild()
     assert service.payments.snapshot() == live
+
+
+def test_alarms_stream_to_the_operator_and_the_store_and_reach_its_webhook(client, served, service, chain, tmp_path):
+    _buyer, _headers, store_headers, _amount, _token = bought(client, service, tmp_path)
+    receiver = Receiver()
+    try:
+        secret = answer(client.put("/stores/corner-shop/webhook", json={"url": receiver.url}, headers=store_headers))[
+            "secret"
+        ]
+        shipped = answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=WRONG, headers=store_headers))
+        alarm = shipped["alarm_id"]
+        keep(service)  # recorded on chain; the buyer's notices made and sent (SMS and the store's webhook)
+        assert service.dispatcher.run_once() == 1  # the alarm's own notice to the store
+        service.project()
+        assert service.dispatcher.run_once() == 0  # once
+    finally:
+        receiver.close()
+    bodies = [json.loads(body) for _, body in receiver.requests]
+    assert all(signature_valid(secret, body, h["X-Signature"]) for h, body in receiver.requests)
+    assert [b["notice"] for b in bodies].count("alarm") == 2  # the buyer's, passed on, and the alarm itself
+    assert any(b["notice"] == "alarm" and b.get("state") == "open" and b["alarm_id"] == alarm for b in bodies)
+
+    # Over server-sent events: the operator sees every alarm, the store its own, live.
+    admin = ADMIN_HEADERS
+    store_key = {"Authorization": store_headers["Authorization"]}
+    got = events(served, "/operator/alarms/stream", admin, 1)
+    assert [(e["event"], e["data"]["alarm_id"], e["data"]["state"]) for e in got if "id" in e] == [
+        ("alarm", alarm, "open")
+    ]
+    first = next(e["id"] for e in got if "id" in e)
+
+    def acknowledge():
+        served.post(f"/operator/alarms/{alarm}/acknowledge", headers=admin)
+        service.project()
+
+    resumed = events(served, "/stores/corner-shop/alarms/stream", store_key | {"Last-Event-ID": first}, 1, acknowledge)
+    assert [(e["data"]["alarm_id"], e["data"]["state"]) for e in resumed if "id" in e] == [(alarm, "acknowledged")]
+    other = register(client, "other-shop", dev_account(5).address)
+    assert served.get("/stores/other-shop/alarms", headers=other).json() == []

@@ -6,30 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-import httpx
-import pytest
-
-from api.app import create_app
-
 from .conftest import ADMIN_HEADERS, dev_account
-
-
-@pytest.fixture
-def served(service):
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-        yield http
-    server.should_exit = True
-    thread.join(5)
 
 
 def shop(http, service, store_id: str) -> dict:

@@ -61,8 +61,8 @@ class Chain:
         self.block += 1
         coords = {
             "block_number": self.block,
-            "block_hash": "0x%064x" % self.block,
-            "tx_hash": "0x%064x" % (10_000 + self.block),
+            "block_hash": f"0x{self.block:064x}",
+            "tx_hash": f"0x{10_000 + self.block:064x}",
             "log_index": 0,
             "block_timestamp": 1_700_000_000 + self.block,
         }
@@ -91,10 +91,10 @@ def bought(app, chain: Chain, login: str, skus: list[str], collect: bool = True)
     lines = [Line("brew", sku, 1, PRICES[sku], "food") for sku in skus]
     order = app.place_checkout(checkout_id, login, lines, HOME)
     amount = order.shipments["brew"]["amount"]
-    mandate_id = "0x%064x" % abs(hash(login))
+    mandate_id = "0x" + login.encode().hex().rjust(64, "0")
     mandate = {"maxAmount": str(amount), "validUntil": str(2_000_000_000), "token": "0x" + "7" * 40}
     app.sign_checkout_mandate(checkout_id, "brew", mandate_id, mandate, "0xsig")
-    app.declare_shipment(checkout_id, "brew", Declaration("ups", next(WAYBILLS), "food", {s: 1 for s in skus}), 1.0)
+    app.declare_shipment(checkout_id, "brew", Declaration("ups", next(WAYBILLS), "food", dict.fromkeys(skus, 1)), 1.0)
     registered = {"buyer": wallet, "store": "0x" + "5" * 40, "token": "0x" + "7" * 40, "maxAmount": amount,
                   "orderHash": "0x" + "0" * 64, "validUntil": 2_000_000_000, "nonce": 1}  # fmt: skip
     chain.log(mandate_id, "MandateRegistered", registered)
@@ -159,7 +159,7 @@ def test_notices_are_made_once_per_channel_and_a_dead_letter_is_replayed(app, vi
         subject="shipped c-1 brew", channel="sms", kind="shipped", login="ada", checkout_id="c-1", store_id="brew",
         to="+447911123456", body={"text": "shipped"}, created_at=11.0,
     )  # fmt: skip
-    with pytest.raises(Exception, match="(?i)integrity|unique|conflict"):
+    with pytest.raises(Exception, match=r"(?i)integrity|unique|conflict"):
         app.save(twin)  # the same notice on the same channel is never made twice
     for attempt in range(8):
         notice.failed(100.0 + attempt, "HTTP 503")
