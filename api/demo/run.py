@@ -1,5 +1,6 @@
 """`orderchain demo`: every capability walked through the API with the dev accounts, one walk
-per capability (:mod:`.settlement`, :mod:`.liquor`, :mod:`.group_buy`, :mod:`.cross_border`),
+per capability (:mod:`.settlement`, :mod:`.accounts`, :mod:`.liquor`, :mod:`.group_buy`,
+:mod:`.cross_border`, :mod:`.delivery`),
 on a chain and an event store of its own, while the engine and the API serve as `run` does.
 """
 
@@ -10,8 +11,9 @@ import time
 from collections.abc import Callable
 
 from api.client import Holder, answer
-from api.demo.accounts import AccountWalk
+from api.demo.accounts import BOB, AccountWalk
 from api.demo.cross_border import CrossBorderWalk
+from api.demo.delivery import DeliveryWalk, polled
 from api.demo.group_buy import GroupBuyWalk
 from api.demo.liquor import CaseWalk
 from api.demo.settlement import LENDER, STORE, STORE_ID, UNIT, SettlementWalk, dev_account
@@ -26,9 +28,10 @@ class Walk(SettlementWalk):
     """The whole demo: the settlement walk, then the other capabilities' walks; ``codes(phone)``
     reads the newest SMS code sent to a phone (the local outbox in a development setup)."""
 
-    def __init__(self, *args, codes: Callable[[str], str | None], **kwargs):
+    def __init__(self, *args, codes: Callable[[str], str | None], until=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.codes = codes
+        self.until = until or polled(self.http)
 
     def run(self) -> dict[str, str]:
         """Every settlement flow, then a liquor case's life, a group-buy campaign and the
@@ -77,6 +80,18 @@ class Walk(SettlementWalk):
             out=self.out,
         ).run()
         self.accounts.show_reputation(dev_account(STORE).address)
+        self.delivery = DeliveryWalk(
+            self.http,
+            self.admin,
+            self.token,
+            self.settle,
+            lambda i: Holder(self.http, dev_account(i)),
+            STORE_ID,
+            self.store_headers,
+            self.accounts.sessions[BOB],
+            self.until,
+            out=self.out,
+        ).run()
         self.out(f"  next_cursor {page['next_cursor']} (poll with ?after=<cursor> for newer changes)")
         self.out("\n== how D-8 came to its state: GET /stores/{id}/orders/D-8/history")
         history = answer(self.http.get(f"/stores/{STORE_ID}/orders/D-8/history", headers=self.store_headers))
@@ -129,8 +144,8 @@ def run_demo(service, settings) -> None:
             )
             results = walk.run()
         print(
-            f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign and three cross-border "
-            "orders walked. "
+            f"\ndemo finished: {len(results)} orders, a liquor case, a group-buy campaign, three cross-border "
+            "orders and an order paid after verified delivery walked. "
             f"The API keeps serving on {base}; "
             f"admin token {settings.admin_token}. Ctrl-C to stop.",
             flush=True,

@@ -39,7 +39,7 @@ class StepWalk:
             raise RuntimeError(f"{what}: transaction {result.get('tx_hash')} failed: {result.get('revert')}")
         self.settle(result["block_number"])
         events = ", ".join(e["event"] for e in result.get("events", []) if e["event"] not in self.hidden_events)
-        self.out(f"  ✓ {what}  (block {result['block_number']}; {events})")
+        self.out(f"  ✓ {what}  (block {result['block_number']}" + (f"; {events})" if events else ")"))
         return result
 
 

@@ -393,6 +393,7 @@ LastEventId = Annotated[str | None, Header(max_length=200, description="The id o
 @router.get(
     "/operator/alarms/stream",
     response_class=AlarmStream,
+    status_code=200,
     responses={**ALARM_STREAM, **responses(400, 401, 403)},
     dependencies=[Depends(require_admin)],
     summary="Every alarm as it is raised, acknowledged and resolved, as server-sent events (operator only; "
@@ -407,6 +408,7 @@ async def stream_operator_alarms(
 @router.get(
     "/stores/{store_id}/alarms/stream",
     response_class=AlarmStream,
+    status_code=200,
     responses={**ALARM_STREAM, **responses(400, 401, 404)},
     summary="The alarms on the store's shipments as they change, as server-sent events (resume with Last-Event-ID)",
 )
