@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from api import examples, problems
 from api.routers import (
     accounts,
+    buyers,
     chain,
     credits,
     cross_border,
@@ -46,6 +47,7 @@ ROUTERS = (
     reputation.router,
     delivery.router,
     delivery.payments,
+    buyers.router,
     chain.router,
 )
 

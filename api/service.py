@@ -26,12 +26,12 @@ from engine.config import Settings
 from engine.cross_border.orders import CONTRACT as ESCROW
 from engine.cross_border.orders import top_up_notice
 from engine.db import Database
-from engine.delivery.keeper import PaymentKeeper
 from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
 from engine.group_buy.campaign import CONTRACT as GROUP_BUY
 from engine.group_buy.catalogue import Catalogue, scheme_hash
 from engine.group_buy.order_book import Market
 from engine.instructions import Dispatcher
+from engine.payment_keeper import PaymentKeeper
 from engine.registry import SOURCES
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn

@@ -27,6 +27,7 @@ from engine.chain.source import ChainAggregate
 from engine.config import Settings
 from engine.cross_border.freight import FreightImport, order_record
 from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
+from engine.deliveries import new_secret
 from engine.delivery.checkout import Line
 from engine.delivery.declaration import Declaration
 from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
@@ -38,7 +39,7 @@ from engine.delivery.waybill import normalise as normalise_waybill
 from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
 from engine.group_buy.catalogue import Catalogue
 from engine.ids import canonical_json
-from engine.instructions import Notice, ProductionInstruction, new_secret
+from engine.instructions import Notice, ProductionInstruction
 from engine.liquor import LiquorListing, document_hash, facts_document, terms_document
 from engine.moved_topics import register_moved_topics
 from engine.settlement.escrow import CONTRACT as SETTLEMENT_CONTRACT

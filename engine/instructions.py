@@ -16,42 +16,16 @@ top-up by a deadline), one per subject, signed and retried like an instruction.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import secrets
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from engine.deliveries import Delivery, deliver, delivered_attempt, failed_attempt
 from engine.ids import derive
 
 log = logging.getLogger("orderchain.instructions")
-BACKOFF_FIRST = 2.0  # seconds before the first retry; doubled each time
-BACKOFF_MAX = 3600.0  # the longest wait between attempts
-TIMEOUT = 5.0  # seconds a receiver has to answer
-SECRET_BYTES = 32
-
-
-def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(SECRET_BYTES)
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The ``X-Signature`` header of a body: HMAC-SHA256 under the secret, hex."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_valid(secret: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(signature(secret, body), header or "")
-
-
-def backoff(attempts: int) -> float:
-    """Seconds to wait after ``attempts`` failed attempts."""
-    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
 
 
 def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) -> dict:
@@ -71,46 +45,6 @@ def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) 
         "triggered_tx": triggered.get("tx_hash"),
         "triggered_at": triggered.get("timestamp"),
     }
-
-
-class Delivery:
-    """What an instruction and a notice share: a signed body for a URL, and its delivery record."""
-
-    if TYPE_CHECKING:  # the aggregate's id, and the event methods each subclass makes with @event
-        id: UUID
-        attempted: Callable[..., None]
-        delivered: Callable[..., None]
-
-    def _to_deliver(self, url: str, body: dict, created_at: float) -> None:
-        self.url = url
-        self.body = body
-        self.attempts = 0
-        self.next_at = created_at
-        self.delivered_at: float | None = None
-        self.last_error: str | None = None
-
-    @property
-    def instruction_id(self) -> str:
-        return str(self.id)
-
-    def payload(self) -> bytes:
-        return json.dumps(self.body, sort_keys=True, separators=(",", ":")).encode()
-
-    @property
-    def state(self) -> str:
-        return "delivered" if self.delivered_at is not None else ("retrying" if self.attempts else "pending")
-
-
-def _attempted(self, at: float, error: str):
-    self.attempts += 1
-    self.last_error = error
-    self.next_at = at + backoff(self.attempts)
-
-
-def _delivered(self, at: float, status: int):
-    self.attempts += 1
-    self.delivered_at = at
-    self.last_error = None
 
 
 class ProductionInstruction(Delivery, Aggregate):
@@ -136,8 +70,8 @@ class ProductionInstruction(Delivery, Aggregate):
     def subject(self) -> str:
         return f"production instruction of campaign {self.campaign_id}"
 
-    attempted = event("Attempted")(_attempted)
-    delivered = event("Delivered")(_delivered)
+    attempted = event("Attempted")(failed_attempt)
+    delivered = event("Delivered")(delivered_attempt)
 
 
 class Notice(Delivery, Aggregate):
@@ -159,30 +93,8 @@ class Notice(Delivery, Aggregate):
         self.store_id = store_id
         self._to_deliver(url, body, created_at)
 
-    attempted = event("Attempted")(_attempted)
-    delivered = event("Delivered")(_delivered)
-
-
-def deliver(instruction: Delivery, secret: str, post, now: float) -> bool:
-    """One attempt: POSTs the signed body with ``post(url, content, headers)`` (an httpx-like
-    call returning a response with ``status_code``); records the outcome on the aggregate."""
-    body = instruction.payload()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Signature": signature(secret, body),
-        "X-Instruction-Id": instruction.instruction_id,
-        "User-Agent": "orderchain-webhooks",
-    }
-    try:
-        response = post(instruction.url, content=body, headers=headers, timeout=TIMEOUT)
-    except Exception as exc:  # refused, timed out, DNS: all retried
-        instruction.attempted(at=now, error=f"{type(exc).__name__}: {exc}"[:300])
-        return False
-    if 200 <= response.status_code < 300:
-        instruction.delivered(at=now, status=response.status_code)
-        return True
-    instruction.attempted(at=now, error=f"HTTP {response.status_code}")
-    return False
+    attempted = event("Attempted")(failed_attempt)
+    delivered = event("Delivered")(delivered_attempt)
 
 
 class Dispatcher:

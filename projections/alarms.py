@@ -79,7 +79,7 @@ class AlarmsView(View):
 
     def changes(self, store_id: str | None, after: int, limit: int) -> list[tuple[int, dict]]:
         """Alarms changed after position ``after``, oldest change first, each in its latest state."""
-        where, params = "seq > ?", [after]
+        where, params = "seq > ?", list[object]([after])
         if store_id is not None:
             where += " AND store_id = ?"
             params.append(store_id)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.deliveries import backoff
 from engine.delivery.mandate import PaymentMandate
 from engine.delivery.notices import BuyerNotice, wanted_subjects
 from engine.delivery.order import Alarm, CheckoutOrder, shipment_ref
 from engine.delivery.recommend import MIN_TOGETHER, recommend
-from engine.instructions import backoff
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
 from .view import chunks, dumps

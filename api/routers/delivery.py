@@ -6,8 +6,6 @@ an alarm for any error) and the operator's alarms.
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import time
 from decimal import Decimal
@@ -15,7 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from eth_utils import keccak, to_checksum_address
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 
 from api.deps import account_session, following, require_admin, service, store_for_key
 from api.models.delivery import (
@@ -28,9 +26,6 @@ from api.models.delivery import (
     DeclarationOut,
     ItemIn,
     MandateSignatureIn,
-    NoticeOut,
-    PurchaseOut,
-    RecommendationOut,
     ResolveAlarmIn,
     StockIn,
     StockOut,
@@ -51,9 +46,7 @@ from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
 from engine.delivery.mandate import mandate_id, typed_data
 from engine.delivery.order import Alarm, CheckoutOrder, reason_hash
 from engine.ids import canonical_json
-from engine.settlement.store_order import order_number_from_bytes32
 from engine.settlement.stores import Store
-from projections.purchases import delivery_records
 
 router = APIRouter(tags=["pay after delivery"], responses=responses(*COMMON))
 payments = APIRouter(prefix="/checkout", tags=["pay after delivery"], responses=responses(*COMMON))
@@ -446,152 +439,3 @@ def store_alarms(
     state: AlarmState = None, store: Store = Depends(store_for_key), svc: Service = Depends(service)
 ) -> list[dict]:
     return [_listed(a) for a in svc.alarms.alarms(store_id=store.store_id, state=state)]
-
-
-# -- the buyer's notices, and the operator's dead letters
-
-
-NoticeState = Annotated[str | None, Query(pattern=r"^(pending|retrying|delivered|dead)$")]
-
-
-@router.get(
-    "/accounts/me/notices",
-    response_model=list[NoticeOut],
-    responses=responses(401),
-    summary="The notices sent to the signed-in buyer about orders paid after delivery, newest first",
-)
-def my_notices(session: dict = Depends(account_session), svc: Service = Depends(service)) -> list[dict]:
-    return [n for n in svc.payments.notices(login=session["login"]) if n["channel"] == "sms"]
-
-
-@router.get(
-    "/operator/notices",
-    response_model=list[NoticeOut],
-    responses=responses(401, 403),
-    dependencies=[Depends(require_admin)],
-    summary="Buyers' notices by state (state=dead: the dead letters to replay), newest first (operator only)",
-)
-def operator_notices(state: NoticeState = None, svc: Service = Depends(service)) -> list[dict]:
-    return svc.payments.notices(state=state)
-
-
-@router.post(
-    "/operator/notices/{notice_id}/replay",
-    response_model=NoticeOut,
-    responses=responses(401, 403, 404, 409),
-    dependencies=[Depends(require_admin)],
-    summary="Replay a dead letter: it is sent again, under the same idempotency key (operator only)",
-)
-def replay_notice(notice_id: UuidPath, svc: Service = Depends(service)) -> dict:
-    found = svc.app.replay_notice(UUID(notice_id), time.time())
-    return {
-        "notice_id": notice_id,
-        "subject": found.subject,
-        "channel": found.channel,
-        "kind": found.kind,
-        "login": found.login,
-        "checkout_id": found.checkout_id,
-        "store_id": found.store_id,
-        "state": found.state,
-        "attempts": found.attempts,
-        "last_error": found.last_error,
-        "created_at": None,
-        "delivered_at": found.delivered_at,
-        "text": found.body.get("text", ""),
-    }
-
-
-# -- recommendations
-
-
-@router.get(
-    "/accounts/me/recommendations",
-    response_model=list[RecommendationOut],
-    responses=responses(401),
-    summary="Items for the signed-in buyer from everyone's purchase habits (bought together, ranked by lift), "
-    "else the best sellers, each with its reason",
-)
-def recommendations(
-    store_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = None,
-    limit: Annotated[int, Query(ge=1, le=50)] = 5,
-    session: dict = Depends(account_session),
-    svc: Service = Depends(service),
-) -> list[dict]:
-    out = svc.payments.recommendations(session["login"], store_id, limit)
-    return [dict(r, lift=None if r["lift"] is None else str(r["lift"])) for r in out]
-
-
-# -- purchase records
-
-PURCHASE_COLUMNS = (
-    "at",
-    "capability",
-    "reference",
-    "seller",
-    "store_id",
-    "item",
-    "quantity",
-    "unit_price",
-    "amount",
-    "token",
-    "status",
-    "tx_hash",
-)
-
-
-def purchase_records(svc: Service, account) -> list[dict]:
-    """Every purchase of the account's wallet, across the capabilities, oldest first, with the
-    seller's store id and the item's name where the engine knows them."""
-    records = svc.purchases.purchases([account.wallet] if account.wallet else [])
-    records += delivery_records(svc.payments.of_login(account.login), account.wallet or "")
-    stores: dict[str, str | None] = {}
-    for record in records:
-        if record["capability"] == "liquor":
-            plan = svc.liquor.plan(int(record["item"].split()[1])) or {}
-            record.update(seller=plan.get("producer", ""), token=plan.get("token"))
-        elif record["capability"] == "settlement":
-            record["item"] = order_number_from_bytes32(record["item"]) or record["item"]
-        elif record["capability"] == "group_buy":
-            record["item"] = svc.scheme_name({"enterprise": record["seller"], "scheme_hash": record["item"]})
-        if record["capability"] == "pay_after_delivery":
-            record["store_id"] = record["seller"]
-            record["seller"] = svc.app.get_store(record["seller"]).address
-        else:
-            seller = record["seller"]
-            if seller not in stores:
-                store = svc.app.store_of_address(seller) if seller else None
-                stores[seller] = store.store_id if store else None
-            record["store_id"] = stores[seller]
-        for money in ("unit_price", "amount"):
-            record[money] = str(record[money])
-    return sorted(records, key=lambda r: (r["at"] is None, r["at"] or 0, r["capability"], r["reference"]))
-
-
-@router.get(
-    "/accounts/me/purchases",
-    response_model=list[PurchaseOut],
-    responses={
-        **responses(401),
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The records (JSON or CSV)"},
-    },
-    summary="The signed-in buyer's purchases across every capability: unit price, store, date and transaction "
-    "(format=csv for a spreadsheet)",
-)
-def purchases(
-    format: Annotated[str, Query(pattern=r"^(json|csv)$")] = "json",
-    session: dict = Depends(account_session),
-    svc: Service = Depends(following),
-):
-    records = purchase_records(svc, svc.app.get_account(session["login"]))
-    if format == "json":
-        return records
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=PURCHASE_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(record)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="purchases.csv"'},
-    )

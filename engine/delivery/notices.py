@@ -3,7 +3,7 @@ collected (amount, store, transaction), collection failed, and each alarm on the
 
 Each notice goes out once per channel: by SMS to the buyer's verified phone (the gateway of
 :mod:`engine.accounts.sms`), and to the store's webhook when it has one (signed like every
-webhook, :func:`engine.instructions.signature`), so the store's own system can pass it on.
+webhook, :func:`engine.deliveries.signature`), so the store's own system can pass it on.
 A :class:`BuyerNotice` aggregate per notice and channel (its id derives from both, so it is
 never made twice) records every attempt; the id is the message's idempotency key, the same on
 every retry, so a gateway that took it once sends nothing twice. Failures are retried with
@@ -18,8 +18,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from engine.deliveries import Delivery, backoff
 from engine.ids import derive
-from engine.instructions import Delivery, backoff
 
 CHANNELS = ("sms", "webhook")
 KINDS = ("shipped", "verified", "collected", "defaulted", "alarm")

@@ -213,7 +213,7 @@ def purchase_records(key: str, state: dict) -> list[Purchase]:
     for backer, held in sorted(state["backers"].items()):
         if not held["quantity"]:
             continue
-        first = next((p for p in state["pledges"] if p["backer"] == backer), {})
+        first: dict = next((p for p in state["pledges"] if p["backer"] == backer), {})
         out.append(
             Purchase(
                 buyer=backer,

@@ -13,7 +13,7 @@ from api.client import answer
 from api.client.holder import ApiError, sign_transaction
 from engine.cross_border.freight import parse_csv
 from engine.cross_border.orders import rate_document, sign_rate
-from engine.instructions import signature_valid
+from engine.deliveries import signature_valid
 
 from .conftest import Wallet, dev_account, register
 from .test_freight import HEADER, REQUEST, ROWS

@@ -290,7 +290,7 @@ def test_success_sends_one_signed_production_instruction_retried_across_a_restar
     chain, service, client, tmp_path
 ):
     from api.service import Service
-    from engine.instructions import signature_valid
+    from engine.deliveries import signature_valid
 
     from .conftest import make_settings
 

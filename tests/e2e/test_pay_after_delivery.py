@@ -14,8 +14,8 @@ from eth_account.messages import encode_typed_data
 
 from api.client import answer, sign_transaction
 from engine.accounts.sms import Outbox
+from engine.deliveries import signature_valid
 from engine.evidence import merkle
-from engine.instructions import signature_valid
 from tests.e2e.accounts import account_for, attest_account
 from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, register
 from tests.e2e.test_group_buy_flow import Receiver

@@ -35,10 +35,10 @@ from eventsourcing.persistence import IntegrityError
 from engine.accounts.sms import SmsMessage
 from engine.chain.rpc import Rpc, RpcError
 from engine.chain.transactions import Reverted, Transactions
+from engine.deliveries import deliver
 from engine.delivery.mandate import CONTRACT, as_tuple
 from engine.delivery.notices import BuyerNotice, text, wanted_subjects
 from engine.delivery.order import category_hash, reason_hash, waybill_hash
-from engine.instructions import deliver
 
 log = logging.getLogger("orderchain.payments")
 IN_FLIGHT = 60.0  # seconds a sent transaction is left to show up in the views before it may be sent again
@@ -112,6 +112,7 @@ class PaymentKeeper:
     def chain_round(self, now: int) -> list[str]:
         """Steps 1 to 3: the transactions sent."""
         sent = []
+        args: tuple
         if self.is_verifier:
             for row in self.payments.to_raise():
                 alarm = row["alarm_open"]
@@ -164,7 +165,7 @@ class PaymentKeeper:
 
     def notify(self) -> list:
         """Step 5a: makes the notices due; returns their ids."""
-        made = []
+        made: list = []
         for row in self.payments.notices_due():
             account = self.app.get_account(row["login"])
             store = self.app.get_store(row["store_id"])
