@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from uuid import UUID
 
 from eth_account import Account
 from eventsourcing.persistence import IntegrityError
@@ -212,7 +213,7 @@ class PaymentKeeper:
         """Step 5b: sends every notice due, the new ones first; returns how many went out."""
         now = self.clock()
         delivered = 0
-        for notice_id in dict.fromkeys([*made, *self.payments.notices_to_send(now)]):
+        for notice_id in dict.fromkeys([*made, *(UUID(i) for i in self.payments.notices_to_send(now))]):
             notice = self.app.repository.get(notice_id)
             if notice.state in ("delivered", "dead") or notice.next_at > now:
                 continue

@@ -345,7 +345,7 @@ class PaymentsView(ChainRowsView):
                 row["data"]["mandate_steps"] = state["steps"]
                 row.update(
                     chain_status=None if shipment is None else shipment["status"],
-                    mandate_status=state["status"],
+                    mandate_status=state["status"] if logs else None,  # None: nothing on chain (any more)
                     chain_alarmed=int(bool(state["alarmed"])),
                     open_alarms=state["open_alarms"],
                     seq=max(row["seq"], seq),

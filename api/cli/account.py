@@ -18,7 +18,7 @@ import typer
 
 from api.cli import wallet
 from api.cli.wallet import API, KEYSTORE, _fail, _run
-from api.client import Holder, answer
+from api.client import Holder, answer, sign_transaction
 from api.client.group_buy import sign_in_message
 from api.client.holder import signature_of
 
@@ -275,6 +275,30 @@ def sign_mandates(
         typer.echo(f"approving OfflinePayment to collect at most {total} base units of {token} in all")
         holder = Holder(wallet.http_client(api), account, wait=30)
         wallet._send(holder, "/checkout/approve", {"owner": account.address, "token": token, "amount": str(total)}, yes)
+
+
+@app.command("revoke-mandate")
+def revoke_mandate(
+    checkout_id: str = typer.Option(..., "--checkout", help="The checkout order."),
+    store_id: str = typer.Option(..., "--store", help="The store whose mandate to revoke."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Sign without asking."),
+    keystore: Path = KEYSTORE,
+    api: str = API,
+    session: Path = SESSION,
+) -> None:
+    """Revoke a store's mandate of a checkout before its first verification (a transaction
+    signed here with the keystore's wallet: nothing can be collected under it after)."""
+    client = _authorised(api, session)
+    built = _run(lambda: answer(client.post(f"/checkout/{checkout_id}/revoke", json={"store_id": store_id})))
+    account = wallet._load(keystore)
+    tx = built["transaction"]
+    if tx["from"].lower() != account.address.lower():
+        _fail(f"the mandate is {tx['from']}'s to revoke; the keystore holds {account.address}")
+    typer.echo(f"revoke the mandate of {store_id} for checkout {checkout_id} from {account.address}")
+    if not yes and not typer.confirm("sign and send?", default=True):
+        _fail("nothing signed")
+    holder = Holder(wallet.http_client(api), account, wait=30)
+    wallet._report(_run(lambda: holder.relay(sign_transaction(account, tx))))
 
 
 @app.command()

@@ -111,6 +111,10 @@ class MandateSignatureIn(Strict):
     signature: Signature
 
 
+class RevokeMandateIn(Strict):
+    store_id: Id
+
+
 class DeclarationIn(Strict):
     courier_id: Id
     waybill: Annotated[str, StringConstraints(min_length=1, max_length=60)]

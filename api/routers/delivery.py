@@ -16,6 +16,7 @@ from eth_utils import keccak, to_checksum_address
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 
 from api.deps import account_session, following, require_admin, service, store_for_key
+from api.models.common import Unsigned
 from api.models.delivery import (
     AlarmOut,
     CheckoutIn,
@@ -27,6 +28,7 @@ from api.models.delivery import (
     ItemIn,
     MandateSignatureIn,
     ResolveAlarmIn,
+    RevokeMandateIn,
     StockIn,
     StockOut,
     WarehouseIn,
@@ -43,7 +45,7 @@ from engine.delivery.checkout import Line
 from engine.delivery.couriers import Courier
 from engine.delivery.declaration import Declaration
 from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
-from engine.delivery.mandate import mandate_id, typed_data
+from engine.delivery.mandate import as_tuple, mandate_id, typed_data
 from engine.delivery.order import Alarm, CheckoutOrder, reason_hash
 from engine.ids import canonical_json
 from engine.settlement.stores import Store
@@ -298,6 +300,28 @@ def sign_mandate(
     mid = mandate_id(svc.chain_id, contract, shipment["offered"])
     order = svc.app.sign_checkout_mandate(checkout_id, body.store_id, mid, shipment["offered"], body.signature)
     return _checkout_out(svc, order)
+
+
+@router.post(
+    "/checkout/{checkout_id}/revoke",
+    response_model=Unsigned,
+    responses=responses(401, 404, 422),
+    summary="The unsigned revoke of one store's mandate, for the buyer's wallet (only before its first "
+    "verification: the contract refuses it after)",
+)
+def revoke_mandate(
+    checkout_id: IdPath,
+    body: RevokeMandateIn,
+    session: dict = Depends(account_session),
+    svc: Service = Depends(following),
+) -> Unsigned:
+    order = _own(svc, session, checkout_id)
+    shipment = order.shipments.get(body.store_id)
+    if shipment is None or "mandate" not in shipment:
+        raise HTTPException(404, f"no signed mandate for {body.store_id!r} in checkout {checkout_id!r}")
+    return Unsigned(
+        transaction=svc.transactions.call(OFFLINE_PAYMENT, "revoke", (as_tuple(shipment["mandate"]),), order.wallet)
+    )
 
 
 # -- the store ships

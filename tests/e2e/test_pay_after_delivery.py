@@ -9,6 +9,7 @@ as a default with its alarm; and a reorganisation that takes a collection back."
 from __future__ import annotations
 
 import json
+import time
 
 from eth_account.messages import encode_typed_data
 
@@ -449,3 +450,72 @@ def test_alarms_stream_to_the_operator_and_the_store_and_reach_its_webhook(clien
     assert [(e["data"]["alarm_id"], e["data"]["state"]) for e in resumed if "id" in e] == [(alarm, "acknowledged")]
     other = register(client, "other-shop", dev_account(5).address)
     assert served.get("/stores/other-shop/alarms", headers=other).json() == []
+
+
+def test_the_buyer_revokes_a_mandate_before_its_first_verification_only(client, service, chain, tmp_path):
+    buyer, headers, store_headers, _, _ = bought(client, service, tmp_path)
+    built = answer(client.post("/checkout/c-9/revoke", json={"store_id": "corner-shop"}, headers=headers))
+    assert built["transaction"]["from"].lower() == buyer.address.lower()
+    answer(client.post("/tx", json={"raw": sign_transaction(buyer.account, built["transaction"]), "wait": 10}))
+    service.step()
+    assert payment(client, headers, "c-9")["mandate_status"] == "revoked"
+    answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
+    assert keep(service, 2) == []  # verified off chain, but the mandate is dead: nothing is recorded or collected
+    again = client.post("/checkout/c-9/revoke", json={"store_id": "corner-shop"}, headers=headers)
+    assert again.status_code == 422 and again.json()["revert"]["error"] == "MandateNotOpen"
+
+
+def test_a_reorganisation_takes_a_verification_back_and_the_keeper_records_it_again(client, service, chain, tmp_path):
+    _, _, rpc = chain
+    _, headers, store_headers, _, _ = bought(client, service, tmp_path)
+    answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
+    service.step()
+    snapshot = rpc.call("evm_snapshot")
+    [first] = service.payment_keeper.run_once()
+    service.step()
+    assert payment(client, headers, "c-9")["verified_tx"] == first
+    rpc.call("evm_revert", snapshot)
+    rpc.call("anvil_mine", "0x3")
+    service.step()
+    assert payment(client, headers, "c-9") is None  # the verification left with its block
+    service.payment_keeper.in_flight.clear()  # what a restarted keeper knows; else it waits out IN_FLIGHT
+    [again] = keep(service)
+    assert again and payment(client, headers, "c-9")["status"] == "verified"
+    live = service.payments.snapshot()
+    service.payments.rebuild()
+    assert service.payments.snapshot() == live
+
+
+def test_a_notice_the_gateway_never_takes_is_a_dead_letter_the_operator_replays(
+    client, service, chain, tmp_path, gateway
+):
+    from engine.accounts.sms import HttpGateway
+    from tests.gateway import SECRET
+
+    url, seen, plan = gateway
+    _, headers, store_headers, _, _ = bought(client, service, tmp_path)
+    now = [time.time()]
+    service.payment_keeper.sms = HttpGateway(url, SECRET, retries=0)
+    service.payment_keeper.clock = lambda: now[0]
+    plan.extend([503] * 40)  # the gateway is down
+    answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
+    for _ in range(10):  # each round a day later: every back-off has passed
+        keep(service)
+        now[0] += 86_400
+    dead = answer(client.get("/operator/notices", params={"state": "dead"}, headers=ADMIN_HEADERS))
+    assert {n["kind"] for n in dead} == {"shipped", "verified", "collected"}
+    assert all(n["attempts"] == 8 and n["last_error"] == "HTTP 503" and n["channel"] == "sms" for n in dead)
+    shipped = next(n for n in dead if n["kind"] == "shipped")
+    keys = [h["webhook-id"] for h, body in seen if b"was shipped" in body]
+    assert len(keys) == 8 and set(keys) == {shipped["notice_id"]}  # one idempotency key for every attempt
+    assert client.post(f"/operator/notices/{shipped['notice_id']}/replay").status_code == 401
+
+    plan.clear()  # the gateway is back
+    replayed = answer(client.post(f"/operator/notices/{shipped['notice_id']}/replay", headers=ADMIN_HEADERS))
+    assert replayed["state"] == "pending"
+    again = client.post(f"/operator/notices/{shipped['notice_id']}/replay", headers=ADMIN_HEADERS)
+    assert again.status_code == 409  # only a dead letter is replayed
+    keep(service)
+    mine = {n["kind"]: n["state"] for n in answer(client.get("/accounts/me/notices", headers=headers))}
+    assert mine == {"shipped": "delivered", "verified": "dead", "collected": "dead"}
+    assert [h["webhook-id"] for h, body in seen if b"was shipped" in body][-1] == shipped["notice_id"]
