@@ -128,6 +128,16 @@ def _anchoring(svc: Service, record: dict) -> dict | None:
     }
 
 
+def _verified(svc: Service, leaf: str, anchoring: dict | None) -> bool:
+    """Whether ``EvidenceAnchor`` itself verifies the leaf's proof into the batch it names."""
+    if anchoring is None:
+        return False
+    batch_id, _ = svc.transactions.view(
+        ANCHOR, "verify", bytes.fromhex(leaf[2:]), [bytes.fromhex(p[2:]) for p in anchoring["proof"]]
+    )
+    return batch_id == anchoring["batch_id"]
+
+
 def _out(svc: Service, record: dict) -> dict:
     return {
         "bundle_hash": record["bundle_hash"],
@@ -221,12 +231,8 @@ def verify(body: VerifyIn, svc: Service = Depends(service)) -> dict:
     seal = body.seal or (record or {}).get("seal")
     signer = evidence.seal_signer(report["hash"], seal) if seal and report["hash"] else None
     is_witness = bool(signer) and bool(svc.transactions.view(ANCHOR, "witnesses", signer)[0])
-    anchoring, anchored = (_anchoring(svc, record) if record else None), False
-    if anchoring is not None:  # the chain itself says so, by the proof
-        batch_id, _ = svc.transactions.view(
-            ANCHOR, "verify", bytes.fromhex(report["hash"][2:]), [bytes.fromhex(p[2:]) for p in anchoring["proof"]]
-        )
-        anchored = batch_id == anchoring["batch_id"]
+    anchoring = _anchoring(svc, record) if record else None
+    anchored = _verified(svc, report["hash"], anchoring)
     return {
         "intact": record is not None,
         "bundle_hash": report["hash"],
@@ -251,12 +257,7 @@ def feedback_proof(document_hash: Hash32Path, svc: Service = Depends(service)) -
     if record is None or record["bundle"].get("kind") != "feedback":
         raise HTTPException(404, f"no feedback {document_hash}")
     anchoring = _anchoring(svc, record)
-    anchored = False
-    if anchoring is not None:
-        batch_id, _ = svc.transactions.view(
-            ANCHOR, "verify", bytes.fromhex(document_hash[2:]), [bytes.fromhex(p[2:]) for p in anchoring["proof"]]
-        )
-        anchored = batch_id == anchoring["batch_id"]
+    anchored = _verified(svc, document_hash, anchoring)
     return {
         "document_hash": document_hash.lower(),
         "document": record["bundle"],

@@ -242,6 +242,9 @@ def test_the_buyer_signs_the_mandates_from_the_command_line(cli, client, service
     assert any(",settlement," in r for r in rows)
     assert any(",pay_after_delivery," in r and ",tea," in r and collected["collected_tx"] in r for r in rows)
     assert "[delivered]" in cli("account", "notices")
+    assert "nothing to recommend yet" in cli("account", "recommendations")  # the only buyer: nothing bought beside
+    refused = cli("account", "revoke-mandate", "--checkout", "c-3", "--store", "corner-shop", "-y", ok=False)
+    assert "MandateInUse" in refused  # verified: too late to revoke
 
 
 def bought(client, service, tmp_path, checkout_id="c-9", quantity=2, approve=True):
