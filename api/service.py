@@ -46,7 +46,6 @@ from projections.identity import IdentityView
 from projections.instructions import InstructionsView
 from projections.liquor import LiquorView
 from projections.payments import PaymentsView
-from projections.purchases import PurchasesView
 from projections.rates import RatesView
 from projections.reputation import ReputationView
 from projections.runner import Projector
@@ -92,7 +91,6 @@ class Service:
         self.reputation = self.projector.view(ReputationView)
         self.alarms = self.projector.view(AlarmsView)
         self.payments = self.projector.view(PaymentsView)
-        self.purchases = self.projector.view(PurchasesView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)

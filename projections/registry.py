@@ -13,7 +13,6 @@ from .identity import IdentityView
 from .instructions import InstructionsView
 from .liquor import LiquorView
 from .payments import PaymentsView
-from .purchases import PurchasesView
 from .rates import RatesView
 from .reputation import ReputationView
 from .store_orders import StoreOrdersView
@@ -34,5 +33,4 @@ VIEWS: tuple[type[View], ...] = (
     ReputationView,
     AlarmsView,
     PaymentsView,
-    PurchasesView,
 )

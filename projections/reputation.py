@@ -1,4 +1,5 @@
-"""The reputation view: every party's signals from every capability, as explainable counters.
+"""The reputation view: every party's signals from every capability, as explainable counters,
+and every buyer's purchase records (one fold of each aggregate serves both).
 
 For each settlement, case, campaign and cross-border order the view folds its canonical logs
 and asks its domain which counters the outcome adds to for which address
@@ -7,10 +8,16 @@ one for the store. A changed aggregate's signals are written again whole, so a r
 that retracts a log takes its signal with it. :meth:`ReputationView.reputation` adds an
 address's signals up: raw counts, each counter for, against or counted only, all time and in
 the last 365 days, and the score of the window (:mod:`engine.accounts.reputation`).
+
+The same fold is asked for the buyers' ``purchase_records`` (:mod:`engine.purchases`): a
+settlement's order, a liquor purchase, a campaign's pledges, a cross-border order, written
+again whole when the aggregate changes (:meth:`ReputationView.purchases`). Purchases paid
+after verified delivery come from the payments view, which holds their lines.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine import liquor
@@ -23,14 +30,26 @@ from engine.group_buy import campaign as group_buy
 from engine.settlement import escrow as settlement
 
 from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .view import dumps
 
-# Each aggregate the view reads: its kind, what folds its logs, what its outcome signals.
+
+def _none(*_args) -> list:
+    return []
+
+
+# Each aggregate the view reads: its kind, what folds its logs, what its outcome signals, what
+# it records as a buyer's purchase.
 DOMAINS = {
-    settlement.Settlement.kind: (settlement.Settlement, settlement.reputation_signals),
-    liquor.LiquorCase.kind: (liquor.LiquorCase, liquor.reputation_signals),
-    group_buy.Campaign.kind: (group_buy.Campaign, group_buy.reputation_signals),
-    cross_border.CrossBorderOrder.kind: (cross_border.CrossBorderOrder, cross_border.reputation_signals),
-    offline_payment.PaymentMandate.kind: (offline_payment.PaymentMandate, offline_payment.reputation_signals),
+    settlement.Settlement.kind: (settlement.Settlement, settlement.reputation_signals, settlement.purchase_records),
+    liquor.LiquorCase.kind: (liquor.LiquorCase, liquor.reputation_signals, _none),
+    liquor.LiquorPurchase.kind: (liquor.LiquorPurchase, _none, liquor.purchase_records),
+    group_buy.Campaign.kind: (group_buy.Campaign, group_buy.reputation_signals, group_buy.purchase_records),
+    cross_border.CrossBorderOrder.kind: (
+        cross_border.CrossBorderOrder,
+        cross_border.reputation_signals,
+        cross_border.purchase_records,
+    ),
+    offline_payment.PaymentMandate.kind: (offline_payment.PaymentMandate, offline_payment.reputation_signals, _none),
 }
 # Every counter and what it means, for the API to explain.
 COUNTERS: dict[str, str] = {
@@ -47,8 +66,8 @@ class ReputationView(ChainRowsView):
     """Signals per address (see the module docstring)."""
 
     name = "reputation"
-    version = 2  # mandates of paying after delivery too
-    aggregates = tuple(aggregate for aggregate, _ in DOMAINS.values())
+    version = 3  # purchase records too
+    aggregates = tuple(aggregate for aggregate, _, _ in DOMAINS.values())
     logs_table = "view_reputation_logs"
     schema = (
         logs_schema("view_reputation_logs"),
@@ -56,14 +75,32 @@ class ReputationView(ChainRowsView):
             source TEXT NOT NULL, n INTEGER NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
             positive SMALLINT, at BIGINT, seq BIGINT NOT NULL, PRIMARY KEY (source, n))""",
         "CREATE INDEX IF NOT EXISTS view_reputation_by_address ON view_reputation_signals (address, at)",
+        """CREATE TABLE IF NOT EXISTS view_purchases (
+            source TEXT NOT NULL, n INTEGER NOT NULL, buyer TEXT NOT NULL, capability TEXT NOT NULL,
+            at BIGINT, seq BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (source, n))""",
+        "CREATE INDEX IF NOT EXISTS view_purchases_by_buyer ON view_purchases (buyer, at)",
     )
-    tables = ("view_reputation_logs", "view_reputation_signals")
+    tables = ("view_reputation_logs", "view_reputation_signals", "view_purchases")
     handles = (*chain_events(aggregates), Feedback.Given)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
+        sources, records = [], []
         for kind, key, logs, seq in changed:
-            aggregate, signals = DOMAINS[kind]
-            self._replace(f"{kind}:{key}", signals(aggregate.fold(logs)), seq)
+            aggregate, signals, purchases = DOMAINS[kind]
+            state = aggregate.fold(logs)
+            source = f"{kind}:{key}"
+            self._replace(source, signals(state), seq)
+            if purchases is not _none:
+                sources.append((source,))
+                records += [
+                    (source, n, p.buyer.lower(), p.capability, p.at, seq, dumps(p.row()))
+                    for n, p in enumerate(purchases(key, state))
+                ]
+        self.db.executemany("DELETE FROM view_purchases WHERE source = ?", sources)
+        self.db.executemany(
+            "INSERT INTO view_purchases (source, n, buyer, capability, at, seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
         for seq, event in batch.other:
             if isinstance(event, Feedback.Given):
                 signal = feedback_signal(event.store, event.rating, event.at)
@@ -116,3 +153,17 @@ class ReputationView(ChainRowsView):
             "score": score_counts(positive, negative),
             "window_seconds": WINDOW_SECONDS,
         }
+
+    def purchases(self, buyers: list[str]) -> list[dict]:
+        """The purchase records of the buyers' addresses, oldest first."""
+        wanted = sorted({b.lower() for b in buyers})
+        if not wanted:
+            return []
+        return [
+            json.loads(data)
+            for (data,) in self.db.fetchall(
+                f"SELECT data FROM view_purchases WHERE buyer IN ({','.join('?' * len(wanted))}) "
+                "ORDER BY at, source, n",
+                wanted,
+            )
+        ]

@@ -1515,7 +1515,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated measurements to run alone: latency_ms, poll, poll_one_process, sse_ms, "
+        help="comma-separated measurements to run alone: ingest, latency_ms, poll, poll_one_process, sse_ms, "
         "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas, "
         "waybill_checks_per_s, courier_choice_ms, recommendations_ms",
     )
@@ -1536,6 +1536,7 @@ def main() -> None:
         if args.only:  # a few measurements alone, for working on them (not the full document)
             chosen = {
                 "latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
+                "ingest": lambda: measure_ingestion(node, deployments, work, args.settlements),
                 "poll": lambda: measure_poll(
                     node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds, args.poll_workers
                 ),

@@ -118,7 +118,7 @@ PURCHASE_COLUMNS = (
 def purchase_records(svc: Service, account) -> list[dict]:
     """Every purchase of the account's wallet, across the capabilities, oldest first, with the
     seller's store id and the item's name where the engine knows them."""
-    records = svc.purchases.purchases([account.wallet] if account.wallet else [])
+    records = svc.reputation.purchases([account.wallet] if account.wallet else [])
     records += delivery_records(svc.payments.of_login(account.login), account.wallet or "")
     stores: dict[str, str | None] = {}
     for record in records:
