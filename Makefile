@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 SOLC_VERSION := 0.8.30
 SOLC := $(CURDIR)/$(VENV)/solcx/solc-v$(SOLC_VERSION)
+CHROMIUM := /usr/bin/chromium
 
 # py-solc-x (and so ape-solidity) look for compilers here instead of the home folder.
 export SOLCX_BINARY_PATH := $(CURDIR)/$(VENV)/solcx
@@ -23,6 +24,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
+
+# The browser tests drive Debian's chromium (Playwright never downloads a browser of its own).
+$(CHROMIUM):
+	@echo "== chromium for the browser tests (Debian's package)"
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive sh -c \
+		'apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null'
 
 node_modules/.installed: package.json package-lock.json
 	@echo "== node tools (anvil, solc-js, OpenZeppelin)"
@@ -64,7 +71,7 @@ lint: setup
 	@echo "== import direction (import-linter)"
 	$(BIN)/lint-imports --no-cache
 
-test: compile lint
+test: compile lint $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: compile

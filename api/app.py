@@ -11,6 +11,7 @@ from api import present, problems
 from api.models.settlement import StoreOrderOut
 from api.routes import include_routers
 from api.service import Service
+from api.web import pages
 from engine import metrics
 
 
@@ -113,6 +114,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.order_rows = present.RowCache(lambda row: order_out.dump_json(order_out.validate_python(row)))
     problems.install(app)
     include_routers(app)
+    app.include_router(pages.router)  # the dashboard (not part of the API's OpenAPI document)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(Timing)
     return app

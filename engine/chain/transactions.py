@@ -431,5 +431,6 @@ ERC20_ABI = [
     _fn("nonces", [("owner", "address")], ["uint256"]),
     _fn("balanceOf", [("owner", "address")], ["uint256"]),
     _fn("decimals", [], ["uint8"]),
+    _fn("symbol", [], ["string"]),
     _fn("eip712Domain", [], ["bytes1", "string", "string", "uint256", "address", "bytes32", "uint256[]"]),
 ]

@@ -1,0 +1,1 @@
+"""The web dashboard under ``/app``: server-rendered pages for stores, the operator and buyers."""

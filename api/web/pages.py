@@ -1,0 +1,260 @@
+"""The dashboard's pages, served by the API itself under ``/app`` (same process, same port).
+
+Signing in is the accounts' two factors: the login asks for a one-time code (SMS), then the
+password and the code open a cookie session (HttpOnly, SameSite=Strict); no key ever reaches
+a page. Every form carries its CSRF token (:mod:`api.web.csrf`). A store's staff see their
+store's pages only: another store's page, known or not, is the same 404 as an unknown page.
+The numbers on a page are the API's views, read the same way; money is shown in the token's
+units with its symbol, every digit kept (:mod:`api.web.money`). Live parts use the API's own
+streams (the orders' server-sent events) from the page's small script, which also reconnects
+with ``Last-Event-ID``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.deps import SESSION_COOKIE, service
+from api.present import encode_cursor
+from api.service import Service
+from api.web import csrf
+from api.web.money import in_units
+from engine.accounts.factors import SignInRefused
+from engine.application import NotFound
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+# The scripts the pages use, from the project's own npm packages (no CDN: works offline).
+VENDOR = {
+    "htmx.min.js": ROOT / "node_modules/htmx.org/dist/htmx.min.js",
+    "chart.umd.js": ROOT / "node_modules/chart.js/dist/chart.umd.js",
+}
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+
+def _session(request: Request, svc: Service) -> dict | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return svc.accounts.session(token) if token else None
+
+
+def signed_in(request: Request, svc: Service = Depends(service)) -> dict:
+    """The page's session; without one, the browser goes to the sign-in page."""
+    found = _session(request, svc)
+    if found is None:
+        raise HTTPException(303, headers={"Location": "/app/sign-in"})
+    return found
+
+
+def page(request: Request, name: str, session: dict | None, status: int = 200, **context: Any) -> Response:
+    """A page from its template, with the CSRF token its forms carry."""
+    token, new = csrf.token_of(request)
+    response = templates.TemplateResponse(
+        request, name, {"session": session, "csrf_token": token, **context}, status_code=status
+    )
+    if new:
+        csrf.keep(request, response, token)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def _token(svc: Service, token: str) -> tuple[int, str]:
+    """A token's decimals and symbol, asked of the token once per process."""
+    known = svc.__dict__.setdefault("_page_tokens", {})
+    if token not in known:
+        decimals = svc.transactions._token_call(token, "decimals")
+        symbol = svc.transactions._token_call(token, "symbol")
+        known[token] = (int(decimals[0]) if decimals else 0, str(symbol[0]) if symbol else token[:10])
+    return known[token]
+
+
+def money(svc: Service, token: str | None, amount: int | str | None) -> str:
+    if amount is None:
+        return "-"
+    if not token:
+        return f"{amount} base units"
+    decimals, symbol = _token(svc, token.lower())
+    return in_units(amount, decimals, symbol)
+
+
+def home_of(session: dict) -> str:
+    if session["role"] == "store_staff":
+        return f"/app/stores/{session['store_id']}"
+    if session["role"] == "operator":
+        return "/app/operator"
+    return "/app/me"
+
+
+# -- signing in
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, svc: Service = Depends(service)) -> Response:
+    found = _session(request, svc)
+    return RedirectResponse(home_of(found) if found else "/app/sign-in", 303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, login: str = "", sent: bool = False) -> Response:
+    return page(request, "sign_in.html", None, login=login, sent=sent, error=None)
+
+
+@router.post("/sign-in/code", response_class=HTMLResponse)
+async def ask_code(request: Request, svc: Service = Depends(service)) -> Response:
+    form = await csrf.check(request)
+    login = str(form.get("login", "")).strip()[:120]
+    svc.accounts.send_sign_in_code(login)
+    return page(request, "sign_in.html", None, login=login, sent=True, error=None)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request, svc: Service = Depends(service)) -> Response:
+    form = await csrf.check(request)
+    login = str(form.get("login", "")).strip()[:120]
+    try:
+        opened = svc.accounts.sign_in(login, str(form.get("password", "")), str(form.get("code", "")), "cookie")
+    except SignInRefused as exc:
+        return page(request, "sign_in.html", None, login=login, sent=True, error=str(exc))
+    response = RedirectResponse(home_of(svc.accounts.session(opened["token"]) or {"role": ""}), 303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened["token"],
+        max_age=opened["expires_at"] - int(time.time()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, session: dict = Depends(signed_in), svc: Service = Depends(service)) -> Response:
+    await csrf.check(request)
+    svc.accounts.sign_out(request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/app/sign-in", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# -- a store's pages
+
+
+def own_store(store_id: str, session: dict = Depends(signed_in), svc: Service = Depends(service)):
+    """The store a staff session works for; any other id is the same 404 as an unknown page."""
+    if session["role"] != "store_staff" or session["store_id"] != store_id:
+        raise HTTPException(404, "no such page")
+    return svc.app.get_store(store_id)
+
+
+def order_row(svc: Service, data: dict) -> dict:
+    return {
+        "number": data["order_number"],
+        "status": data["status"],
+        "amount": money(svc, data.get("token"), data.get("amount")),
+        "settlement": data.get("settlement_status") or "-",
+    }
+
+
+@router.get("/stores/{store_id}", response_class=HTMLResponse)
+def store_orders(
+    request: Request, store=Depends(own_store), session: dict = Depends(signed_in), svc: Service = Depends(service)
+) -> Response:
+    rows = svc.view.orders_raw(store.store_id, limit=1000)
+    orders = [order_row(svc, json.loads(d)) for _, _, d in rows]
+    orders.reverse()  # newest change first
+    latest = rows[-1][0] if rows else 0
+    return page(
+        request,
+        "store_orders.html",
+        session,
+        store=store,
+        orders=orders,
+        cursor=encode_cursor(latest),
+        alarms=svc.alarms.alarms(store_id=store.store_id, limit=20),
+    )
+
+
+@router.get("/stores/{store_id}/orders/{number}/row", response_class=HTMLResponse)
+def store_order_row(
+    request: Request, number: str, store=Depends(own_store), svc: Service = Depends(service)
+) -> Response:
+    """One order's row as the page shows it (what the live script puts in the table)."""
+    found = svc.view.order(store.store_id, number)
+    if found is None:
+        raise HTTPException(404, "no such page")
+    return templates.TemplateResponse(request, "order_row.html", {"o": order_row(svc, found[1])})
+
+
+# -- the operator's pages
+
+
+def operator(session: dict = Depends(signed_in)) -> dict:
+    if session["role"] != "operator":
+        raise HTTPException(404, "no such page")
+    return session
+
+
+@router.get("/operator", response_class=HTMLResponse)
+def operator_home(request: Request, session: dict = Depends(operator), svc: Service = Depends(service)) -> Response:
+    return page(
+        request,
+        "operator.html",
+        session,
+        chain=svc.chain_view.chain(svc.chain_id) or {},
+        alarms=svc.alarms.alarms(limit=50),
+        dead=svc.payments.notices(state="dead"),
+    )
+
+
+@router.post("/operator/alarms/{alarm_id}/acknowledge")
+async def acknowledge(
+    request: Request, alarm_id: UUID, session: dict = Depends(operator), svc: Service = Depends(service)
+) -> Response:
+    await csrf.check(request)
+    try:
+        svc.app.change_alarm(alarm_id, lambda a: a.acknowledge(session["login"], time.time()))
+    except NotFound:
+        raise HTTPException(404, "no such alarm") from None
+    svc.project()
+    return RedirectResponse("/app/operator", 303)
+
+
+# -- the buyer's pages
+
+
+@router.get("/me", response_class=HTMLResponse)
+def buyer_home(request: Request, session: dict = Depends(signed_in), svc: Service = Depends(service)) -> Response:
+    from api.routers.buyers import purchase_records
+
+    account = svc.app.get_account(session["login"])
+    records = purchase_records(svc, account)
+    for r in records:
+        r["unit_price_shown"] = money(svc, r.get("token"), r["unit_price"])
+        r["amount_shown"] = money(svc, r.get("token"), r["amount"])
+    return page(
+        request,
+        "buyer.html",
+        session,
+        account=account,
+        purchases=list(reversed(records)),
+        recommendations=svc.payments.recommendations(account.login),
+    )
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    """The pages' own files and the vendored scripts (nothing from a CDN)."""
+    path = VENDOR.get(name) or (HERE / "static" / name)
+    if not path.is_file():
+        raise HTTPException(404, "no such file")
+    return FileResponse(path, headers={"cache-control": "public, max-age=3600"})

@@ -1,0 +1,126 @@
+"""The dashboard in a real browser (Debian's chromium, headless, driven by Playwright): a
+store's staff sign in with both factors, watch an order appear and get paid live as its
+transaction is mined on anvil; another store's page answers as an unknown page does; a form
+without its CSRF token is refused; the pages pass an accessibility check (axe-core) with no
+serious violations. Screenshots go to ``.build/screenshots``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.accounts import PASSWORD, last_code, new_account
+
+from .conftest import ADMIN_HEADERS, Wallet, create_order, dev_account
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / ".build" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context(base_url=str(served.base_url), viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    context.close()
+    assert errors == [], errors  # no errors in the browser's console
+
+
+def staff(served, tmp_path, store_id: str, address: str, phone: str = "+44 7911 123456") -> tuple[dict, str]:
+    """A store with its staff account (phone verified): the store key, the staff login."""
+    r = served.post("/stores", json={"store_id": store_id, "name": store_id.title(), "address": address},
+                    headers=ADMIN_HEADERS)  # fmt: skip
+    assert r.status_code == 201, r.text
+    key = {"Authorization": f"Bearer {r.json()['api_key']}"}
+    login = f"staff@{store_id}.example"
+    new_account(served, tmp_path, login, phone=phone, path=f"/stores/{store_id}/staff", headers=key)
+    return key, login
+
+
+def sign_in(tab, tmp_path, login: str) -> None:
+    tab.goto("/app")
+    tab.get_by_label("Login").fill(login)
+    tab.get_by_role("button", name="Send me a code").click()
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_label("One-time code").fill(last_code(tmp_path))
+    tab.get_by_role("button", name="Sign in").click()
+
+
+def accessible(tab) -> list[str]:
+    """The serious and critical violations axe-core finds on the page."""
+    tab.add_script_tag(path=str(AXE))
+    found = tab.evaluate("async () => (await axe.run()).violations")
+    return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
+
+
+def shot(tab, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_store_watches_its_orders_arrive_and_get_paid_live(page, served, service, chain, tmp_path):
+    token = service.manifest.contract("TestStablecoin").address
+    store = dev_account(2)
+    key, login = staff(served, tmp_path, "live-shop", store.address)
+    sign_in(page, tmp_path, login)
+    page.wait_for_url("**/app/stores/live-shop")
+    assert page.get_by_role("heading", name="Live-Shop").is_visible()
+    page.wait_for_function("document.getElementById('live').textContent === 'live'")
+
+    # A new order appears without a reload, then its payment, once mined and read, too.
+    order = create_order(served, "live-shop", key, "W-1", 12_500_000, token)
+    row = page.locator("#order-W-1")
+    row.wait_for(timeout=5_000)
+    assert "12.5 tUSD" in row.inner_text()
+    buyer = Wallet(served, dev_account(1))
+    pay = order["payment"]
+    terms = {"store": pay["store"], "order_number": "W-1", "buyer": buyer.address, "token": token}
+    buyer.send("/settlements/approve", {"owner": buyer.address, "token": token, "amount": "12500000"})
+    buyer.send("/settlements/open", {"key": terms, "amount": "12500000", "snapshot_hash": pay["snapshot_hash"]})
+    service.step()
+    page.wait_for_function("document.getElementById('order-W-1').textContent.includes('paid')", timeout=5_000)
+    assert accessible(page) == []
+    shot(page, "store-orders")
+
+    # Another store's page is the same answer as a page that does not exist.
+    staff(served, tmp_path, "other-shop", dev_account(5).address, phone="+44 7911 123459")
+    other = page.request.get("/app/stores/other-shop")
+    unknown = page.request.get("/app/stores/no-such-shop")
+    assert other.status == unknown.status == 404 and other.json()["detail"] == unknown.json()["detail"]
+
+    # A form without its CSRF token changes nothing.
+    refused = page.request.post("/app/sign-out", form={})
+    assert refused.status == 403
+    page.reload()
+    assert page.locator("#order-W-1").is_visible()  # still signed in
+
+
+def test_the_sign_in_page_is_accessible_and_refuses_a_wrong_code(page, served, tmp_path):
+    _, login = staff(served, tmp_path, "quiet-shop", dev_account(4).address)
+    page.goto("/app")
+    assert accessible(page) == []
+    shot(page, "sign-in")
+    page.get_by_label("Login").fill(login)
+    page.get_by_role("button", name="Send me a code").click()
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("One-time code").fill("000000")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.url.endswith("/app/sign-in")
