@@ -91,6 +91,7 @@ class PaymentsView(ChainRowsView):
             PRIMARY KEY (checkout_id, store_id))""",
         "CREATE INDEX IF NOT EXISTS view_payment_shipments_mandate ON view_payment_shipments (mandate_id)",
         "CREATE INDEX IF NOT EXISTS view_payment_shipments_login ON view_payment_shipments (login, seq)",
+        "CREATE INDEX IF NOT EXISTS view_payment_shipments_store ON view_payment_shipments (store_id, seq)",
         "CREATE INDEX IF NOT EXISTS view_payment_shipments_todo ON view_payment_shipments (status, chain_status)",
         "CREATE INDEX IF NOT EXISTS view_payment_shipments_due ON view_payment_shipments (notices_due, default_due)",
         """CREATE TABLE IF NOT EXISTS view_payment_alarms (
@@ -513,6 +514,10 @@ class PaymentsView(ChainRowsView):
 
     def of_login(self, login: str) -> list[dict]:
         return self._read_rows("login = ?", (login,))
+
+    def of_store(self, store_id: str, limit: int = 100) -> list[dict]:
+        """The store's shipments paid after delivery, newest change first."""
+        return self._read_rows("store_id = ? AND mandate_id IS NOT NULL", (store_id,))[::-1][:limit]
 
     def to_verify(self, now: int) -> list[dict]:
         """Shipments the engine verified (or the operator let proceed) not yet verified on chain,

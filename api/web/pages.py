@@ -37,6 +37,7 @@ VENDOR = {
     "htmx.min.js": ROOT / "node_modules/htmx.org/dist/htmx.min.js",
     "chart.umd.js": ROOT / "node_modules/chart.js/dist/chart.umd.js",
 }
+CHAIN_FACTS = ("chain_id", "node_head", "indexed_block", "confirmations", "lag", "ready", "halted")
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -173,6 +174,19 @@ def store_orders(
     orders = [order_row(svc, json.loads(d)) for _, _, d in rows]
     orders.reverse()  # newest change first
     latest = rows[-1][0] if rows else 0
+    now = svc.rpc.chain_time()
+    collections = []
+    for row in svc.payments.of_store(store.store_id):
+        shipment = row["data"].get("shipment") or {}
+        token = (row["data"].get("mandate") or {}).get("token")
+        collections.append(
+            {
+                "checkout_id": row["checkout_id"],
+                "status": (shipment.get("status") or row["status"]).replace("_", " "),
+                "amount": money(svc, token, row["data"]["amount"]),
+                "held": bool(row["chain_alarmed"]) or row["alarm_open"] is not None,
+            }
+        )
     return page(
         request,
         "store_orders.html",
@@ -181,6 +195,8 @@ def store_orders(
         orders=orders,
         cursor=encode_cursor(latest),
         alarms=svc.alarms.alarms(store_id=store.store_id, limit=20),
+        collections=collections,
+        reputation=svc.reputation.reputation([store.address], now),
     )
 
 
@@ -210,10 +226,20 @@ def operator_home(request: Request, session: dict = Depends(operator), svc: Serv
         request,
         "operator.html",
         session,
-        chain=svc.chain_view.chain(svc.chain_id) or {},
+        chain={k: v for k, v in svc.status().items() if k in CHAIN_FACTS},
         alarms=svc.alarms.alarms(limit=50),
         dead=svc.payments.notices(state="dead"),
     )
+
+
+@router.post("/operator/notices/{notice_id}/replay")
+async def replay(
+    request: Request, notice_id: UUID, session: dict = Depends(operator), svc: Service = Depends(service)
+) -> Response:
+    await csrf.check(request)
+    svc.app.replay_notice(notice_id, time.time())
+    svc.project()
+    return RedirectResponse("/app/operator", 303)
 
 
 @router.post("/operator/alarms/{alarm_id}/acknowledge")
@@ -241,11 +267,22 @@ def buyer_home(request: Request, session: dict = Depends(signed_in), svc: Servic
     for r in records:
         r["unit_price_shown"] = money(svc, r.get("token"), r["unit_price"])
         r["amount_shown"] = money(svc, r.get("token"), r["amount"])
+    from decimal import Decimal
+
+    from engine.accounts.reputation import credit_limit
+
+    now = svc.rpc.chain_time()
+    reputation = svc.reputation.reputation([account.wallet] if account.wallet else [], now)
+    level = svc.identity_level(account, now)
+    stable = svc.manifest.contracts.get("TestStablecoin")
     return page(
         request,
         "buyer.html",
         session,
         account=account,
+        reputation=reputation,
+        credit=money(svc, stable.address if stable else None, credit_limit(level, Decimal(reputation["score"]))),
+        level=level,
         purchases=list(reversed(records)),
         recommendations=svc.payments.recommendations(account.login),
     )
