@@ -535,6 +535,20 @@ class StoreOrdersView(View):
         params.append(limit)
         return [(int(seq), number, data) for seq, number, data in self.db.fetchall(sql, params)]
 
+    def newest_raw(self, store_id: str, limit: int = 100) -> list[tuple[int, str, str]]:
+        """The store's ``limit`` most recently changed orders, newest first: (seq, order number, data)."""
+        return [
+            (int(seq), number, data)
+            for seq, number, data in self.db.fetchall(
+                "SELECT seq, order_number, data FROM view_orders WHERE store_id = ? ORDER BY seq DESC LIMIT ?",
+                (store_id, limit),
+            )
+        ]
+
+    def count(self, store_id: str) -> int:
+        row = self.db.fetchone("SELECT COUNT(*) FROM view_orders WHERE store_id = ?", (store_id,))
+        return int(row[0]) if row else 0
+
     def latest_seq(self, store_id: str) -> int:
         """The position of the store's latest change (0: none)."""
         row = self.db.fetchone("SELECT max(seq) FROM view_orders WHERE store_id = ?", (store_id,))

@@ -33,7 +33,8 @@ line on stdout is one JSON document:
                              "commerce_payments_charge": 178936, "ratio": ..},
      "waybill_checks_per_s": ..,
      "courier_choice_ms": {"couriers": 1000, "p50": .., "p99": ..},
-     "recommendations_ms": {"orders": 100000, "buyers": 20000, "habits_orders_per_s": .., "p50": .., "p99": ..}}
+     "recommendations_ms": {"orders": 100000, "buyers": 20000, "habits_orders_per_s": .., "p50": .., "p99": ..},
+     "page_ms": {"orders": 1000, "p50": .., "p99": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -1032,6 +1033,38 @@ def measure_recommendations(work: Path, orders: int, buyers: int, samples: int) 
     return {"orders": orders, "buyers": buyers, "habits_orders_per_s": round(orders / written), **_p50_p99(latencies)}
 
 
+def measure_page(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
+    """Server time of the dashboard's store orders page (``GET /app/stores/{id}``: the 100 latest
+    changes) for a store with ``orders`` orders, signed in as its staff (the two factors done
+    once, before the clock)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from engine.account_desk import outbox_path
+    from engine.accounts.sms import Outbox
+
+    service, _ = _engine_with_orders(node, deployments, work, "page", orders, prefix="G-")
+    login, password, phone = "staff@bench.example", "correct horse battery staple", "+447911123456"
+    service.app.register_account(login, "store_staff", password, store_id=STORE_ID, phone=phone)
+    codes = Outbox(outbox_path(service.settings))
+    service.accounts.send_phone_code(login)
+    service.app.verify_phone(login, codes.latest_code(phone) or "", time.time())
+    service.accounts.send_sign_in_code(login)
+    opened = service.accounts.sign_in(login, password, codes.latest_code(phone) or "", "cookie")
+    latencies = []
+    with TestClient(create_app(service), cookies={"orderchain_session": opened["token"]}) as client:
+        for i in range(samples + 20):
+            started = time.perf_counter()
+            r = client.get(f"/app/stores/{STORE_ID}")
+            elapsed = (time.perf_counter() - started) * 1000
+            assert r.status_code == 200 and r.text.count('<tr id="order-') == min(orders, 100), r.status_code
+            if i >= 20:  # the first pages warm the caches (templates, the token's symbol)
+                latencies.append(elapsed)
+    service.stop()
+    say(f"  the store orders page with {orders:,} orders, {samples} requests:")
+    return {"orders": orders, **_p50_p99(latencies)}
+
+
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
     """Freight quote latency over a history of ``orders`` completed orders on 40 paths, over HTTP."""
     import random
@@ -1517,7 +1550,7 @@ def main() -> None:
         default="",
         help="comma-separated measurements to run alone: ingest, latency_ms, poll, poll_one_process, sse_ms, "
         "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas, "
-        "waybill_checks_per_s, courier_choice_ms, recommendations_ms",
+        "waybill_checks_per_s, courier_choice_ms, recommendations_ms, page_ms",
     )
     parser.add_argument(
         "--signin-rounds", type=int, default=8, help="two-factor sign-ins per client of the 16 (default 8)"
@@ -1557,6 +1590,7 @@ def main() -> None:
                     node, deployments, work, 100_000, 10_000, args.latency_samples
                 ),
                 "recommendations_ms": lambda: measure_recommendations(work, 100_000, 20_000, args.latency_samples),
+                "page_ms": lambda: measure_page(node, deployments, work, 1000, args.latency_samples),
             }
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
@@ -1605,6 +1639,8 @@ def main() -> None:
         signin = measure_signin(node, deployments, work, 16, args.signin_rounds)
         reputation = measure_reputation(node, deployments, work, 100_000, 10_000, args.latency_samples)
         recommendations = measure_recommendations(work, 100_000, 20_000, args.latency_samples)
+        say("measuring the dashboard's store orders page ...")
+        page = measure_page(node, deployments, work, 1000, args.latency_samples)
     print(
         json.dumps(
             {
@@ -1629,6 +1665,7 @@ def main() -> None:
                 "courier_choice_ms": courier_choice,
                 "reputation": reputation,
                 "recommendations_ms": recommendations,
+                "page_ms": page,
             }
         )
     )

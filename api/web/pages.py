@@ -37,6 +37,7 @@ VENDOR = {
     "htmx.min.js": ROOT / "node_modules/htmx.org/dist/htmx.min.js",
     "chart.umd.js": ROOT / "node_modules/chart.js/dist/chart.umd.js",
 }
+PAGE_ORDERS = 100  # the orders a store's page shows (the newest changes; the stream adds the next ones)
 CHAIN_FACTS = ("chain_id", "node_head", "indexed_block", "confirmations", "lag", "ready", "halted")
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -170,10 +171,9 @@ def order_row(svc: Service, data: dict) -> dict:
 def store_orders(
     request: Request, store=Depends(own_store), session: dict = Depends(signed_in), svc: Service = Depends(service)
 ) -> Response:
-    rows = svc.view.orders_raw(store.store_id, limit=1000)
+    rows = svc.view.newest_raw(store.store_id, PAGE_ORDERS)  # newest change first; older ones through the API
     orders = [order_row(svc, json.loads(d)) for _, _, d in rows]
-    orders.reverse()  # newest change first
-    latest = rows[-1][0] if rows else 0
+    latest = rows[0][0] if rows else 0
     now = svc.rpc.chain_time()
     collections = []
     for row in svc.payments.of_store(store.store_id):
@@ -193,6 +193,7 @@ def store_orders(
         session,
         store=store,
         orders=orders,
+        total=svc.view.count(store.store_id),
         cursor=encode_cursor(latest),
         alarms=svc.alarms.alarms(store_id=store.store_id, limit=20),
         collections=collections,
