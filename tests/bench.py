@@ -34,7 +34,8 @@ line on stdout is one JSON document:
      "waybill_checks_per_s": ..,
      "courier_choice_ms": {"couriers": 1000, "p50": .., "p99": ..},
      "recommendations_ms": {"orders": 100000, "buyers": 20000, "habits_orders_per_s": .., "p50": .., "p99": ..},
-     "page_ms": {"orders": 1000, "p50": .., "p99": ..}}
+     "page_ms": {"orders": 1000, "p50": .., "p99": ..},
+     "live_ms": {"p50": .., "p99": ..}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -1040,19 +1041,10 @@ def measure_page(node: AnvilNode, deployments: Path, work: Path, orders: int, sa
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from engine.account_desk import outbox_path
-    from engine.accounts.sms import Outbox
 
     service, _ = _engine_with_orders(node, deployments, work, "page", orders, prefix="G-")
-    login, password, phone = "staff@bench.example", "correct horse battery staple", "+447911123456"
-    service.app.register_account(login, "store_staff", password, store_id=STORE_ID, phone=phone)
-    codes = Outbox(outbox_path(service.settings))
-    service.accounts.send_phone_code(login)
-    service.app.verify_phone(login, codes.latest_code(phone) or "", time.time())
-    service.accounts.send_sign_in_code(login)
-    opened = service.accounts.sign_in(login, password, codes.latest_code(phone) or "", "cookie")
     latencies = []
-    with TestClient(create_app(service), cookies={"orderchain_session": opened["token"]}) as client:
+    with TestClient(create_app(service), cookies={"orderchain_session": _staff_session(service)}) as client:
         for i in range(samples + 20):
             started = time.perf_counter()
             r = client.get(f"/app/stores/{STORE_ID}")
@@ -1063,6 +1055,73 @@ def measure_page(node: AnvilNode, deployments: Path, work: Path, orders: int, sa
     service.stop()
     say(f"  the store orders page with {orders:,} orders, {samples} requests:")
     return {"orders": orders, **_p50_p99(latencies)}
+
+
+def _staff_session(service) -> str:
+    """A cookie session of the bench store's staff, signed in with both factors (SMS in the outbox)."""
+    from engine.account_desk import outbox_path
+    from engine.accounts.sms import Outbox
+
+    login, password, phone = "staff@bench.example", "correct horse battery staple", "+447911123456"
+    service.app.register_account(login, "store_staff", password, store_id=STORE_ID, phone=phone)
+    codes = Outbox(outbox_path(service.settings))
+    service.accounts.send_phone_code(login)
+    service.app.verify_phone(login, codes.latest_code(phone) or "", time.time())
+    service.accounts.send_sign_in_code(login)
+    return service.accounts.sign_in(login, password, codes.latest_code(phone) or "", "cookie")["token"]
+
+
+def measure_live(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
+    """Mined transaction -> the order's row shown paid in the dashboard, in a real browser
+    (Debian's chromium, headless): the page records when each row turns paid (a
+    MutationObserver, the browser's clock) against when the transaction was mined."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    service, hashes = _engine_with_orders(node, deployments, work, "live", samples, prefix="V-")
+    token = _staff_session(service)
+    port = _free_port()
+    service.start()
+    server, thread = _serve(service, port)
+    rpc = Rpc(node.url)
+    stable = service.manifest.contract("TestStablecoin").address
+    buyer = DEV_ADDRESSES[7]
+    base = f"http://127.0.0.1:{port}"
+    watch = """() => { window.paidAt = {};
+        new MutationObserver(() => { for (const row of document.querySelectorAll('#orders tbody tr')) {
+            const n = row.dataset.number; if (!(n in window.paidAt) && row.textContent.includes('paid'))
+                window.paidAt[n] = Date.now(); } })
+        .observe(document.querySelector('#orders tbody'), {childList: true, subtree: true, characterData: true}); }"""
+    latencies = []
+    say(f"measuring mined -> shown in the browser over {samples} settlements ...")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+            )
+            context = browser.new_context(base_url=base)
+            context.add_cookies([{"name": "orderchain_session", "value": token, "url": base}])
+            page = context.new_page()
+            page.goto(f"/app/stores/{STORE_ID}")
+            page.wait_for_function("document.getElementById('live').textContent === 'live'")
+            page.evaluate(watch)
+            _send(rpc, service.transactions.approve(stable, buyer, 2**255))
+            for number, snapshot_hash in hashes.items():
+                key = SettlementKey(STORE, order_number_bytes32(number), buyer, buyer, stable)
+                tx = service.transactions.call(
+                    SETTLEMENT, "open", (key.as_tuple(), 1_000_000, bytes.fromhex(snapshot_hash[2:]), 0), buyer
+                )
+                _send(rpc, tx)
+                mined = time.time() * 1000
+                page.wait_for_function(f"'{number}' in window.paidAt", timeout=10_000, polling=5)
+                latencies.append(page.evaluate(f"window.paidAt['{number}']") - mined)
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        service.stop()
+    return _p50_p99(latencies)
 
 
 def measure_freight_quotes(node: AnvilNode, deployments: Path, work: Path, orders: int, samples: int) -> dict:
@@ -1550,7 +1609,7 @@ def main() -> None:
         default="",
         help="comma-separated measurements to run alone: ingest, latency_ms, poll, poll_one_process, sse_ms, "
         "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas, "
-        "waybill_checks_per_s, courier_choice_ms, recommendations_ms, page_ms",
+        "waybill_checks_per_s, courier_choice_ms, recommendations_ms, page_ms, live_ms",
     )
     parser.add_argument(
         "--signin-rounds", type=int, default=8, help="two-factor sign-ins per client of the 16 (default 8)"
@@ -1591,6 +1650,7 @@ def main() -> None:
                 ),
                 "recommendations_ms": lambda: measure_recommendations(work, 100_000, 20_000, args.latency_samples),
                 "page_ms": lambda: measure_page(node, deployments, work, 1000, args.latency_samples),
+                "live_ms": lambda: measure_live(node, deployments, work, 50),
             }
             wanted = {name.strip() for name in args.only.split(",")}
             print(json.dumps({name: run() for name, run in chosen.items() if name in wanted}))
@@ -1641,6 +1701,7 @@ def main() -> None:
         recommendations = measure_recommendations(work, 100_000, 20_000, args.latency_samples)
         say("measuring the dashboard's store orders page ...")
         page = measure_page(node, deployments, work, 1000, args.latency_samples)
+        live = measure_live(node, deployments, work, 50)
     print(
         json.dumps(
             {
@@ -1666,6 +1727,7 @@ def main() -> None:
                 "reputation": reputation,
                 "recommendations_ms": recommendations,
                 "page_ms": page,
+                "live_ms": live,
             }
         )
     )
