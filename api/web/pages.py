@@ -212,6 +212,65 @@ def store_order_row(
     return templates.TemplateResponse(request, "order_row.html", {"o": order_row(svc, found[1])})
 
 
+def campaign_rows(svc: Service, store) -> list[dict]:
+    """The store's campaigns as the page shows them: progress to the MOQ, the price in token units."""
+    _, names = svc.market(store.store_id)
+    rows = []
+    for c in svc.group_buy.campaigns(svc.rpc.chain_time(), enterprise=store.address):
+        rows.append(
+            {
+                "id": c["campaign_id"],
+                "scheme": names.get(c["scheme_hash"], c["scheme_hash"][:10]),
+                "cycle": c["cycle"],
+                "pledged": c["pledged"],
+                "moq": c["moq"],
+                "status": c["status"],
+                "unit_price": money(svc, c.get("token"), c["unit_price"]),
+                "token": c.get("token"),
+            }
+        )
+    return rows
+
+
+def depth(svc: Service, store_id: str, scheme: str, cycle: int, token: str | None) -> dict:
+    """The retail order book of a scheme and cycle (five levels either side) as the depth chart draws it."""
+    market, names = svc.market(store_id)
+    by_hash, _ = svc.group_buy.queues(svc.rpc.chain_time())
+    queued = {(names[h], c): n for (h, c), n in by_hash.items() if h in names}
+    try:
+        book = market.book(queued, scheme, cycle, 1)
+    except (KeyError, ValueError):
+        return {"asks": [], "bids": []}
+    return {
+        "asks": [[money(svc, token, price), n] for price, n, _ in book.asks],
+        "bids": [[money(svc, token, price), n] for price, n, _ in book.bids],
+    }
+
+
+@router.get("/stores/{store_id}/campaigns", response_class=HTMLResponse)
+def store_campaigns(
+    request: Request, store=Depends(own_store), session: dict = Depends(signed_in), svc: Service = Depends(service)
+) -> Response:
+    rows = campaign_rows(svc, store)
+    books = {(r["scheme"], r["cycle"]): depth(svc, store.store_id, r["scheme"], r["cycle"], r["token"]) for r in rows}
+    return page(
+        request,
+        "campaigns.html",
+        session,
+        store=store,
+        campaigns=rows,
+        books=[{"scheme": k[0], "cycle": k[1], "book": json.dumps(v)} for k, v in books.items()],
+    )
+
+
+@router.get("/stores/{store_id}/campaigns/table", response_class=HTMLResponse)
+def store_campaigns_table(request: Request, store=Depends(own_store), svc: Service = Depends(service)) -> Response:
+    """The campaigns' table alone: what the page fetches every two seconds to stay current."""
+    return templates.TemplateResponse(
+        request, "campaign_table.html", {"store": store, "campaigns": campaign_rows(svc, store)}
+    )
+
+
 # -- the operator's pages
 
 

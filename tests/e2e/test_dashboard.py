@@ -157,3 +157,44 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     assert served.get("/operator/alarms?state=acknowledged", headers=ADMIN_HEADERS).json()[0]["alarm_id"] == str(
         alarm.id
     )  # the page's numbers are the API's
+
+
+def test_a_store_sees_its_campaign_reach_its_moq(page, served, service, chain, tmp_path):
+    from .test_group_buy_flow import C, catalogue
+
+    token = service.manifest.contract("TestStablecoin").address
+    maker = Wallet(served, dev_account(2))
+    key, login = staff(served, tmp_path, "maker", maker.address)
+    catalogue(served, key)
+    target = service.rpc.chain_time() + 10 * 86_400
+    opened = maker.send(
+        "/group-buy/open-campaign",
+        {"sender": maker.address, "store_id": "maker", "scheme": C, "cycle": 1, "token": token,
+         "deposit_per_unit": "2000", "max_quantity": 20, "target_date": str(target)},
+    )  # fmt: skip
+    campaign = next(e for e in opened["events"] if e["event"] == "CampaignOpened")["args"]["campaignId"]
+    service.step()
+    sign_in(page, tmp_path, login)
+    page.wait_for_url("**/app/stores/maker")
+    page.get_by_role("link", name="Group-buy campaigns").click()
+    row = page.locator(f"#campaign-{campaign}")
+    assert row.locator(".pledged").inner_text() == "0 / 8" and row.locator(".status").inner_text() == "open"
+    assert "0.01 tUSD" in row.inner_text()  # 10,000 base units of a 6-decimal token
+    for i, quantity in ((3, 5), (4, 3)):
+        backer = Wallet(served, dev_account(i))
+        backer.send("/group-buy/approve", {"owner": backer.address, "token": token, "amount": "1000000"})
+        backer.send(
+            "/group-buy/pledge",
+            {"sender": backer.address, "campaign_id": str(campaign), "quantity": quantity,
+             "confirmation_hash": "0x" + "c0" * 32},
+        )  # fmt: skip
+        service.step()
+    page.wait_for_function(
+        f"document.querySelector('#campaign-{campaign} .status')?.textContent === 'succeeded'", timeout=6_000
+    )  # the page polls its table: no reload
+    assert page.locator(f"#campaign-{campaign} .pledged").inner_text() == "8 / 8"
+    shown = served.get(f"/campaigns/{campaign}").json()
+    assert (shown["pledged"], shown["moq"], shown["status"]) == (8, 8, "succeeded")  # the API's numbers
+    assert page.locator("canvas.depth").count() >= 1
+    assert accessible(page) == []
+    shot(page, "campaigns")

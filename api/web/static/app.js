@@ -24,3 +24,21 @@ document.addEventListener("DOMContentLoaded", () => {
     source.onerror = () => { if (live) live.textContent = "reconnecting…"; };
   }
 });
+
+// Depth charts: each canvas.depth holds its order book's levels; Chart.js draws the units
+// queued at each price, asks above the buyer's price and bids below.
+window.addEventListener("load", () => {
+  if (typeof Chart === "undefined") return;
+  for (const canvas of document.querySelectorAll("canvas.depth")) {
+    const book = JSON.parse(canvas.dataset.book);
+    const levels = [...book.bids.slice().reverse(), ...book.asks];
+    new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: levels.map(([price]) => price),
+        datasets: [{ label: "units queued", data: levels.map(([, units]) => units), backgroundColor: "#0a5bd3" }],
+      },
+      options: { animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+    });
+  }
+});
