@@ -158,8 +158,9 @@ def own_store(store_id: str, session: dict = Depends(signed_in), svc: Service = 
     return svc.app.get_store(store_id)
 
 
-def order_row(svc: Service, data: dict) -> dict:
+def order_row(svc: Service, data: dict, store_id: str) -> dict:
     return {
+        "href": f"/app/stores/{store_id}/orders/{data['order_number']}",
         "number": data["order_number"],
         "status": data["status"],
         "amount": money(svc, data.get("token"), data.get("amount")),
@@ -172,7 +173,7 @@ def store_orders(
     request: Request, store=Depends(own_store), session: dict = Depends(signed_in), svc: Service = Depends(service)
 ) -> Response:
     rows = svc.view.newest_raw(store.store_id, PAGE_ORDERS)  # newest change first; older ones through the API
-    orders = [order_row(svc, json.loads(d)) for _, _, d in rows]
+    orders = [order_row(svc, json.loads(d), store.store_id) for _, _, d in rows]
     latest = rows[0][0] if rows else 0
     now = svc.rpc.chain_time()
     collections = []
@@ -209,7 +210,7 @@ def store_order_row(
     found = svc.view.order(store.store_id, number)
     if found is None:
         raise HTTPException(404, "no such page")
-    return templates.TemplateResponse(request, "order_row.html", {"o": order_row(svc, found[1])})
+    return templates.TemplateResponse(request, "order_row.html", {"o": order_row(svc, found[1], store.store_id)})
 
 
 def campaign_rows(svc: Service, store) -> list[dict]:
@@ -269,6 +270,55 @@ def store_campaigns_table(request: Request, store=Depends(own_store), svc: Servi
     return templates.TemplateResponse(
         request, "campaign_table.html", {"store": store, "campaigns": campaign_rows(svc, store)}
     )
+
+
+@router.get("/stores/{store_id}/orders/{number}", response_class=HTMLResponse)
+def store_order_history(
+    request: Request,
+    number: str,
+    store=Depends(own_store),
+    session: dict = Depends(signed_in),
+    svc: Service = Depends(service),
+) -> Response:
+    """One order and how it came to its state: every step, where it was mined, what it matched."""
+    found = svc.view.order(store.store_id, number)
+    if found is None:
+        raise HTTPException(404, "no such page")
+    return page(
+        request,
+        "order.html",
+        session,
+        store=store,
+        o=order_row(svc, found[1], store.store_id),
+        history=svc.view.history(store.store_id, number),
+    )
+
+
+@router.get("/stores/{store_id}/cross-border", response_class=HTMLResponse)
+def store_cross_border(
+    request: Request, store=Depends(own_store), session: dict = Depends(signed_in), svc: Service = Depends(service)
+) -> Response:
+    """The store's cross-border orders as seller: the escrow's state and the freight estimate
+    the quote was made from (its comparable orders in the S, C and F groups, and their weights)."""
+    rows = []
+    for o in svc.cross_border.orders(store.address):
+        if o["seller"] != store.address.lower():
+            continue
+        quote = svc.cross_border.quote(o["snapshot_hash"]) or {}
+        freight = quote.get("freight", {})
+        rows.append(
+            {
+                "id": o["order_id"],
+                "status": o["status"].replace("_", " "),
+                "price": money(svc, o["token"], o["price"]),
+                "freight_held": money(svc, o["token"], o["freight_held"]),
+                "freight_paid": money(svc, o["token"], o["freight_paid"]),
+                "groups": {g: len(freight.get("orders", {}).get(g, [])) for g in ("S", "C", "F")},
+                "weights": freight.get("weights", {}),
+                "goods": quote.get("goods", ""),
+            }
+        )
+    return page(request, "cross_border.html", session, store=store, orders=rows)
 
 
 # -- the operator's pages

@@ -99,6 +99,19 @@ def test_a_store_watches_its_orders_arrive_and_get_paid_live(page, served, servi
     assert accessible(page) == []
     shot(page, "store-orders")
 
+    # The order's history: each step, where it was mined.
+    page.get_by_role("link", name="W-1").click()
+    page.wait_for_url("**/app/stores/live-shop/orders/W-1")
+    steps = page.locator("ol.timeline li").all_inner_texts()
+    assert [s.split()[0] for s in steps] == [h["step"] for h in served.get("/stores/live-shop/orders/W-1/history",
+                                                                         headers=key).json()["history"]]  # fmt: skip
+    assert any("SettlementOpened" in s and "block" in s for s in steps)
+    assert accessible(page) == []
+    page.go_back()
+    page.get_by_role("link", name="Cross-border orders").click()
+    assert page.get_by_text("No cross-border orders yet.").is_visible() and accessible(page) == []
+    page.go_back()
+
     # Another store's page is the same answer as a page that does not exist.
     staff(served, tmp_path, "other-shop", dev_account(5).address, phone="+44 7911 123459")
     other = page.request.get("/app/stores/other-shop")
