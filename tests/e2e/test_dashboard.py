@@ -211,3 +211,27 @@ def test_a_store_sees_its_campaign_reach_its_moq(page, served, service, chain, t
     assert page.locator("canvas.depth").count() >= 1
     assert accessible(page) == []
     shot(page, "campaigns")
+
+
+def test_a_buyer_sees_their_purchases_and_credit_limit(page, client, served, service, chain, tmp_path):
+    from api.client import answer
+    from api.web.money import in_units
+    from tests.e2e.accounts import account_for
+
+    from .test_reputation import settle
+
+    key, _, _ = settle(client, service)  # a settled order of 25 tUSD, paid by dev account 1
+    buyer = Wallet(client, dev_account(1))
+    buyer.send("/settlements/confirm", {"key": key})
+    service.step()
+    headers = account_for(client, service, buyer, tmp_path, "ada@example.org")
+    sign_in(page, tmp_path, "ada@example.org")
+    page.wait_for_url("**/app/me")
+    purchases = answer(client.get("/accounts/me/purchases", headers=headers))
+    assert [p["capability"] for p in purchases] == ["settlement"]
+    row = page.locator("table tbody tr").first
+    assert "25 tUSD" in row.inner_text() and "corner-shop" in row.inner_text()
+    limit = answer(client.get("/accounts/me/reputation", headers=headers))["credit_limit"]
+    assert page.locator("#credit-limit").inner_text() == in_units(limit, 6, "tUSD")  # the API's limit, in units
+    assert accessible(page) == []
+    shot(page, "buyer")
