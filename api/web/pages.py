@@ -330,6 +330,29 @@ def operator(session: dict = Depends(signed_in)) -> dict:
     return session
 
 
+GLANCE = {
+    "orderchain_events_ingested": "chain events ingested",
+    "orderchain_reorgs": "reorganisations rolled back",
+    "orderchain_keeper_releases": "settlements the keeper ended",
+    "orderchain_webhook_deliveries": "webhooks delivered",
+    "orderchain_sse_clients": "stream clients connected",
+    "orderchain_sse_dropped": "stream clients dropped",
+}
+
+
+def glance() -> list[tuple[str, str]]:
+    """A few of the Prometheus metrics (``/metrics``), summed over their labels, in this process."""
+    from prometheus_client import REGISTRY
+
+    totals: dict[str, float] = {}
+    for family in REGISTRY.collect():
+        for sample in family.samples:
+            name = sample.name.removesuffix("_total")
+            if name in GLANCE and not sample.name.endswith("_created"):
+                totals[name] = totals.get(name, 0) + sample.value
+    return [(label, f"{totals.get(name, 0):,.0f}") for name, label in GLANCE.items()]
+
+
 @router.get("/operator", response_class=HTMLResponse)
 def operator_home(request: Request, session: dict = Depends(operator), svc: Service = Depends(service)) -> Response:
     return page(
@@ -339,6 +362,7 @@ def operator_home(request: Request, session: dict = Depends(operator), svc: Serv
         chain={k: v for k, v in svc.status().items() if k in CHAIN_FACTS},
         alarms=svc.alarms.alarms(limit=50),
         dead=svc.payments.notices(state="dead"),
+        metrics=glance(),
     )
 
 

@@ -159,7 +159,8 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/app/operator")
     status = served.get("/status").json()
-    assert page.locator("dl.facts").inner_text().split("\n")[:2] == ["chain id", str(status["chain_id"])]
+    assert page.locator("dl.chain").inner_text().split("\n")[:2] == ["chain id", str(status["chain_id"])]
+    assert "chain events ingested" in page.locator("dl.metrics").inner_text()
     row = page.locator(f"#alarm-{alarm.id}")
     assert "bad waybill" in row.inner_text() and row.locator(".state").inner_text() == "open"
     assert accessible(page) == []
