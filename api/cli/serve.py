@@ -148,7 +148,8 @@ def serve(svc, settings_: Settings, workers: int = 1, rpc_url: str | None = None
     if settings_.admin_token_generated:
         say(f"operator token for this run: {settings_.admin_token}  (set ORDERCHAIN_ADMIN_TOKEN to choose one)")
     say(
-        f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs)"
+        f"API on http://{settings_.api_host}:{settings_.api_port}  (docs at /docs; the dashboard at "
+        f"http://{settings_.api_host}:{settings_.api_port}/app)"
         + (f" in {workers} worker processes" if workers > 1 else "")
     )
     try:

@@ -321,6 +321,25 @@ def store_cross_border(
     return page(request, "cross_border.html", session, store=store, orders=rows)
 
 
+@router.get("/stores/{store_id}/cases", response_class=HTMLResponse)
+def store_cases(
+    request: Request, store=Depends(own_store), session: dict = Depends(signed_in), svc: Service = Depends(service)
+) -> Response:
+    """The liquor cases of the store: its plans as producer (cases for sale, in custody, pledged,
+    redeeming, delivered) and, where it keeps cases as a warehouse, the pickups it has to dispatch."""
+    address = store.address.lower()
+    plans = []
+    for plan in svc.liquor.plans(producer=address):
+        plans.append(
+            {
+                "id": plan["plan_id"],
+                "unit_price": money(svc, plan.get("token"), plan.get("unit_price")),
+                "inventory": svc.liquor.inventory(plan["plan_id"], plan),
+            }
+        )
+    return page(request, "cases.html", session, store=store, plans=plans, pickups=svc.liquor.redemption_queue(address))
+
+
 # -- the operator's pages
 
 

@@ -108,9 +108,13 @@ def test_a_store_watches_its_orders_arrive_and_get_paid_live(page, served, servi
     assert any("SettlementOpened" in s and "block" in s for s in steps)
     assert accessible(page) == []
     page.go_back()
-    page.get_by_role("link", name="Cross-border orders").click()
-    assert page.get_by_text("No cross-border orders yet.").is_visible() and accessible(page) == []
-    page.go_back()
+    for link, empty in (
+        ("Cross-border orders", "No cross-border orders yet."),
+        ("Liquor cases", "No plans of cases yet."),
+    ):
+        page.get_by_role("link", name=link).click()
+        assert page.get_by_text(empty).is_visible() and accessible(page) == []
+        page.go_back()
 
     # Another store's page is the same answer as a page that does not exist.
     staff(served, tmp_path, "other-shop", dev_account(5).address, phone="+44 7911 123459")
