@@ -8,8 +8,9 @@ Both are declared as OpenAPI security schemes. A store key goes in
 from __future__ import annotations
 
 import hmac
+import time
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import EngineHalted
@@ -51,6 +52,20 @@ store_header = APIKeyHeader(
     auto_error=False,
     description="The store's API key, as a header of its own: `X-API-Key: <key>`.",
 )
+
+
+def set_session_cookie(request: Request, response: Response, token: str, expires_at: int) -> None:
+    """The browser's account session: HttpOnly (no script reads it), SameSite=Strict (no other
+    site sends it), Secure over HTTPS, for the whole site until the session expires."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=expires_at - int(time.time()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
 
 
 def service(request: Request) -> Service:

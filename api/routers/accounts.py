@@ -16,7 +16,15 @@ from typing import Annotated
 import pyotp
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
-from api.deps import SESSION_COOKIE, account_session, following, require_admin, service, store_for_key
+from api.deps import (
+    SESSION_COOKIE,
+    account_session,
+    following,
+    require_admin,
+    service,
+    set_session_cookie,
+    store_for_key,
+)
 from api.models.accounts import (
     AccountOut,
     AccountSessionOut,
@@ -200,15 +208,7 @@ def sign_in_code(body: CodeRequestIn, svc: Service = Depends(service)) -> dict:
 
 def _session_answer(request: Request, response: Response, opened: dict) -> dict:
     if opened["kind"] == "cookie":
-        response.set_cookie(
-            SESSION_COOKIE,
-            opened["token"],
-            max_age=opened["expires_at"] - int(time.time()),
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
+        set_session_cookie(request, response, opened["token"], opened["expires_at"])
         return opened | {"token": None}
     return opened
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import SESSION_COOKIE, service
+from api.deps import SESSION_COOKIE, service, set_session_cookie
 from api.present import encode_cursor
 from api.service import Service
 from api.web import csrf
@@ -127,15 +127,7 @@ async def sign_in(request: Request, svc: Service = Depends(service)) -> Response
     except SignInRefused as exc:
         return page(request, "sign_in.html", None, login=login, sent=True, error=str(exc))
     response = RedirectResponse(home_of(svc.accounts.session(opened["token"]) or {"role": ""}), 303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        opened["token"],
-        max_age=opened["expires_at"] - int(time.time()),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    set_session_cookie(request, response, opened["token"], opened["expires_at"])
     return response
 
 

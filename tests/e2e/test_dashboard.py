@@ -81,7 +81,9 @@ def test_a_store_watches_its_orders_arrive_and_get_paid_live(page, served, servi
     key, login = staff(served, tmp_path, "live-shop", store.address)
     sign_in(page, tmp_path, login)
     page.wait_for_url("**/app/stores/live-shop")
-    assert page.get_by_role("heading", name="Live-Shop").is_visible()
+    assert (
+        page.get_by_role("heading", name="Live-Shop").is_visible() and page.title() == "Live-Shop: orders · orderchain"
+    )
     page.wait_for_function("document.getElementById('live').textContent === 'live'")
 
     # A new order appears without a reload, then its payment, once mined and read, too.
