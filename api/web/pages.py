@@ -13,6 +13,7 @@ with ``Last-Event-ID``.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from api.web import csrf
 from api.web.money import in_units
 from engine.accounts.factors import SignInRefused
 from engine.application import NotFound
+from engine.delivery.order import reason_hash
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -398,6 +400,36 @@ async def acknowledge(
         raise HTTPException(404, "no such alarm") from None
     svc.project()
     return RedirectResponse("/app/operator", 303)
+
+
+@router.post("/operator/alarms/{alarm_id}/resolve", response_class=HTMLResponse)
+async def resolve(
+    request: Request, alarm_id: UUID, session: dict = Depends(operator), svc: Service = Depends(service)
+) -> Response:
+    """Resolves an alarm (go ahead, or cancel the shipment, with a reason). An alarm the keeper
+    recorded on chain is cleared there by the operator's own wallet: the page says how, it
+    never holds the key."""
+    form = await csrf.check(request)
+    reason = str(form.get("reason", "")).strip()[:500]
+    proceed = form.get("decision") == "proceed"
+    if not reason:
+        raise HTTPException(422, "a resolution gives its reason")
+    try:
+        alarm = svc.app.resolve_alarm(alarm_id, session["login"], proceed, reason, time.time())
+    except NotFound:
+        raise HTTPException(404, "no such alarm") from None
+    svc.project()
+    row = svc.payments.shipment(alarm.checkout_id, alarm.store_id)
+    on_chain = row is not None and row["data"].get("chain_alarm_reason") == reason_hash(str(alarm.id))
+    return page(
+        request,
+        "resolved.html",
+        session,
+        alarm=alarm,
+        on_chain=on_chain,
+        command=f"orderchain wallet resolve-alarm {alarm.id} --{'proceed' if proceed else 'cancel'} "
+        f"--reason {shlex.quote(reason)}",
+    )
 
 
 # -- the buyer's pages

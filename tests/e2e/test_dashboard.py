@@ -153,9 +153,9 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     login = "ops@example.org"
     new_account(served, tmp_path, login, phone="+44 7911 123460", path="/operator/accounts", headers=ADMIN_HEADERS,
                 role="operator")  # fmt: skip
-    errors = [{"store_id": "corner", "reason": "bad_waybill", "sku": None, "detail": "check digit"}]
-    alarm = Alarm(checkout_id="c-7", store_id="corner", n=1, errors=errors, at=time.time())
-    service.app.save(alarm)  # as a wrong declaration raises it (the flow is tested on its own)
+    errors = [{"store_id": "corner", "reason": "collection_defaulted", "sku": None, "detail": "allowance withdrawn"}]
+    alarm = Alarm(checkout_id="c-7", store_id="corner", n=0, errors=errors, at=time.time(), kind="collection_defaulted")
+    service.app.save(alarm)  # as the keeper raises it for a default (the flow is tested on its own)
     service.project()
     page.goto("/app")
     page.get_by_label("Login").fill(login)
@@ -168,7 +168,7 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     assert page.locator("dl.chain").inner_text().split("\n")[:2] == ["chain id", str(status["chain_id"])]
     assert "chain events ingested" in page.locator("dl.metrics").inner_text()
     row = page.locator(f"#alarm-{alarm.id}")
-    assert "bad waybill" in row.inner_text() and row.locator(".state").inner_text() == "open"
+    assert "collection defaulted" in row.inner_text() and row.locator(".state").inner_text() == "open"
     assert accessible(page) == []
     shot(page, "operator")
     row.get_by_role("button", name="Acknowledge").click()
@@ -177,6 +177,13 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     assert served.get("/operator/alarms?state=acknowledged", headers=ADMIN_HEADERS).json()[0]["alarm_id"] == str(
         alarm.id
     )  # the page's numbers are the API's
+    row = page.locator(f"#alarm-{alarm.id}")
+    row.get_by_label("Reason").fill("the courier confirmed the parcel")
+    row.get_by_role("button", name="Let it proceed").click()
+    assert "the payment goes ahead (the courier confirmed the parcel)" in page.locator("#resolution").inner_text()
+    assert page.get_by_text("It was not on chain").is_visible() and accessible(page) == []
+    resolved = served.get("/operator/alarms?state=resolved", headers=ADMIN_HEADERS).json()
+    assert [(a["alarm_id"], a["resolution"]["proceed"]) for a in resolved] == [(str(alarm.id), True)]
 
 
 def test_a_store_sees_its_campaign_reach_its_moq(page, served, service, chain, tmp_path):
