@@ -236,9 +236,10 @@ class Service:
                 for order in self.cross_border.orders(status="top_up_requested")
             ]
         for alarm in self.alarms.alarms(limit=ALARM_NOTICES):
-            store = self.app.get_store(alarm["store_id"])
-            body = {"notice": "alarm", **{k: v for k, v in alarm.items() if k != "raised_at"}}
-            notices.append((f"alarm {alarm['alarm_id']} {alarm['state']}", store.address, body))
+            subject = f"alarm {alarm['alarm_id']} {alarm['state']}"
+            if subject not in done:  # the store is read only for a notice still to make
+                body = {"notice": "alarm", **{k: v for k, v in alarm.items() if k != "raised_at"}}
+                notices.append((subject, self.app.get_store(alarm["store_id"]).address, body))
         return [(subject, seller, body) for subject, seller, body in notices if subject not in done]
 
     def _unanchored(self) -> list[str]:

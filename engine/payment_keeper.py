@@ -93,6 +93,7 @@ class PaymentKeeper:
         now = time.monotonic()
         if self.in_flight.get(key, 0) > now:
             return None
+        self.in_flight = {k: until for k, until in self.in_flight.items() if until > now}  # what is seen by now
         try:
             unsigned = self.tx.call(CONTRACT, function, args, self.account.address)
         except Reverted as exc:  # done meanwhile, expired, or refused: the views will show it

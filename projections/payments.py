@@ -63,7 +63,6 @@ ROW_COLUMNS = (
     "seq",
     "data",
 )
-ENDED = ("collected", "defaulted", "cancelled")
 RANK_MARGIN = 20  # candidates beyond the limit the database hands over for the exact ranking (near ties)
 
 

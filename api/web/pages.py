@@ -70,23 +70,13 @@ def page(request: Request, name: str, session: dict | None, status: int = 200, *
     return response
 
 
-def _token(svc: Service, token: str) -> tuple[int, str]:
-    """A token's decimals and symbol, asked of the token once per process."""
-    known = svc.__dict__.setdefault("_page_tokens", {})
-    if token not in known:
-        decimals = svc.transactions._token_call(token, "decimals")
-        symbol = svc.transactions._token_call(token, "symbol")
-        known[token] = (int(decimals[0]) if decimals else 0, str(symbol[0]) if symbol else token[:10])
-    return known[token]
-
-
 def money(svc: Service, token: str | None, amount: int | str | None) -> str:
     if amount is None:
         return "-"
     if not token:
         return f"{amount} base units"
-    decimals, symbol = _token(svc, token.lower())
-    return in_units(amount, decimals, symbol)
+    decimals, symbol = svc.transactions.token_units(token.lower())
+    return in_units(amount, decimals, symbol or token[:10])
 
 
 def home_of(session: dict) -> str:

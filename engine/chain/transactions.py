@@ -95,6 +95,7 @@ class Transactions:
         self.decoders = {c.address: c.events for c in manifest.contracts.values()}
         self._encoders = {name: c.functions for name, c in manifest.contracts.items()}
         self.erc20 = FunctionEncoder(ERC20_ABI)
+        self._units: dict[str, tuple[int, str | None]] = {}
 
     # -- building
 
@@ -238,6 +239,13 @@ class Transactions:
         """A token's ``decimals()`` (None when it has none)."""
         found = self._token_call(token, "decimals")
         return None if found is None else int(found[0])
+
+    def token_units(self, token: str) -> tuple[int, str | None]:
+        """A token's decimals and symbol, for showing its amounts (asked once per token)."""
+        if token not in self._units:
+            symbol = self._token_call(token, "symbol")
+            self._units[token] = (self.token_decimals(token) or 0, str(symbol[0]) if symbol else None)
+        return self._units[token]
 
     def eip712_domain(self, token: str) -> tuple[str, str]:
         """A contract's EIP-712 name and version: its EIP-5267 ``eip712Domain()``, else
