@@ -1062,7 +1062,12 @@ def _staff_session(service) -> str:
     from engine.account_desk import outbox_path
     from engine.accounts.sms import Outbox
 
-    login, password, phone = "staff@bench.example", "correct horse battery staple", "+447911123456"
+    # one login per event store: the outbox is shared by every measurement of a run
+    login, password, phone = (
+        f"staff-{Path(service.settings.db).stem}@bench.example",
+        "correct horse battery",
+        "+447911123499",
+    )
     service.app.register_account(login, "store_staff", password, store_id=STORE_ID, phone=phone)
     codes = Outbox(outbox_path(service.settings))
     service.accounts.send_phone_code(login)
