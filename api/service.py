@@ -35,6 +35,7 @@ from engine.payment_keeper import PaymentKeeper
 from engine.registry import SOURCES
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
+from projections.accounts import AccountsView
 from projections.alarms import AlarmsView
 from projections.chain_status import ChainStatusView
 from projections.credits import CreditsView
@@ -91,6 +92,7 @@ class Service:
         self.reputation = self.projector.view(ReputationView)
         self.alarms = self.projector.view(AlarmsView)
         self.payments = self.projector.view(PaymentsView)
+        self.accounts_view = self.projector.view(AccountsView)
         self.transactions = Transactions(self.rpc, self.manifest)
         self._catalogues: dict[str, tuple] = {}
         self.sign_in = SignIn(self.db, settings.domain, self.chain_id, settings.session_seconds)
@@ -155,8 +157,36 @@ class Service:
         attester, of the account's current record, not revoked, not expired (0: none)."""
         if IDENTITY not in self.manifest.contracts or account.identity_hash is None:
             return 0
-        trusted = set(self.manifest.contract(IDENTITY).meta.get("attesters", []))
-        return self.identity.level_of(account.identity_hash, trusted, self.rpc.chain_time() if now is None else now)
+        now = self.rpc.chain_time() if now is None else now
+        return self.identity.level_of(account.identity_hash, self._trusted_attesters(), now)
+
+    def _trusted_attesters(self) -> set[str]:
+        if IDENTITY not in self.manifest.contracts:
+            return set()
+        return set(self.manifest.contract(IDENTITY).meta.get("attesters", []))
+
+    def identities(self, state: str, before: int | None = None, limit: int = 100) -> tuple[list[dict], int | None]:
+        """Accounts for the operator's review, the latest changed first, each with the level that
+        holds now for its current record: ``to_review`` (complete, not closed, no attestation holds),
+        ``attested`` (one holds), ``incomplete`` (the profile lacks something, or closed) or ``all``.
+        Also the position to page on from (None: no more)."""
+        trusted, now = self._trusted_attesters(), self.rpc.chain_time()
+        ready = {"to_review": True, "attested": None, "incomplete": False, "all": None}[state]
+        found: list[dict] = []
+        while len(found) < limit:
+            rows = self.accounts_view.accounts(ready=ready, before=before, limit=max(limit, 200))
+            levels = self.identity.levels([r["identity_hash"] for r in rows if r["identity_hash"]], trusted, now)
+            for row in rows:
+                row["level"] = levels.get(row["identity_hash"], 0)
+                if (state == "to_review" and row["level"]) or (state == "attested" and not row["level"]):
+                    continue
+                found.append(row)
+                if len(found) == limit:
+                    return found, row["seq"]
+            if len(rows) < max(limit, 200):
+                return found, None
+            before = rows[-1]["seq"]
+        return found, None
 
     def attested(self, account) -> bool:
         return self.identity_level(account) > 0

@@ -7,7 +7,9 @@ order changed twice since is sent once, in its latest state). Comments keep prox
 closing an idle stream. Nothing is queued per client: a client that reads too slowly
 either falls too far behind (it is told so in an ``error`` event and the stream ends:
 reconnect with the last id) or stops reading altogether (the write times out and the
-connection is closed); both are counted in ``orderchain_sse_dropped``.
+connection is closed); both are counted in ``orderchain_sse_dropped``. A stream ends after
+``sse_lifetime`` seconds (``ORDERCHAIN_SSE_LIFETIME``): the client reconnects a second later
+with its last id and misses nothing, and long-lived clients spread again over the workers.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class ChangeStream(Response):
         self.label = label
         self.seq = after
         self.heartbeat = heartbeat
+        self.lifetime = svc.settings.sse_lifetime
         self.sent = 0
 
     def changes(self, after: int, limit: int) -> list[tuple[int, bytes]]:
@@ -101,7 +104,8 @@ class ChangeStream(Response):
         local = self.svc.engine is not None  # else the views change in another process: look often
         idle = self.heartbeat if local else min(self.heartbeat, self.svc.settings.poll_interval)
         last_write = time.monotonic()
-        while not gone.is_set():
+        ends = last_write + self.lifetime
+        while not gone.is_set() and time.monotonic() < ends:
             changed.clear()
             rows = self.changes(self.seq, BATCH)
             if rows:
@@ -121,7 +125,8 @@ class ChangeStream(Response):
                     continue
             wait = max(0.0, self.heartbeat - (time.monotonic() - last_write))
             try:
-                await asyncio.wait_for(_first(changed, gone), min(wait, idle) if wait > 0 else 0.001)
+                left = max(0.001, ends - time.monotonic())
+                await asyncio.wait_for(_first(changed, gone), min(wait, idle, left) if wait > 0 else 0.001)
             except TimeoutError:
                 pass
             if not gone.is_set() and time.monotonic() - last_write >= self.heartbeat:

@@ -8,7 +8,7 @@ PostgreSQL recorder of the ``eventsourcing`` library.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
@@ -528,15 +528,24 @@ class OrderEngine(Application):
         return alarm
 
     def replay_notice(self, notice_id: UUID, now: float) -> BuyerNotice:
-        """The operator replays a dead letter: it is tried again from the first back-off."""
-        notice = self._get_or_none(notice_id)
-        if not isinstance(notice, BuyerNotice):
-            raise NotFound(f"no notice {notice_id}")
-        if notice.state != "dead":
-            raise Conflict(f"the notice is {notice.state}, not a dead letter")
-        notice.replay(now)
-        self.save(notice)
-        return notice
+        """The operator replays a buyer's notice that is a dead letter: it is tried again from the
+        first back-off."""
+        return self._replay(notice_id, now, (BuyerNotice,), "notice")
+
+    def replay_webhook(self, delivery_id: UUID, now: float) -> ProductionInstruction | Notice:
+        """The operator replays a store's webhook delivery (an instruction or a notice) that is a
+        dead letter."""
+        return self._replay(delivery_id, now, (ProductionInstruction, Notice), "webhook delivery")
+
+    def _replay(self, delivery_id: UUID, now: float, kinds: tuple[type[Any], ...], what: str) -> Any:
+        found: Any = self._get_or_none(delivery_id)
+        if not isinstance(found, kinds):
+            raise NotFound(f"no {what} {delivery_id}")
+        if found.state != "dead":
+            raise Conflict(f"the {what} is {found.state}, not a dead letter")
+        found.replay(now)
+        self.save(found)
+        return found
 
     def _get_or_none(self, aggregate_id):
         try:

@@ -102,6 +102,7 @@ class Settings:
     quote_hold_seconds: int = 900
     ws_url: str | None = None
     sse_heartbeat: float = 15.0
+    sse_lifetime: float = 600.0  # seconds an event stream stays open; the client reconnects and resumes
     public_url: str | None = None
     sms_url: str | None = None
     sms_secret: str | None = None
@@ -136,6 +137,7 @@ class Settings:
             freight_factor=_decimal_text(env, "ORDERCHAIN_FREIGHT_FACTOR", base.freight_factor),
             ws_url=env.get("ORDERCHAIN_WS_URL"),
             sse_heartbeat=_float(env, "ORDERCHAIN_SSE_HEARTBEAT", base.sse_heartbeat),
+            sse_lifetime=_float(env, "ORDERCHAIN_SSE_LIFETIME", base.sse_lifetime),
             quote_hold_seconds=_int(env, "ORDERCHAIN_QUOTE_HOLD_SECONDS", base.quote_hold_seconds, minimum=1),
             public_url=_public_url(env.get("ORDERCHAIN_PUBLIC_URL")),
             sms_url=_sms_url(env.get("ORDERCHAIN_SMS_URL"), env.get("ORDERCHAIN_SMS_SECRET")),

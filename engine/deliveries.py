@@ -1,6 +1,8 @@
 """What every webhook delivery shares (production instructions, notices to stores and buyers):
 a body signed with HMAC-SHA256 under the receiver's secret, attempts recorded on the aggregate,
-failures retried with exponential back-off."""
+failures retried with exponential back-off. After its last attempt (each kind says how many)
+a delivery is a dead letter: nothing more is tried until the operator replays it, which starts
+again from the first back-off."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 BACKOFF_FIRST = 2.0  # seconds before the first retry; doubled each time
@@ -37,12 +39,18 @@ def backoff(attempts: int) -> float:
 
 
 class Delivery:
-    """What an instruction and a notice share: a signed body for a URL, and its delivery record."""
+    """What an instruction and a notice share: a signed body for a URL, and its delivery record.
 
+    Each subclass makes the event methods from the bodies below (``attempted``, ``delivered``,
+    ``died``, ``replayed``) and says after how many attempts a delivery is a dead letter."""
+
+    max_attempts: ClassVar[int]
     if TYPE_CHECKING:  # the aggregate's id, and the event methods each subclass makes with @event
         id: UUID
         attempted: Callable[..., None]
         delivered: Callable[..., None]
+        died: Callable[..., None]
+        replayed: Callable[..., None]
 
     def _to_deliver(self, url: str, body: dict, created_at: float) -> None:
         self.url = url
@@ -51,6 +59,23 @@ class Delivery:
         self.next_at = created_at
         self.delivered_at: float | None = None
         self.last_error: str | None = None
+        self.dead_at: float | None = None
+
+    def failed(self, at: float, error: str) -> None:
+        """An attempt that failed: retried after the back-off, or a dead letter after the last."""
+        self.attempted(at=at, error=error)
+        if self.attempts >= self.max_attempts:
+            self.died(at=at)
+
+    def due(self, now: float) -> bool:
+        """Whether to attempt it now: not delivered, not a dead letter, its back-off over."""
+        return self.delivered_at is None and self.dead_at is None and self.next_at <= now
+
+    def replay(self, at: float) -> None:
+        """The operator sends a dead letter again (ValueError for any other)."""
+        if self.dead_at is None:
+            raise ValueError(f"it is {self.state}, not a dead letter")
+        self.replayed(at=at)
 
     @property
     def instruction_id(self) -> str:
@@ -61,6 +86,8 @@ class Delivery:
 
     @property
     def state(self) -> str:
+        if self.dead_at is not None:
+            return "dead"
         return "delivered" if self.delivered_at is not None else ("retrying" if self.attempts else "pending")
 
 
@@ -78,6 +105,18 @@ def delivered_attempt(self, at: float, status: int):
     self.last_error = None
 
 
+def dead_letter(self, at: float):
+    """No attempt is left (an aggregate's event body)."""
+    self.dead_at = at
+
+
+def replayed_letter(self, at: float):
+    """The operator replays a dead letter (an aggregate's event body): from the first back-off."""
+    self.dead_at = None
+    self.attempts = 0
+    self.next_at = at
+
+
 def deliver(instruction: Delivery, secret: str, post, now: float) -> bool:
     """One attempt: POSTs the signed body with ``post(url, content, headers)`` (an httpx-like
     call returning a response with ``status_code``); records the outcome on the aggregate."""
@@ -91,10 +130,10 @@ def deliver(instruction: Delivery, secret: str, post, now: float) -> bool:
     try:
         response = post(instruction.url, content=body, headers=headers, timeout=TIMEOUT)
     except Exception as exc:  # refused, timed out, DNS: all retried
-        instruction.attempted(at=now, error=f"{type(exc).__name__}: {exc}"[:300])
+        instruction.failed(at=now, error=f"{type(exc).__name__}: {exc}"[:300])
         return False
     if 200 <= response.status_code < 300:
         instruction.delivered(at=now, status=response.status_code)
         return True
-    instruction.attempted(at=now, error=f"HTTP {response.status_code}")
+    instruction.failed(at=now, error=f"HTTP {response.status_code}")
     return False

@@ -5,8 +5,9 @@ signed with HMAC-SHA256 under the store's webhook secret (``X-Signature: sha256=
 over the exact body bytes) and named by ``X-Instruction-Id`` (one id per campaign, so a
 receiver can tell a repeat). Each campaign gets one :class:`ProductionInstruction`
 aggregate (its id derives from the chain and campaign, so it is never made twice); every
-attempt is recorded with its outcome, failures are retried with exponential backoff, and
-a delivered instruction is never sent again. A restarted engine finds the instructions
+attempt is recorded with its outcome, failures are retried with exponential backoff (for about
+six hours: :data:`WEBHOOK_ATTEMPTS`, then a dead letter the operator replays), and a
+delivered instruction is never sent again. A restarted engine finds the instructions
 still pending in the event store and carries on.
 
 Notices travel the same way: a :class:`Notice` tells the store's system of something it
@@ -22,10 +23,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from engine.deliveries import Delivery, deliver, delivered_attempt, failed_attempt
+from engine.deliveries import Delivery, dead_letter, deliver, delivered_attempt, failed_attempt, replayed_letter
 from engine.ids import derive
 
 log = logging.getLogger("orderchain.instructions")
+# Attempts before a store's webhook delivery is a dead letter: the back-off doubles from 2 s to
+# its cap of an hour, so about six hours of a receiver that is down.
+WEBHOOK_ATTEMPTS = 16
 
 
 def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) -> dict:
@@ -50,10 +54,13 @@ def instruction_body(campaign: dict, scheme: str, chain_id: int, contract: str) 
 class ProductionInstruction(Delivery, Aggregate):
     """The production instruction of one succeeded campaign, and its delivery."""
 
+    max_attempts = WEBHOOK_ATTEMPTS
     if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
         Created: ClassVar[type[Any]]
         Attempted: ClassVar[type[Any]]
         Delivered: ClassVar[type[Any]]
+        Dead: ClassVar[type[Any]]
+        Replayed: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(chain_id: int, campaign_id: int) -> UUID:
@@ -72,15 +79,20 @@ class ProductionInstruction(Delivery, Aggregate):
 
     attempted = event("Attempted")(failed_attempt)
     delivered = event("Delivered")(delivered_attempt)
+    died = event("Dead")(dead_letter)
+    replayed = event("Replayed")(replayed_letter)
 
 
 class Notice(Delivery, Aggregate):
     """A notice to a store's webhook about one subject (``top-up <order> <bill tx>`` ...), and its delivery."""
 
+    max_attempts = WEBHOOK_ATTEMPTS
     if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
         Created: ClassVar[type[Any]]
         Attempted: ClassVar[type[Any]]
         Delivered: ClassVar[type[Any]]
+        Dead: ClassVar[type[Any]]
+        Replayed: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(chain_id: int, subject: str) -> UUID:
@@ -95,6 +107,8 @@ class Notice(Delivery, Aggregate):
 
     attempted = event("Attempted")(failed_attempt)
     delivered = event("Delivered")(delivered_attempt)
+    died = event("Dead")(dead_letter)
+    replayed = event("Replayed")(replayed_letter)
 
 
 class Dispatcher:
@@ -160,7 +174,7 @@ class Dispatcher:
         delivered = 0
         for instruction_id in dict.fromkeys(made + self.pending()):  # the new ones before the views see them
             instruction = self.app.repository.get(instruction_id)
-            if instruction.delivered_at is not None or instruction.next_at > self.clock():
+            if not instruction.due(self.clock()):
                 continue
             store = self.app.get_store(instruction.store_id)
             ok = deliver(instruction, store.webhook_secret, self.post, self.clock())
@@ -169,6 +183,13 @@ class Dispatcher:
                 delivered += 1
                 self.sent += 1
                 log.info("%s delivered", instruction.subject)
+            elif instruction.dead_at is not None:
+                log.warning(
+                    "%s failed (%s) %d times: a dead letter until the operator replays it",
+                    instruction.subject,
+                    instruction.last_error,
+                    instruction.attempts,
+                )
             else:
                 log.warning(
                     "%s failed (%s); retry in %.0fs",

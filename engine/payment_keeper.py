@@ -216,7 +216,7 @@ class PaymentKeeper:
         delivered = 0
         for notice_id in dict.fromkeys([*made, *(UUID(i) for i in self.payments.notices_to_send(now))]):
             notice = self.app.repository.get(notice_id)
-            if notice.state in ("delivered", "dead") or notice.next_at > now:
+            if not notice.due(now):
                 continue
             if notice.channel == "sms":
                 if not notice.to:

@@ -11,12 +11,14 @@ from engine.instructions import Notice, ProductionInstruction
 
 from .view import View, dumps
 
+DELIVERY_COLUMNS = ("delivery_id", "kind", "store_id", "subject", "state", "attempts", "last_error", "delivered_at")
+
 
 class InstructionsView(View):
-    """One row per instruction: pending, retrying or delivered, with its attempts and last error."""
+    """One row per instruction: pending, retrying, delivered or dead, with its attempts and last error."""
 
     name = "instructions"
-    version = 2
+    version = 3
     schema = (
         """CREATE TABLE IF NOT EXISTS view_instructions (
             instruction_id TEXT PRIMARY KEY, campaign_id BIGINT NOT NULL UNIQUE, store_id TEXT NOT NULL,
@@ -32,16 +34,20 @@ class InstructionsView(View):
         ProductionInstruction.Created,
         ProductionInstruction.Attempted,
         ProductionInstruction.Delivered,
+        ProductionInstruction.Dead,
+        ProductionInstruction.Replayed,
         Notice.Created,
         Notice.Attempted,
         Notice.Delivered,
+        Notice.Dead,
+        Notice.Replayed,
     )
 
     def apply(self, batch: Any, event: Any, seq: int) -> None:
         key = str(event.originator_id)
         table, id_column = (
             ("view_notices", "notice_id")
-            if isinstance(event, (Notice.Created, Notice.Attempted, Notice.Delivered))
+            if isinstance(event, (Notice.Created, Notice.Attempted, Notice.Delivered, Notice.Dead, Notice.Replayed))
             else ("view_instructions", "instruction_id")
         )
         if isinstance(event, ProductionInstruction.Created):
@@ -62,6 +68,12 @@ class InstructionsView(View):
                 f"last_error = ?, seq = ? WHERE {id_column} = ?",
                 (event.error, seq, key),
             )
+        elif isinstance(event, (ProductionInstruction.Dead, Notice.Dead)):
+            self.db.execute(f"UPDATE {table} SET state = 'dead', seq = ? WHERE {id_column} = ?", (seq, key))
+        elif isinstance(event, (ProductionInstruction.Replayed, Notice.Replayed)):
+            self.db.execute(
+                f"UPDATE {table} SET state = 'pending', attempts = 0, seq = ? WHERE {id_column} = ?", (seq, key)
+            )
         else:
             self.db.execute(
                 f"UPDATE {table} SET state = 'delivered', attempts = attempts + 1, "
@@ -73,10 +85,25 @@ class InstructionsView(View):
         return [
             UUID(i)
             for (i,) in self.db.fetchall(
-                "SELECT instruction_id FROM view_instructions WHERE state <> 'delivered' UNION ALL "
-                "SELECT notice_id FROM view_notices WHERE state <> 'delivered'"
+                "SELECT instruction_id FROM view_instructions WHERE state NOT IN ('delivered', 'dead') UNION ALL "
+                "SELECT notice_id FROM view_notices WHERE state NOT IN ('delivered', 'dead')"
             )
         ]
+
+    def deliveries(self, state: str | None = None, limit: int = 100) -> list[dict]:
+        """Every store webhook delivery (production instructions and notices), the latest changed
+        first, of one state or any (``dead``: the dead letters to replay)."""
+        clause = "WHERE state = ?" if state else ""
+        params = (state, state) if state else ()
+        rows = self.db.fetchall(
+            "SELECT * FROM ("
+            f"SELECT instruction_id, 'instruction', store_id, 'production instruction of campaign ' || campaign_id, "
+            f"state, attempts, last_error, delivered_at, seq FROM view_instructions {clause} UNION ALL "
+            f"SELECT notice_id, 'notice', store_id, subject, state, attempts, last_error, delivered_at, seq "
+            f"FROM view_notices {clause}) AS d ORDER BY seq DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [dict(zip(DELIVERY_COLUMNS, r[:-1])) | {"attempts": int(r[5])} for r in rows]
 
     def notice_subjects(self) -> set[str]:
         return {s for (s,) in self.db.fetchall("SELECT subject FROM view_notices")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .accounts import AccountsView
 from .alarms import AlarmsView
 from .chain_status import ChainStatusView
 from .credits import CreditsView
@@ -33,4 +34,5 @@ VIEWS: tuple[type[View], ...] = (
     ReputationView,
     AlarmsView,
     PaymentsView,
+    AccountsView,
 )

@@ -270,6 +270,43 @@ def resolve_alarm(
     _report(_run(lambda: h.relay(sign_transaction(h.account, tx))))
 
 
+@app.command()
+def attest(
+    login: str = typer.Argument(..., help="The account whose identity was reviewed (GET /operator/accounts)."),
+    level: int = typer.Option(1, "--level", min=1, max=2, help="1: the record checked; 2: checked in person."),
+    valid_for: int = typer.Option(365 * 86_400, "--valid-for", min=0, help="Seconds until it expires (0: never)."),
+    admin_token: str = typer.Option(
+        ..., "--admin-token", envvar="ORDERCHAIN_ADMIN_TOKEN", help="The operator's token."
+    ),
+    keystore: Path | None = KEYSTORE,
+    api: str = API,
+    yes: bool = YES,
+):
+    """Attest an account's identity on chain (EAS) with this keystore's key, one the deployment
+    trusts as attester: the API builds the transaction (a salted hash of the record and the
+    level, never the data), it is signed here."""
+    h = _holder(keystore, api)
+    try:
+        built = answer(
+            h.http.post(
+                f"/operator/accounts/{login}/attestation",
+                json={"attester": h.address, "level": level, "valid_for": valid_for},
+                headers={"Authorization": f"Bearer {admin_token}"},
+            )
+        )
+    except ApiError as exc:
+        _fail(str(exc))
+    tx = built["transaction"]
+    typer.echo(
+        f"attest {login} at level {level} (record {built['identity_hash']}, "
+        + (f"expires at {built['expiration_time']}" if built["expiration_time"] else "never expires")
+        + f") from {h.address} to {tx['to']}: gas {int(tx['gas'], 16)}, nonce {int(tx['nonce'], 16)}"
+    )
+    if not yes and not typer.confirm("sign and send?", default=True):
+        raise typer.Exit(1)
+    _report(_run(lambda: h.relay(sign_transaction(h.account, tx))))
+
+
 # -- what every capability's signing commands share
 
 

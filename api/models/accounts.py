@@ -231,6 +231,28 @@ class ReviewOut(BaseModel):
     identity: IdentityOut
 
 
+class AccountListedOut(BaseModel):
+    """An account in the operator's list of identities to review."""
+
+    login: str
+    role: str
+    store_id: str | None
+    name: str | None
+    company: str | None
+    phone_verified: bool
+    wallet: Address | None
+    missing: list[str] = Field(description="What the profile lacks before it can be attested.")
+    identity_hash: Hash32 | None = Field(description="The hash of the current record, once prepared for attestation.")
+    level: int = Field(description="The level that holds on chain now for the current record (0: none).")
+    locked: bool
+    closed: bool
+
+
+class AccountListOut(BaseModel):
+    accounts: list[AccountListedOut]
+    next: int | None = Field(description="Pass as `before` for the next page (none: this was the last).")
+
+
 class AttestIn(Strict):
     """Attest the account's current record: from the attester's wallet (one the engine trusts)."""
 

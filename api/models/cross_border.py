@@ -107,7 +107,7 @@ class OrderSnapshot(BaseModel):
 
 class NoticeOut(BaseModel):
     subject: str
-    state: Literal["pending", "retrying", "delivered"]
+    state: Literal["pending", "retrying", "delivered", "dead"]
     attempts: int
     last_error: str | None
     delivered_at: float | None

@@ -4,7 +4,7 @@ shipping declaration, alarms."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -163,6 +163,19 @@ class NoticeOut(BaseModel):
     created_at: float | None
     delivered_at: float | None
     text: str
+
+
+class WebhookDeliveryOut(BaseModel):
+    delivery_id: str
+    kind: Literal["instruction", "notice"] = Field(description="A production instruction, or a notice to the store.")
+    store_id: str
+    subject: str
+    state: Literal["pending", "retrying", "delivered", "dead"] = Field(
+        description="dead: every attempt failed (about six hours of back-off); the operator may replay it"
+    )
+    attempts: int
+    last_error: str | None
+    delivered_at: float | None
 
 
 class RecommendationOut(BaseModel):

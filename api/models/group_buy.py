@@ -217,7 +217,7 @@ class CampaignStep(LogStep):
 class InstructionDelivery(BaseModel):
     """How a production instruction's POST to the store's webhook went."""
 
-    state: Literal["pending", "retrying", "delivered"]
+    state: Literal["pending", "retrying", "delivered", "dead"]
     attempts: int
     last_error: str | None = Field(description="Why the last attempt failed, while retrying.")
     delivered_at: float | None = Field(description="Unix time of the delivery.")

@@ -14,9 +14,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import account_session, following, require_admin, service
-from api.models.delivery import NoticeOut, PurchaseOut, RecommendationOut
+from api.models.delivery import NoticeOut, PurchaseOut, RecommendationOut, WebhookDeliveryOut
 from api.problems import COMMON, responses
 from api.service import Service
+from engine.instructions import ProductionInstruction
 from engine.settlement.store_order import order_number_from_bytes32
 from projections.purchases import delivery_records
 
@@ -49,6 +50,41 @@ def my_notices(session: dict = Depends(account_session), svc: Service = Depends(
 )
 def operator_notices(state: NoticeState = None, svc: Service = Depends(service)) -> list[dict]:
     return svc.payments.notices(state=state)
+
+
+@router.get(
+    "/operator/webhooks",
+    response_model=list[WebhookDeliveryOut],
+    responses=responses(401, 403),
+    dependencies=[Depends(require_admin)],
+    summary="Stores' webhook deliveries (production instructions and notices) by state (state=dead: the dead "
+    "letters to replay), the latest changed first (operator only)",
+)
+def operator_webhooks(state: NoticeState = None, svc: Service = Depends(service)) -> list[dict]:
+    return svc.instructions.deliveries(state=state)
+
+
+@router.post(
+    "/operator/webhooks/{delivery_id}/replay",
+    response_model=WebhookDeliveryOut,
+    responses=responses(401, 403, 404, 409),
+    dependencies=[Depends(require_admin)],
+    summary="Replay a store's webhook delivery that is a dead letter: sent again from the first back-off, "
+    "under the same id (operator only)",
+)
+def replay_webhook(delivery_id: UuidPath, svc: Service = Depends(service)) -> dict:
+    found = svc.app.replay_webhook(UUID(delivery_id), time.time())
+    svc.project()
+    return {
+        "delivery_id": delivery_id,
+        "kind": "instruction" if isinstance(found, ProductionInstruction) else "notice",
+        "store_id": found.store_id,
+        "subject": found.subject,
+        "state": found.state,
+        "attempts": found.attempts,
+        "last_error": found.last_error,
+        "delivered_at": found.delivered_at,
+    }
 
 
 @router.post(

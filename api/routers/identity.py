@@ -5,11 +5,12 @@ its own machine (a salted hash of the identity record and a level, never the dat
 from __future__ import annotations
 
 import secrets
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import following, require_admin
-from api.models.accounts import AttestIn, AttestTxOut, ReviewOut, RevokeIn, RevokeTxOut
+from api.models.accounts import AccountListOut, AttestIn, AttestTxOut, ReviewOut, RevokeIn, RevokeTxOut
 from api.problems import COMMON, responses
 from api.routers.accounts import LoginPath, account_out
 from api.service import Service
@@ -22,7 +23,8 @@ router = APIRouter(tags=["accounts"], responses=responses(*COMMON))
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def _identity(svc: Service, account: Account) -> dict:
+def identity_of(svc: Service, account: Account) -> dict:
+    """What the operator reviews: the record in full, what it lacks, its hash, level and attestations."""
     return {
         "record": account.identity_record(),
         "missing": missing_for(account.profile(), "attestation"),
@@ -46,6 +48,24 @@ def _eas(svc: Service, attester: str):
 
 
 @router.get(
+    "/operator/accounts",
+    response_model=AccountListOut,
+    responses=responses(401, 403),
+    dependencies=[Depends(require_admin)],
+    summary="The accounts whose identity is to review (complete, no attestation holding), or attested, "
+    "incomplete, or all (operator only), the latest changed first",
+)
+def identities(
+    state: Literal["to_review", "attested", "incomplete", "all"] = "to_review",
+    before: Annotated[int | None, Query(ge=0, description="The `next` of the page before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    svc: Service = Depends(following),
+) -> dict:
+    accounts, next_ = svc.identities(state, before, limit)
+    return {"accounts": accounts, "next": next_}
+
+
+@router.get(
     "/operator/accounts/{login}",
     response_model=ReviewOut,
     responses=responses(401, 403, 404),
@@ -54,7 +74,7 @@ def _eas(svc: Service, attester: str):
 )
 def review(login: LoginPath, svc: Service = Depends(following)) -> dict:
     account = svc.app.get_account(login)
-    return {"account": account_out(svc, account), "identity": _identity(svc, account)}
+    return {"account": account_out(svc, account), "identity": identity_of(svc, account)}
 
 
 @router.post(

@@ -365,7 +365,32 @@ def operator_home(request: Request, session: dict = Depends(operator), svc: Serv
         chain={k: v for k, v in svc.status().items() if k in CHAIN_FACTS},
         alarms=svc.alarms.alarms(limit=50),
         dead=svc.payments.notices(state="dead"),
+        dead_webhooks=svc.instructions.deliveries(state="dead"),
         metrics=glance(),
+        to_review=svc.identities("to_review", limit=50)[0],
+    )
+
+
+@router.get("/operator/accounts/{login}", response_class=HTMLResponse)
+def operator_review(
+    request: Request, login: str, session: dict = Depends(operator), svc: Service = Depends(service)
+) -> Response:
+    """One account's identity record in full, its attestations, and the command the attester
+    runs on its own machine to attest it (or revoke an attestation): no key comes here."""
+    from api.routers.identity import identity_of
+
+    try:
+        account = svc.app.get_account(login)
+    except NotFound:
+        raise HTTPException(404, "no such page") from None
+    found = identity_of(svc, account)
+    return page(
+        request,
+        "review.html",
+        session,
+        account=account,
+        identity=found,
+        command=f"orderchain wallet attest {shlex.quote(account.login)} --level 1",
     )
 
 
@@ -375,6 +400,16 @@ async def replay(
 ) -> Response:
     await csrf.check(request)
     svc.app.replay_notice(notice_id, time.time())
+    svc.project()
+    return RedirectResponse("/app/operator", 303)
+
+
+@router.post("/operator/webhooks/{delivery_id}/replay")
+async def replay_webhook(
+    request: Request, delivery_id: UUID, session: dict = Depends(operator), svc: Service = Depends(service)
+) -> Response:
+    await csrf.check(request)
+    svc.app.replay_webhook(delivery_id, time.time())
     svc.project()
     return RedirectResponse("/app/operator", 303)
 

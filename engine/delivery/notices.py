@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from engine.deliveries import Delivery, backoff
+from engine.deliveries import Delivery, dead_letter, delivered_attempt, failed_attempt, replayed_letter
 from engine.ids import derive
 
 CHANNELS = ("sms", "webhook")
@@ -66,6 +66,7 @@ def text(kind: str, checkout_id: str, store_name: str, facts: dict) -> str:
 class BuyerNotice(Delivery, Aggregate):
     """One notice to a buyer on one channel, and its delivery (see the module docstring)."""
 
+    max_attempts = MAX_ATTEMPTS
     if TYPE_CHECKING:  # the event classes @event makes, declared for the type checker
         Created: ClassVar[type[Any]]
         Attempted: ClassVar[type[Any]]
@@ -98,47 +99,9 @@ class BuyerNotice(Delivery, Aggregate):
         self.checkout_id = checkout_id
         self.store_id = store_id
         self.to = to
-        self.dead_at: float | None = None
         self._to_deliver(to, body, created_at)
 
-    @property
-    def state(self) -> str:
-        if self.dead_at is not None:
-            return "dead"
-        return super().state
-
-    def failed(self, at: float, error: str) -> None:
-        """An attempt that failed: retried after the back-off, or dead after the last attempt."""
-        self._attempted(at=at, error=error)
-        if self.attempts >= MAX_ATTEMPTS:
-            self._dead(at=at)
-
-    def attempted(self, at: float, error: str) -> None:  # what the webhook sender calls
-        self.failed(at, error)
-
-    @event("Attempted")
-    def _attempted(self, at: float, error: str) -> None:
-        self.attempts += 1
-        self.last_error = error
-        self.next_at = at + backoff(self.attempts)
-
-    @event("Delivered")
-    def delivered(self, at: float, status: int) -> None:
-        self.attempts += 1
-        self.delivered_at = at
-        self.last_error = None
-
-    @event("Dead")
-    def _dead(self, at: float) -> None:
-        self.dead_at = at
-
-    def replay(self, at: float) -> None:
-        if self.dead_at is None:
-            raise ValueError(f"the notice is {self.state}, not a dead letter")
-        self._replayed(at=at)
-
-    @event("Replayed")
-    def _replayed(self, at: float) -> None:
-        self.dead_at = None
-        self.attempts = 0
-        self.next_at = at
+    attempted = event("Attempted")(failed_attempt)
+    delivered = event("Delivered")(delivered_attempt)
+    died = event("Dead")(dead_letter)
+    replayed = event("Replayed")(replayed_letter)

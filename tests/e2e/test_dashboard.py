@@ -7,6 +7,7 @@ serious violations. Screenshots go to ``.build/screenshots``."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,16 @@ def sign_in(tab, tmp_path, login: str) -> None:
     tab.get_by_role("button", name="Sign in").click()
 
 
+def reach(tab, selector: str, most: int = 80) -> None:
+    """Presses Tab until the element is focused (keyboard reachable), or fails."""
+    target = tab.locator(selector)
+    for _ in range(most):
+        tab.keyboard.press("Tab")
+        if target.evaluate("e => e === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} is not reached with the keyboard in {most} presses of Tab")
+
+
 def accessible(tab) -> list[str]:
     """The serious and critical violations axe-core finds on the page."""
     tab.add_script_tag(path=str(AXE))
@@ -100,6 +111,26 @@ def test_a_store_watches_its_orders_arrive_and_get_paid_live(page, served, servi
     page.wait_for_function("document.getElementById('order-W-1').textContent.includes('paid')", timeout=5_000)
     assert accessible(page) == []
     shot(page, "store-orders")
+
+    # Each stream ends after its lifetime (here made short) and the page reconnects with the
+    # Last-Event-ID of the last change it had: what comes next still arrives, newest first.
+    service.settings = replace(service.settings, sse_lifetime=1.0)
+    page.reload()
+    page.wait_for_function("document.getElementById('live').textContent === 'live'")
+
+    def resuming(request) -> bool:
+        return "/stream" in request.url and bool(request.all_headers().get("last-event-id"))
+
+    with page.expect_request(resuming, timeout=5_000) as reconnect:
+        create_order(served, "live-shop", key, "W-2", 1_000_000, token)
+        page.locator("#order-W-2").wait_for(timeout=5_000)
+    w2 = served.get("/stores/live-shop/orders/W-2", headers=key).json()
+    assert reconnect.value.all_headers()["last-event-id"] == w2["cursor"]  # the change the page had last
+    create_order(served, "live-shop", key, "W-3", 2_000_000, token)
+    page.locator("#order-W-3").wait_for(timeout=5_000)
+    service.settings = replace(service.settings, sse_lifetime=600.0)
+    assert [r.get_attribute("id") for r in page.locator("tbody tr").all()[:3]] == ["order-W-3", "order-W-2",
+                                                                                 "order-W-1"]  # fmt: skip
 
     # The order's history: each step, where it was mined.
     page.get_by_role("link", name="W-1").click()
@@ -149,14 +180,21 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     import time
 
     from engine.delivery.order import Alarm
+    from tests.e2e.accounts import HOME, bearer
+    from tests.e2e.accounts import sign_in as sign_in_api
 
+    # An account whose profile is complete, waiting for the operator's review.
+    new_account(served, tmp_path, "ada@example.org")
+    ada = bearer(sign_in_api(served, tmp_path))
+    served.patch("/accounts/me", json={"name": "Ada Lovelace"}, headers=ada)
+    served.put("/accounts/me/addresses/home", json=HOME, headers=ada)
     login = "ops@example.org"
     new_account(served, tmp_path, login, phone="+44 7911 123460", path="/operator/accounts", headers=ADMIN_HEADERS,
                 role="operator")  # fmt: skip
     errors = [{"store_id": "corner", "reason": "collection_defaulted", "sku": None, "detail": "allowance withdrawn"}]
     alarm = Alarm(checkout_id="c-7", store_id="corner", n=0, errors=errors, at=time.time(), kind="collection_defaulted")
     service.app.save(alarm)  # as the keeper raises it for a default (the flow is tested on its own)
-    service.project()
+    service.project()  # the alarm and Ada's account in the views
     page.goto("/app")
     page.get_by_label("Login").fill(login)
     page.get_by_role("button", name="Send me a code").click()
@@ -171,7 +209,23 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     assert "collection defaulted" in row.inner_text() and row.locator(".state").inner_text() == "open"
     assert accessible(page) == []
     shot(page, "operator")
-    row.get_by_role("button", name="Acknowledge").click()
+
+    # The identities to review are the API's list; each opens on its record and the command
+    # the attester runs with its own wallet.
+    listed = served.get("/operator/accounts?state=to_review", headers=ADMIN_HEADERS).json()["accounts"]
+    assert [a["login"] for a in listed] == ["ada@example.org"]
+    assert page.locator("#to-review tbody th").all_inner_texts() == ["ada@example.org"]
+    page.get_by_role("link", name="ada@example.org").click()
+    page.wait_for_url("**/app/operator/accounts/ada%40example.org")
+    assert "Ada Lovelace" in page.locator("dl.record").inner_text() and page.locator("#level").inner_text() == "0"
+    assert page.locator("#attest-command").inner_text() == "orderchain wallet attest ada@example.org --level 1"
+    assert accessible(page) == []
+    shot(page, "operator-review")
+    page.go_back()
+
+    # Keyboard only: Tab reaches the alarm's button, Enter presses it.
+    reach(page, f"#alarm-{alarm.id} button:text('Acknowledge')")
+    page.keyboard.press("Enter")
     page.wait_for_url("**/app/operator")
     assert page.locator(f"#alarm-{alarm.id} .state").inner_text() == "acknowledged"
     assert served.get("/operator/alarms?state=acknowledged", headers=ADMIN_HEADERS).json()[0]["alarm_id"] == str(
@@ -249,3 +303,50 @@ def test_a_buyer_sees_their_purchases_and_credit_limit(page, client, served, ser
     assert page.locator("#credit-limit").inner_text() == in_units(limit, 6, "tUSD")  # the API's limit, in units
     assert accessible(page) == []
     shot(page, "buyer")
+
+
+def test_a_store_sees_its_cases_and_cross_border_orders_as_the_api_does(page, client, served, service, chain,
+                                                                        tmp_path):  # fmt: skip
+    from api.client import answer
+    from api.web.money import in_units
+
+    from .test_cross_border_flow import paid_order, quote, setup_history_and_rate
+    from .test_liquor_flow import bought_case, listed_plan
+
+    token = service.manifest.contract("TestStablecoin").address
+    seller, buyer, warehouse = (
+        Wallet(client, dev_account(2)),
+        Wallet(client, dev_account(1)),
+        Wallet(client, dev_account(6)),
+    )
+    _, login = staff(served, tmp_path, "cellar", seller.address)
+    plan_id = listed_plan(client, service, seller, warehouse, token, cases=10)
+    service.step()
+    bought_case(client, service, buyer, warehouse, plan_id, "CASE-0001")
+    setup_history_and_rate(service, client)
+    order_id = paid_order(client, buyer, quote(client, buyer, seller, token))
+    service.step()
+
+    sign_in(page, tmp_path, login)
+    page.wait_for_url("**/app/stores/cellar")
+    page.get_by_role("link", name="Liquor cases").click()
+    shown = answer(client.get(f"/liquor/plans/{plan_id}"))
+    cells = page.locator(f"#plan-{plan_id} td").all_inner_texts()
+    inventory = shown["inventory"]
+    assert cells[0] == in_units(shown["unit_price"], 6, "tUSD")
+    assert cells[1:] == [str(inventory[k]) for k in ("cases", "for_sale", "in_custody", "pledged", "redeeming",
+                                                      "delivered")]  # fmt: skip
+    assert (inventory["cases"], inventory["for_sale"], inventory["in_custody"]) == (10, 9, 1)
+    assert accessible(page) == []
+    shot(page, "cases")
+
+    page.go_back()
+    page.get_by_role("link", name="Cross-border orders").click()
+    xb = answer(client.get(f"/cross-border/orders/{order_id}"))
+    cells = page.locator(f"#xb-{order_id} td").all_inner_texts()
+    assert cells[2:5] == [in_units(xb[k], 6, "tUSD") for k in ("price", "freight_held", "freight_paid")]
+    freight = answer(client.get(f"/cross-border/quotes/{xb['snapshot_hash']}"))["freight"]
+    groups = [f"{g} {len(freight['orders'][g])}" for g in ("S", "C", "F")]
+    assert all(g in cells[5] for g in groups), (cells[5], groups)
+    assert accessible(page) == []
+    shot(page, "cross-border")

@@ -381,3 +381,54 @@ def test_success_sends_one_signed_production_instruction_retried_across_a_restar
             third.stop()
     finally:
         receiver.close()
+
+
+def test_a_webhook_the_store_never_takes_is_a_dead_letter_the_operator_replays(chain, service, client):
+    import time
+
+    from engine.instructions import WEBHOOK_ATTEMPTS
+
+    from .conftest import ADMIN_HEADERS
+
+    store = dev_account(2)
+    headers = register(client, "maker", store.address)
+    receiver = Receiver(fail=WEBHOOK_ATTEMPTS)
+    try:
+        assert client.put("/stores/maker/webhook", json={"url": receiver.url}, headers=headers).status_code == 200
+        due = [("top-up 7 0xbill", store.address, {"notice": "top-up", "order": "7"})]
+        service.dispatcher.notices = lambda: [due.pop()] if due else []  # one notice, made once
+        clock = [1_000.0]
+        service.dispatcher.clock = lambda: clock[0]
+        for _ in range(WEBHOOK_ATTEMPTS):
+            assert service.dispatcher.run_once() == 0
+            service.project()  # as the engine's loop does between rounds
+            clock[0] += 3_600  # past the longest back-off
+        [dead] = answer(client.get("/operator/webhooks?state=dead", headers=ADMIN_HEADERS))
+        assert (dead["kind"], dead["store_id"], dead["subject"], dead["attempts"]) == (
+            "notice",
+            "maker",
+            "top-up 7 0xbill",
+            WEBHOOK_ATTEMPTS,
+        )
+        assert dead["last_error"] == "HTTP 503"
+        assert [n["state"] for n in answer(client.get("/stores/maker/notices", headers=headers))] == ["dead"]
+        assert service.dispatcher.run_once() == 0 and len(receiver.requests) == WEBHOOK_ATTEMPTS  # no more tries
+
+        replay = f"/operator/webhooks/{dead['delivery_id']}/replay"
+        assert client.post(replay).status_code == 401
+        assert answer(client.post(replay, headers=ADMIN_HEADERS))["state"] == "pending"
+        assert client.post(replay, headers=ADMIN_HEADERS).status_code == 409  # no longer a dead letter
+        assert client.post("/operator/webhooks/00000000-0000-4000-8000-000000000000/replay",
+                           headers=ADMIN_HEADERS).status_code == 404  # fmt: skip
+        clock[0] = time.time()  # a replay is due at once
+        assert service.dispatcher.run_once() == 1
+        service.project()
+        assert answer(client.get("/operator/webhooks?state=dead", headers=ADMIN_HEADERS)) == []
+        [delivered] = answer(client.get("/operator/webhooks?state=delivered", headers=ADMIN_HEADERS))
+        assert delivered["delivery_id"] == dead["delivery_id"] and delivered["attempts"] == 1
+        assert len({h["X-Instruction-Id"] for h, _ in receiver.requests}) == 1  # the same id on every attempt
+        live = service.instructions.snapshot()
+        service.instructions.rebuild()
+        assert service.instructions.snapshot() == live
+    finally:
+        receiver.close()

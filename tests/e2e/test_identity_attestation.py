@@ -31,14 +31,27 @@ def identity(client) -> dict:
     return answer(client.get("/operator/accounts/ada@example.org", headers=ADMIN_HEADERS))["identity"]
 
 
+def listed(client, service, state: str) -> dict[str, int]:
+    """The operator's list of accounts in this state (once the views have caught up with the
+    account's changes): each login with its level."""
+    service.project()
+    page = answer(client.get(f"/operator/accounts?state={state}", headers=ADMIN_HEADERS))
+    return {a["login"]: a["level"] for a in page["accounts"]}
+
+
 def pay_after_delivery(client, headers) -> list[str]:
     return client.get("/accounts/me/needs/pay_after_delivery", headers=headers).json()["missing"]
 
 
 def test_the_operator_attests_a_salted_hash_and_revokes_it(client, service, chain, tmp_path):
+    new_account(client, tmp_path, login="bob@example.org", phone="+44 7911 123459")
     headers = completed(client, tmp_path)
     review = identity(client)
     assert review["missing"] == [] and review["level"] == 0 and review["attestations"] == []
+    # The operator's list: Ada is to review; Bob, with no name nor address yet, is incomplete.
+    assert listed(client, service, "to_review") == {"ada@example.org": 0}
+    assert "bob@example.org" in listed(client, service, "incomplete") and listed(client, service, "attested") == {}
+    assert client.get("/operator/accounts").status_code == 401
     assert review["record"]["name"] == "Ada Lovelace" and review["record"]["phone"] == "+447911123456"
     assert pay_after_delivery(client, headers) == ["attested"]
     assert client.get("/operator/accounts/ada@example.org").status_code == 401
@@ -65,10 +78,12 @@ def test_the_operator_attests_a_salted_hash_and_revokes_it(client, service, chai
     )
     assert decode_data(onchain[9]) == (built["identity_hash"], 1)
     assert pay_after_delivery(client, headers) == []
+    assert listed(client, service, "attested") == {"ada@example.org": 1} and listed(client, service, "to_review") == {}
 
     # A changed profile is no longer the record attested; changed back, it is again.
     client.patch("/accounts/me", json={"name": "Augusta Ada King"}, headers=headers)
     assert pay_after_delivery(client, headers) == ["attested"]
+    assert listed(client, service, "to_review") == {"ada@example.org": 0}
     client.patch("/accounts/me", json={"name": "Ada Lovelace"}, headers=headers)
     assert pay_after_delivery(client, headers) == []
 
@@ -85,12 +100,13 @@ def test_the_operator_attests_a_salted_hash_and_revokes_it(client, service, chai
     review = identity(client)
     assert review["level"] == 0 and review["attestations"][0]["revoked"]
     assert pay_after_delivery(client, headers) == ["attested"]
-    live = service.identity.snapshot()
-    service.identity.rebuild()
-    assert service.identity.snapshot() == live
+    for view in (service.identity, service.accounts_view):
+        live = view.snapshot()
+        view.rebuild()
+        assert view.snapshot() == live
 
 
-def test_an_attestation_expires_and_only_trusted_attesters_count(client, service, chain, tmp_path):
+def test_an_attestation_expires_and_only_trusted_attesters_count(client, service, chain, tmp_path, cli):
     headers = completed(client, tmp_path)
     stranger = client.post(
         "/operator/accounts/ada@example.org/attestation",
@@ -98,7 +114,19 @@ def test_an_attestation_expires_and_only_trusted_attesters_count(client, service
         headers=ADMIN_HEADERS,
     )
     assert stranger.status_code == 422 and "not a trusted attester" in stranger.json()["detail"]
-    attest(client, service, level=2, valid_for=600)
+    # The attester signs from the command line with its own keystore.
+    admin = {"ORDERCHAIN_ADMIN_TOKEN": ADMIN_HEADERS["Authorization"].split()[1]}
+    for who, index in (("stranger", 3), ("operator", 0)):
+        keystore = str(tmp_path / f"{who}.json")
+        key = {"ORDERCHAIN_WALLET_IMPORT_KEY": dev_account(index).key.hex()}
+        cli("wallet", "import", "--keystore", keystore, env=key)
+    attest_ada = ("wallet", "attest", "ada@example.org", "--level", "2", "--valid-for", "600", "-y")
+    assert "not a trusted attester" in cli(
+        *attest_ada, "--keystore", str(tmp_path / "stranger.json"), env=admin, ok=False
+    )
+    out = cli(*attest_ada, "--keystore", str(tmp_path / "operator.json"), env=admin)
+    assert "attest ada@example.org at level 2" in out and "Attested(" in out
+    service.step()
     assert identity(client)["level"] == 2
     _, _, rpc = chain
     rpc.call("evm_increaseTime", 601)
