@@ -71,8 +71,10 @@ lint: setup
 	@echo "== import direction (import-linter)"
 	$(BIN)/lint-imports --no-cache
 
+# The suite on two workers (pytest-xdist): each has its own anvil, databases and browser.
+TEST_WORKERS ?= 2
 test: compile lint $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: compile
 	$(BIN)/python tests/bench.py

@@ -480,24 +480,30 @@ class OrderEngine(Application):
         self.save(order)
         return order
 
-    def change_alarm(self, alarm_id: UUID, change: Callable[[Alarm], T]) -> tuple[Alarm, T]:
+    def change_alarm(
+        self, alarm_id: UUID, change: Callable[[Alarm], T], store_id: str | None = None
+    ) -> tuple[Alarm, T]:
+        """Applies a command to an alarm (``store_id``: only one on that store's shipments)."""
         alarm = self._get_or_none(alarm_id)
-        if not isinstance(alarm, Alarm):
+        if not isinstance(alarm, Alarm) or (store_id is not None and alarm.store_id != store_id):
             raise NotFound("no such alarm")
         outcome = change(alarm)
         self.save(alarm)
         return alarm, outcome
 
-    def resolve_alarm(self, alarm_id: UUID, by: str, proceed: bool, reason: str, now: float) -> Alarm:
+    def resolve_alarm(
+        self, alarm_id: UUID, by: str, proceed: bool, reason: str, now: float, store_id: str | None = None
+    ) -> Alarm:
         """Resolves an alarm; a declaration's alarm clears its shipment with it (in one save):
         verified as if it had passed, or cancelled. The same decision again is answered with the
-        alarm as it stands (what is left to sign on chain is asked for again that way)."""
+        alarm as it stands (what is left to sign on chain is asked for again that way).
+        ``store_id``: the store resolves an alarm on its own shipment (another's is not found)."""
         alarm = self._get_or_none(alarm_id)
-        if not isinstance(alarm, Alarm):
+        if not isinstance(alarm, Alarm) or (store_id is not None and alarm.store_id != store_id):
             raise NotFound("no such alarm")
         if alarm.resolution is not None and alarm.resolution["proceed"] == proceed:
             return alarm
-        alarm.resolve(by, proceed, reason, now)
+        alarm.resolve(by, proceed, reason, now, party="operator" if store_id is None else "store")
         recorded: list = [alarm]
         if alarm.kind == "declaration":
             order = self.get_checkout(alarm.checkout_id)

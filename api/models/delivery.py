@@ -149,6 +149,10 @@ class ResolveAlarmIn(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
+class CancelShipmentIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
 class NoticeOut(BaseModel):
     notice_id: str
     subject: str

@@ -19,6 +19,7 @@ from api.deps import account_session, following, require_admin, service, store_f
 from api.models.common import Unsigned
 from api.models.delivery import (
     AlarmOut,
+    CancelShipmentIn,
     CheckoutIn,
     CheckoutOut,
     CourierIn,
@@ -394,6 +395,35 @@ def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(fol
         args = (bytes.fromhex(row["mandate_id"][2:]), 0, body.proceed, bytes.fromhex(reason_hash(reason)[2:]))
         out["transaction"] = svc.transactions.call(OFFLINE_PAYMENT, "clearAlarm", args, operator)
     return out
+
+
+@router.post(
+    "/stores/{store_id}/alarms/{alarm_id}/acknowledge",
+    response_model=AlarmOut,
+    responses=responses(401, 404, 409),
+    summary="The store acknowledges an alarm on one of its shipments (it has seen it)",
+)
+def store_acknowledge(alarm_id: UuidPath, store: Store = Depends(store_for_key), svc: Service = Depends(service)):
+    by = f"store {store.store_id}"
+    alarm, _ = svc.app.change_alarm(UUID(alarm_id), lambda a: a.acknowledge(by, time.time()), store.store_id)
+    svc.project()
+    return _alarm_out(alarm)
+
+
+@router.post(
+    "/stores/{store_id}/alarms/{alarm_id}/cancel",
+    response_model=AlarmOut,
+    responses=responses(401, 404, 409),
+    summary="The store cancels the shipment an alarm holds, with its reason: nothing is collected for it "
+    "(letting the payment go ahead is the operator's decision only)",
+)
+def store_cancel(
+    alarm_id: UuidPath, body: CancelShipmentIn, store: Store = Depends(store_for_key), svc: Service = Depends(service)
+) -> dict:
+    by = f"store {store.store_id}"
+    alarm = svc.app.resolve_alarm(UUID(alarm_id), by, False, body.reason, time.time(), store_id=store.store_id)
+    svc.project()
+    return _alarm_out(alarm)
 
 
 AlarmState = Annotated[str | None, Query(pattern=r"^(open|acknowledged|resolved)$")]

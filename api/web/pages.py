@@ -186,6 +186,35 @@ def store_orders(
     )
 
 
+@router.post("/stores/{store_id}/alarms/{alarm_id}/acknowledge")
+async def store_acknowledge(
+    request: Request, alarm_id: UUID, store=Depends(own_store), svc: Service = Depends(service)
+) -> Response:
+    await csrf.check(request)
+    by = f"store {store.store_id}"
+    try:
+        svc.app.change_alarm(alarm_id, lambda a: a.acknowledge(by, time.time()), store.store_id)
+    except NotFound:
+        raise HTTPException(404, "no such page") from None
+    svc.project()
+    return RedirectResponse(f"/app/stores/{store.store_id}", 303)
+
+
+@router.post("/stores/{store_id}/alarms/{alarm_id}/cancel")
+async def store_cancel(request: Request, alarm_id: UUID, store=Depends(own_store), svc: Service = Depends(service)):
+    """The store cancels the shipment an alarm holds (letting it proceed is the operator's only)."""
+    form = await csrf.check(request)
+    reason = str(form.get("reason", "")).strip()[:500]
+    if not reason:
+        raise HTTPException(422, "a cancellation gives its reason")
+    try:
+        svc.app.resolve_alarm(alarm_id, f"store {store.store_id}", False, reason, time.time(), store.store_id)
+    except NotFound:
+        raise HTTPException(404, "no such page") from None
+    svc.project()
+    return RedirectResponse(f"/app/stores/{store.store_id}", 303)
+
+
 @router.get("/stores/{store_id}/orders/{number}/row", response_class=HTMLResponse)
 def store_order_row(
     request: Request, number: str, store=Depends(own_store), svc: Service = Depends(service)

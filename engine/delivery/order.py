@@ -288,7 +288,11 @@ class Alarm(Aggregate):
     def _acknowledged(self, by: str, at: float) -> None:
         self.state, self.acknowledged_by = "acknowledged", by
 
-    def resolve(self, by: str, proceed: bool, reason: str, at: float) -> None:
+    def resolve(self, by: str, proceed: bool, reason: str, at: float, party: str = "operator") -> None:
+        """``party``: the operator decides either way; the store whose shipment it is may cancel
+        it, but never let its own buyer's payment go ahead past the checks."""
+        if party == "store" and proceed:
+            raise OrderRefused("only the operator lets a held payment go ahead; the store may cancel its shipment")
         if self.state == "resolved":
             raise OrderRefused("the alarm is resolved already")
         if not reason.strip():

@@ -82,6 +82,9 @@ def accessible(tab) -> list[str]:
 
 
 def shot(tab, name: str) -> None:
+    """The page's screenshot; and it fits the phone's width (only a table's own region scrolls)."""
+    width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{name}: the page is {width[0]} px wide on a {width[1]} px screen"
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -148,6 +151,35 @@ def test_a_store_watches_its_orders_arrive_and_get_paid_live(page, served, servi
         page.get_by_role("link", name=link).click()
         assert page.get_by_text(empty).is_visible() and accessible(page) == []
         page.go_back()
+
+    # An alarm on one of its shipments: the store acknowledges it, then cancels the shipment
+    # (letting the payment go ahead is the operator's decision only); the API says the same.
+    import time
+
+    from engine.delivery.order import Alarm
+
+    errors = [{"store_id": "live-shop", "reason": "collection_defaulted", "sku": None, "detail": "allowance withdrawn"}]
+    alarm = Alarm(
+        checkout_id="c-5", store_id="live-shop", n=0, errors=errors, at=time.time(), kind="collection_defaulted"
+    )
+    service.app.save(alarm)
+    service.project()
+    page.reload()
+    row = page.locator(f"#alarm-{alarm.id}")
+    assert "collection defaulted (allowance withdrawn)" in row.inner_text()
+    row.get_by_role("button", name="Acknowledge").click()
+    assert page.locator(f"#alarm-{alarm.id} .state").inner_text() == "acknowledged"
+    row = page.locator(f"#alarm-{alarm.id}")
+    row.get_by_label("Reason").fill("the buyer returned it")
+    row.get_by_role("button", name="Cancel the shipment").click()
+    assert page.locator(f"#alarm-{alarm.id} .state").inner_text() == "resolved"
+    [listed] = served.get("/stores/live-shop/alarms", headers=key).json()
+    assert (listed["acknowledged_by"], listed["resolution"]["by"], listed["resolution"]["proceed"]) == (
+        "store live-shop",
+        "store live-shop",
+        False,
+    )
+    assert accessible(page) == []
 
     # Another store's page is the same answer as a page that does not exist.
     staff(served, tmp_path, "other-shop", dev_account(5).address, phone="+44 7911 123459")

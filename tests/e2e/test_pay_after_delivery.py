@@ -127,6 +127,16 @@ def test_checkout_mandate_declaration_and_alarm(client, service, chain, tmp_path
     assert client.post(f"/operator/alarms/{alarm}/acknowledge").status_code == 401
     acknowledged = answer(client.post(f"/operator/alarms/{alarm}/acknowledge", headers=ADMIN_HEADERS))
     assert acknowledged["state"] == "acknowledged"
+    # The store may acknowledge or cancel only its own shipment's alarm, and never let it proceed.
+    store_alarm = f"/stores/corner-shop/alarms/{alarm}"
+    assert client.post(f"/stores/other-shop/alarms/{alarm}/acknowledge", headers=other).status_code == 404
+    assert client.post(f"{store_alarm}/acknowledge", headers=store_headers).status_code == 409  # acknowledged already
+    cancel = {"reason": "sent the wrong box"}
+    assert client.post(f"/stores/other-shop/alarms/{alarm}/cancel", json=cancel, headers=other).status_code == 404
+    assert (
+        client.post(f"{store_alarm}/cancel", json={**cancel, "proceed": True}, headers=store_headers).status_code == 422
+    )
+    assert client.post(f"{store_alarm}/cancel", json=cancel).status_code == 401
     resolved = answer(
         client.post(
             f"/operator/alarms/{alarm}/resolve",
