@@ -80,14 +80,32 @@ def register(
     login: str = typer.Option(..., help="An e-mail address or any name without spaces."),
     phone: str = typer.Option(..., help="International form (+44 7911 123456), or national with --region."),
     region: str = typer.Option(None, help="ISO 3166 country of a national phone number (GB, DE ...)."),
+    role: str = typer.Option(
+        "buyer",
+        help="buyer; store_staff (with --store and its --store-key); operator, warehouse or lender "
+        "(with --admin-token).",
+    ),
+    store: str = typer.Option(None, help="The store a staff account works for."),
+    store_key: str = typer.Option(None, envvar="ORDERCHAIN_STORE_KEY", help="That store's API key."),
+    admin_token: str = typer.Option(None, envvar="ORDERCHAIN_ADMIN_TOKEN", help="The operator's token."),
     api: str = API,
 ) -> None:
-    """Register a buyer's account; a code goes to the phone (then `orderchain account verify-phone`)."""
+    """Register an account; a code goes to the phone (then `orderchain account verify-phone`).
+    A buyer registers alone; the store opens its staff's accounts, the operator every other role."""
     body = {"login": login, "password": _password(confirm=True), "phone": phone}
     if region:
         body["region"] = region
-    made = _run(lambda: answer(wallet.http_client(api).post("/accounts", json=body)))
-    typer.echo(f"registered {made['login']}; a code went to {made['sent_to']}")
+    path, headers = "/accounts", {}
+    if role == "store_staff":
+        if not (store and store_key):
+            _fail("a staff account needs --store and --store-key (the store opens its staff's accounts)")
+        path, headers = f"/stores/{store}/staff", {"Authorization": f"Bearer {store_key}"}
+    elif role != "buyer":
+        if not admin_token:
+            _fail(f"the operator opens a {role}'s account: give --admin-token")
+        path, headers, body = "/operator/accounts", {"Authorization": f"Bearer {admin_token}"}, {**body, "role": role}
+    made = _run(lambda: answer(wallet.http_client(api).post(path, json=body, headers=headers)))
+    typer.echo(f"registered {made['login']} ({role.replace('_', ' ')}); a code went to {made['sent_to']}")
 
 
 @app.command("verify-phone")

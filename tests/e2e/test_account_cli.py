@@ -52,3 +52,19 @@ def test_an_account_is_made_and_used_from_the_command_line(cli, client, tmp_path
     assert exported["account"]["addresses"][0]["label"] == "home"
     assert "signed out" in cli("account", "logout")
     assert "not signed in" in cli("account", "profile", ok=False)
+
+
+def test_the_operator_and_a_store_open_accounts_for_other_roles_from_the_command_line(cli, client, monkeypatch):
+    from tests.e2e.conftest import ADMIN_HEADERS, dev_account, register
+
+    monkeypatch.setenv("ORDERCHAIN_ACCOUNT_PASSWORD", PASSWORD)
+    admin = ADMIN_HEADERS["Authorization"].split()[1]
+    ops = ("account", "register", "--login", "ops@example.org", "--phone", "+44 7911 123460", "--role", "operator")
+    assert "give --admin-token" in cli(*ops, ok=False)
+    assert "wrong operator token" in cli(*ops, "--admin-token", "nope", ok=False)
+    assert "registered ops@example.org (operator)" in cli(*ops, "--admin-token", admin)
+    key = register(client, "corner-shop", dev_account(2).address)["Authorization"].split()[1]
+    staff = ("account", "register", "--login", "sam@corner.example", "--phone", "+44 7911 123461", "--role",
+             "store_staff", "--store", "corner-shop")  # fmt: skip
+    assert "needs --store and --store-key" in cli(*staff, ok=False)
+    assert "registered sam@corner.example (store staff)" in cli(*staff, "--store-key", key)
