@@ -16,7 +16,7 @@ import json
 import shlex
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -423,22 +423,17 @@ def operator_review(
     )
 
 
-@router.post("/operator/notices/{notice_id}/replay")
+@router.post("/operator/{kind}/{delivery_id}/replay")
 async def replay(
-    request: Request, notice_id: UUID, session: dict = Depends(operator), svc: Service = Depends(service)
+    request: Request,
+    kind: Literal["notices", "webhooks"],
+    delivery_id: UUID,
+    session: dict = Depends(operator),
+    svc: Service = Depends(service),
 ) -> Response:
+    """Replays a dead letter: a buyer's notice, or a store's webhook delivery."""
     await csrf.check(request)
-    svc.app.replay_notice(notice_id, time.time())
-    svc.project()
-    return RedirectResponse("/app/operator", 303)
-
-
-@router.post("/operator/webhooks/{delivery_id}/replay")
-async def replay_webhook(
-    request: Request, delivery_id: UUID, session: dict = Depends(operator), svc: Service = Depends(service)
-) -> Response:
-    await csrf.check(request)
-    svc.app.replay_webhook(delivery_id, time.time())
+    (svc.app.replay_notice if kind == "notices" else svc.app.replay_webhook)(delivery_id, time.time())
     svc.project()
     return RedirectResponse("/app/operator", 303)
 

@@ -226,7 +226,15 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     errors = [{"store_id": "corner", "reason": "collection_defaulted", "sku": None, "detail": "allowance withdrawn"}]
     alarm = Alarm(checkout_id="c-7", store_id="corner", n=0, errors=errors, at=time.time(), kind="collection_defaulted")
     service.app.save(alarm)  # as the keeper raises it for a default (the flow is tested on its own)
-    service.project()  # the alarm and Ada's account in the views
+    from engine.delivery.notices import MAX_ATTEMPTS, BuyerNotice
+
+    notice = BuyerNotice(subject="shipped c-7 corner", channel="sms", kind="shipped", login="ada@example.org",
+                         checkout_id="c-7", store_id="corner", to="+447911123456", body={"text": "shipped"},
+                         created_at=time.time())  # fmt: skip
+    for _ in range(MAX_ATTEMPTS):
+        notice.failed(time.time(), "the gateway is down")
+    service.app.save(notice)  # a dead letter, as the keeper leaves one (the flow is tested on its own)
+    service.project()  # the alarm, the dead letter and Ada's account in the views
     page.goto("/app")
     page.get_by_label("Login").fill(login)
     page.get_by_role("button", name="Send me a code").click()
@@ -241,6 +249,15 @@ def test_the_operator_acknowledges_an_alarm_and_the_store_sees_it(page, served, 
     assert "collection defaulted" in row.inner_text() and row.locator(".state").inner_text() == "open"
     assert accessible(page) == []
     shot(page, "operator")
+
+    # A dead letter replayed from the page is pending again, as the API says.
+    page.locator("#dead-notices").get_by_role("button", name="Replay").click()
+    page.wait_for_url("**/app/operator")
+    assert page.locator("#dead-notices").count() == 0
+    [replayed] = [
+        n for n in served.get("/operator/notices", headers=ADMIN_HEADERS).json() if n["notice_id"] == str(notice.id)
+    ]
+    assert (replayed["state"], replayed["attempts"]) == ("pending", 0)
 
     # The identities to review are the API's list; each opens on its record and the command
     # the attester runs with its own wallet.
