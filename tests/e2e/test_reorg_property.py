@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 
 import pytest
 from eth_utils import keccak
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from api.service import Service
 from engine.chain.abi import FunctionEncoder
+from engine.chain.rpc import RpcError
 from engine.chain.transactions import ERC20_ABI
 from engine.settlement.escrow import SettlementKey
 from engine.settlement.store_order import order_number_bytes32
@@ -211,6 +213,20 @@ SEEN = {
 }
 
 
+def reorg(rpc, depth: int, blocks: list) -> None:
+    """``anvil_reorg``. Under load anvil has once answered "Required data unavailable" for a
+    shallow reorg that succeeded when asked again (the state it forks from was on its way to its
+    disk cache): asked again after a pause, a few times; the views are checked after it as ever."""
+    for attempt in range(4):
+        try:
+            rpc.call("anvil_reorg", depth, blocks)
+            return
+        except RpcError as exc:
+            if "Required data unavailable" not in exc.message or attempt == 3:
+                raise
+            time.sleep(0.5)
+
+
 def test_every_view_is_exact_after_random_reorgs_of_mixed_traffic(chain, tmp_path):
     node, deployments, rpc = chain
 
@@ -278,7 +294,7 @@ def _play(service: Service, rpc, rounds) -> None:
         if step_between:
             service.step()
         depth = min(sent if depth is None else depth, rpc.block_number() - floor)
-        rpc.call("anvil_reorg", depth, traffic.fork(depth, mode, random.Random(seed)))
+        reorg(rpc, depth, traffic.fork(depth, mode, random.Random(seed)))
         service.step()
         status = service.status()
         assert not any(v["error"] for v in status["views"].values()), status["views"]
