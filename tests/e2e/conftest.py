@@ -138,7 +138,6 @@ def comparable(snapshot: dict) -> dict:
 def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, int, list]:
     """Deploys a compiled contract of the project from dev account 0: (address, block, ABI)."""
     import json
-    import time
 
     from eth_abi import encode as abi_encode
 
@@ -153,12 +152,19 @@ def deploy_artifact(rpc, name: str, types: list[str], args: list) -> tuple[str, 
             "data": artifact["deploymentBytecode"]["bytecode"] + abi_encode(types, args).hex(),
         },
     )
-    deadline = time.monotonic() + 10
-    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
-        assert time.monotonic() < deadline, "deployment not mined"
-        time.sleep(0.02)
+    receipt = mined(rpc, tx_hash)
     assert receipt["status"] == "0x1", receipt
     return receipt["contractAddress"].lower(), int(receipt["blockNumber"], 16), artifact["abi"]
+
+
+def mined(rpc, tx_hash: str, timeout: float = 10.0) -> dict:
+    """The transaction's receipt once anvil has mined it (its automine answers the send first
+    and mines a moment later on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+        assert time.monotonic() < deadline, f"{tx_hash} not mined within {timeout}s"
+        time.sleep(0.02)
+    return receipt
 
 
 CLI_PASSWORD = "correct horse battery"

@@ -16,7 +16,7 @@ import pytest
 from api.client import answer
 from api.client.holder import sign_transaction
 
-from .conftest import Wallet, create_order, dev_account, register, view
+from .conftest import Wallet, create_order, dev_account, mined, register, view
 from .exact import assert_exact
 from .test_cross_border_flow import quote, setup_history_and_rate
 from .test_group_buy_flow import DAY, C, catalogue, ok
@@ -44,7 +44,7 @@ def test_a_fork_that_swaps_anchored_roots_between_batch_ids_leaves_every_view_ex
     fork = [[_anchor_raw(service, second, nonce), 0], [_anchor_raw(service, first, nonce + 1), 0]]
     for i, root in enumerate((first, second)):  # one block each
         tx_hash = rpc.call("eth_sendRawTransaction", _anchor_raw(service, root, nonce + i))
-        assert rpc.call("eth_getTransactionReceipt", tx_hash)["status"] == "0x1"
+        assert mined(rpc, tx_hash)["status"] == "0x1"
     service.step()
     before = {root: service.group_buy.batch_of_root("0x" + root.hex()) for root in (first, second)}
     assert before[first]["batch_id"] + 1 == before[second]["batch_id"], before
