@@ -480,16 +480,25 @@ class OrderEngine(Application):
         self.save(order)
         return order
 
-    def change_alarm(
-        self, alarm_id: UUID, change: Callable[[Alarm], T], store_id: str | None = None
-    ) -> tuple[Alarm, T]:
-        """Applies a command to an alarm (``store_id``: only one on that store's shipments)."""
-        alarm = self._get_or_none(alarm_id)
-        if not isinstance(alarm, Alarm) or (store_id is not None and alarm.store_id != store_id):
-            raise NotFound("no such alarm")
+    def change_alarm(self, alarm_id: UUID, change: Callable[[Alarm], T]) -> tuple[Alarm, T]:
+        alarm = self._alarm(alarm_id, None)
         outcome = change(alarm)
         self.save(alarm)
         return alarm, outcome
+
+    def acknowledge_alarm(self, alarm_id: UUID, by: str, now: float, store_id: str | None = None) -> Alarm:
+        """Records who has seen an alarm (``store_id``: the store, of an alarm on its own shipments)."""
+        alarm = self._alarm(alarm_id, store_id)
+        alarm.acknowledge(by, now)
+        self.save(alarm)
+        return alarm
+
+    def _alarm(self, alarm_id: UUID, store_id: str | None) -> Alarm:
+        """The alarm; with ``store_id``, only one on that store's shipments (another's is not found)."""
+        alarm = self._get_or_none(alarm_id)
+        if not isinstance(alarm, Alarm) or (store_id is not None and alarm.store_id != store_id):
+            raise NotFound("no such alarm")
+        return alarm
 
     def resolve_alarm(
         self, alarm_id: UUID, by: str, proceed: bool, reason: str, now: float, store_id: str | None = None
@@ -498,9 +507,7 @@ class OrderEngine(Application):
         verified as if it had passed, or cancelled. The same decision again is answered with the
         alarm as it stands (what is left to sign on chain is asked for again that way).
         ``store_id``: the store resolves an alarm on its own shipment (another's is not found)."""
-        alarm = self._get_or_none(alarm_id)
-        if not isinstance(alarm, Alarm) or (store_id is not None and alarm.store_id != store_id):
-            raise NotFound("no such alarm")
+        alarm = self._alarm(alarm_id, store_id)
         if alarm.resolution is not None and alarm.resolution["proceed"] == proceed:
             return alarm
         alarm.resolve(by, proceed, reason, now, party="operator" if store_id is None else "store")

@@ -47,7 +47,7 @@ from engine.delivery.couriers import Courier
 from engine.delivery.declaration import Declaration
 from engine.delivery.mandate import CONTRACT as OFFLINE_PAYMENT
 from engine.delivery.mandate import as_tuple, mandate_id, typed_data
-from engine.delivery.order import Alarm, CheckoutOrder, reason_hash
+from engine.delivery.order import Alarm, CheckoutOrder, reason_hash, store_actor
 from engine.ids import canonical_json
 from engine.settlement.stores import Store
 
@@ -372,7 +372,7 @@ def _alarm_out(alarm: Alarm) -> dict:
     summary="Acknowledge an alarm (operator only)",
 )
 def acknowledge(alarm_id: UuidPath, svc: Service = Depends(service)) -> dict:
-    alarm, _ = svc.app.change_alarm(UUID(alarm_id), lambda a: a.acknowledge("operator", time.time()))
+    alarm = svc.app.acknowledge_alarm(UUID(alarm_id), "operator", time.time())
     return _alarm_out(alarm)
 
 
@@ -404,8 +404,7 @@ def resolve(alarm_id: UuidPath, body: ResolveAlarmIn, svc: Service = Depends(fol
     summary="The store acknowledges an alarm on one of its shipments (it has seen it)",
 )
 def store_acknowledge(alarm_id: UuidPath, store: Store = Depends(store_for_key), svc: Service = Depends(service)):
-    by = f"store {store.store_id}"
-    alarm, _ = svc.app.change_alarm(UUID(alarm_id), lambda a: a.acknowledge(by, time.time()), store.store_id)
+    alarm = svc.app.acknowledge_alarm(UUID(alarm_id), store_actor(store.store_id), time.time(), store.store_id)
     svc.project()
     return _alarm_out(alarm)
 
@@ -420,7 +419,7 @@ def store_acknowledge(alarm_id: UuidPath, store: Store = Depends(store_for_key),
 def store_cancel(
     alarm_id: UuidPath, body: CancelShipmentIn, store: Store = Depends(store_for_key), svc: Service = Depends(service)
 ) -> dict:
-    by = f"store {store.store_id}"
+    by = store_actor(store.store_id)
     alarm = svc.app.resolve_alarm(UUID(alarm_id), by, False, body.reason, time.time(), store_id=store.store_id)
     svc.project()
     return _alarm_out(alarm)

@@ -51,7 +51,11 @@ def reputation_of(address: AddressPath, svc: Service = Depends(following)) -> di
     summary="The account's reputation (its wallet's, and its store's for staff) and the credit limit it sets",
 )
 def my_reputation(session: dict = Depends(account_session), svc: Service = Depends(following)) -> dict:
-    account = own_account(session, svc)
+    return account_reputation(svc, own_account(session, svc))
+
+
+def account_reputation(svc: Service, account) -> dict:
+    """An account's reputation (its wallet's, and its store's for staff), identity level and credit limit."""
     addresses = [account.wallet] if account.wallet else []
     if account.store_id is not None:
         addresses.append(svc.app.get_store(account.store_id).address)

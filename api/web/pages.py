@@ -30,7 +30,7 @@ from api.web import csrf
 from api.web.money import in_units
 from engine.accounts.factors import SignInRefused
 from engine.application import NotFound
-from engine.delivery.order import reason_hash
+from engine.delivery.order import reason_hash, store_actor
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -191,9 +191,8 @@ async def store_acknowledge(
     request: Request, alarm_id: UUID, store=Depends(own_store), svc: Service = Depends(service)
 ) -> Response:
     await csrf.check(request)
-    by = f"store {store.store_id}"
     try:
-        svc.app.change_alarm(alarm_id, lambda a: a.acknowledge(by, time.time()), store.store_id)
+        svc.app.acknowledge_alarm(alarm_id, store_actor(store.store_id), time.time(), store.store_id)
     except NotFound:
         raise HTTPException(404, "no such page") from None
     svc.project()
@@ -208,7 +207,7 @@ async def store_cancel(request: Request, alarm_id: UUID, store=Depends(own_store
     if not reason:
         raise HTTPException(422, "a cancellation gives its reason")
     try:
-        svc.app.resolve_alarm(alarm_id, f"store {store.store_id}", False, reason, time.time(), store.store_id)
+        svc.app.resolve_alarm(alarm_id, store_actor(store.store_id), False, reason, time.time(), store.store_id)
     except NotFound:
         raise HTTPException(404, "no such page") from None
     svc.project()
@@ -444,7 +443,7 @@ async def acknowledge(
 ) -> Response:
     await csrf.check(request)
     try:
-        svc.app.change_alarm(alarm_id, lambda a: a.acknowledge(session["login"], time.time()))
+        svc.app.acknowledge_alarm(alarm_id, session["login"], time.time())
     except NotFound:
         raise HTTPException(404, "no such alarm") from None
     svc.project()
@@ -487,19 +486,14 @@ async def resolve(
 @router.get("/me", response_class=HTMLResponse)
 def buyer_home(request: Request, session: dict = Depends(signed_in), svc: Service = Depends(service)) -> Response:
     from api.routers.buyers import purchase_records
+    from api.routers.reputation import account_reputation
 
     account = svc.app.get_account(session["login"])
     records = purchase_records(svc, account)
     for r in records:
         r["unit_price_shown"] = money(svc, r.get("token"), r["unit_price"])
         r["amount_shown"] = money(svc, r.get("token"), r["amount"])
-    from decimal import Decimal
-
-    from engine.accounts.reputation import credit_limit
-
-    now = svc.rpc.chain_time()
-    reputation = svc.reputation.reputation([account.wallet] if account.wallet else [], now)
-    level = svc.identity_level(account, now)
+    reputation = account_reputation(svc, account)  # what GET /accounts/me/reputation answers
     stable = svc.manifest.contracts.get("TestStablecoin")
     return page(
         request,
@@ -507,8 +501,8 @@ def buyer_home(request: Request, session: dict = Depends(signed_in), svc: Servic
         session,
         account=account,
         reputation=reputation,
-        credit=money(svc, stable.address if stable else None, credit_limit(level, Decimal(reputation["score"]))),
-        level=level,
+        credit=money(svc, stable.address if stable else None, reputation["credit_limit"]),
+        level=reputation["identity_level"],
         purchases=list(reversed(records)),
         recommendations=svc.payments.recommendations(account.login),
     )

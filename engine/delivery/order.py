@@ -251,6 +251,11 @@ class CheckoutOrder(Aggregate):
         self.shipments[store_id]["status"] = "verified" if proceed else "cancelled"
 
 
+def store_actor(store_id: str) -> str:
+    """How an alarm records a store that acknowledged or cancelled it."""
+    return f"store {store_id}"
+
+
 class Alarm(Aggregate):
     """An alarm of the verification error system: raised with its errors, acknowledged, and
     resolved with a reason, either letting the payment go ahead or cancelling the shipment.
