@@ -167,6 +167,13 @@ def mined(rpc, tx_hash: str, timeout: float = 10.0) -> dict:
     return receipt
 
 
+def landed(rpc, tx_hashes: list[str]) -> list[str]:
+    """``tx_hashes`` (what a keeper or anchorer round sent) once each is mined."""
+    for tx_hash in tx_hashes:
+        mined(rpc, tx_hash)
+    return tx_hashes
+
+
 CLI_PASSWORD = "correct horse battery"
 
 

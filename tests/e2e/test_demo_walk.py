@@ -11,7 +11,7 @@ from api.examples import Recorder
 from engine.account_desk import outbox_path
 from engine.accounts.sms import Outbox
 
-from .conftest import ADMIN
+from .conftest import ADMIN, landed
 
 
 def test_demo_walks_every_flow_to_its_expected_end(client, service):
@@ -19,7 +19,7 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
 
     def anchor(_bundle_hash):
         service.step()
-        service.anchorer.run_once()
+        landed(service.rpc, service.anchorer.run_once())
         service.step()
 
     recorder = Recorder(client, client.app)  # `make examples` keeps what it records
@@ -28,7 +28,7 @@ def test_demo_walks_every_flow_to_its_expected_end(client, service):
     def until(check, what):
         for _ in range(6):  # keeper rounds, each followed by reading the chain (the engine loop does both)
             service.step()
-            service.payment_keeper.run_once()
+            landed(service.rpc, service.payment_keeper.run_once())
             service.step()
             if check():
                 return

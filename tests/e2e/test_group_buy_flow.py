@@ -8,7 +8,7 @@ import json
 from api.client import answer
 from engine.evidence import bundles as evidence
 
-from .conftest import Wallet, dev_account, register
+from .conftest import Wallet, dev_account, landed, register
 
 DAY = 86_400
 QFD = {
@@ -215,7 +215,7 @@ def test_an_order_with_evidence_is_sealed_anchored_and_verified_and_tampering_is
     assert recorded["bundle"]["deposit"]["confirmation_hash"] == prepared["confirmation_hash"]
 
     service.step()
-    assert service.anchorer.run_once()  # the batch's root goes on chain
+    assert landed(service.rpc, service.anchorer.run_once())  # the batch's root goes on chain
     service.step()
     kept = answer(client.get(f"/evidence/{recorded['bundle_hash']}"))
     assert kept["anchoring"]["root"] == kept["root"] and kept["anchoring"]["anchored_at"] > 0

@@ -18,7 +18,7 @@ from engine.accounts.sms import Outbox
 from engine.deliveries import signature_valid
 from engine.evidence import merkle
 from tests.e2e.accounts import account_for, attest_account
-from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, register
+from tests.e2e.conftest import ADMIN_HEADERS, Wallet, dev_account, landed, register
 from tests.e2e.test_group_buy_flow import Receiver
 from tests.e2e.test_reputation import settle
 from tests.e2e.test_stream import events
@@ -293,9 +293,10 @@ def balance(service, token: str, owner: str) -> int:
 def keep(service, rounds: int = 1) -> list[str]:
     """Keeper rounds, each followed by reading the chain into the views."""
     sent = []
+    keeper = service.payment_keeper
     for _ in range(rounds):
         service.step()
-        sent += service.payment_keeper.run_once()
+        sent += landed(keeper.rpc, keeper.run_once())  # else the step may read the chain before its block
         service.step()
     return sent
 
@@ -341,7 +342,7 @@ def test_a_verified_shipment_is_recorded_on_chain_collected_and_the_buyer_told(c
     assert client.post("/checkout/c-9/feedback", json=rate, headers=headers).status_code == 409
     assert given["store"] == store.lower()
     service.step()
-    service.anchorer.run_once()
+    landed(service.rpc, service.anchorer.run_once())
     service.step()
     proof = answer(client.get(f"/feedback/{given['document_hash']}"))
     assert proof["anchored"] is True and proof["document"]["rating"] == "positive"
@@ -484,7 +485,7 @@ def test_a_reorganisation_takes_a_verification_back_and_the_keeper_records_it_ag
     answer(client.post("/stores/corner-shop/checkouts/c-9/ship", json=RIGHT, headers=store_headers))
     service.step()
     snapshot = rpc.call("evm_snapshot")
-    [first] = service.payment_keeper.run_once()
+    [first] = landed(rpc, service.payment_keeper.run_once())
     service.step()
     assert payment(client, headers, "c-9")["verified_tx"] == first
     rpc.call("evm_revert", snapshot)
