@@ -5,7 +5,7 @@ buyer, so a reorganisation that retracts a log takes its record with it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Purchase:
     tx_hash: str | None
 
     def row(self) -> dict:
-        return asdict(self)
+        return dict(self.__dict__)  # every field is a plain value: no asdict deep copy
 
 
 def first_step(steps: list[dict], *names: str) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.chain.source import ChainAggregate, log_key, log_of
+from engine.chain.source import ChainAggregate, log_key
 
 from .view import View, chunks, dumps
 
@@ -42,15 +42,30 @@ class ChainRowsView(View):
         self._discovered = {a.Discovered: a.kind for a in self.aggregates}
         self._retracted = tuple(a.Retracted for a in self.aggregates)
         self._chain = chain_events(self.aggregates)
+        # What each event class is to this view: the first log of an aggregate (its kind), a
+        # later log, a retraction, or (absent) an off-chain event.
+        self._roles: dict[type, tuple[str, str | None] | None] = {}
+        for a in self.aggregates:
+            self._roles[a.Discovered] = ("discovered", a.kind)
+            self._roles[a.LogRecorded] = ("log", None)
+            self._roles[a.Retracted] = ("retracted", None)
         super().__init__(app, db)
 
     def begin(self) -> ChainBatch:
         return ChainBatch()
 
+    def _role(self, event: Any) -> tuple[str, str | None] | None:
+        cls = type(event)
+        role = self._roles.get(cls)
+        if role is None and cls not in self._roles:  # a subclass, or an off-chain event
+            role = self._roles[cls] = next(
+                (r for c, r in list(self._roles.items()) if r is not None and isinstance(event, c)), None
+            )
+        return role
+
     def prefetch(self, batch: ChainBatch, events: list[tuple[int, Any]]) -> None:
         self.load(
-            batch,
-            [str(e.originator_id) for _, e in events if isinstance(e, self._chain) and type(e) not in self._discovered],
+            batch, [str(e.originator_id) for _, e in events if (self._role(e) or ("",))[0] in ("log", "retracted")]
         )
 
     def load(self, batch: ChainBatch, ids: list[str]) -> None:
@@ -66,26 +81,28 @@ class ChainRowsView(View):
                 batch.things[aggregate_id] = {"kind": kind, "key": key, "logs": json.loads(logs)}
 
     def apply(self, batch: ChainBatch, event: Any, seq: int) -> None:
-        if not isinstance(event, self._chain):
+        role = self._role(event)
+        if role is None:
             batch.other.append((seq, event))
             return
         aggregate_id = str(event.originator_id)
-        kind = self._discovered.get(type(event))
-        if kind is not None:
-            batch.things[aggregate_id] = {"kind": kind, "key": event.key, "logs": []}
+        what, kind = role
+        if what == "discovered":
+            first = event.first_log
+            batch.things[aggregate_id] = {"kind": kind, "key": event.key, "logs": [] if first is None else [first]}
+            batch.dirty[aggregate_id] = seq
+            return
         thing = batch.things.get(aggregate_id)
         if thing is None:
             self.load(batch, [aggregate_id])
             thing = batch.things.get(aggregate_id)
             if thing is None:  # cannot happen: Discovered always comes first
                 return
-        if isinstance(event, self._retracted):
+        if what == "retracted":
             gone = log_key(event.coords)
             thing["logs"] = [lg for lg in thing["logs"] if log_key(lg["coords"]) != gone]
         else:
-            log = log_of(event)
-            if log is not None:
-                thing["logs"].append(log)
+            thing["logs"].append({"event": event.event_name, "args": event.args, "coords": event.coords})
         batch.dirty[aggregate_id] = seq
 
     def finish(self, batch: ChainBatch) -> None:

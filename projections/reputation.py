@@ -51,6 +51,15 @@ DOMAINS = {
     ),
     offline_payment.PaymentMandate.kind: (offline_payment.PaymentMandate, offline_payment.reputation_signals, _none),
 }
+
+
+def _signal_rows(source: str, signals: list[Any], seq: int) -> list[tuple]:
+    return [
+        (source, n, s.address.lower(), s.name, None if s.positive is None else int(s.positive), s.at, seq)
+        for n, s in enumerate(signals)
+    ]
+
+
 # Every counter and what it means, for the API to explain.
 COUNTERS: dict[str, str] = {
     **settlement.REPUTATION,
@@ -84,39 +93,34 @@ class ReputationView(ChainRowsView):
     handles = (*chain_events(aggregates), Feedback.Given)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
+        signals: dict[str, list[tuple]] = {}  # source -> its signal rows, written again whole
         sources, records = [], []
         for kind, key, logs, seq in changed:
-            aggregate, signals, purchases = DOMAINS[kind]
+            aggregate, signals_of, purchases = DOMAINS[kind]
             state = aggregate.fold(logs)
             source = f"{kind}:{key}"
-            self._replace(source, signals(state), seq)
+            signals[source] = _signal_rows(source, signals_of(state), seq)
             if purchases is not _none:
                 sources.append((source,))
                 records += [
                     (source, n, p.buyer.lower(), p.capability, p.at, seq, dumps(p.row()))
                     for n, p in enumerate(purchases(key, state))
                 ]
+        for seq, event in batch.other:
+            if isinstance(event, Feedback.Given):
+                source = f"feedback:{event.settlement_id}"
+                signals[source] = _signal_rows(source, [feedback_signal(event.store, event.rating, event.at)], seq)
         self.db.executemany("DELETE FROM view_purchases WHERE source = ?", sources)
         self.db.executemany(
             "INSERT INTO view_purchases (source, n, buyer, capability, at, seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             records,
         )
-        for seq, event in batch.other:
-            if isinstance(event, Feedback.Given):
-                signal = feedback_signal(event.store, event.rating, event.at)
-                self._replace(f"feedback:{event.settlement_id}", [signal], seq)
-
-    def _replace(self, source: str, signals: list[Any], seq: int) -> None:
-        self.db.execute("DELETE FROM view_reputation_signals WHERE source = ?", (source,))
-        if signals:
-            self.db.executemany(
-                "INSERT INTO view_reputation_signals (source, n, address, name, positive, at, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (source, n, s.address.lower(), s.name, None if s.positive is None else int(s.positive), s.at, seq)
-                    for n, s in enumerate(signals)
-                ],
-            )
+        self.db.executemany("DELETE FROM view_reputation_signals WHERE source = ?", [(s,) for s in signals])
+        self.db.executemany(
+            "INSERT INTO view_reputation_signals (source, n, address, name, positive, at, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [row for rows in signals.values() for row in rows],
+        )
 
     # -- queries
 

@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 import orjson
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import resolve_topic
 
 from engine.application import OrderEngine
 from engine.db import Database
@@ -47,16 +47,36 @@ def chunks(items: list, size: int = 400):
         yield items[i : i + size]
 
 
-def run_from(handed: list[tuple[int, Any]], position: int, limit: int) -> list[tuple[int, Any]]:
-    """The handed-over events that directly follow ``position``, without gaps."""
-    i = next((k for k, (seq, _) in enumerate(handed) if seq > position), len(handed))
-    run: list[tuple[int, Any]] = []
-    expected = position + 1
-    while i < len(handed) and len(run) < limit and handed[i][0] == expected:
-        run.append(handed[i])
-        expected += 1
-        i += 1
-    return run
+class Handed:
+    """``(notification id, event)`` pairs a reader step has just saved, prepared once for
+    every view: in order, whether they follow one another without gaps, and the event
+    classes among them."""
+
+    __slots__ = ("contiguous", "first", "pairs", "types")
+
+    def __init__(self, recorded: list[tuple[int, Any]] | None):
+        pairs = list(recorded or ())
+        if any(pairs[i][0] >= pairs[i + 1][0] for i in range(len(pairs) - 1)):
+            pairs.sort(key=lambda pair: pair[0])
+        self.pairs = pairs
+        self.first = pairs[0][0] if pairs else 0
+        self.contiguous = bool(pairs) and pairs[-1][0] - self.first + 1 == len(pairs)
+        self.types = {type(event) for _, event in pairs}
+
+    def run_from(self, position: int, limit: int) -> list[tuple[int, Any]]:
+        """The events that directly follow ``position``, without gaps (at most ``limit``)."""
+        handed = self.pairs
+        if self.contiguous:
+            i = position + 1 - self.first
+            return handed[i : i + limit] if 0 <= i < len(handed) else []
+        i = next((k for k, (seq, _) in enumerate(handed) if seq > position), len(handed))
+        run: list[tuple[int, Any]] = []
+        expected = position + 1
+        while i < len(handed) and len(run) < limit and handed[i][0] == expected:
+            run.append(handed[i])
+            expected += 1
+            i += 1
+        return run
 
 
 class View:
@@ -79,6 +99,7 @@ class View:
         self.db = db
         self._lock = threading.RLock()
         self._wanted: dict[str, bool] = {}
+        self._wanted_types: dict[type, bool] = {}
         for statement in TRACKING_SCHEMA + self.schema:
             self.db.execute(statement)
         row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
@@ -126,6 +147,12 @@ class View:
             found = self._wanted[topic] = issubclass(resolve_topic(topic), self.handles)
         return found
 
+    def _wants_type(self, cls: type) -> bool:
+        found = self._wanted_types.get(cls)
+        if found is None:
+            found = self._wanted_types[cls] = issubclass(cls, self.handles)
+        return found
+
     def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
         """Notifications after ``start``; only those this view handles are decoded."""
         decode = self.app.mapper.to_domain_event
@@ -134,20 +161,21 @@ class View:
             for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
         ]
 
-    def catch_up(self, batch_size: int = BATCH_SIZE, recorded: list | None = None) -> int:
+    def catch_up(self, batch_size: int = BATCH_SIZE, recorded: list | Handed | None = None) -> int:
         """Applies every event not yet applied; returns how many were passed over.
 
         ``recorded`` may hold ``(notification id, domain event)`` pairs the caller has just
-        saved: a run of them that follows on from the view's position is applied as is,
-        without reading the events back. Everything else is read from the event store.
-        The position is read inside the write transaction (and locked on PostgreSQL), so
-        concurrent projectors never apply an event twice.
+        saved (or a :class:`Handed` made of them, shared by every view): a run of them that
+        follows on from the view's position is applied as is, without reading the events
+        back. Everything else is read from the event store. The position is read inside the
+        write transaction (and locked on PostgreSQL), so concurrent projectors never apply
+        an event twice.
         """
         total = 0
-        handed = sorted(recorded or (), key=lambda pair: pair[0])
-        handles = self.handles
+        handed = recorded if isinstance(recorded, Handed) else Handed(recorded)
+        wants = self._wanted_types
         lock = " FOR UPDATE" if self.db.is_postgres else ""
-        if handed and not any(self._wants(get_topic(t)) for t in {type(e) for _, e in handed}):
+        if handed.pairs and not any(self._wants_type(t) for t in handed.types):
             total += self._pass_over(handed, lock)  # none of them is this view's: only the position moves
         with self._lock, gc_paused():
             while True:
@@ -157,8 +185,11 @@ class View:
                         start = int(
                             self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,))
                         )
-                        events = run_from(handed, start, batch_size) or self._read(start, batch_size)
-                        mine = [(seq, e) for seq, e in events if e is not None and isinstance(e, handles)]
+                        events = handed.run_from(start, batch_size) or self._read(start, batch_size)
+                        for _, e in events:
+                            if e is not None and type(e) not in wants:
+                                self._wants_type(type(e))
+                        mine = [(seq, e) for seq, e in events if e is not None and wants[type(e)]]
                         if mine:
                             batch = self.begin()
                             self.prefetch(batch, mine)
@@ -177,12 +208,12 @@ class View:
                     return total
                 total += len(events)
 
-    def _pass_over(self, handed: list[tuple[int, Any]], lock: str) -> int:
+    def _pass_over(self, handed: Handed, lock: str) -> int:
         """Moves the position past a contiguous run of handed events none of which this view
         handles, if the run follows on from the position; returns how many it passed over."""
-        first, last = handed[0][0], handed[-1][0]
-        if last - first + 1 != len(handed):
+        if not handed.contiguous:
             return 0
+        first, last = handed.first, handed.pairs[-1][0]
         with self.db.transaction():
             start = int(self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,)))
             if not first <= start + 1 <= last:

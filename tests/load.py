@@ -300,3 +300,108 @@ class LiquorLoad:
         finally:
             self.rpc.call("evm_setAutomine", True)
         return {"events": events, "blocks": blocks, "tokens": tokens}
+
+
+def _read_logs(load: Load, address: str, blocks_from: int) -> int:
+    """How many logs ``address`` emitted from block ``blocks_from`` on (the events the engine reads)."""
+    return len(load.rpc.get_logs([address], blocks_from, load.rpc.block_number()))
+
+
+class GroupBuyLoad:
+    """Puts many group-buy campaigns on a dev chain: each opened by the enterprise, pledged by
+    every backer until production is triggered, and its deposits collected."""
+
+    def __init__(self, load: Load, manifest: Manifest, enterprise: str = STORE):
+        self.load = load
+        self.contract = manifest.contract("GroupBuy")
+        self.enterprise = enterprise
+
+    def campaigns(self, count: int, backers: list[str], per_block: int = 200) -> dict:
+        """``count`` campaigns, each pledged once by every backer (the last pledge triggers
+        production) and collected. Returns the logs the contract emitted and the blocks mined."""
+        load, fn, to = self.load, self.contract.functions, self.contract.address
+        first_block = load.rpc.block_number() + 1
+        load.rpc.call("evm_setAutomine", False)
+        try:
+            blocks = load._mine(
+                [load._tx(b, load.token, load.erc20.encode("approve", to, 2**255)) for b in backers], 50
+            )
+            first = int(load.rpc.call("eth_call", {"to": to, "data": fn.encode("campaignCount")}, "latest"), 16) + 1
+            target = load.rpc.chain_time() + 30 * 86_400
+            opened = [
+                load._tx(
+                    self.enterprise,
+                    to,
+                    fn.encode(
+                        "openCampaign",
+                        keccak(text=f"scheme {i}"),
+                        1,
+                        load.token,
+                        10_000,
+                        2_000,
+                        len(backers),
+                        100,
+                        target,
+                    ),
+                )
+                for i in range(count)
+            ]
+            blocks += load._mine(opened, per_block)
+            ids = range(first, first + count)
+            pledges = [
+                load._tx(b, to, fn.encode("pledge", c, 1, keccak(text=f"pledge {c} {b}"))) for c in ids for b in backers
+            ]
+            blocks += load._mine(pledges, per_block)
+            blocks += load._mine([load._tx(self.enterprise, to, fn.encode("collect", c)) for c in ids], per_block)
+        finally:
+            load.rpc.call("evm_setAutomine", True)
+        return {"events": _read_logs(load, to, first_block), "blocks": blocks}
+
+
+class CrossBorderLoad:
+    """Puts many cross-border orders on a dev chain: each paid by a buyer with its freight
+    held, a first leg paid to the carrier and a final bill below what was held (a refund)."""
+
+    def __init__(self, load: Load, manifest: Manifest, seller: str = STORE, carrier: str = DEV_ADDRESSES[6]):
+        self.load = load
+        self.contract = manifest.contract("CrossBorderEscrow")
+        self.seller, self.carrier = seller, carrier
+
+    def orders(self, count: int, buyers: list[str], per_block: int = 200) -> dict:
+        load, fn, to = self.load, self.contract.functions, self.contract.address
+        first_block = load.rpc.block_number() + 1
+        load.rpc.call("evm_setAutomine", False)
+        try:
+            blocks = load._mine([load._tx(b, load.token, load.erc20.encode("approve", to, 2**255)) for b in buyers], 50)
+            first = int(load.rpc.call("eth_call", {"to": to, "data": fn.encode("orderCount")}, "latest"), 16) + 1
+            paid = [
+                load._tx(
+                    buyers[i % len(buyers)],
+                    to,
+                    fn.encode(
+                        "pay",
+                        self.seller,
+                        load.token,
+                        100_000,
+                        30_000,
+                        keccak(text=f"quote {first + i}"),
+                        0,
+                        30 * 86_400,
+                    ),
+                )
+                for i in range(count)
+            ]
+            blocks += load._mine(paid, per_block)
+            ids = range(first, first + count)
+            waybill = keccak(text="waybill")
+            blocks += load._mine(
+                [load._tx(self.seller, to, fn.encode("payLeg", o, self.carrier, 12_000, waybill)) for o in ids],
+                per_block,
+            )
+            blocks += load._mine(
+                [load._tx(self.seller, to, fn.encode("finalBill", o, self.carrier, 8_000, waybill)) for o in ids],
+                per_block,
+            )
+        finally:
+            load.rpc.call("evm_setAutomine", True)
+        return {"events": _read_logs(load, to, first_block), "blocks": blocks}

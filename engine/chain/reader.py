@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -58,6 +59,24 @@ LOGS_PER_SAVE = 10_000  # logs per transaction while catching up
 EVENTS_PER_STEP = 20_000  # events a step writes at most before it hands them to the views
 # JSON-RPC error codes nodes use for "too many blocks or logs in one eth_getLogs".
 RANGE_REFUSED_CODES = (-32005, -32602, -32614)
+
+
+class TextedId(UUID):
+    """An aggregate id that keeps its text form: every view keys its rows by ``str(id)``,
+    and the events of one aggregate share the reader's one id object."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __init__(self, value: UUID):
+        super().__init__(int=value.int)
+        object.__setattr__(self, "text", UUID.__str__(self))
+
+    def __str__(self) -> str:
+        try:
+            return self.text
+        except AttributeError:  # a copy made without it
+            return UUID.__str__(self)
 
 
 class ReorgTooDeep(RuntimeError):
@@ -126,6 +145,14 @@ def _split(logs: list[dict], end: int, end_hash: str, size: int):
     yield logs[start:], end, end_hash
 
 
+def _next_span(blocks: int, logs: int, most: int, wanted_logs: int) -> int:
+    """Blocks for the next read, from how many logs the last ``blocks`` held: about
+    ``wanted_logs`` (one save), at most ``most``."""
+    if logs == 0:
+        return min(most, blocks * 2)
+    return max(1, min(most, blocks * wanted_logs // logs))
+
+
 def _too_large(exc: RpcError) -> bool:
     text = (exc.message or "").lower()
     return exc.code in RANGE_REFUSED_CODES or any(
@@ -172,6 +199,9 @@ class ChainReader:
         self.retracted = 0
         self.ingested = 0
         self._written = 0
+        self._span = block_range  # blocks per read while catching up: sized to about a save of logs
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="orderchain-read-ahead")
+        self._ahead_rpc = rpc.clone()
         self.cursor = self._load_cursor()
 
     # -- state
@@ -294,12 +324,25 @@ class ChainReader:
                 return
         addresses = [a for a in self.cursor.followed if a in self.routes]
         start = self.cursor.block + 1
+        ahead: tuple[int, int, Future] | None = None  # the next range, being read meanwhile
         while start <= target:
-            end = min(start + self.block_range - 1, target)
-            found = self._read(addresses, start, end, self.cursor.block_hash)
+            if ahead is not None and ahead[0] == start:
+                end, found = ahead[1], ahead[2].result()
+                ahead = None
+            else:
+                end = min(start + min(self._span, self.block_range) - 1, target)
+                found = self._read(self.rpc, addresses, start, end, self.cursor.block_hash)
             if found is None:
                 continue
             logs, end_hash = found
+            self._span = _next_span(end - start + 1, len(logs), self.block_range, self._part_size())
+            if end < target:  # the node answers the next range while this one is written
+                following = min(end + self._span, target)
+                ahead = (
+                    end + 1,
+                    following,
+                    self._ahead.submit(self._read, self._ahead_rpc, addresses, end + 1, following, end_hash),
+                )
             for part, part_end, part_hash in _split(logs, end, end_hash, self._part_size()):
                 near_head = part_end > head - REORG_WINDOW
 
@@ -334,7 +377,7 @@ class ChainReader:
         while start <= self.cursor.block:
             end = min(start + self.block_range - 1, self.cursor.block)
             expected = self.cursor.block_hash if end == self.cursor.block else None
-            found = self._read([address], start, end, None, expected_end=expected)
+            found = self._read(self.rpc, [address], start, end, None, expected_end=expected)
             if found is None:
                 continue
             logs, end_hash = found
@@ -361,7 +404,13 @@ class ChainReader:
             )
 
     def _read(
-        self, addresses: list[str], start: int, end: int, parent_hash: str | None, expected_end: str | None = None
+        self,
+        rpc: Rpc,
+        addresses: list[str],
+        start: int,
+        end: int,
+        parent_hash: str | None,
+        expected_end: str | None = None,
     ) -> tuple[list[dict], str] | None:
         """The logs of ``addresses`` in blocks ``start..end`` and the hash of block ``end``,
         linked to what the reader already knows: block ``start``'s parent is ``parent_hash``
@@ -369,11 +418,11 @@ class ChainReader:
         before and after the logs are read. None when the node refused the range (it is
         narrowed); :class:`ChainMoved` when the chain changed under it."""
         if parent_hash is not None and start != end:
-            first, header = self.rpc.batch(
+            first, header = rpc.batch(
                 [("eth_getBlockByNumber", [hex(start), False]), ("eth_getBlockByNumber", [hex(end), False])]
             )
         else:
-            first = header = self.rpc.block(end)
+            first = header = rpc.block(end)
         if header is None or first is None:
             raise ChainMoved(f"block {end} is gone")
         if parent_hash is not None and first["parentHash"] != parent_hash:  # the next continuity check rolls back
@@ -381,7 +430,7 @@ class ChainReader:
         if expected_end is not None and header["hash"] != expected_end:
             raise ChainMoved(f"block {end} changed")
         try:
-            logs = self.rpc.get_logs(addresses, start, end) if addresses else []
+            logs = rpc.get_logs(addresses, start, end) if addresses else []
         except RpcError as exc:
             if not _too_large(exc) or end == start:
                 raise
@@ -390,7 +439,7 @@ class ChainReader:
             return None
         if any(lg["blockNumber"] == header["number"] and lg["blockHash"] != header["hash"] for lg in logs):
             raise ChainMoved(f"the chain moved under blocks {start}-{end}")
-        if self.rpc.block_hash(end) != header["hash"]:
+        if rpc.block_hash(end) != header["hash"]:
             raise ChainMoved(f"block {end} changed while its range was read")
         return logs, header["hash"]
 
@@ -489,7 +538,9 @@ class ChainReader:
     def _aggregate_id(self, address: str, target: Target, key: str) -> UUID:
         found = self._ids.get((target.kind, address, key))
         if found is None:
-            found = self._ids[(target.kind, address, key)] = target.aggregate.create_id(self.chain_id, address, key)
+            found = self._ids[(target.kind, address, key)] = TextedId(
+                target.aggregate.create_id(self.chain_id, address, key)
+            )
             if len(self._ids) > IDS_KEPT:
                 self._ids.clear()
         return found

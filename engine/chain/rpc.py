@@ -34,8 +34,13 @@ class Rpc:
 
     def __init__(self, url: str, timeout: float = 30.0):
         self.url = url
+        self.timeout = timeout
         self._ids = itertools.count(1)
         self._client = httpx.Client(timeout=timeout)
+
+    def clone(self) -> Rpc:
+        """Another client of the same node (of this class), for another thread."""
+        return type(self)(self.url, self.timeout)
 
     def close(self) -> None:
         self._client.close()
