@@ -35,6 +35,7 @@ from engine.payment_keeper import PaymentKeeper
 from engine.registry import SOURCES
 from engine.runner import Chore, EngineRunner
 from engine.signin import SignIn
+from engine.wakeup import wakeup_for
 from projections.accounts import AccountsView
 from projections.alarms import AlarmsView
 from projections.chain_status import ChainStatusView
@@ -77,7 +78,8 @@ class Service:
         self.manifest = Manifest.load(settings.deployments_dir, self.chain_id)
         self.app = OrderEngine(settings, self.manifest)
         self.db = Database(settings.view_db)
-        self.projector = Projector(self.app, self.db)
+        self.wakeup = wakeup_for(settings.view_db)
+        self.projector = Projector(self.app, self.db, wakeup=self.wakeup)
         self.view = self.projector.view(StoreOrdersView)
         self.chain_view = self.projector.view(ChainStatusView)
         self.liquor = self.projector.view(LiquorView)
@@ -151,6 +153,8 @@ class Service:
         self._deltas = metrics.Deltas()
         self._waiters: set[tuple] = set()  # (event loop, asyncio.Event) of streams waiting for a change
         self._waiters_lock = threading.Lock()
+        # A process that serves views another process projects is woken by it (engine/wakeup.py).
+        self.woken = views and not engine and self.wakeup.listen(self._changed)
 
     def identity_level(self, account, now: int | None = None) -> int:
         """The level of the account's identity attestation that holds on chain now: by a trusted
@@ -292,6 +296,10 @@ class Service:
             self.projector.catch_up(recorded=recorded)
             if self.dispatcher is not None:
                 self._deltas.add("webhooks", self.dispatcher.sent, metrics.WEBHOOKS)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Wakes every stream and long poll of this process waiting for a change of the views."""
         with self._waiters_lock:
             waiters = list(self._waiters)
         for loop, event in waiters:
@@ -322,7 +330,8 @@ class Service:
         }
 
     def watch(self, loop) -> tuple:
-        """An asyncio event of ``loop`` set whenever the views change in this process."""
+        """An asyncio event of ``loop`` set whenever the views change: in this process, or in
+        the process that projects (when :attr:`woken`)."""
         import asyncio
 
         waiter = (loop, asyncio.Event())
@@ -352,6 +361,7 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
+        self.wakeup.close()
         if self.engine is not None:
             self.engine.interrupt()
         if self._thread:

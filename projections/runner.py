@@ -17,9 +17,10 @@ from typing import TypeVar
 from engine.application import OrderEngine
 from engine.config import Settings
 from engine.db import Database
+from engine.wakeup import Wakeup, wakeup_for
 
 from .registry import VIEWS
-from .view import View
+from .view import Handed, View
 
 log = logging.getLogger("orderchain.projector")
 V = TypeVar("V", bound=View)
@@ -28,10 +29,13 @@ V = TypeVar("V", bound=View)
 class Projector:
     """The registered views over one event store and one view database."""
 
-    def __init__(self, app: OrderEngine, db: Database, views: Iterable[type[View]] = VIEWS):
+    def __init__(
+        self, app: OrderEngine, db: Database, views: Iterable[type[View]] = VIEWS, wakeup: Wakeup | None = None
+    ):
         self.app = app
         self.db = db
         self.views: list[View] = [cls(app, db) for cls in views]
+        self.wakeup = wakeup or Wakeup()  # told whenever a catch-up moved the views
 
     def view(self, cls: type[V]) -> V:
         return next(v for v in self.views if isinstance(v, cls))
@@ -43,15 +47,18 @@ class Projector:
         and ``/metrics`` show it, in every process) and retried on the next round, while
         the others go on."""
         total = 0
+        handed = Handed(recorded)  # sorted and indexed once for every view
         for view in self.views:
             try:
-                total += view.catch_up(recorded=recorded)
+                total += view.catch_up(recorded=handed)
             except Exception as exc:
                 log.exception("view %s failed at position %d", view.name, view.position())
                 self._failed(view, f"{exc.__class__.__name__}: {exc}")
             else:
                 if view.failed:
                     self._failed(view, None)
+        if total:
+            self.wakeup.notify()  # every API process looks again, now
         return total
 
     def _failed(self, view: View, error: str | None) -> None:
@@ -102,4 +109,10 @@ class Projector:
 def run_projector(settings: Settings, stop: threading.Event, on_progress: Callable[[int], None] | None = None) -> None:
     """The projector as a process of its own (the scale-out shape): one reader
     (``orderchain engine --no-views``) writes the event store, this follows it."""
-    Projector(OrderEngine(settings), Database(settings.view_db)).run(stop, settings.poll_interval, on_progress)
+    wakeup = wakeup_for(settings.view_db)
+    try:
+        Projector(OrderEngine(settings), Database(settings.view_db), wakeup=wakeup).run(
+            stop, settings.poll_interval, on_progress
+        )
+    finally:
+        wakeup.close()

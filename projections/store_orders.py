@@ -291,6 +291,17 @@ class StoreOrdersView(View):
         super().__init__(app, db)
         self._stores_by_address = {a: s for s, a in self.db.fetchall("SELECT store_id, address FROM view_stores")}
 
+    def _store_at(self, address: str) -> str | None:
+        """The store registered with ``address``: from memory, else from the view's table, where
+        another process may have put it (whichever process projects a registration, every
+        projecting process reads the settlements paying that store)."""
+        found = self._stores_by_address.get(address)
+        if found is None and address:
+            row = self.db.fetchone("SELECT store_id FROM view_stores WHERE address = ?", (address,))
+            if row is not None:
+                found = self._stores_by_address[address] = row[0]
+        return found
+
     # -- batches
 
     def begin(self) -> _Batch:
@@ -313,7 +324,7 @@ class StoreOrdersView(View):
                 if log is not None and log["event"] == "SettlementOpened":
                     key = (log["args"]["store"], log["args"]["orderNumber"])
                     settlement_keys.append(key)
-                    store_id = self._stores_by_address.get(key[0])
+                    store_id = self._store_at(key[0])
                     number = order_number_from_bytes32(key[1])
                     if store_id and number:
                         order_keys.append((store_id, number))
@@ -325,7 +336,7 @@ class StoreOrdersView(View):
         for aggregate_id in dict.fromkeys(settlement_ids):
             s = batch.settlements.get(aggregate_id)
             if s and s["store_address"]:
-                store_id = self._stores_by_address.get(s["store_address"])
+                store_id = self._store_at(s["store_address"])
                 number = order_number_from_bytes32(s["order_number"])
                 if store_id and number:
                     more.append((store_id, number))
@@ -414,7 +425,7 @@ class StoreOrdersView(View):
             if not seqs:
                 continue
             store_address, order_b32 = s["linked"]
-            store_id = self._stores_by_address.get(store_address)
+            store_id = self._store_at(store_address)
             number = batch.order_number(order_b32) if store_id else None
             if store_id and number and batch.order((store_id, number)) is not None:
                 key = (store_id, number)
@@ -471,7 +482,7 @@ class StoreOrdersView(View):
             # history of the order the settlement last named, so no orphaned step stays there.
             targets = {tuple(settlement["linked"])}
         for store_address, order_b32 in targets:
-            store_id = self._stores_by_address.get(store_address) if store_address else None
+            store_id = self._store_at(store_address) if store_address else None
             number = batch.order_number(order_b32) if store_id else None
             order = batch.order((store_id, number)) if store_id and number else None
             if order is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Annotated
 
@@ -81,7 +82,8 @@ def ready(svc: Service = Depends(service)):
     return problem(503, "Not ready", why)
 
 
-WAIT_POLL = 0.05  # seconds between looks at the views' positions (any process may be projecting)
+WAIT_POLL = 0.05  # seconds between looks at the views' positions when no wake-up can come
+WAIT_WOKEN = 1.0  # the same when the process that projects wakes this one (engine/wakeup.py)
 
 
 @router.get(
@@ -107,23 +109,31 @@ async def wait_for_views(
     svc: Service = Depends(service),
 ) -> dict:
     started = time.monotonic()
-    found = await run_in_threadpool(svc.views_status)
-    chosen = list(found) if not views else [v.strip() for v in views.split(",") if v.strip()]
-    unknown = [v for v in chosen if v not in found]
-    if unknown or not chosen:
-        raise HTTPException(400, f"no view named {', '.join(unknown) or '(none given)'}; views: {', '.join(found)}")
-    head = await run_in_threadpool(svc.rpc.block_number)
-    while True:
-        reached = all(found[v]["block"] is not None and found[v]["block"] >= block for v in chosen)
-        if reached or block > head or time.monotonic() - started >= timeout:
-            return {
-                "reached": reached,
-                "block": block,
-                "waited_ms": int((time.monotonic() - started) * 1000),
-                "views": {v: found[v] for v in chosen},
-            }
-        await asyncio.sleep(WAIT_POLL)
+    waiter = svc.watch(asyncio.get_running_loop())  # set when the views change (here or where they are projected)
+    try:
         found = await run_in_threadpool(svc.views_status)
+        chosen = list(found) if not views else [v.strip() for v in views.split(",") if v.strip()]
+        unknown = [v for v in chosen if v not in found]
+        if unknown or not chosen:
+            raise HTTPException(400, f"no view named {', '.join(unknown) or '(none given)'}; views: {', '.join(found)}")
+        head = await run_in_threadpool(svc.rpc.block_number)
+        woken = svc.engine is not None or svc.woken
+        while True:
+            reached = all(found[v]["block"] is not None and found[v]["block"] >= block for v in chosen)
+            left = timeout - (time.monotonic() - started)
+            if reached or block > head or left <= 0:
+                return {
+                    "reached": reached,
+                    "block": block,
+                    "waited_ms": int((time.monotonic() - started) * 1000),
+                    "views": {v: found[v] for v in chosen},
+                }
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter[1].wait(), min(left, WAIT_WOKEN if woken else WAIT_POLL))
+            waiter[1].clear()  # before the look: a change from now on sets it again
+            found = await run_in_threadpool(svc.views_status)
+    finally:
+        svc.unwatch(waiter)
 
 
 @router.get(
