@@ -55,8 +55,12 @@ lock: $(VENV)/.installed
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o requirements.lock
 
+# The node, the engine (reader, projector, keepers) in one process and the API in
+# $(API_WORKERS) worker processes beside it; one Ctrl-C stops them all. `orderchain run`
+# alone keeps everything in one process (tests and tiny setups).
+API_WORKERS ?= 2
 run: compile
-	$(BIN)/orderchain run
+	$(BIN)/orderchain run --workers $(API_WORKERS)
 
 demo: compile
 	$(BIN)/orderchain demo

@@ -198,7 +198,10 @@ def worker_app():
     from api.service import Service
 
     settings_ = settings()
-    return create_app(Service(settings_, settings_.rpc_url, views=True, engine=False))
+    svc = Service(settings_, settings_.rpc_url, views=True, engine=False)
+    app_ = create_app(svc)
+    app_.router.on_shutdown.append(svc.stop)  # stops listening for wake-ups (its pipe goes)
+    return app_
 
 
 def wait_forever(stop: threading.Event | None = None) -> None:

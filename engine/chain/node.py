@@ -58,7 +58,11 @@ class AnvilNode:
         if state_path:  # the chain, with its blocks, survives restarts (saved every 5 s and on exit)
             args += ["--state", state_path, "--state-interval", "5"]
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115  (closed by stop())
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        # A session of its own: a Ctrl-C in the terminal reaches orderchain, which stops the
+        # engine first and then this node (it dies with its parent all the same).
+        self.process = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, start_new_session=True
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 20.0) -> None:

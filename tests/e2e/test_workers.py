@@ -151,3 +151,75 @@ def test_the_engine_process_wakes_the_streams_of_every_worker(chain, tmp_path):
     [change] = [e for e in got if "id" in e]
     assert change["data"]["order_number"] == "O-0" and change["data"]["status"] == "paid"
     assert arrived - paid_at[0] < 6, "the stream was not woken: it waited for its own look"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def test_make_runs_shape_starts_node_engine_and_workers_and_one_ctrl_c_stops_them_all(tmp_path):
+    """`make run` is `orderchain run --workers 2`: its own anvil, the engine's process, two API
+    workers. A Ctrl-C in the terminal (SIGINT to the foreground process group) stops every one."""
+    import signal
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ORDERCHAIN_VAR": str(tmp_path / "var"),
+        "ORDERCHAIN_DB": str(tmp_path / "var" / "events.sqlite"),
+        "ORDERCHAIN_DEPLOYMENTS": str(tmp_path / "deployments"),
+        "ORDERCHAIN_API_PORT": str(port),
+        "ORDERCHAIN_ANVIL_PORT": str(free_port()),
+        "ORDERCHAIN_ADMIN_TOKEN": ADMIN,
+    }
+    for name in ("ORDERCHAIN_RPC_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    cli = Path(sys.executable).parent / "orderchain"
+    process = subprocess.Popen(
+        [str(cli), "run", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a terminal's foreground process group of its own
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            deadline = time.monotonic() + 120
+            while True:
+                assert process.poll() is None, process.stderr.read()
+                try:
+                    if http.get("/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "`orderchain run --workers 2` did not get ready"
+                time.sleep(0.3)
+        tree = descendants(process.pid)
+        commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in tree]
+        assert any(b"anvil" in c for c in commands)
+        assert sum(b"multiprocessing.spawn" in c for c in commands) == 2  # the two API workers
+        assert len(list((tmp_path / "var").glob("*-wake/*.pipe"))) == 2  # each worker listens for wake-ups
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends
+        process.wait(30)
+        deadline = time.monotonic() + 10
+        while (alive := {p for p in tree if Path(f"/proc/{p}").exists()}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive, [Path(f"/proc/{p}/cmdline").read_bytes() for p in alive]
+        assert list((tmp_path / "var").glob("*-wake/*.pipe")) == []
+        assert "Traceback" not in process.stderr.read()  # the engine stopped before its node
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
