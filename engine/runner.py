@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from engine import metrics
 from engine.application import OrderEngine
 from engine.chain.heads import HeadWatcher, derived_ws_url
-from engine.chain.reader import ChainReader, OtherChain
+from engine.chain.reader import LOGS_PER_SAVE, POSTGRES_LOGS_PER_SAVE, ChainReader, OtherChain
 from engine.chain.rpc import Rpc
 from engine.chain.source import ChainSource
 from engine.chain.transactions import Transactions
@@ -87,6 +87,7 @@ class EngineRunner:
                 self.settings.confirmations,
                 self.settings.block_range,
                 on_progress=self.progress.update,
+                max_logs_per_save=POSTGRES_LOGS_PER_SAVE if self.settings.is_postgres else LOGS_PER_SAVE,
                 max_events_per_step=self.settings.events_per_step,
             )
         return self._reader

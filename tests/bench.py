@@ -13,7 +13,8 @@ line on stdout is one JSON document:
                     "repay": .., "seize": .., "loan_purchase": .., "outbound_pledged": .., "request_pickup": ..,
                     "cancel_pickup": .., "dispatch": .., "confirm_delivery": .., "cancel_unassigned": ..,
                     "set_warehouse_key": .., "invalidate_nonce": ..},
-     "ingest_mixed": {"events": .., "events_per_s": .., "settlement_events": .., "liquor_events": ..},
+     "ingest_mixed": {"events": .., "events_per_s": .., "settlement_events": .., "liquor_events": ..,
+                      "group_buy_events": .., "cross_border_events": ..},
      "gas_group_buy": {"open_campaign": .., "pledge_first": .., "pledge": .., "pledge_triggering": ..,
                        "pledge_after_success": .., "lower_moq": .., "extend_target_date": .., "collect": ..,
                        "cancel": .., "refund": .., "anchor_batch": ..},
@@ -35,25 +36,32 @@ line on stdout is one JSON document:
      "courier_choice_ms": {"couriers": 1000, "p50": .., "p99": ..},
      "recommendations_ms": {"orders": 100000, "buyers": 20000, "habits_orders_per_s": .., "p50": .., "p99": ..},
      "page_ms": {"orders": 1000, "p50": .., "p99": ..},
-     "live_ms": {"p50": .., "p99": ..}}
+     "live_ms": {"p50": .., "p99": ..},
+     "sse_workers_ms": {"p50": .., "p99": ..},
+     "ingest_postgres": {"events": .., "events_per_s": .., "runs_events_per_s": [..]},
+     "poll_postgres": {"rps": .., "p50_ms": .., "p99_ms": .., "errors": .., ...}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
 web3.py path: ``contract.events.X.get_logs`` for each event type and one commit per event.
 Mixed ingestion adds ``--cases`` liquor cases to that chain (each bought, sent out, given
-away; a fifth of them pledged and repaid) and reads both contracts into every view.
+away; a fifth of them pledged and repaid), a group-buy campaign per ten settlements (pledged
+by three backers, production triggered, deposits collected) and a cross-border order per five
+(paid, a leg paid, billed below the freight held), and reads all four contracts into every view.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
@@ -71,7 +79,7 @@ from engine.settlement.escrow import (
     SettlementKey,
 )
 from engine.settlement.store_order import order_number_bytes32
-from tests.load import DEV_ADDRESSES, STORE, LiquorLoad, Load
+from tests.load import DEV_ADDRESSES, STORE, CrossBorderLoad, GroupBuyLoad, LiquorLoad, Load
 
 ARBITER = DEV_ADDRESSES[0]
 BASE_GAS = 21_000  # what every transaction pays before it runs any code
@@ -351,6 +359,15 @@ def measure_mixed_ingestion(
     buyers = [_dev_key(i) for i in (1, 3, 4, 8)]
     made = LiquorLoad(Load(rpc, manifest), manifest).cases(cases, buyers, pledges=cases // 5)
     say(f"  {made['events']} liquor events in {made['blocks']} blocks, {time.perf_counter() - started:.1f}s")
+    started = time.perf_counter()
+    campaigns = GroupBuyLoad(Load(rpc, manifest), manifest).campaigns(settlements // 10, DEV_ADDRESSES[4:7])
+    orders = CrossBorderLoad(Load(rpc, manifest), manifest).orders(settlements // 5, DEV_ADDRESSES[3:6])
+    say(
+        f"  {campaigns['events']} group-buy events ({settlements // 10} campaigns, each pledged by three "
+        f"backers and collected) and {orders['events']} cross-border events ({settlements // 5} orders "
+        f"paid, a leg paid, billed), {time.perf_counter() - started:.1f}s"
+    )
+    others = campaigns["events"] + orders["events"]
     rates, written = [], 0
     for run in range(1, runs + 1):
         say(f"mixed run {run}/{runs}: a fresh event store with {settlements} store orders ...")
@@ -360,7 +377,7 @@ def measure_mixed_ingestion(
         written = _read_and_project(service)
         elapsed = time.perf_counter() - started
         held = service.db.fetchone("SELECT count(*) FROM view_liquor_cases")[0]
-        if written < settlement_events + made["events"] or held < cases:
+        if written < settlement_events + made["events"] + others or held < cases:
             raise RuntimeError(f"mixed ingestion is wrong: {written} events, {held} cases in the view")
         rates.append(written / elapsed)
         say(f"  ingested {written} events into every view in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
@@ -372,27 +389,80 @@ def measure_mixed_ingestion(
         "events_per_s": round(rate, 1),
         "settlement_events": settlement_events,
         "liquor_events": made["events"],
+        "group_buy_events": campaigns["events"],
+        "cross_border_events": orders["events"],
         "runs_events_per_s": [round(r, 1) for r in rates],
     }
 
 
-def make_settings(work: Path, deployments: Path, name: str) -> Settings:
+POSTGRES = os.environ.get("ORDERCHAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def postgres_database(name: str):
+    """A database of its own on the PostgreSQL server (``ORDERCHAIN_TEST_POSTGRES``), dropped after."""
+    import uuid
+
+    import psycopg
+
+    database = f"orderchain_bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        yield f"{POSTGRES.rsplit('/', 1)[0]}/{database}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def measure_postgres_ingestion(node: AnvilNode, deployments: Path, work: Path, settlements: int, runs: int = 3) -> dict:
+    """Everything on the chain so far (settlements, liquor cases, campaigns, cross-border orders)
+    read into every view with the event store and the views on PostgreSQL."""
+    rates, written = [], 0
+    for run in range(1, runs + 1):
+        with postgres_database(f"ingest{run}") as url:
+            say(f"PostgreSQL run {run}/{runs}: a fresh database with {settlements} store orders ...")
+            service, _ = _engine_with_orders(node, deployments, work, f"pg-ingest{run}", settlements, db=url)
+            _ = service.reader
+            started = time.perf_counter()
+            written = _read_and_project(service)
+            elapsed = time.perf_counter() - started
+            completed = service.db.scalar("SELECT count(*) FROM view_orders WHERE status = 'completed'")
+            service.stop()
+            service.db.close()
+            if completed != settlements:
+                raise RuntimeError(f"PostgreSQL ingestion is wrong: {completed} completed orders of {settlements}")
+            rates.append(written / elapsed)
+            say(f"  ingested {written} events into every view in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
+    rate = statistics.median(rates)
+    say(f"  median of {runs} runs: {rate:,.0f} events/s")
+    return {"events": written, "events_per_s": round(rate, 1), "runs_events_per_s": [round(r, 1) for r in rates]}
+
+
+def make_settings(work: Path, deployments: Path, name: str, db: str | None = None) -> Settings:
     return replace(
         Settings(admin_token="bench", admin_token_generated=False),
-        db=str(work / f"{name}.sqlite"),
+        db=db or str(work / f"{name}.sqlite"),
         deployments_dir=str(deployments),
         var_dir=str(work),
     )
 
 
 def _engine_with_orders(
-    node: AnvilNode, deployments: Path, work: Path, name: str, settlements: int, prefix: str = "L-"
+    node: AnvilNode,
+    deployments: Path,
+    work: Path,
+    name: str,
+    settlements: int,
+    prefix: str = "L-",
+    db: str | None = None,
 ):
     """A fresh event store holding the bench store and its orders (numbered ``prefix`` 0, 1 ...;
-    another prefix than the ingestion chain's keeps its settlements off them), their view caught up."""
+    another prefix than the ingestion chain's keeps its settlements off them), their view caught
+    up; ``db``: a PostgreSQL URL instead of a SQLite file."""
     from api.service import Service
 
-    service = Service(make_settings(work, deployments, name), node.url)
+    service = Service(make_settings(work, deployments, name, db), node.url)
     store, service.bench_key = service.app.register_store(STORE_ID, "Bench Shop", STORE)
     token = service.manifest.contract("TestStablecoin").address
     rules = service.transactions.settlement_rules()
@@ -1387,22 +1457,70 @@ class Traffic:
             self.sent += 1
 
 
+def _workers(node: AnvilNode, deployments: Path, work: Path, name: str, port: int, workers: int, db: str | None = None):
+    """`orderchain api --workers N` on the event store ``name`` (or the PostgreSQL URL ``db``):
+    the engine's process and N API processes, as `make run` starts them beside its node."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "ORDERCHAIN_RPC_URL": node.url,
+        "ORDERCHAIN_DEPLOYMENTS": str(deployments),
+        "ORDERCHAIN_DB": db or str(work / f"{name}.sqlite"),
+        "ORDERCHAIN_VAR": str(work / name),
+        "ORDERCHAIN_ADMIN_TOKEN": "bench",
+        "ORDERCHAIN_API_PORT": str(port),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "orderchain"), "api", "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _until_ready(http, timeout: float = 120) -> None:
+    """Waits for ``/ready`` (the engine of a new process reads the chain first)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if http.get("/ready").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not get ready")
+        time.sleep(0.2)
+
+
 def measure_poll(
-    node: AnvilNode, deployments: Path, work: Path, orders: int, rate: float, seconds: float, workers: int = 0
+    node: AnvilNode,
+    deployments: Path,
+    work: Path,
+    orders: int,
+    rate: float,
+    seconds: float,
+    workers: int = 0,
+    db: str | None = None,
 ) -> dict:
     """Pages of 50 orders of a store with ``orders`` orders, polled at a fixed rate by a load
     generator in its own process while settlement traffic flows. ``workers`` 0: the engine and
     the API in one process, as one `orderchain run`; N: `orderchain api --workers N`, the engine
     in one process and N API processes beside it."""
-    import os
     import subprocess
 
     import httpx
 
     from api.client import answer
 
-    name = f"poll-{workers}"
-    service, hashes = _engine_with_orders(node, deployments, work, name, orders, prefix=f"P{workers}-")
+    name = f"poll-{workers}" + ("-pg" if db else "")
+    service, hashes = _engine_with_orders(
+        node, deployments, work, name, orders, prefix=f"P{workers}{'G' if db else ''}-", db=db
+    )
     api_key, port = service.bench_key, _free_port()
     base = f"http://127.0.0.1:{port}"
     rpc = Rpc(node.url)
@@ -1410,22 +1528,7 @@ def measure_poll(
     process = server = None
     if workers:
         service.stop()
-        env = {
-            **os.environ,
-            "ORDERCHAIN_RPC_URL": node.url,
-            "ORDERCHAIN_DEPLOYMENTS": str(deployments),
-            "ORDERCHAIN_DB": str(work / f"{name}.sqlite"),
-            "ORDERCHAIN_VAR": str(work / name),
-            "ORDERCHAIN_ADMIN_TOKEN": "bench",
-            "ORDERCHAIN_API_PORT": str(port),
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "orderchain"), "api", "--workers", str(workers)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = _workers(node, deployments, work, name, port, workers, db)
     else:
         service.start()
         server, thread = _serve(service, port)
@@ -1433,21 +1536,13 @@ def measure_poll(
         headers = {"X-API-Key": api_key}
         paths, cursor = [], None
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-            deadline = time.monotonic() + 120
-            while True:  # the engine of a new process reads the chain first
-                try:
-                    if http.get("/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the API did not get ready")
-                time.sleep(0.2)
+            _until_ready(http)
             for _ in range(20):  # the first 20 pages, taken in turn
                 path = "/stores/bench-shop/orders?limit=50" + (f"&after={cursor}" if cursor else "")
                 paths.append(path)
                 cursor = answer(http.get(path))["next_cursor"]
         shape = f"orderchain api --workers {workers}" if workers else "one process (orderchain run)"
+        shape += " on PostgreSQL" if db else ""
         say(
             f"polling pages of 50 of {orders:,} orders at {rate:.0f} requests/s for {seconds:.0f} s while "
             f"settlements are opened; {shape} ..."
@@ -1489,16 +1584,34 @@ def measure_poll(
             service.stop()
 
 
-def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) -> dict:
-    """Mined transaction -> the change received by a client of the store's SSE stream."""
+def measure_postgres_poll(node: AnvilNode, deployments: Path, work: Path, args) -> dict:
+    """The poll measurement with the event store and views on PostgreSQL (``--poll-workers`` workers)."""
+    with postgres_database("poll") as url:
+        return measure_poll(
+            node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds, args.poll_workers, db=url
+        )
+
+
+def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int, workers: int = 0) -> dict:
+    """Mined transaction -> the change received by a client of the store's SSE stream. ``workers``
+    0: one process; N: the engine's process and N API workers (the stream is a worker's, woken
+    by the engine's process when it has projected)."""
     import httpx
 
     from api.client import answer
 
-    service, hashes = _engine_with_orders(node, deployments, work, "sse", samples, prefix="S-")
+    name = f"sse-{workers}" if workers else "sse"
+    service, hashes = _engine_with_orders(node, deployments, work, name, samples, prefix=f"S{workers or ''}-")
     port = _free_port()
-    service.start()
-    server, thread = _serve(service, port)
+    process = server = None
+    if workers:
+        service.stop()
+        process = _workers(node, deployments, work, name, port, workers)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            _until_ready(http)
+    else:
+        service.start()
+        server, thread = _serve(service, port)
     rpc = Rpc(node.url)
     token = service.manifest.contract("TestStablecoin").address
     buyer = DEV_ADDRESSES[7]
@@ -1544,9 +1657,13 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int) ->
                 raise RuntimeError(f"the stream did not deliver {number}")
             latencies.append((arrived[number] - mined) * 1000)
     finally:
-        server.should_exit = True
-        thread.join(5)
-        service.stop()
+        if process is not None:
+            process.terminate()
+            process.wait(30)
+        if server is not None:
+            server.should_exit = True
+            thread.join(5)
+            service.stop()
     return _p50_p99(latencies)
 
 
@@ -1612,7 +1729,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated measurements to run alone: ingest, latency_ms, poll, poll_one_process, sse_ms, "
+        help="comma-separated measurements to run alone: ingest, ingest_mixed, latency_ms, poll, poll_one_process, "
+        "sse_ms, sse_workers_ms, ingest_postgres, poll_postgres, "
         "gas, gas_liquor, gas_group_buy, gas_cross_border, contract_size, signin, reputation, offline_payment_gas, "
         "waybill_checks_per_s, courier_choice_ms, recommendations_ms, page_ms, live_ms",
     )
@@ -1637,10 +1755,26 @@ def main() -> None:
                 "poll": lambda: measure_poll(
                     node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds, args.poll_workers
                 ),
+                "ingest_postgres": lambda: (
+                    measure_ingestion(node, deployments, work, args.settlements, runs=1),  # the chain to read
+                    measure_postgres_ingestion(node, deployments, work, args.settlements),
+                )[1],
+                "poll_postgres": lambda: measure_postgres_poll(node, deployments, work, args),
                 "poll_one_process": lambda: measure_poll(
                     node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds
                 ),
                 "sse_ms": lambda: measure_sse(node, deployments, work, args.latency_samples),
+                "sse_workers_ms": lambda: measure_sse(
+                    node, deployments, work, args.latency_samples, workers=args.poll_workers
+                ),
+                "ingest_mixed": lambda: measure_mixed_ingestion(
+                    node,
+                    deployments,
+                    work,
+                    args.settlements,
+                    args.cases,
+                    measure_ingestion(node, deployments, work, args.settlements, runs=1)["events"],
+                ),
                 "gas": lambda: measure_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_liquor": lambda: measure_liquor_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
@@ -1700,7 +1834,12 @@ def main() -> None:
             node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds, args.poll_workers
         )
         poll_one = measure_poll(node, deployments, work, args.poll_orders, args.poll_rate, args.poll_seconds)
+        say("measuring ingestion and polls on PostgreSQL ...")
+        ingest_postgres = measure_postgres_ingestion(node, deployments, work, args.settlements)
+        poll_postgres = measure_postgres_poll(node, deployments, work, args)
         sse = measure_sse(node, deployments, work, args.latency_samples)
+        say(f"measuring SSE delivery from an API worker ({args.poll_workers} workers beside the engine) ...")
+        sse_workers = measure_sse(node, deployments, work, args.latency_samples, workers=args.poll_workers)
         signin = measure_signin(node, deployments, work, 16, args.signin_rounds)
         reputation = measure_reputation(node, deployments, work, 100_000, 10_000, args.latency_samples)
         recommendations = measure_recommendations(work, 100_000, 20_000, args.latency_samples)
@@ -1733,6 +1872,9 @@ def main() -> None:
                 "recommendations_ms": recommendations,
                 "page_ms": page,
                 "live_ms": live,
+                "sse_workers_ms": sse_workers,
+                "ingest_postgres": ingest_postgres,
+                "poll_postgres": poll_postgres,
             }
         )
     )

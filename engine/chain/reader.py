@@ -56,6 +56,9 @@ VERSIONS_KEPT = 200_000  # last saved version per aggregate, kept in memory
 IDS_KEPT = 100_000  # (address, key) -> aggregate id cache
 RECORDED_KEPT = 200_000  # saved events not yet taken by the views
 LOGS_PER_SAVE = 10_000  # logs per transaction while catching up
+# On PostgreSQL the library inserts a save as one array parameter in pipeline mode; saves of
+# 10,000 logs were seen to stall there (the server waiting on the client), smaller ones not.
+POSTGRES_LOGS_PER_SAVE = 2_000
 EVENTS_PER_STEP = 20_000  # events a step writes at most before it hands them to the views
 # JSON-RPC error codes nodes use for "too many blocks or logs in one eth_getLogs".
 RANGE_REFUSED_CODES = (-32005, -32602, -32614)
