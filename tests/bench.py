@@ -1481,6 +1481,17 @@ def _workers(node: AnvilNode, deployments: Path, work: Path, name: str, port: in
     )
 
 
+def _shut(process, server, thread, service) -> None:
+    """Stops what a measurement served from: the workers' process, or the in-process server and its engine."""
+    if process is not None:
+        process.terminate()
+        process.wait(30)
+    if server is not None:
+        server.should_exit = True
+        thread.join(5)
+        service.stop()
+
+
 def _until_ready(http, timeout: float = 120) -> None:
     """Waits for ``/ready`` (the engine of a new process reads the chain first)."""
     import httpx
@@ -1525,7 +1536,7 @@ def measure_poll(
     base = f"http://127.0.0.1:{port}"
     rpc = Rpc(node.url)
     transactions = Transactions(rpc, service.manifest)
-    process = server = None
+    process = server = thread = None
     if workers:
         service.stop()
         process = _workers(node, deployments, work, name, port, workers, db)
@@ -1575,13 +1586,7 @@ def measure_poll(
         )
         return result
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(30)
-        if server is not None:
-            server.should_exit = True
-            thread.join(5)
-            service.stop()
+        _shut(process, server, thread, service)
 
 
 def measure_postgres_poll(node: AnvilNode, deployments: Path, work: Path, args) -> dict:
@@ -1603,7 +1608,7 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int, wo
     name = f"sse-{workers}" if workers else "sse"
     service, hashes = _engine_with_orders(node, deployments, work, name, samples, prefix=f"S{workers or ''}-")
     port = _free_port()
-    process = server = None
+    process = server = thread = None
     if workers:
         service.stop()
         process = _workers(node, deployments, work, name, port, workers)
@@ -1657,13 +1662,7 @@ def measure_sse(node: AnvilNode, deployments: Path, work: Path, samples: int, wo
                 raise RuntimeError(f"the stream did not deliver {number}")
             latencies.append((arrived[number] - mined) * 1000)
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(30)
-        if server is not None:
-            server.should_exit = True
-            thread.join(5)
-            service.stop()
+        _shut(process, server, thread, service)
     return _p50_p99(latencies)
 
 

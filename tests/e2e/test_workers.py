@@ -24,6 +24,21 @@ def writers(tmp_path) -> set[str]:
     return {p.name.rsplit("_", 1)[-1] for p in (tmp_path / "metrics").glob("*.db")}
 
 
+def until_ready(process, base: str, timeout: float) -> None:
+    """Waits for ``/ready`` of the API ``process`` started (failing with its output if it ends)."""
+    with httpx.Client(base_url=base, timeout=10) as http:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                if http.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"{process.args[1:]} did not get ready"
+            time.sleep(0.2)
+
+
 @contextmanager
 def workers(chain, tmp_path, **env_more):
     """`orderchain api --workers 2` on the test chain: (its base URL, the process) once ready."""
@@ -46,17 +61,7 @@ def workers(chain, tmp_path, **env_more):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, timeout=10) as http:
-            deadline = time.monotonic() + 90
-            while True:
-                assert process.poll() is None, process.stderr.read()
-                try:
-                    if http.get("/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the workers did not get ready"
-                time.sleep(0.2)
+        until_ready(process, base, 90)
         yield base, process
     finally:
         process.terminate()
@@ -196,17 +201,7 @@ def test_make_runs_shape_starts_node_engine_and_workers_and_one_ctrl_c_stops_the
         start_new_session=True,  # a terminal's foreground process group of its own
     )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            deadline = time.monotonic() + 120
-            while True:
-                assert process.poll() is None, process.stderr.read()
-                try:
-                    if http.get("/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "`orderchain run --workers 2` did not get ready"
-                time.sleep(0.3)
+        until_ready(process, f"http://127.0.0.1:{port}", 120)
         tree = descendants(process.pid)
         commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in tree]
         assert any(b"anvil" in c for c in commands)
