@@ -68,18 +68,19 @@ def set_session_cookie(request: Request, response: Response, token: str, expires
     )
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
+    # async: a dependency of every route, resolved on the event loop, not in a worker thread
     return request.app.state.service
 
 
-def following(svc: Service = Depends(service)) -> Service:
+async def following(svc: Service = Depends(service)) -> Service:
     """The service, provided its engine still follows the node's chain (else 503)."""
     if svc.halted:
         raise EngineHalted(f"the engine stopped following the node: {svc.halted}")
     return svc
 
 
-def require_admin(
+async def require_admin(
     credentials: HTTPAuthorizationCredentials | None = Depends(operator_token), svc: Service = Depends(service)
 ) -> None:
     if credentials is None:
@@ -88,7 +89,7 @@ def require_admin(
         raise HTTPException(403, "wrong operator token")
 
 
-def store_for_key(
+async def store_for_key(
     store_id: str,
     request: Request,
     bearer: HTTPAuthorizationCredentials | None = Depends(store_bearer),
@@ -96,7 +97,8 @@ def store_for_key(
     svc: Service = Depends(service),
 ) -> Store:
     """The store whose key the caller holds. An unknown store and another store's id get the
-    same answer, so nobody can probe which stores exist."""
+    same answer, so nobody can probe which stores exist. Resolved on the event loop (a hash and
+    one indexed read), not in a worker thread: every store route polls through it."""
     key = bearer.credentials if bearer else api_key
     cookie = request.cookies.get(SESSION_COOKIE)
     if (key and key.startswith(TOKEN_PREFIX)) or (not key and cookie):

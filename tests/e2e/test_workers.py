@@ -206,6 +206,9 @@ def test_make_runs_shape_starts_node_engine_and_workers_and_one_ctrl_c_stops_the
         commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in tree]
         assert any(b"anvil" in c for c in commands)
         assert sum(b"multiprocessing.spawn" in c for c in commands) == 2  # the two API workers
+        deadline = time.monotonic() + 30  # /ready answers once one worker serves; the other may still start
+        while len(list((tmp_path / "var").glob("*-wake/*.pipe"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(list((tmp_path / "var").glob("*-wake/*.pipe"))) == 2  # each worker listens for wake-ups
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends
         process.wait(30)
