@@ -54,6 +54,7 @@ from projections.runner import Projector
 from projections.store_orders import StoreOrdersView
 
 log = logging.getLogger("orderchain.service")
+WOKEN_LOOKS = 10  # poll intervals between the looks of a waiter that wake-ups reach (engine/wakeup.py)
 READY_LAG = 1  # blocks the index may trail the confirmed head and still be ready
 DEV_CHAIN_ID = 31337  # anvil's: its well-known accounts may serve the demo
 ALARM_NOTICES = 500  # the alarms changed last whose webhook notices each round makes (if not made yet)
@@ -328,6 +329,14 @@ class Service:
             name: {"position": positions[name], "block": blocks[name], "error": failures.get(name)}
             for name in positions
         }
+
+    def look_every(self, unwoken: float) -> float:
+        """Seconds between looks at the views by a stream or long poll waiting in this process:
+        ``unwoken`` when nothing can wake it, else ten poll intervals (at least a second), a look
+        now and then beside the wake-ups (this process projects, or the projecting one wakes it)."""
+        if self.engine is None and not self.woken:
+            return unwoken
+        return max(1.0, WOKEN_LOOKS * self.settings.poll_interval)
 
     def watch(self, loop) -> tuple:
         """An asyncio event of ``loop`` set whenever the views change: in this process, or in

@@ -28,7 +28,6 @@ log = logging.getLogger("orderchain.stream")
 BATCH = 200  # changes read at a time
 MAX_BEHIND = 20_000  # changes a client may trail the store's latest by before it is dropped
 SEND_TIMEOUT = 10.0  # seconds one write may wait for a client that does not read
-WOKEN_LOOKS = 10  # a stream the projecting process wakes (engine/wakeup.py) looks this many poll intervals apart
 
 
 def event(seq: int, data: bytes, kind: bytes = b"order") -> bytes:
@@ -102,12 +101,7 @@ class ChangeStream(Response):
         await asyncio.wait_for(send({"type": "http.response.body", "body": body, "more_body": True}), SEND_TIMEOUT)
 
     async def _run(self, send, changed: asyncio.Event, gone: asyncio.Event) -> None:
-        if self.svc.engine is not None:  # the views change in this process, which wakes the stream
-            idle = self.heartbeat
-        elif self.svc.woken:  # the process that projects wakes it; a look now and then all the same
-            idle = min(self.heartbeat, max(1.0, WOKEN_LOOKS * self.svc.settings.poll_interval))
-        else:  # the views change in another process that cannot wake it: look often
-            idle = min(self.heartbeat, self.svc.settings.poll_interval)
+        idle = min(self.heartbeat, self.svc.look_every(self.svc.settings.poll_interval))
         last_write = time.monotonic()
         ends = last_write + self.lifetime
         while not gone.is_set() and time.monotonic() < ends:

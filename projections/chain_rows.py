@@ -39,9 +39,6 @@ class ChainRowsView(View):
     logs_table = ""
 
     def __init__(self, app, db):
-        self._discovered = {a.Discovered: a.kind for a in self.aggregates}
-        self._retracted = tuple(a.Retracted for a in self.aggregates)
-        self._chain = chain_events(self.aggregates)
         # What each event class is to this view: the first log of an aggregate (its kind), a
         # later log, a retraction, or (absent) an off-chain event.
         self._roles: dict[type, tuple[str, str | None] | None] = {}

@@ -6,6 +6,8 @@ block holds many transactions and thousands of settlement events take seconds.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from eth_utils import keccak
 
 from engine.chain.abi import FunctionEncoder
@@ -55,6 +57,21 @@ class Load:
         self.nonces[sender] += 1
         return ("eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(GAS), "nonce": hex(nonce)}])
 
+    @contextmanager
+    def unmined(self):
+        """Automining off while a load is sent (blocks then hold many transactions)."""
+        self.rpc.call("evm_setAutomine", False)
+        try:
+            yield
+        finally:
+            self.rpc.call("evm_setAutomine", True)
+
+    def approvals(self, owners: list[str], spender: str, per_block: int = 250) -> int:
+        """Each owner lets ``spender`` take the token without limit; returns blocks mined."""
+        return self._mine(
+            [self._tx(o, self.token, self.erc20.encode("approve", spender, 2**255)) for o in owners], per_block
+        )
+
     def _mine(self, txs: list[tuple[str, list]], per_block: int) -> int:
         """Sends ``txs`` in batches of ``per_block`` and mines until each batch is in; returns blocks mined."""
         blocks = 0
@@ -85,10 +102,7 @@ class Load:
         """Opens (and confirms) ``count`` settlements; returns numbers of events and blocks."""
         self.rpc.call("evm_setAutomine", False)
         try:
-            approvals = [
-                self._tx(b, self.token, self.erc20.encode("approve", self.settlement.address, 2**255)) for b in buyers
-            ]
-            blocks = self._mine(approvals, per_block)
+            blocks = self.approvals(buyers, self.settlement.address, per_block)
             numbers = [(f"{prefix}-{i}", buyers[i % len(buyers)]) for i in range(start, start + count)]
             opens = [
                 self._tx(
@@ -176,10 +190,7 @@ class LiquorLoad:
         self.rpc.call("evm_setAutomine", False)
         try:
             addresses = [b.address.lower() for b in buyers]
-            blocks = load._mine(
-                [load._tx(a, load.token, load.erc20.encode("approve", to, 2**255)) for a in addresses + [self.lender]],
-                per_block,
-            )
+            blocks = load.approvals(addresses + [self.lender], to, per_block)
             plan_id = self._view("planCount")[0] + 1
             blocks += load._mine(
                 [
@@ -321,11 +332,8 @@ class GroupBuyLoad:
         production) and collected. Returns the logs the contract emitted and the blocks mined."""
         load, fn, to = self.load, self.contract.functions, self.contract.address
         first_block = load.rpc.block_number() + 1
-        load.rpc.call("evm_setAutomine", False)
-        try:
-            blocks = load._mine(
-                [load._tx(b, load.token, load.erc20.encode("approve", to, 2**255)) for b in backers], 50
-            )
+        with load.unmined():
+            blocks = load.approvals(backers, to, 50)
             first = int(load.rpc.call("eth_call", {"to": to, "data": fn.encode("campaignCount")}, "latest"), 16) + 1
             target = load.rpc.chain_time() + 30 * 86_400
             opened = [
@@ -353,8 +361,6 @@ class GroupBuyLoad:
             ]
             blocks += load._mine(pledges, per_block)
             blocks += load._mine([load._tx(self.enterprise, to, fn.encode("collect", c)) for c in ids], per_block)
-        finally:
-            load.rpc.call("evm_setAutomine", True)
         return {"events": _read_logs(load, to, first_block), "blocks": blocks}
 
 
@@ -370,9 +376,8 @@ class CrossBorderLoad:
     def orders(self, count: int, buyers: list[str], per_block: int = 200) -> dict:
         load, fn, to = self.load, self.contract.functions, self.contract.address
         first_block = load.rpc.block_number() + 1
-        load.rpc.call("evm_setAutomine", False)
-        try:
-            blocks = load._mine([load._tx(b, load.token, load.erc20.encode("approve", to, 2**255)) for b in buyers], 50)
+        with load.unmined():
+            blocks = load.approvals(buyers, to, 50)
             first = int(load.rpc.call("eth_call", {"to": to, "data": fn.encode("orderCount")}, "latest"), 16) + 1
             paid = [
                 load._tx(
@@ -402,6 +407,4 @@ class CrossBorderLoad:
                 [load._tx(self.seller, to, fn.encode("finalBill", o, self.carrier, 8_000, waybill)) for o in ids],
                 per_block,
             )
-        finally:
-            load.rpc.call("evm_setAutomine", True)
         return {"events": _read_logs(load, to, first_block), "blocks": blocks}

@@ -83,7 +83,6 @@ def ready(svc: Service = Depends(service)):
 
 
 WAIT_POLL = 0.05  # seconds between looks at the views' positions when no wake-up can come
-WAIT_WOKEN = 1.0  # the same when the process that projects wakes this one (engine/wakeup.py)
 
 
 @router.get(
@@ -117,7 +116,7 @@ async def wait_for_views(
         if unknown or not chosen:
             raise HTTPException(400, f"no view named {', '.join(unknown) or '(none given)'}; views: {', '.join(found)}")
         head = await run_in_threadpool(svc.rpc.block_number)
-        woken = svc.engine is not None or svc.woken
+        every = svc.look_every(WAIT_POLL)
         while True:
             reached = all(found[v]["block"] is not None and found[v]["block"] >= block for v in chosen)
             left = timeout - (time.monotonic() - started)
@@ -129,7 +128,7 @@ async def wait_for_views(
                     "views": {v: found[v] for v in chosen},
                 }
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter[1].wait(), min(left, WAIT_WOKEN if woken else WAIT_POLL))
+                await asyncio.wait_for(waiter[1].wait(), min(left, every))
             waiter[1].clear()  # before the look: a change from now on sets it again
             found = await run_in_threadpool(svc.views_status)
     finally:
