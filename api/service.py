@@ -71,8 +71,10 @@ class Service:
         views: bool = True,
         engine: bool = True,
         sources: Iterable[ChainSource] = SOURCES,
+        listen: bool = True,
     ):
         self.settings = settings
+        self.rpc_url = rpc_url
         self.views = views
         self.rpc = Rpc(rpc_url)
         self.chain_id = self.rpc.chain_id()
@@ -136,6 +138,7 @@ class Service:
                 notices=self._store_notices,
             )
             chores.append(Chore("webhooks", settings.poll_interval * 5, self.dispatcher.run_once))
+        self.chores = chores
         self.engine = (
             EngineRunner(
                 self.app,
@@ -154,8 +157,24 @@ class Service:
         self._deltas = metrics.Deltas()
         self._waiters: set[tuple] = set()  # (event loop, asyncio.Event) of streams waiting for a change
         self._waiters_lock = threading.Lock()
-        # A process that serves views another process projects is woken by it (engine/wakeup.py).
-        self.woken = views and not engine and self.wakeup.listen(self._changed)
+        # A process that serves views another process projects is woken by it (engine/wakeup.py),
+        # whether or not it also projects its own writes.
+        self.woken = listen and not engine and self.wakeup.listen(self._changed)
+
+    def keeping(self) -> EngineRunner:
+        """The keeper (with ``ORDERCHAIN_KEEPER_KEY``) and the chores that act on the views
+        (webhooks, anchoring evidence, checking deliveries), without a reader: what the
+        projector process of the scale-out shape runs after each of its rounds."""
+        if not self.views:
+            raise RuntimeError("the keeper and the chores read the views: this process keeps none")
+        return EngineRunner(
+            self.app,
+            self.settings,
+            self.rpc_url,
+            transactions=self.transactions,
+            open_settlements=self.view.open_settlements,
+            chores=self.chores,
+        )
 
     def identity_level(self, account, now: int | None = None) -> int:
         """The level of the account's identity attestation that holds on chain now: by a trusted

@@ -27,7 +27,7 @@ from engine.accounts.profile import mask_phone
 from engine.accounts.sms import RETRIES, HttpGateway, Outbox, Sent, SmsMessage
 from engine.application import OrderEngine
 from engine.config import ConfigError, Settings
-from engine.db import Database
+from engine.db import Database, schema_lock
 from engine.ids import token_hash
 
 log = logging.getLogger("orderchain.accounts")
@@ -71,8 +71,9 @@ class AccountDesk:
         self.db = db
         self.sms = sms if sms is not None else sender(settings)
         self.lifetimes = {"bearer": settings.account_session_seconds, "cookie": settings.browser_session_seconds}
-        for statement in SCHEMA:
-            db.execute(statement)
+        with schema_lock(db.target):
+            for statement in SCHEMA:
+                db.execute(statement)
 
     # -- codes
 

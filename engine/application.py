@@ -28,6 +28,7 @@ from engine.chain.source import ChainAggregate
 from engine.config import Settings
 from engine.cross_border.freight import FreightImport, order_record
 from engine.cross_border.orders import CrossBorderQuote, RateRecord, rate_signer, signature_hash, snapshot_hash
+from engine.db import schema_lock
 from engine.deliveries import new_secret
 from engine.delivery.checkout import Line
 from engine.delivery.declaration import Declaration
@@ -173,7 +174,8 @@ class OrderEngine(Application):
 
     def __init__(self, settings: Settings, manifest: Manifest | None = None):
         settings.ensure_dirs()
-        super().__init__(env=persistence_env(settings))
+        with schema_lock(settings.db):  # the event store's tables, made once whoever starts first
+            super().__init__(env=persistence_env(settings))
         self.settings = settings
         self.manifest = manifest
 

@@ -14,7 +14,55 @@ from contextlib import contextmanager
 from typing import Any
 
 WAL_LIMIT = 256 * 1024 * 1024
+SCHEMA_LOCK = 0x6F72646572636861  # the advisory lock under which a process makes its tables ("ordercha")
+_schema = threading.RLock()
+_schema_depth = 0
 CHECKPOINT_EVERY = 5.0  # seconds between idle checkpoints
+
+
+def is_postgres(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def shown(target: str) -> str:
+    """A database to name in output: a PostgreSQL URL without its password."""
+    if not is_postgres(target):
+        return target
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlsplit(target)
+    if url.password is None:
+        return target
+    return urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@", 1)))
+
+
+@contextmanager
+def schema_lock(target: str) -> Iterator[None]:
+    """While a process makes its tables (``CREATE ... IF NOT EXISTS``), no other process on
+    the same PostgreSQL database makes its own: two that start together would otherwise
+    race on the catalogue (``pg_type``'s unique index) and one would fail. A session lock on
+    a connection of its own, held only for the making (no transaction is held open, so no
+    other connection waits on it); re-entrant within a process. SQLite needs none (its
+    writes are serialised already)."""
+    global _schema_depth
+    if not is_postgres(target):
+        yield
+        return
+    import psycopg
+
+    with _schema:
+        conn = psycopg.connect(target, autocommit=True) if _schema_depth == 0 else None
+        try:
+            if conn is not None:
+                conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            _schema_depth += 1
+            try:
+                yield
+            finally:
+                _schema_depth -= 1
+        finally:
+            if conn is not None:
+                conn.close()  # the lock ends with its session
 
 
 class Database:
@@ -22,7 +70,7 @@ class Database:
 
     def __init__(self, target: str):
         self.target = target
-        self.is_postgres = target.startswith(("postgresql://", "postgres://"))
+        self.is_postgres = is_postgres(target)
         self._local = threading.local()
         self._lock = threading.RLock()
         self._last_checkpoint = time.monotonic()

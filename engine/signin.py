@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from siwe import SiweMessage
 
-from engine.db import Database
+from engine.db import Database, schema_lock
 from engine.ids import token_hash
 
 SCHEMA = (
@@ -49,8 +49,9 @@ class SignIn:
         self.domain = domain
         self.chain_id = chain_id
         self.session_seconds = session_seconds
-        for statement in SCHEMA:
-            db.execute(statement)
+        with schema_lock(db.target):
+            for statement in SCHEMA:
+                db.execute(statement)
 
     def nonce(self, now: datetime) -> dict:
         """A fresh nonce, and what the message must say besides it."""

@@ -16,11 +16,11 @@ from typing import TypeVar
 
 from engine.application import OrderEngine
 from engine.config import Settings
-from engine.db import Database
+from engine.db import Database, schema_lock
 from engine.wakeup import Wakeup, wakeup_for
 
 from .registry import VIEWS
-from .view import Handed, View
+from .view import BATCH_SIZE, Handed, View
 
 log = logging.getLogger("orderchain.projector")
 V = TypeVar("V", bound=View)
@@ -34,13 +34,14 @@ class Projector:
     ):
         self.app = app
         self.db = db
-        self.views: list[View] = [cls(app, db) for cls in views]
+        with schema_lock(db.target):  # one lock for every view's tables
+            self.views: list[View] = [cls(app, db) for cls in views]
         self.wakeup = wakeup or Wakeup()  # told whenever a catch-up moved the views
 
     def view(self, cls: type[V]) -> V:
         return next(v for v in self.views if isinstance(v, cls))
 
-    def catch_up(self, recorded: list | None = None) -> int:
+    def catch_up(self, recorded: list | None = None, batch_size: int = BATCH_SIZE) -> int:
         """Brings every view up to date; ``recorded`` as for :meth:`View.catch_up`.
 
         Each view on its own: one that fails is recorded as failed (``/status``, ``/ready``
@@ -50,7 +51,7 @@ class Projector:
         handed = Handed(recorded)  # sorted and indexed once for every view
         for view in self.views:
             try:
-                total += view.catch_up(recorded=handed)
+                total += view.catch_up(batch_size, handed)
             except Exception as exc:
                 log.exception("view %s failed at position %d", view.name, view.position())
                 self._failed(view, f"{exc.__class__.__name__}: {exc}")
@@ -91,14 +92,25 @@ class Projector:
             raise KeyError(f"no view named {name!r}; views: {', '.join(v.name for v in self.views)}")
         return sum(view.rebuild() for view in chosen)
 
-    def run(self, stop: threading.Event, interval: float, on_progress: Callable[[int], None] | None = None) -> None:
-        """Follows the event store until ``stop`` is set."""
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float,
+        on_progress: Callable[[int], None] | None = None,
+        batch_size: int = BATCH_SIZE,
+        after_round: Callable[[], None] | None = None,
+    ) -> None:
+        """Follows the event store until ``stop`` is set, each view committing at most
+        ``batch_size`` events at a time; ``after_round`` (the keeper and the chores) runs
+        after every round."""
         while not stop.is_set():
             applied = 0
             try:
-                applied = self.catch_up()
+                applied = self.catch_up(batch_size=batch_size)
                 if applied and on_progress:
                     on_progress(self.position())
+                if after_round is not None:
+                    after_round()
             except Exception:  # keep following; the next round retries
                 log.exception("projector step failed")
                 stop.wait(1.0)
@@ -112,7 +124,7 @@ def run_projector(settings: Settings, stop: threading.Event, on_progress: Callab
     wakeup = wakeup_for(settings.view_db)
     try:
         Projector(OrderEngine(settings), Database(settings.view_db), wakeup=wakeup).run(
-            stop, settings.poll_interval, on_progress
+            stop, settings.poll_interval, on_progress, settings.events_per_step
         )
     finally:
         wakeup.close()

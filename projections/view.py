@@ -21,7 +21,7 @@ import orjson
 from eventsourcing.utils import resolve_topic
 
 from engine.application import OrderEngine
-from engine.db import Database
+from engine.db import Database, schema_lock
 from engine.perf import gc_paused
 
 TRACKING_SCHEMA = (
@@ -100,16 +100,18 @@ class View:
         self._lock = threading.RLock()
         self._wanted: dict[str, bool] = {}
         self._wanted_types: dict[type, bool] = {}
-        for statement in TRACKING_SCHEMA + self.schema:
-            self.db.execute(statement)
-        row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
-        if row is None:  # new here (its tables may hold rows an earlier layout built): start empty
-            self.db.execute(
-                "INSERT INTO view_positions (name, position, version) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING",
-                (self.name, self.version),
-            )
-        if row is None or int(row[0]) != self.version:
-            self._empty()
+        with schema_lock(db.target):  # made (or emptied for a new version) by one process at a time
+            for statement in TRACKING_SCHEMA + self.schema:
+                self.db.execute(statement)
+            row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
+            if row is None:  # new here (its tables may hold rows an earlier layout built): start empty
+                self.db.execute(
+                    "INSERT INTO view_positions (name, position, version) VALUES (?, 0, ?) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (self.name, self.version),
+                )
+            if row is None or int(row[0]) != self.version:
+                self._empty()
         failed = self.db.fetchone("SELECT error FROM view_failures WHERE name = ?", (self.name,))
         self.failed: str | None = failed[0] if failed else None  # why its last catch-up failed
 

@@ -104,15 +104,32 @@ def _reader_only(url: str, settings) -> None:
 
 @app.command()
 def project() -> None:
-    """Keep the views up to date from the event store, in a process of its own."""
+    """Keep the views up to date from the event store, in a process of its own; with
+    ORDERCHAIN_RPC_URL, also the keeper and the chores that act on the views (webhooks,
+    anchoring evidence, checking deliveries)."""
+    from engine.db import shown
     from projections.runner import run_projector
 
     settings = s.settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    s.say(f"projecting {settings.db} into {settings.view_db}; Ctrl-C to stop")
+    s.say(f"projecting {shown(settings.db)} into {shown(settings.view_db)}; Ctrl-C to stop")
     try:
-        run_projector(settings, stop)
+        if not settings.rpc_url:
+            s.say("no ORDERCHAIN_RPC_URL: the views only (the keeper and the chores run nowhere)")
+            run_projector(settings, stop)
+            return
+        with ExitStack() as stack:
+            svc = s.service(s.node(stack, settings), settings, views=True, engine=False, listen=False)
+            keeping = svc.keeping()
+            if keeping.keeper is None:
+                s.say("no ORDERCHAIN_KEEPER_KEY: the keeper is off (the other chores run)")
+            try:
+                svc.projector.run(
+                    stop, settings.poll_interval, batch_size=settings.events_per_step, after_round=keeping.keep
+                )
+            finally:
+                svc.stop()
     except KeyboardInterrupt:
         pass
 

@@ -123,12 +123,12 @@ def align_metadata_base(rpc_url: str, settings_: Settings) -> None:
         rpc.close()
 
 
-def service(rpc_url: str, settings_: Settings, views: bool = True, engine: bool = True):
+def service(rpc_url: str, settings_: Settings, views: bool = True, engine: bool = True, listen: bool = True):
     """The composed service; a clear message instead of a traceback when it cannot start."""
     from api.service import Service
 
     try:
-        svc = Service(settings_, rpc_url, views=views, engine=engine)
+        svc = Service(settings_, rpc_url, views=views, engine=engine, listen=listen)
         if engine:
             _ = svc.reader  # checks that the event store follows this chain
         return svc

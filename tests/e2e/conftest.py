@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from dataclasses import replace
 
 import httpx
+import psycopg
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
@@ -22,6 +24,7 @@ from engine.config import Settings
 Account.enable_unaudited_hdwallet_features()
 ADMIN = "test-admin-token"
 API_PORT = 8765  # not the default: the deployment's case metadata must point where this API serves
+POSTGRES = os.environ.get("ORDERCHAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def dev_account(index: int):
@@ -63,6 +66,18 @@ def chain(deployed_chain):
     yield node, deployments, rpc
     rpc.call("evm_revert", snapshot)
     rpc.close()
+
+
+@pytest.fixture
+def postgres_db():
+    """A database of its own on the PostgreSQL server, dropped afterwards."""
+    name = f"orderchain_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_settings(tmp_path, deployments, **overrides) -> Settings:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from dataclasses import replace
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -17,7 +14,6 @@ from api.service import Service
 from .conftest import Wallet, create_order, dev_account, make_settings, register, view
 
 KEEPER = dev_account(9)
-POSTGRES = os.environ.get("ORDERCHAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _paid_order(client, service, store_id, number, amount, buyer, store_address, **extra):
@@ -87,18 +83,6 @@ def test_keeper_ends_what_a_silent_party_left_once_its_window_has_passed(chain, 
     for state in (released, executed):
         tx = rpc.call("eth_getTransactionByHash", state["steps"][-1]["tx_hash"])
         assert tx["from"].lower() == KEEPER.address.lower()
-
-
-@pytest.fixture
-def postgres_db():
-    """A database of its own on the PostgreSQL server, dropped afterwards."""
-    name = f"orderchain_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_the_settlement_flow_on_postgresql(chain, tmp_path, postgres_db):
