@@ -7,7 +7,9 @@ PostgreSQL recorder of the ``eventsourcing`` library.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote, urlparse
 from uuid import UUID
@@ -17,7 +19,7 @@ from eth_utils import keccak
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from engine.accounts.account import Account, AccountRefused, CodeTooSoon, WalletBinding
 from engine.accounts.factors import SignInRefused, hash_password, needs_rehash, password_matches
@@ -40,7 +42,7 @@ from engine.delivery.stock import CourierBook, StoreStock
 from engine.delivery.waybill import normalise as normalise_waybill
 from engine.evidence.bundles import EvidenceBatch, EvidenceRecord
 from engine.group_buy.catalogue import Catalogue
-from engine.ids import canonical_json
+from engine.ids import TextedId, canonical_json
 from engine.instructions import Notice, ProductionInstruction
 from engine.liquor import LiquorListing, document_hash, facts_document, terms_document
 from engine.moved_topics import register_moved_topics
@@ -120,12 +122,17 @@ def persistence_env(settings: Settings) -> dict[str, str]:
     }
 
 
+_LONG_NUMBER = re.compile(rb"[:,\[]-?[0-9]{19}")  # a number orjson might not read exactly
+
+
 class ChainEventMapper(Mapper):
-    """The standard mapper, with the reader's high-volume events encoded by orjson.
+    """The standard mapper, with the reader's high-volume events encoded and decoded by orjson.
 
     Only event classes whose state is plain JSON data plus the event timestamp go this
     way; the bytes are ordinary JSON that the standard transcoder decodes to the same
-    state. An integer beyond 64 bits (orjson's limit) falls back to the standard path.
+    state. An integer beyond 64 bits (orjson's limit) falls back to the standard path,
+    both ways: a state that may hold one (a number of 19 digits or more), or holds any
+    other transcoded value than the timestamp, is decoded by the standard transcoder.
     """
 
     FAST = (ChainAggregate.Discovered, ChainAggregate.LogRecorded, ChainCursor.Advanced)
@@ -134,6 +141,8 @@ class ChainEventMapper(Mapper):
         super().__init__(*args, **kwargs)
         self._last: tuple = (None, None)
         self._fast: dict[type, bool] = {}
+        self._topics: dict[str, tuple[type, bool]] = {}  # topic -> (class, decoded by orjson)
+        self._stamp: tuple = (None, None)  # the last timestamp text decoded, and its datetime
 
     def _encode(self, value):
         """The transcoder's encoding of a non-JSON value; a batch's events share their
@@ -164,6 +173,37 @@ class ChainEventMapper(Mapper):
         return StoredEvent(
             originator_id=originator_id, originator_version=originator_version, topic=get_topic(cls), state=data
         )
+
+    def to_domain_event(self, stored_event):
+        found = self._topics.get(stored_event.topic)
+        if found is None:
+            cls = resolve_topic(stored_event.topic)
+            fast = (
+                issubclass(cls, self.FAST)
+                and getattr(cls, "class_version", 1) == 1
+                and not (self.compressor or self.cipher)
+                and isinstance(self.transcoder, JSONTranscoder)
+            )
+            found = self._topics[stored_event.topic] = (cls, fast)
+        cls, fast = found
+        data = stored_event.state
+        if fast and type(data) is not bytes:
+            data = bytes(data)
+        if not fast or data.count(b'"_type_"') != 1 or _LONG_NUMBER.search(data):
+            return super().to_domain_event(stored_event)
+        state = orjson.loads(data)
+        stamp = state.get("timestamp")
+        if not (isinstance(stamp, dict) and stamp.get("_type_") == "datetime_iso") or "class_version" in state:
+            return super().to_domain_event(stored_event)
+        if stamp["_data_"] != self._stamp[0]:  # a batch's events share their timestamp
+            self._stamp = (stamp["_data_"], datetime.fromisoformat(stamp["_data_"]))
+        state["timestamp"] = self._stamp[1]
+        originator_id = stored_event.originator_id
+        state["originator_id"] = originator_id if isinstance(originator_id, UUID) else TextedId(originator_id)
+        state["originator_version"] = stored_event.originator_version
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
+        return event
 
 
 class OrderEngine(Application):

@@ -9,6 +9,28 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 NAMESPACE = uuid5(NAMESPACE_URL, "orderchain")
 
 
+class TextedId(UUID):
+    """An aggregate id that keeps its text form: every view keys its rows by ``str(id)``,
+    and the events of one aggregate share the reader's one id object."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __init__(self, value: UUID | str):
+        if isinstance(value, UUID):
+            super().__init__(int=value.int)
+            object.__setattr__(self, "text", UUID.__str__(self))
+        else:  # the canonical text a store gives back
+            super().__init__(value)
+            object.__setattr__(self, "text", UUID.__str__(self))
+
+    def __str__(self) -> str:
+        try:
+            return self.text
+        except AttributeError:  # a copy made without it
+            return UUID.__str__(self)
+
+
 def derive(*parts: object) -> UUID:
     return uuid5(NAMESPACE, ":".join(str(p).lower() for p in parts))
 

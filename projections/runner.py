@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from engine.application import OrderEngine
 from engine.config import Settings
@@ -37,21 +37,56 @@ class Projector:
         with schema_lock(db.target):  # one lock for every view's tables
             self.views: list[View] = [cls(app, db) for cls in views]
         self.wakeup = wakeup or Wakeup()  # told whenever a catch-up moved the views
+        self._wanted: dict[str, bool] = {}  # topic -> whether any view decodes it
 
     def view(self, cls: type[V]) -> V:
         return next(v for v in self.views if isinstance(v, cls))
 
     def catch_up(self, recorded: list | None = None, batch_size: int = BATCH_SIZE) -> int:
-        """Brings every view up to date; ``recorded`` as for :meth:`View.catch_up`.
+        """Brings every view up to date; ``recorded`` as for :meth:`View.catch_up`. Without
+        it, the log is read once for all the views, ``batch_size`` notifications at a time
+        from the position of the view furthest behind, each decoded once.
 
         Each view on its own: one that fails is recorded as failed (``/status``, ``/ready``
         and ``/metrics`` show it, in every process) and retried on the next round, while
         the others go on."""
+        if recorded is not None:
+            return self._hand(Handed(recorded), batch_size)
         total = 0
-        handed = Handed(recorded)  # sorted and indexed once for every view
+        tried: set[str] = set()  # views that failed before or during this round: tried once each
+        while True:
+            # From the healthy view furthest behind: a view that failed reads on its own when
+            # it is retried, and holds no other back.
+            positions = self.positions()
+            start = min(positions[v.name] for v in self.views if not v.failed) if self.healthy() else 0
+            pairs = self._read(start, batch_size) if self.healthy() else []
+            moved = self._hand(Handed(pairs, after=start), batch_size, only_handed=True, skip=tried)
+            tried |= {v.name for v in self.views if v.failed}
+            total += moved
+            if len(pairs) < batch_size or not moved:
+                return total  # the end of the log (or nothing moved): the next round goes on
+
+    def healthy(self) -> bool:
+        return any(not v.failed for v in self.views)
+
+    def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
+        """Notifications after ``start``, decoded when any view handles their topic."""
+        decode, wanted = self.app.mapper.to_domain_event, self._wanted
+        pairs = []
+        for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False):
+            wants = wanted.get(n.topic)
+            if wants is None:
+                wants = wanted[n.topic] = any(view._wants(n.topic) for view in self.views)
+            pairs.append((n.id, decode(n) if wants else None))
+        return pairs
+
+    def _hand(self, handed: Handed, batch_size: int, only_handed: bool = False, skip: set[str] = frozenset()) -> int:
+        total = 0
         for view in self.views:
+            if view.name in skip:
+                continue
             try:
-                total += view.catch_up(batch_size, handed)
+                total += view.catch_up(batch_size, handed, only_handed and not view.failed)
             except Exception as exc:
                 log.exception("view %s failed at position %d", view.name, view.position())
                 self._failed(view, f"{exc.__class__.__name__}: {exc}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from bisect import bisect_right
 from typing import Any
 
 import orjson
@@ -48,13 +49,18 @@ def chunks(items: list, size: int = 400):
 
 
 class Handed:
-    """``(notification id, event)`` pairs a reader step has just saved, prepared once for
-    every view: in order, whether they follow one another without gaps, and the event
-    classes among them."""
+    """``(notification id, event)`` pairs a reader step has just saved, or a projector has
+    read once, prepared once for every view: in order, whether they follow one another
+    without gaps, and the event classes among them.
 
-    __slots__ = ("contiguous", "first", "pairs", "types")
+    ``after``: the pairs are every notification of the log after that position up to the
+    last of them (read from the log, so a gap in the ids is a gap in the log, not a missing
+    event); without it, only a run without gaps is known to be whole."""
 
-    def __init__(self, recorded: list[tuple[int, Any]] | None):
+    __slots__ = ("after", "contiguous", "first", "pairs", "types")
+
+    def __init__(self, recorded: list[tuple[int, Any]] | None, after: int | None = None):
+        self.after = after
         pairs = list(recorded or ())
         if any(pairs[i][0] >= pairs[i + 1][0] for i in range(len(pairs) - 1)):
             pairs.sort(key=lambda pair: pair[0])
@@ -66,6 +72,11 @@ class Handed:
     def run_from(self, position: int, limit: int) -> list[tuple[int, Any]]:
         """The events that directly follow ``position``, without gaps (at most ``limit``)."""
         handed = self.pairs
+        if self.after is not None:
+            if position < self.after:
+                return []
+            i = bisect_right(handed, position, key=lambda pair: pair[0])
+            return handed[i : i + limit]
         if self.contiguous:
             i = position + 1 - self.first
             return handed[i : i + limit] if 0 <= i < len(handed) else []
@@ -163,13 +174,16 @@ class View:
             for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
         ]
 
-    def catch_up(self, batch_size: int = BATCH_SIZE, recorded: list | Handed | None = None) -> int:
+    def catch_up(
+        self, batch_size: int = BATCH_SIZE, recorded: list | Handed | None = None, only_handed: bool = False
+    ) -> int:
         """Applies every event not yet applied; returns how many were passed over.
 
         ``recorded`` may hold ``(notification id, domain event)`` pairs the caller has just
         saved (or a :class:`Handed` made of them, shared by every view): a run of them that
         follows on from the view's position is applied as is, without reading the events
-        back. Everything else is read from the event store. The position is read inside the
+        back. Everything else is read from the event store (``only_handed``: nothing else, the
+        caller reads the log once for every view). The position is read inside the
         write transaction (and locked on PostgreSQL), so concurrent projectors never apply
         an event twice.
         """
@@ -187,7 +201,9 @@ class View:
                         start = int(
                             self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,))
                         )
-                        events = handed.run_from(start, batch_size) or self._read(start, batch_size)
+                        events = handed.run_from(start, batch_size)
+                        if not events and not only_handed:
+                            events = self._read(start, batch_size)
                         for _, e in events:
                             if e is not None and type(e) not in wants:
                                 self._wants_type(type(e))
@@ -213,12 +229,13 @@ class View:
     def _pass_over(self, handed: Handed, lock: str) -> int:
         """Moves the position past a contiguous run of handed events none of which this view
         handles, if the run follows on from the position; returns how many it passed over."""
-        if not handed.contiguous:
+        if not handed.contiguous and handed.after is None:
             return 0
         first, last = handed.first, handed.pairs[-1][0]
         with self.db.transaction():
             start = int(self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,)))
-            if not first <= start + 1 <= last:
+            whole = handed.after <= start if handed.after is not None else first <= start + 1
+            if not (whole and start < last):
                 return 0
             self.db.execute("UPDATE view_positions SET position = ? WHERE name = ?", (last, self.name))
         return last - start

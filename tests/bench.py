@@ -39,7 +39,8 @@ line on stdout is one JSON document:
      "live_ms": {"p50": .., "p99": ..},
      "sse_workers_ms": {"p50": .., "p99": ..},
      "ingest_postgres": {"events": .., "events_per_s": .., "runs_events_per_s": [..]},
-     "poll_postgres": {"rps": .., "p50_ms": .., "p99_ms": .., "errors": .., ...}}
+     "poll_postgres": {"rps": .., "p50_ms": .., "p99_ms": .., "errors": .., ...},
+     "ingest_two_processes": {"events": .., "events_per_s": .., "runs_events_per_s": [..]}}
 
 Ingestion is measured from a chain holding ``--settlements`` opened and confirmed
 settlements (two settlement events each) into the store-order view, against the plain
@@ -48,6 +49,8 @@ Mixed ingestion adds ``--cases`` liquor cases to that chain (each bought, sent o
 away; a fifth of them pledged and repaid), a group-buy campaign per ten settlements (pledged
 by three backers, production triggered, deposits collected) and a cross-border order per five
 (paid, a leg paid, billed below the freight held), and reads all four contracts into every view.
+The two-process figure reads the same chain with the reader in one process and the views
+kept by ``orderchain project`` in another (both cores).
 """
 
 from __future__ import annotations
@@ -393,6 +396,64 @@ def measure_mixed_ingestion(
         "cross_border_events": orders["events"],
         "runs_events_per_s": [round(r, 1) for r in rates],
     }
+
+
+def measure_two_process_ingestion(
+    node: AnvilNode, deployments: Path, work: Path, settlements: int, runs: int = 3
+) -> dict:
+    """The mixed chain read by a reader (this process, no views) while a projector process of
+    its own (``orderchain project``) keeps every view, on the SQLite default: the scale-out
+    shape on one host, using both cores. Timed from the first read to every view at the last
+    event."""
+    import subprocess
+
+    rates, written = [], 0
+    cli = Path(sys.executable).parent / "orderchain"
+    for run in range(1, runs + 1):
+        say(f"two-process run {run}/{runs}: a fresh event store with {settlements} store orders ...")
+        service, _ = _engine_with_orders(node, deployments, work, f"split{run}", settlements)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERCHAIN_", "PROMETHEUS_"))}
+        env.update(
+            ORDERCHAIN_DB=service.settings.db,
+            ORDERCHAIN_VAR=str(work / f"split{run}-projector"),
+            ORDERCHAIN_POLL_INTERVAL="0.01",
+        )
+        projector = subprocess.Popen([str(cli), "project"], env=env, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while projector.poll() is None and not service.db.scalar(
+                "SELECT count(*) FROM view_positions WHERE name = 'store_orders'"
+            ):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the projector process did not start")
+                time.sleep(0.05)
+            time.sleep(1.0)  # its views are made and idle before the clock starts
+            _ = service.reader
+            started = time.perf_counter()
+            written = 0
+            while True:
+                written += service.reader.sync_once()
+                service.reader.take_recorded()  # the views are the other process's
+                if not service.reader.behind:
+                    break
+            last = service.app.recorder.max_notification_id()
+            while service.projector.position() < last:
+                if projector.poll() is not None:
+                    raise RuntimeError(f"the projector process ended ({projector.returncode})")
+                time.sleep(0.005)
+            elapsed = time.perf_counter() - started
+        finally:
+            projector.terminate()
+            projector.wait(20)
+        completed = service.db.scalar("SELECT count(*) FROM view_orders WHERE status = 'completed'")
+        service.stop()
+        if completed != settlements:
+            raise RuntimeError(f"two-process ingestion is wrong: {completed} completed orders of {settlements}")
+        rates.append(written / elapsed)
+        say(f"  ingested {written} events into every view in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
+    rate = statistics.median(rates)
+    say(f"  median of {runs} runs: {rate:,.0f} events/s")
+    return {"events": written, "events_per_s": round(rate, 1), "runs_events_per_s": [round(r, 1) for r in rates]}
 
 
 POSTGRES = os.environ.get("ORDERCHAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -1774,6 +1835,18 @@ def main() -> None:
                     args.cases,
                     measure_ingestion(node, deployments, work, args.settlements, runs=1)["events"],
                 ),
+                "ingest_two_processes": lambda: (
+                    measure_mixed_ingestion(
+                        node,
+                        deployments,
+                        work,
+                        args.settlements,
+                        args.cases,
+                        measure_ingestion(node, deployments, work, args.settlements, runs=1)["events"],
+                        runs=1,
+                    ),  # the chain to read
+                    measure_two_process_ingestion(node, deployments, work, args.settlements),
+                )[1],
                 "gas": lambda: measure_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_liquor": lambda: measure_liquor_gas(rpc, Transactions(rpc, manifest), stable),
                 "gas_group_buy": lambda: measure_group_buy_gas(rpc, Transactions(rpc, manifest), stable),
@@ -1810,6 +1883,7 @@ def main() -> None:
         gas_liquor = measure_liquor_gas(rpc, Transactions(rpc, manifest), manifest.contract("TestStablecoin").address)
         say("  " + ", ".join(f"{k} {v:,}" for k, v in gas_liquor.items()))
         mixed = measure_mixed_ingestion(node, deployments, work, args.settlements, args.cases, ingest["events"])
+        two_processes = measure_two_process_ingestion(node, deployments, work, args.settlements)
         latency = measure_latency(node, deployments, work, args.latency_samples)
         say("measuring gas per group-buy action ...")
         gas_group_buy = measure_group_buy_gas(
@@ -1874,6 +1948,7 @@ def main() -> None:
                 "sse_workers_ms": sse_workers,
                 "ingest_postgres": ingest_postgres,
                 "poll_postgres": poll_postgres,
+                "ingest_two_processes": two_processes,
             }
         )
     )

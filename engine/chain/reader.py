@@ -42,6 +42,7 @@ from engine.chain.manifest import DeployedContract, ManifestError
 from engine.chain.rpc import Rpc, RpcError
 from engine.chain.source import ChainAggregate, ChainSource
 from engine.config import DEFAULT_BLOCK_RANGE
+from engine.ids import TextedId
 from engine.perf import gc_paused
 
 if TYPE_CHECKING:  # the reader is handed the application; it imports no contract or domain module
@@ -62,24 +63,6 @@ POSTGRES_LOGS_PER_SAVE = 2_000
 EVENTS_PER_STEP = 20_000  # events a step writes at most before it hands them to the views
 # JSON-RPC error codes nodes use for "too many blocks or logs in one eth_getLogs".
 RANGE_REFUSED_CODES = (-32005, -32602, -32614)
-
-
-class TextedId(UUID):
-    """An aggregate id that keeps its text form: every view keys its rows by ``str(id)``,
-    and the events of one aggregate share the reader's one id object."""
-
-    __slots__ = ("text",)
-    text: str
-
-    def __init__(self, value: UUID):
-        super().__init__(int=value.int)
-        object.__setattr__(self, "text", UUID.__str__(self))
-
-    def __str__(self) -> str:
-        try:
-            return self.text
-        except AttributeError:  # a copy made without it
-            return UUID.__str__(self)
 
 
 class ReorgTooDeep(RuntimeError):

@@ -52,3 +52,55 @@ def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_
     assert {v.name: v.position() for v in reader_only.projector.views} == positions
     reader_only.projector.rebuild()
     assert reader_only.chain_view.chain(reader_only.chain_id) == status
+
+
+def test_a_projector_reads_the_log_once_for_every_view_and_a_failing_view_holds_no_other_back(
+    chain, tmp_path, monkeypatch
+):
+    from engine.application import OrderEngine
+    from engine.db import Database
+    from projections.runner import Projector
+
+    node, deployments, rpc = chain
+    settings = make_settings(tmp_path, deployments)
+    reader_only = Service(settings, node.url, views=False)
+    store = reader_only.app.register_store("once-shop", "Once Shop", DEV_ADDRESSES[2])[0]
+    token = reader_only.manifest.contract("TestStablecoin").address
+    rules = reader_only.transactions.settlement_rules()
+    hashes = {}
+    for i in range(30):
+        order = reader_only.app.create_store_order(store, f"N-{i}", 1_000_000, token, None, [], None, rules)
+        hashes[order.order_number] = order.snapshot_hash
+    Load(rpc, reader_only.manifest).settlements(30, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="N", per_block=7)
+    reader_only.step()
+    last = reader_only.app.recorder.max_notification_id()
+    projector = Projector(OrderEngine(settings), Database(settings.view_db))
+    reads = []
+    original = projector.app.recorder.select_notifications
+    monkeypatch.setattr(
+        projector.app.recorder,
+        "select_notifications",
+        lambda *a, **k: reads.append(k.get("start", a[0] if a else None)) or original(*a, **k),
+    )
+    broken = projector.view(type(reader_only.group_buy))
+    monkeypatch.setattr(broken, "apply", lambda *_: (_ for _ in ()).throw(RuntimeError("cannot write")))
+    monkeypatch.setattr(broken, "handles", (object,))  # it takes every event, and fails on the first
+    broken._wanted_types.clear()
+    broken._wanted.clear()
+    assert projector.catch_up(batch_size=7) > 0
+    positions = projector.positions()
+    assert broken.failed == "RuntimeError: cannot write" and positions[broken.name] == 0
+    assert all(p == last for name, p in positions.items() if name != broken.name)
+    # One read of the log per batch of 7 for every view, from the first to the last batch
+    # (the failed view is tried once in the round, and then waits for the next round).
+    assert reads == list(range(0, last + 1, 7))
+    monkeypatch.undo()
+    broken._wanted_types.clear()
+    broken._wanted.clear()
+    projector.catch_up(batch_size=7)
+    assert broken.failed is None and set(projector.positions().values()) == {last}
+    orders = projector.view(type(reader_only.view)).snapshot()
+    assert len(orders) == 30 and {status for status, _ in orders.values()} == {"completed"}
+    shown = {view.name: view.snapshot() for view in projector.views}
+    projector.rebuild()  # each view on its own, from the log
+    assert {view.name: view.snapshot() for view in projector.views} == shown
