@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -80,7 +80,7 @@ class Projector:
             pairs.append((n.id, decode(n) if wants else None))
         return pairs
 
-    def _hand(self, handed: Handed, batch_size: int, only_handed: bool = False, skip: set[str] = frozenset()) -> int:
+    def _hand(self, handed: Handed, batch_size: int, only_handed: bool = False, skip: Set[str] = frozenset()) -> int:
         total = 0
         for view in self.views:
             if view.name in skip:
