@@ -12,19 +12,29 @@ from tests.load import DEV_ADDRESSES, Load
 from .conftest import make_settings
 
 
-def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_path):
-    node, deployments, rpc = chain
-    settings = make_settings(tmp_path, deployments)
+def _read_without_views(chain, settings, store_id: str, prefix: str, count: int) -> Service:
+    """A reader without views, having read ``count`` settlements (opened and confirmed) of
+    orders ``{prefix}-0`` ... of a store of its own."""
+    node, _, rpc = chain
     reader_only = Service(settings, node.url, views=False)
-    store = reader_only.app.register_store("scale-shop", "Scale Shop", DEV_ADDRESSES[2])[0]
+    store = reader_only.app.register_store(store_id, store_id, DEV_ADDRESSES[2])[0]
     token = reader_only.manifest.contract("TestStablecoin").address
     rules = reader_only.transactions.settlement_rules()
     hashes = {}
-    for i in range(40):
-        order = reader_only.app.create_store_order(store, f"S-{i}", 1_000_000, token, None, [], None, rules)
+    for i in range(count):
+        order = reader_only.app.create_store_order(store, f"{prefix}-{i}", 1_000_000, token, None, [], None, rules)
         hashes[order.order_number] = order.snapshot_hash
-    Load(rpc, reader_only.manifest).settlements(40, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="S", per_block=7)
+    Load(rpc, reader_only.manifest).settlements(
+        count, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix=prefix, per_block=7
+    )
     reader_only.step()
+    return reader_only
+
+
+def test_a_separate_projector_builds_the_same_view_as_the_inline_one(chain, tmp_path):
+    _, deployments, rpc = chain
+    settings = make_settings(tmp_path, deployments)
+    reader_only = _read_without_views(chain, settings, "scale-shop", "S", 40)
     assert reader_only.reader.cursor.block == rpc.block_number()
     assert reader_only.view.position() == 0  # the reader left the views alone
     stop = threading.Event()
@@ -61,18 +71,9 @@ def test_a_projector_reads_the_log_once_for_every_view_and_a_failing_view_holds_
     from engine.db import Database
     from projections.runner import Projector
 
-    node, deployments, rpc = chain
+    _, deployments, _ = chain
     settings = make_settings(tmp_path, deployments)
-    reader_only = Service(settings, node.url, views=False)
-    store = reader_only.app.register_store("once-shop", "Once Shop", DEV_ADDRESSES[2])[0]
-    token = reader_only.manifest.contract("TestStablecoin").address
-    rules = reader_only.transactions.settlement_rules()
-    hashes = {}
-    for i in range(30):
-        order = reader_only.app.create_store_order(store, f"N-{i}", 1_000_000, token, None, [], None, rules)
-        hashes[order.order_number] = order.snapshot_hash
-    Load(rpc, reader_only.manifest).settlements(30, DEV_ADDRESSES[3:6], snapshot_hashes=hashes, prefix="N", per_block=7)
-    reader_only.step()
+    reader_only = _read_without_views(chain, settings, "once-shop", "N", 30)
     last = reader_only.app.recorder.max_notification_id()
     projector = Projector(OrderEngine(settings), Database(settings.view_db))
     reads = []
