@@ -81,7 +81,7 @@ test: compile lint $(CHROMIUM)
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: compile
-	$(BIN)/python tests/bench.py
+	@$(BIN)/python tests/bench.py
 
 # Records the demo walk's requests and answers (api/examples.json): the OpenAPI document's
 # examples and the README's "requests and answers" blocks.
