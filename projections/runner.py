@@ -58,16 +58,14 @@ class Projector:
             # From the healthy view furthest behind: a view that failed reads on its own when
             # it is retried, and holds no other back.
             positions = self.positions()
-            start = min(positions[v.name] for v in self.views if not v.failed) if self.healthy() else 0
-            pairs = self._read(start, batch_size) if self.healthy() else []
+            healthy = [positions[v.name] for v in self.views if not v.failed]
+            start = min(healthy, default=0)
+            pairs = self._read(start, batch_size) if healthy else []
             moved = self._hand(Handed(pairs, after=start), batch_size, only_handed=True, skip=tried)
             tried |= {v.name for v in self.views if v.failed}
             total += moved
             if len(pairs) < batch_size or not moved:
                 return total  # the end of the log (or nothing moved): the next round goes on
-
-    def healthy(self) -> bool:
-        return any(not v.failed for v in self.views)
 
     def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
         """Notifications after ``start``, decoded when any view handles their topic."""

@@ -1818,6 +1818,14 @@ def main() -> None:
         manifest = Manifest.load(str(deployments), rpc.chain_id())
         stable = manifest.contract("TestStablecoin").address
         if args.only:  # a few measurements alone, for working on them (not the full document)
+
+            def mixed_chain(runs: int) -> dict:
+                """The settlement chain, the other contracts' events added, read ``runs`` times."""
+                settled = measure_ingestion(node, deployments, work, args.settlements, runs=1)["events"]
+                return measure_mixed_ingestion(
+                    node, deployments, work, args.settlements, args.cases, settled, runs=runs
+                )
+
             chosen = {
                 "latency_ms": lambda: measure_latency(node, deployments, work, args.latency_samples),
                 "ingest": lambda: measure_ingestion(node, deployments, work, args.settlements),
@@ -1836,24 +1844,9 @@ def main() -> None:
                 "sse_workers_ms": lambda: measure_sse(
                     node, deployments, work, args.latency_samples, workers=args.poll_workers
                 ),
-                "ingest_mixed": lambda: measure_mixed_ingestion(
-                    node,
-                    deployments,
-                    work,
-                    args.settlements,
-                    args.cases,
-                    measure_ingestion(node, deployments, work, args.settlements, runs=1)["events"],
-                ),
+                "ingest_mixed": lambda: mixed_chain(3),
                 "ingest_two_processes": lambda: (
-                    measure_mixed_ingestion(
-                        node,
-                        deployments,
-                        work,
-                        args.settlements,
-                        args.cases,
-                        measure_ingestion(node, deployments, work, args.settlements, runs=1)["events"],
-                        runs=1,
-                    ),  # the chain to read
+                    mixed_chain(1),  # the chain to read
                     measure_two_process_ingestion(node, deployments, work, args.settlements),
                 )[1],
                 "gas": lambda: measure_gas(rpc, Transactions(rpc, manifest), stable),

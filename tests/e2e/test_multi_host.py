@@ -31,11 +31,11 @@ from engine.chain.node import free_port
 from engine.chain.transactions import Transactions
 from engine.db import Database
 from projections.runner import Projector
-from tests.load import DEV_ADDRESSES, STORE, Load
+from tests.load import DEV_ADDRESSES, Load
 
 from .conftest import ADMIN, API_PORT, dev_account, make_settings
 from .test_stream import events
-from .test_workers import until_ready
+from .test_workers import SLOW_LOOKS, store_key, until_ready
 
 BUYERS = DEV_ADDRESSES[3:6]
 KEEPER = dev_account(9)
@@ -114,15 +114,18 @@ def test_reader_projector_and_workers_on_separate_hosts_share_only_postgresql_an
         "ORDERCHAIN_PUBLIC_URL": f"http://127.0.0.1:{API_PORT}",
         "ORDERCHAIN_POLL_INTERVAL": "0.1",
     }
-    # The workers' own looks at the views come only every 12 s (every 60 s once woken):
-    # a change they stream within seconds came by a wake-up from the projector.
-    slow = {"ORDERCHAIN_POLL_INTERVAL": "12", "ORDERCHAIN_SSE_HEARTBEAT": "60"}
     ports = [free_port(), free_port()]
     reader = Host("reader", ["engine", "--no-views"], tmp_path, deployments, common)
     keeper = {"ORDERCHAIN_KEEPER_KEY": KEEPER.key.hex(), "ORDERCHAIN_KEEPER_INTERVAL": "0.2"}
     projector = Host("projector", ["project"], tmp_path, deployments, common | keeper)
     apis = [
-        Host(f"api-{i}", ["api", "--no-engine"], tmp_path, deployments, common | slow | {"ORDERCHAIN_API_PORT": str(p)})
+        Host(
+            f"api-{i}",
+            ["api", "--no-engine"],
+            tmp_path,
+            deployments,
+            common | SLOW_LOOKS | {"ORDERCHAIN_API_PORT": str(p)},
+        )
         for i, p in enumerate(ports)
     ]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
@@ -135,13 +138,7 @@ def test_reader_projector_and_workers_on_separate_hosts_share_only_postgresql_an
         first, second = (stack.enter_context(httpx.Client(base_url=b, timeout=30)) for b in bases)
 
         # A store registered through one worker places orders through the other.
-        r = first.post(
-            "/stores",
-            json={"store_id": "far-shop", "name": "Far", "address": STORE},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert r.status_code == 201, r.text
-        key = {"X-API-Key": r.json()["api_key"]}
+        key = store_key(first, "far-shop")
         hashes = {}
         for i in range(120):
             placed = second.post(

@@ -39,6 +39,22 @@ def until_ready(process, base: str, timeout: float) -> None:
             time.sleep(0.2)
 
 
+# A worker's own looks at the views every 12 s (every 60 s once woken): a change it streams
+# within seconds came by a wake-up.
+SLOW_LOOKS = {"ORDERCHAIN_POLL_INTERVAL": "12", "ORDERCHAIN_SSE_HEARTBEAT": "60"}
+
+
+def store_key(http, store_id: str) -> dict:
+    """Registers the load's store (as the operator) through ``http``; its API key header."""
+    r = http.post(
+        "/stores",
+        json={"store_id": store_id, "name": store_id, "address": STORE},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert r.status_code == 201, r.text
+    return {"X-API-Key": r.json()["api_key"]}
+
+
 @contextmanager
 def workers(chain, tmp_path, **env_more):
     """`orderchain api --workers 2` on the test chain: (its base URL, the process) once ready."""
@@ -123,15 +139,8 @@ def test_the_engine_process_wakes_the_streams_of_every_worker(chain, tmp_path):
     from engine.chain.manifest import Manifest
 
     _, deployments, rpc = chain
-    slow = {"ORDERCHAIN_POLL_INTERVAL": "12", "ORDERCHAIN_SSE_HEARTBEAT": "60"}
-    with workers(chain, tmp_path, **slow) as (base, _), httpx.Client(base_url=base, timeout=30) as http:
-        r = http.post(
-            "/stores",
-            json={"store_id": "wake-shop", "name": "Wake", "address": STORE},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert r.status_code == 201, r.text
-        key = {"X-API-Key": r.json()["api_key"]}
+    with workers(chain, tmp_path, **SLOW_LOOKS) as (base, _), httpx.Client(base_url=base, timeout=30) as http:
+        key = store_key(http, "wake-shop")
         manifest = Manifest.load(str(deployments), rpc.chain_id())
         token = manifest.contract("TestStablecoin").address
         placed = http.post(
