@@ -1,20 +1,116 @@
-"""What views of chain aggregates share: each aggregate's canonical logs kept at hand.
+"""What views of chain aggregates share: each aggregate's canonical logs at hand.
 
-A view that shows the state of chain aggregates (plans, cases, campaigns ...) keeps every
-aggregate's canonical logs in its own logs table, so a retraction after a reorganisation
-is undone by folding the remaining logs again, without reading the event store. A
-catch-up step loads the logs of the aggregates it touches in bulk, applies each event to
-them, and hands the changed aggregates to :meth:`ChainRowsView.write` once, at the end.
+A view that shows the state of chain aggregates (plans, cases, campaigns ...) folds each
+changed aggregate's canonical logs again, so that a retraction after a reorganisation is
+undone by folding the logs that remain. The logs come from :class:`ChainLogs`, one per
+event store in a process and shared by every chain view: each aggregate's events, version
+by version, kept as they are applied and read from the event store only when they are not
+at hand (after a restart, or once too many aggregates were kept). A catch-up step takes the
+logs of the aggregates it touches, applies each event to them, and hands the changed
+aggregates to :meth:`ChainRowsView.write` once, at the end.
 """
 
 from __future__ import annotations
 
-import json
+import threading
+import weakref
 from typing import Any
+from uuid import UUID
 
 from engine.chain.source import ChainAggregate, log_key
 
-from .view import View, chunks, dumps
+from .view import View
+
+KEPT = 50_000  # aggregates whose events are kept in memory; beyond that they are read again when needed
+
+
+def logs_of(ops: list) -> list[dict]:
+    """The canonical logs that an aggregate's events, oldest first, leave (see :class:`ChainLogs`)."""
+    logs: list[dict] = []
+    for op in ops:
+        if op is None:
+            continue
+        if type(op) is tuple:  # a retraction: the log with that key leaves
+            logs = [lg for lg in logs if log_key(lg["coords"]) != op]
+        else:
+            logs.append(op)
+    return logs
+
+
+def _op(event: Any) -> dict | tuple | None:
+    """An aggregate's event as a change to its logs: a log added, a log's key taken away, or nothing."""
+    if isinstance(event, ChainAggregate.LogRecorded):
+        return {"event": event.event_name, "args": event.args, "coords": event.coords}
+    if isinstance(event, ChainAggregate.Retracted):
+        return log_key(event.coords)
+    if isinstance(event, ChainAggregate.Discovered):
+        return event.first_log
+    return None
+
+
+class ChainLogs:
+    """Each chain aggregate's key and events (as changes to its logs) from version 1, in order.
+
+    An aggregate's recorded versions never change, so what is kept is true for every view,
+    wherever its position is and whichever process moved it: a view that needs an
+    aggregate's logs before version ``v`` takes the first ``v - 1`` changes."""
+
+    def __init__(self, app):
+        self.app = app
+        self._kept: dict[str, tuple[str, list]] = {}  # aggregate id -> (key, changes from version 1)
+        self.read = 0  # aggregates read from the event store
+
+    def note(self, aggregate_id: str, event: Any) -> None:
+        """An event a view applies: kept when it is the aggregate's next version."""
+        version = event.originator_version
+        kept = self._kept.get(aggregate_id)
+        if kept is None:
+            if version == 1:
+                self._kept[aggregate_id] = (event.key, [_op(event)])
+            return
+        if len(kept[1]) == version - 1:
+            kept[1].append(_op(event))
+
+    def before(self, versions: dict[str, int]) -> dict[str, tuple[str, list[dict]]]:
+        """Each aggregate's key and its canonical logs before the given version (versions 1
+        to ``v - 1``); an aggregate the event store does not hold is left out."""
+        found: dict[str, tuple[str, list[dict]]] = {}
+        for aggregate_id, version in versions.items():
+            kept = self._kept.get(aggregate_id)
+            if kept is None or len(kept[1]) < version - 1:
+                kept = self._load(aggregate_id)
+                if kept is None or len(kept[1]) < version - 1:
+                    continue
+            found[aggregate_id] = (kept[0], logs_of(kept[1][: version - 1]))
+        return found
+
+    def _load(self, aggregate_id: str) -> tuple[str, list] | None:
+        decode = self.app.mapper.to_domain_event
+        events = [decode(s) for s in self.app.recorder.select_events(UUID(aggregate_id))]
+        self.read += 1
+        if not events or not isinstance(events[0], ChainAggregate.Discovered):
+            return None
+        kept = (events[0].key, [_op(e) for e in events])
+        self._kept[aggregate_id] = kept
+        return kept
+
+    def trim(self) -> None:
+        """Forgets every aggregate once too many are kept (they are read again when needed)."""
+        if len(self._kept) > KEPT:
+            self._kept = {}
+
+
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def chain_logs(app) -> ChainLogs:
+    """The :class:`ChainLogs` of an event store's application, one per process."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(app)
+        if found is None:
+            found = _SHARED[app] = ChainLogs(app)
+        return found
 
 
 class ChainBatch:
@@ -24,34 +120,35 @@ class ChainBatch:
         self.things: dict[str, dict | None] = {}  # aggregate id -> {"kind", "key", "logs"}
         self.dirty: dict[str, int] = {}  # aggregate id -> seq of its last change
         self.other: list[tuple[int, Any]] = []  # (seq, event) of the view's off-chain events
+        self.fresh: set[tuple[str, str]] = set()  # (kind, key) of aggregates first seen here: no rows yet
 
 
 class ChainRowsView(View):
     """A view of chain aggregates (see the module docstring).
 
-    Subclasses set ``aggregates`` (the :class:`ChainAggregate` classes they show) and
-    ``logs_table`` (listed in their ``schema`` via :func:`logs_schema` and in ``tables``),
-    set ``handles`` to :func:`chain_events` of their aggregates plus any off-chain event
+    Subclasses set ``aggregates`` (the :class:`ChainAggregate` classes they show), set
+    ``handles`` to :func:`chain_events` of their aggregates plus any off-chain event
     classes, and implement :meth:`write`.
     """
 
     aggregates: tuple[type[ChainAggregate], ...] = ()
-    logs_table = ""
 
     def __init__(self, app, db):
-        # What each event class is to this view: the first log of an aggregate (its kind), a
-        # later log, a retraction, or (absent) an off-chain event.
-        self._roles: dict[type, tuple[str, str | None] | None] = {}
+        # What each event class is to this view: the first log of an aggregate, a later log or
+        # a retraction (with the aggregate's kind), or (absent) an off-chain event.
+        self._roles: dict[type, tuple[str, str] | None] = {}
         for a in self.aggregates:
             self._roles[a.Discovered] = ("discovered", a.kind)
-            self._roles[a.LogRecorded] = ("log", None)
-            self._roles[a.Retracted] = ("retracted", None)
+            self._roles[a.LogRecorded] = ("log", a.kind)
+            self._roles[a.Retracted] = ("retracted", a.kind)
+        self.logs = chain_logs(app)
         super().__init__(app, db)
 
     def begin(self) -> ChainBatch:
+        self.logs.trim()
         return ChainBatch()
 
-    def _role(self, event: Any) -> tuple[str, str | None] | None:
+    def _role(self, event: Any) -> tuple[str, str] | None:
         cls = type(event)
         role = self._roles.get(cls)
         if role is None and cls not in self._roles:  # a subclass, or an off-chain event
@@ -61,21 +158,15 @@ class ChainRowsView(View):
         return role
 
     def prefetch(self, batch: ChainBatch, events: list[tuple[int, Any]]) -> None:
-        self.load(
-            batch, [str(e.originator_id) for _, e in events if (self._role(e) or ("",))[0] in ("log", "retracted")]
-        )
-
-    def load(self, batch: ChainBatch, ids: list[str]) -> None:
-        wanted = [i for i in dict.fromkeys(ids) if i not in batch.things]
-        for chunk in chunks(wanted):
-            for i in chunk:
-                batch.things[i] = None
-            for aggregate_id, kind, key, logs in self.db.fetchall(
-                f"SELECT aggregate_id, kind, key, logs FROM {self.logs_table} "
-                f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                batch.things[aggregate_id] = {"kind": kind, "key": key, "logs": json.loads(logs)}
+        """The logs of the aggregates the batch goes on with, as they stood before it."""
+        first: dict[str, tuple[int, str]] = {}  # aggregate id -> (its first version here, kind)
+        for _, event in events:
+            role = self._role(event)
+            if role is not None:
+                first.setdefault(str(event.originator_id), (event.originator_version, role[1]))
+        earlier = {i: version for i, (version, _) in first.items() if version > 1}
+        for aggregate_id, (key, logs) in self.logs.before(earlier).items():
+            batch.things[aggregate_id] = {"kind": first[aggregate_id][1], "key": key, "logs": logs}
 
     def apply(self, batch: ChainBatch, event: Any, seq: int) -> None:
         role = self._role(event)
@@ -83,18 +174,17 @@ class ChainRowsView(View):
             batch.other.append((seq, event))
             return
         aggregate_id = str(event.originator_id)
+        self.logs.note(aggregate_id, event)
         what, kind = role
         if what == "discovered":
             first = event.first_log
             batch.things[aggregate_id] = {"kind": kind, "key": event.key, "logs": [] if first is None else [first]}
+            batch.fresh.add((kind, event.key))
             batch.dirty[aggregate_id] = seq
             return
         thing = batch.things.get(aggregate_id)
-        if thing is None:
-            self.load(batch, [aggregate_id])
-            thing = batch.things.get(aggregate_id)
-            if thing is None:  # cannot happen: Discovered always comes first
-                return
+        if thing is None:  # cannot happen: Discovered always comes first, or the batch prefetched it
+            return
         if what == "retracted":
             gone = log_key(event.coords)
             thing["logs"] = [lg for lg in thing["logs"] if log_key(lg["coords"]) != gone]
@@ -103,34 +193,20 @@ class ChainRowsView(View):
         batch.dirty[aggregate_id] = seq
 
     def finish(self, batch: ChainBatch) -> None:
-        things: dict[str, dict] = {}
-        for i in batch.dirty:
+        changed = []
+        for i, seq in batch.dirty.items():
             thing = batch.things[i]
             assert thing is not None  # a changed aggregate is in the batch
-            things[i] = thing
-        self.db.executemany(
-            f"INSERT INTO {self.logs_table} (aggregate_id, kind, key, logs) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (aggregate_id) DO UPDATE SET logs = excluded.logs",
-            [(i, t["kind"], t["key"], dumps(t["logs"])) for i, t in things.items()],
-        )
-        self.write(
-            batch,
-            [(things[i]["kind"], things[i]["key"], things[i]["logs"], seq) for i, seq in batch.dirty.items()],
-        )
+            changed.append((thing["kind"], thing["key"], thing["logs"], seq))
+        self.write(batch, changed)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
         """Writes the rows of the aggregates the batch changed: (kind, key, canonical logs, seq)
-        each; ``batch.other`` holds the view's off-chain events of the batch, in order."""
+        each; ``batch.other`` holds the view's off-chain events of the batch, in order, and
+        ``batch.fresh`` the aggregates first seen in it (the view holds no row of theirs to replace)."""
         raise NotImplementedError
 
 
 def chain_events(aggregates: tuple[type[ChainAggregate], ...]) -> tuple[type, ...]:
     """The event classes of chain aggregates: discovered, log recorded, retracted."""
     return tuple(e for a in aggregates for e in (a.Discovered, a.LogRecorded, a.Retracted))
-
-
-def logs_schema(table: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {table} (aggregate_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-        "key TEXT NOT NULL, logs TEXT NOT NULL)"
-    )

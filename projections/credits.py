@@ -18,7 +18,7 @@ from engine.group_buy.campaign import Campaign
 from engine.registry import SOURCES
 from engine.settlement.escrow import Settlement
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import dumps
 
 ACCOUNTS = tuple(s.aggregate for s in SOURCES if issubclass(s.aggregate, CreditAccount))
@@ -34,10 +34,9 @@ ENTRY_COLUMNS = (
 class CreditsView(ChainRowsView):
     name = "credits"
     version = 1
+    retired = ("view_credit_account_logs",)  # the logs it kept itself before they were shared
     aggregates = ACCOUNTS
-    logs_table = "view_credit_account_logs"
     schema = (
-        logs_schema("view_credit_account_logs"),
         """CREATE TABLE IF NOT EXISTS view_credit_entries (
             block_hash TEXT NOT NULL, log_index INTEGER NOT NULL, account TEXT, contract TEXT NOT NULL,
             token TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL, amount TEXT NOT NULL,
@@ -49,7 +48,7 @@ class CreditsView(ChainRowsView):
         """CREATE TABLE IF NOT EXISTS view_credit_campaigns (
             aggregate_id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, token TEXT NOT NULL, logs TEXT NOT NULL)""",
     )
-    tables = ("view_credit_account_logs", "view_credit_entries", "view_credit_campaigns")
+    tables = ("view_credit_entries", "view_credit_campaigns")
     handles = chain_events(ACCOUNTS) + (
         Settlement.LogRecorded,
         Settlement.Retracted,

@@ -10,7 +10,7 @@ import json
 
 from engine.cross_border.orders import CrossBorderOrder, CrossBorderQuote, quote_problems
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import chunks, dumps
 
 AGGREGATES = (CrossBorderOrder,)
@@ -21,10 +21,9 @@ class CrossBorderView(ChainRowsView):
 
     name = "cross_border"
     version = 4
+    retired = ("view_cross_border_logs",)  # the logs it kept itself before they were shared
     aggregates = AGGREGATES
-    logs_table = "view_cross_border_logs"
     schema = (
-        logs_schema("view_cross_border_logs"),
         """CREATE TABLE IF NOT EXISTS view_cross_border_orders (
             order_id BIGINT PRIMARY KEY, buyer TEXT NOT NULL, seller TEXT NOT NULL, status TEXT NOT NULL,
             snapshot_hash TEXT NOT NULL, seq BIGINT NOT NULL, data TEXT NOT NULL)""",
@@ -34,7 +33,7 @@ class CrossBorderView(ChainRowsView):
         """CREATE TABLE IF NOT EXISTS view_cross_border_quotes (
             snapshot_hash TEXT PRIMARY KEY, buyer TEXT NOT NULL, seq BIGINT NOT NULL, snapshot TEXT NOT NULL)""",
     )
-    tables = ("view_cross_border_logs", "view_cross_border_orders", "view_cross_border_quotes")
+    tables = ("view_cross_border_orders", "view_cross_border_quotes")
     handles = chain_events(AGGREGATES) + (CrossBorderQuote.Recorded,)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:

@@ -20,7 +20,7 @@ import threading
 from engine.cross_border.freight import FreightImport, History, history_order_of
 from engine.cross_border.orders import CrossBorderOrder, CrossBorderQuote, completed_history_order
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import dumps
 
 COMPLETED_PREFIX = "cb-"
@@ -31,10 +31,9 @@ class FreightView(ChainRowsView):
 
     name = "freight"
     version = 2
+    retired = ("view_freight_order_logs",)  # the logs it kept itself before they were shared
     aggregates = (CrossBorderOrder,)
-    logs_table = "view_freight_order_logs"
     schema = (
-        logs_schema("view_freight_order_logs"),
         """CREATE TABLE IF NOT EXISTS view_freight_snapshots (
             snapshot_hash TEXT PRIMARY KEY, snapshot TEXT NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS view_freight_history (
@@ -45,7 +44,7 @@ class FreightView(ChainRowsView):
         "CREATE INDEX IF NOT EXISTS view_freight_by_path ON view_freight_history (origin, destination, completed_at)",
         "CREATE INDEX IF NOT EXISTS view_freight_by_seq ON view_freight_history (seq)",
     )
-    tables = ("view_freight_order_logs", "view_freight_snapshots", "view_freight_history")
+    tables = ("view_freight_snapshots", "view_freight_history")
     handles = chain_events(aggregates) + (FreightImport.Imported, CrossBorderQuote.Recorded)
     COLUMNS = (
         "order_id",

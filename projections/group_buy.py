@@ -15,7 +15,7 @@ import json
 from engine.evidence.bundles import AnchoredBatch
 from engine.group_buy.campaign import Campaign, progress
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import dumps
 
 AGGREGATES = (Campaign, AnchoredBatch)
@@ -26,10 +26,9 @@ class GroupBuyView(ChainRowsView):
 
     name = "group_buy"
     version = 2
+    retired = ("view_group_buy_logs",)  # the logs it kept itself before they were shared
     aggregates = AGGREGATES
-    logs_table = "view_group_buy_logs"
     schema = (
-        logs_schema("view_group_buy_logs"),
         """CREATE TABLE IF NOT EXISTS view_campaigns (
             campaign_id BIGINT PRIMARY KEY, enterprise TEXT NOT NULL, scheme_hash TEXT NOT NULL,
             cycle INTEGER NOT NULL, target_date BIGINT NOT NULL, pledged BIGINT NOT NULL,
@@ -42,7 +41,7 @@ class GroupBuyView(ChainRowsView):
             batch_id BIGINT PRIMARY KEY, root TEXT NOT NULL UNIQUE, count INTEGER NOT NULL, witness TEXT NOT NULL,
             anchored_at BIGINT NOT NULL, tx_hash TEXT NOT NULL, block_number BIGINT NOT NULL, seq BIGINT NOT NULL)""",
     )
-    tables = ("view_group_buy_logs", "view_campaigns", "view_campaign_backers", "view_anchor_batches")
+    tables = ("view_campaigns", "view_campaign_backers", "view_anchor_batches")
     handles = chain_events(AGGREGATES)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine.accounts.identity import IdentityAttestation, fold_attestation, holds
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 
 COLUMNS = (
     "uid",
@@ -32,17 +32,16 @@ class IdentityView(ChainRowsView):
 
     name = "identity"
     version = 1
+    retired = ("view_identity_logs",)  # the logs it kept itself before they were shared
     aggregates = (IdentityAttestation,)
-    logs_table = "view_identity_logs"
     schema = (
-        logs_schema("view_identity_logs"),
         """CREATE TABLE IF NOT EXISTS view_identity_attestations (
             uid TEXT PRIMARY KEY, identity_hash TEXT, level INTEGER NOT NULL, attester TEXT NOT NULL,
             recipient TEXT NOT NULL, attested_at BIGINT NOT NULL, expiration_time BIGINT NOT NULL,
             revoked BOOLEAN NOT NULL, revocation_time BIGINT, block_number BIGINT NOT NULL, seq BIGINT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS view_identity_by_hash ON view_identity_attestations (identity_hash)",
     )
-    tables = ("view_identity_logs", "view_identity_attestations")
+    tables = ("view_identity_attestations",)
     handles = chain_events(aggregates)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:

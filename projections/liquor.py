@@ -34,7 +34,7 @@ from engine.liquor import (
     plan_mismatches,
 )
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import chunks, dumps
 
 REDEEMING = ("redeeming", "dispatched")
@@ -45,10 +45,9 @@ class LiquorView(ChainRowsView):
 
     name = "liquor"
     version = 1
+    retired = ("view_liquor_logs",)  # the logs it kept itself before they were shared
     aggregates = AGGREGATES
-    logs_table = "view_liquor_logs"
     schema = (
-        logs_schema("view_liquor_logs"),
         """CREATE TABLE IF NOT EXISTS view_liquor_plans (
             plan_id BIGINT PRIMARY KEY, producer TEXT NOT NULL, warehouse TEXT NOT NULL, facts_hash TEXT NOT NULL,
             seq BIGINT NOT NULL, data TEXT NOT NULL)""",
@@ -75,7 +74,6 @@ class LiquorView(ChainRowsView):
             PRIMARY KEY (producer, facts_hash))""",
     )
     tables = (
-        "view_liquor_logs",
         "view_liquor_plans",
         "view_liquor_purchases",
         "view_liquor_cases",

@@ -26,7 +26,7 @@ from engine.delivery.notices import BuyerNotice, wanted_subjects
 from engine.delivery.order import Alarm, CheckoutOrder, shipment_ref
 from engine.delivery.recommend import MIN_TOGETHER, recommend
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import chunks, dumps
 
 AGGREGATES = (PaymentMandate,)
@@ -75,10 +75,9 @@ class PaymentsView(ChainRowsView):
 
     name = "payments"
     version = 1
+    retired = ("view_payment_logs",)  # the logs it kept itself before they were shared
     aggregates = AGGREGATES
-    logs_table = "view_payment_logs"
     schema = (
-        logs_schema("view_payment_logs"),
         """CREATE TABLE IF NOT EXISTS view_payment_checkouts (
             order_id TEXT PRIMARY KEY, checkout_id TEXT NOT NULL, login TEXT NOT NULL, wallet TEXT NOT NULL,
             lines TEXT NOT NULL, placed_at DOUBLE PRECISION, seq BIGINT NOT NULL)""",
@@ -120,7 +119,6 @@ class PaymentsView(ChainRowsView):
         """CREATE TABLE IF NOT EXISTS view_habit_buyers (login TEXT PRIMARY KEY, items INTEGER NOT NULL)""",
     )
     tables = (
-        "view_payment_logs",
         "view_payment_checkouts",
         "view_payment_shipments",
         "view_payment_alarms",

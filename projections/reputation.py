@@ -29,7 +29,7 @@ from engine.delivery import mandate as offline_payment
 from engine.group_buy import campaign as group_buy
 from engine.settlement import escrow as settlement
 
-from .chain_rows import ChainBatch, ChainRowsView, chain_events, logs_schema
+from .chain_rows import ChainBatch, ChainRowsView, chain_events
 from .view import dumps
 
 
@@ -76,10 +76,9 @@ class ReputationView(ChainRowsView):
 
     name = "reputation"
     version = 3  # purchase records too
+    retired = ("view_reputation_logs",)  # the logs it kept itself before they were shared
     aggregates = tuple(aggregate for aggregate, _, _ in DOMAINS.values())
-    logs_table = "view_reputation_logs"
     schema = (
-        logs_schema("view_reputation_logs"),
         """CREATE TABLE IF NOT EXISTS view_reputation_signals (
             source TEXT NOT NULL, n INTEGER NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
             positive SMALLINT, at BIGINT, seq BIGINT NOT NULL, PRIMARY KEY (source, n))""",
@@ -89,19 +88,25 @@ class ReputationView(ChainRowsView):
             at BIGINT, seq BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (source, n))""",
         "CREATE INDEX IF NOT EXISTS view_purchases_by_buyer ON view_purchases (buyer, at)",
     )
-    tables = ("view_reputation_logs", "view_reputation_signals", "view_purchases")
+    tables = ("view_reputation_signals", "view_purchases")
     handles = (*chain_events(aggregates), Feedback.Given)
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
         signals: dict[str, list[tuple]] = {}  # source -> its signal rows, written again whole
         sources, records = [], []
+        stale = []  # sources whose earlier rows go (an aggregate first seen in this batch has none)
+        fresh = batch.fresh
         for kind, key, logs, seq in changed:
             aggregate, signals_of, purchases = DOMAINS[kind]
             state = aggregate.fold(logs)
             source = f"{kind}:{key}"
             signals[source] = _signal_rows(source, signals_of(state), seq)
+            seen = (kind, key) not in fresh
+            if seen:
+                stale.append((source,))
             if purchases is not _none:
-                sources.append((source,))
+                if seen:
+                    sources.append((source,))
                 records += [
                     (source, n, p.buyer.lower(), p.capability, p.at, seq, dumps(p.row()))
                     for n, p in enumerate(purchases(key, state))
@@ -110,12 +115,13 @@ class ReputationView(ChainRowsView):
             if isinstance(event, Feedback.Given):
                 source = f"feedback:{event.settlement_id}"
                 signals[source] = _signal_rows(source, [feedback_signal(event.store, event.rating, event.at)], seq)
+                stale.append((source,))
         self.db.executemany("DELETE FROM view_purchases WHERE source = ?", sources)
         self.db.executemany(
             "INSERT INTO view_purchases (source, n, buyer, capability, at, seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             records,
         )
-        self.db.executemany("DELETE FROM view_reputation_signals WHERE source = ?", [(s,) for s in signals])
+        self.db.executemany("DELETE FROM view_reputation_signals WHERE source = ?", stale)
         self.db.executemany(
             "INSERT INTO view_reputation_signals (source, n, address, name, positive, at, seq) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

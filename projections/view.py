@@ -103,6 +103,7 @@ class View:
     version = 1
     schema: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()  # tables an earlier layout of the view kept: dropped when it opens
     handles: tuple[type, ...] = ()
 
     def __init__(self, app: OrderEngine, db: Database):
@@ -114,6 +115,8 @@ class View:
         with schema_lock(db.target):  # made (or emptied for a new version) by one process at a time
             for statement in TRACKING_SCHEMA + self.schema:
                 self.db.execute(statement)
+            for table in self.retired:
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
             row = self.db.fetchone("SELECT version FROM view_positions WHERE name = ?", (self.name,))
             if row is None:  # new here (its tables may hold rows an earlier layout built): start empty
                 self.db.execute(
