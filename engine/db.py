@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 WAL_LIMIT = 256 * 1024 * 1024
 SCHEMA_LOCK = 0x6F72646572636861  # the advisory lock under which a process makes its tables ("ordercha")
@@ -74,6 +75,7 @@ class Database:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._last_checkpoint = time.monotonic()
+        self._checkpointing: threading.Thread | None = None
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
@@ -142,17 +144,39 @@ class Database:
 
     def checkpoint(self, idle: bool = True, force: bool = False) -> bool:
         """Copies the SQLite write-ahead log into the database file (PASSIVE: never waits
-        for readers). Commits do not do it (``wal_autocheckpoint=0``) so ingestion does not
-        pay for it: the engine calls this when idle (at most every few seconds), and any
-        time the log has grown past ``WAL_LIMIT``. Returns whether it ran."""
+        for readers or writers). Commits do not do it (``wal_autocheckpoint=0``) so ingestion
+        does not pay for it: the engine calls this when idle (at most every few seconds), and
+        any time the log has grown past ``WAL_LIMIT``. It runs in a thread of its own, on a
+        connection of its own, so the caller goes on at once: after a long backfill the log
+        may be hundreds of megabytes, and live changes do not wait for it. ``force`` (on
+        stopping) does it here and now. Returns whether one was started."""
         if self.is_postgres:
             return False
         due = time.monotonic() - self._last_checkpoint > CHECKPOINT_EVERY
         if not (force or self.wal_bytes() >= WAL_LIMIT or (idle and due)):
             return False
-        self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
         self._last_checkpoint = time.monotonic()
+        if force:
+            self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            return True
+        with self._lock:
+            if self._checkpointing is not None and self._checkpointing.is_alive():
+                return False
+            self._checkpointing = threading.Thread(target=self._checkpoint, name="orderchain-checkpoint", daemon=True)
+            self._checkpointing.start()
         return True
+
+    def _checkpoint(self) -> None:
+        try:  # mode=rw: a database removed meanwhile is not made again
+            conn = sqlite3.connect(f"file:{quote(self.target)}?mode=rw", uri=True, timeout=30, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # the next one tries again; the log only grows meanwhile
+            pass
+        finally:
+            conn.close()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
