@@ -164,7 +164,7 @@ class Service:
     def keeping(self) -> EngineRunner:
         """The keeper (with ``ORDERCHAIN_KEEPER_KEY``) and the chores that act on the views
         (webhooks, anchoring evidence, checking deliveries), without a reader: what the
-        projector process of the scale-out shape runs after each of its rounds."""
+        projector process of the scale-out shape runs beside its rounds (``keep_until``)."""
         if not self.views:
             raise RuntimeError("the keeper and the chores read the views: this process keeps none")
         return EngineRunner(
@@ -275,8 +275,13 @@ class Service:
         return campaign["scheme_hash"]
 
     def _uninstructed(self) -> list[dict]:
+        """Succeeded campaigns without a production instruction yet, of enterprises that are
+        stores with a webhook: the webhooks' chore asks every few tenths of a second, so only
+        those campaigns are read whole (an enterprise that is no such store may have many)."""
         done = self.instructions.campaigns()
-        return [c for c in self.group_buy.succeeded(self.rpc.chain_time()) if c["campaign_id"] not in done]
+        waiting = {enterprise for campaign_id, enterprise in self.group_buy.succeeded_by() if campaign_id not in done}
+        hooked = [a for a in sorted(waiting) if getattr(self.app.store_of_address(a), "webhook_url", None)]
+        return [c for c in self.group_buy.succeeded(self.rpc.chain_time(), hooked) if c["campaign_id"] not in done]
 
     def _store_notices(self) -> list[tuple[str, str, dict]]:
         """The notices to stores' webhooks not made yet: each final bill asking a seller's buyer

@@ -139,8 +139,16 @@ class Dispatcher:
     def run_once(self) -> int:
         """Returns the number of instructions delivered this round."""
         made = []
+        stores: dict[str, object] = {}  # address -> its store (or None): read once a round
+        store_of = self.app.store_of_address
+
+        def store_at(address: str):
+            if address not in stores:
+                stores[address] = store_of(address)
+            return stores[address]
+
         for campaign in self.succeeded():
-            store = self.app.store_of_address(campaign["enterprise"])
+            store = store_at(campaign["enterprise"])
             if store is None or not getattr(store, "webhook_url", None):
                 continue
             made.append(
@@ -156,7 +164,7 @@ class Dispatcher:
                 ).id
             )
         for subject, address, body in self.notices():
-            store = self.app.store_of_address(address)
+            store = store_at(address)
             if store is None or not getattr(store, "webhook_url", None):
                 continue
             made.append(

@@ -27,7 +27,8 @@ from engine.settlement.keeper import Keeper
 
 log = logging.getLogger("orderchain.engine")
 RETRY_PAUSE = 1.0  # seconds to wait after a failed step
-PUSH_HEARTBEAT = 1.0  # with new heads pushed, the loop still steps (and does its chores) this often
+PUSH_HEARTBEAT = 1.0  # with new heads pushed, the loop still steps this often
+CHORE_TICK = 0.1  # how often the chores' thread looks whether the keeper or a chore is due
 
 
 class Chore:
@@ -125,6 +126,18 @@ class EngineRunner:
         if self.keeper is not None:
             self._deltas.add("keeper", self.keeper.sent, metrics.KEEPER_RELEASES)
 
+    def keep_until(self, stop: threading.Event) -> None:
+        """The keeper and the chores until ``stop`` is set (or the engine stops following the
+        node), in a thread of their own: a chore that reads many rows (the webhooks' look
+        over every succeeded campaign, say) never holds back the reading and projecting
+        that live changes wait for. Errors are logged and the next round tries again."""
+        while not stop.is_set() and self.halted is None:
+            try:
+                self.keep()
+            except Exception:
+                log.exception("keeper round failed")
+            stop.wait(CHORE_TICK)
+
     def keep(self) -> None:
         """A keeper round and each chore, when due."""
         if (
@@ -156,14 +169,18 @@ class EngineRunner:
         self.wake.set()
 
     def run(self, stop: threading.Event, after_step: Callable[[list], None] | None = None) -> None:
-        """Steps until ``stop`` is set, or until the node turns out to serve another chain."""
+        """Steps until ``stop`` is set, or until the node turns out to serve another chain;
+        the keeper and the chores run beside it (:meth:`keep_until`)."""
         if self.heads is not None:
             self.heads.start()
+        chores = threading.Thread(target=self.keep_until, args=(stop,), name="orderchain-chores", daemon=True)
+        chores.start()
         try:
             self._loop(stop, after_step)
         finally:
             if self.heads is not None:
                 self.heads.stop()
+            chores.join(10)
 
     def _loop(self, stop: threading.Event, after_step: Callable[[list], None] | None) -> None:
         while not stop.is_set():
@@ -171,7 +188,6 @@ class EngineRunner:
                 recorded = self.step()
                 if after_step:
                     after_step(recorded)
-                self.keep()
                 self.last_error = None
             except OtherChain as exc:
                 self.halted = str(exc)

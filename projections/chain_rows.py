@@ -56,7 +56,9 @@ class ChainLogs:
     aggregate's logs before version ``v`` takes the first ``v - 1`` changes."""
 
     def __init__(self, app):
-        self.app = app
+        # The store and its decoding, not the application: the application keys this in
+        # :data:`_SHARED` and must not be kept alive by it.
+        self.recorder, self.mapper = app.recorder, app.mapper
         self._kept: dict[str, tuple[str, list]] = {}  # aggregate id -> (key, changes from version 1)
         self.read = 0  # aggregates read from the event store
 
@@ -85,8 +87,8 @@ class ChainLogs:
         return found
 
     def _load(self, aggregate_id: str) -> tuple[str, list] | None:
-        decode = self.app.mapper.to_domain_event
-        events = [decode(s) for s in self.app.recorder.select_events(UUID(aggregate_id))]
+        decode = self.mapper.to_domain_event
+        events = [decode(s) for s in self.recorder.select_events(UUID(aggregate_id))]
         self.read += 1
         if not events or not isinstance(events[0], ChainAggregate.Discovered):
             return None

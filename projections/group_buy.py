@@ -141,12 +141,25 @@ class GroupBuyView(ChainRowsView):
             for seq, data in self.db.fetchall(sql + " ORDER BY campaign_id", params)
         ]
 
-    def succeeded(self, now: int) -> list[dict]:
-        """Campaigns that triggered production."""
+    def succeeded(self, now: int, enterprises: list[str] | None = None) -> list[dict]:
+        """Campaigns that triggered production (``enterprises``: only theirs)."""
+        if enterprises is not None and not enterprises:
+            return []
+        among = f" AND enterprise IN ({','.join('?' * len(enterprises))})" if enterprises else ""
         return [
             self._shown(json.loads(data), int(seq), now)
             for seq, data in self.db.fetchall(
-                "SELECT seq, data FROM view_campaigns WHERE outcome = 'succeeded' ORDER BY campaign_id"
+                f"SELECT seq, data FROM view_campaigns WHERE outcome = 'succeeded'{among} ORDER BY campaign_id",
+                enterprises or (),
+            )
+        ]
+
+    def succeeded_by(self) -> list[tuple[int, str]]:
+        """(campaign id, enterprise) of every campaign that triggered production, without its data."""
+        return [
+            (int(c), e)
+            for c, e in self.db.fetchall(
+                "SELECT campaign_id, enterprise FROM view_campaigns WHERE outcome = 'succeeded'"
             )
         ]
 

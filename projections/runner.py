@@ -131,19 +131,15 @@ class Projector:
         interval: float,
         on_progress: Callable[[int], None] | None = None,
         batch_size: int = BATCH_SIZE,
-        after_round: Callable[[], None] | None = None,
     ) -> None:
         """Follows the event store until ``stop`` is set, each view committing at most
-        ``batch_size`` events at a time; ``after_round`` (the keeper and the chores) runs
-        after every round."""
+        ``batch_size`` events at a time."""
         while not stop.is_set():
             applied = 0
             try:
                 applied = self.catch_up(batch_size=batch_size)
                 if applied and on_progress:
                     on_progress(self.position())
-                if after_round is not None:
-                    after_round()
             except Exception:  # keep following; the next round retries
                 log.exception("projector step failed")
                 stop.wait(1.0)

@@ -72,6 +72,35 @@ def test_without_new_heads_the_reader_polls_at_its_interval(chain, tmp_path):
         off.stop()
 
 
+def test_a_slow_chore_holds_back_no_reading(chain, tmp_path):
+    """The keeper and the chores run in a thread of their own: while one is busy (here it
+    waits until the test lets it go) the reader and the views still follow the chain."""
+    import threading
+
+    from engine.runner import Chore
+
+    node, deployments, rpc = chain
+    service = Service(make_settings(tmp_path, deployments, poll_interval=0.05), node.url)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow():
+        entered.set()
+        release.wait(10)
+
+    service.engine.chores.append(Chore("slow", 0.0, slow))
+    try:
+        service.start()
+        assert entered.wait(5)
+        for _ in range(3):
+            rpc.call("evm_mine")
+            head = rpc.block_number()
+            wait_until(lambda head=head: indexed(service) >= head, 2.0)
+        assert not release.is_set()  # the chore is still busy
+    finally:
+        release.set()
+        service.stop()
+
+
 def samples(client) -> dict[tuple, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
