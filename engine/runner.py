@@ -180,7 +180,8 @@ class EngineRunner:
         finally:
             if self.heads is not None:
                 self.heads.stop()
-            chores.join(10)
+            if stop.is_set():  # stopping: the chore under way ends first (halted: it ends on its own)
+                chores.join(10)
 
     def _loop(self, stop: threading.Event, after_step: Callable[[list], None] | None) -> None:
         while not stop.is_set():
