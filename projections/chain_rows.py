@@ -60,18 +60,20 @@ class ChainLogs:
         # :data:`_SHARED` and must not be kept alive by it.
         self.recorder, self.mapper = app.recorder, app.mapper
         self._kept: dict[str, tuple[str, list]] = {}  # aggregate id -> (key, changes from version 1)
+        self._lock = threading.Lock()  # views may apply the same aggregate's events in two threads (a rebuild)
         self.read = 0  # aggregates read from the event store
 
     def note(self, aggregate_id: str, event: Any) -> None:
         """An event a view applies: kept when it is the aggregate's next version."""
         version = event.originator_version
-        kept = self._kept.get(aggregate_id)
-        if kept is None:
-            if version == 1:
-                self._kept[aggregate_id] = (event.key, [_op(event)])
-            return
-        if len(kept[1]) == version - 1:
-            kept[1].append(_op(event))
+        with self._lock:
+            kept = self._kept.get(aggregate_id)
+            if kept is None:
+                if version == 1:
+                    self._kept[aggregate_id] = (event.key, [_op(event)])
+                return
+            if len(kept[1]) == version - 1:
+                kept[1].append(_op(event))
 
     def before(self, versions: dict[str, int]) -> dict[str, tuple[str, list[dict]]]:
         """Each aggregate's key and its canonical logs before the given version (versions 1
@@ -93,13 +95,15 @@ class ChainLogs:
         if not events or not isinstance(events[0], ChainAggregate.Discovered):
             return None
         kept = (events[0].key, [_op(e) for e in events])
-        self._kept[aggregate_id] = kept
+        with self._lock:
+            self._kept[aggregate_id] = kept
         return kept
 
     def trim(self) -> None:
         """Forgets every aggregate once too many are kept (they are read again when needed)."""
         if len(self._kept) > KEPT:
-            self._kept = {}
+            with self._lock:
+                self._kept = {}
 
 
 _SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -204,7 +208,7 @@ class ChainRowsView(View):
 
     def write(self, batch: ChainBatch, changed: list[tuple[str, str, list[dict], int]]) -> None:
         """Writes the rows of the aggregates the batch changed: (kind, key, canonical logs, seq)
-        each; ``batch.other`` holds the view's off-chain events of the batch, in order, and
+        each (the logs are shared with the other chain views: read them, never change them); ``batch.other`` holds the view's off-chain events of the batch, in order, and
         ``batch.fresh`` the aggregates first seen in it (the view holds no row of theirs to replace)."""
         raise NotImplementedError
 
