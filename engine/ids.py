@@ -16,13 +16,12 @@ class TextedId(UUID):
     __slots__ = ("text",)
     text: str
 
-    def __init__(self, value: UUID | str):
+    def __init__(self, value: UUID | str):  # an id, or the canonical text a store gives back
         if isinstance(value, UUID):
             super().__init__(int=value.int)
-            object.__setattr__(self, "text", UUID.__str__(self))
-        else:  # the canonical text a store gives back
+        else:
             super().__init__(value)
-            object.__setattr__(self, "text", UUID.__str__(self))
+        object.__setattr__(self, "text", UUID.__str__(self))
 
     def __str__(self) -> str:
         try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from engine import metrics
 from engine.application import OrderEngine
@@ -173,14 +174,23 @@ class EngineRunner:
         the keeper and the chores run beside it (:meth:`keep_until`)."""
         if self.heads is not None:
             self.heads.start()
-        chores = threading.Thread(target=self.keep_until, args=(stop,), name="orderchain-chores", daemon=True)
-        chores.start()
         try:
-            self._loop(stop, after_step)
+            with self.chores_beside(stop):
+                self._loop(stop, after_step)
         finally:
             if self.heads is not None:
                 self.heads.stop()
-            if stop.is_set():  # stopping: the chore under way ends first (halted: it ends on its own)
+
+    @contextmanager
+    def chores_beside(self, stop: threading.Event) -> Iterator[None]:
+        """:meth:`keep_until` in a thread of its own while the body runs; leaving it with
+        ``stop`` set waits for the chore under way (halted, it ends on its own)."""
+        chores = threading.Thread(target=self.keep_until, args=(stop,), name="orderchain-chores", daemon=True)
+        chores.start()
+        try:
+            yield
+        finally:
+            if stop.is_set():
                 chores.join(10)
 
     def _loop(self, stop: threading.Event, after_step: Callable[[list], None] | None) -> None:

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Set
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from engine.application import OrderEngine
 from engine.config import Settings
@@ -20,7 +20,7 @@ from engine.db import Database, schema_lock
 from engine.wakeup import Wakeup, wakeup_for
 
 from .registry import VIEWS
-from .view import BATCH_SIZE, Handed, View
+from .view import BATCH_SIZE, Handed, View, read_log
 
 log = logging.getLogger("orderchain.projector")
 V = TypeVar("V", bound=View)
@@ -60,23 +60,19 @@ class Projector:
             positions = self.positions()
             healthy = [positions[v.name] for v in self.views if not v.failed]
             start = min(healthy, default=0)
-            pairs = self._read(start, batch_size) if healthy else []
+            pairs = read_log(self.app, start, batch_size, self._wants) if healthy else []
             moved = self._hand(Handed(pairs, after=start), batch_size, only_handed=True, skip=tried)
             tried |= {v.name for v in self.views if v.failed}
             total += moved
             if len(pairs) < batch_size or not moved:
                 return total  # the end of the log (or nothing moved): the next round goes on
 
-    def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
-        """Notifications after ``start``, decoded when any view handles their topic."""
-        decode, wanted = self.app.mapper.to_domain_event, self._wanted
-        pairs = []
-        for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False):
-            wants = wanted.get(n.topic)
-            if wants is None:
-                wants = wanted[n.topic] = any(view._wants(n.topic) for view in self.views)
-            pairs.append((n.id, decode(n) if wants else None))
-        return pairs
+    def _wants(self, topic: str) -> bool:
+        """Whether any view decodes events of ``topic`` (asked once per topic)."""
+        wants = self._wanted.get(topic)
+        if wants is None:
+            wants = self._wanted[topic] = any(view._wants(topic) for view in self.views)
+        return wants
 
     def _hand(self, handed: Handed, batch_size: int, only_handed: bool = False, skip: Set[str] = frozenset()) -> int:
         total = 0

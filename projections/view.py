@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -41,6 +42,16 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, separators=(",", ":"))
+
+
+def read_log(app: OrderEngine, start: int, limit: int, wanted: Callable[[str], bool]) -> list[tuple[int, Any]]:
+    """``(notification id, event)`` after ``start``, at most ``limit``; an event whose topic
+    is not ``wanted`` is not decoded (None)."""
+    decode = app.mapper.to_domain_event
+    return [
+        (n.id, decode(n) if wanted(n.topic) else None)
+        for n in app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
+    ]
 
 
 def chunks(items: list, size: int = 400):
@@ -171,11 +182,7 @@ class View:
 
     def _read(self, start: int, limit: int) -> list[tuple[int, Any]]:
         """Notifications after ``start``; only those this view handles are decoded."""
-        decode = self.app.mapper.to_domain_event
-        return [
-            (n.id, decode(n) if self._wants(n.topic) else None)
-            for n in self.app.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
-        ]
+        return read_log(self.app, start, limit, self._wants)
 
     def catch_up(
         self, batch_size: int = BATCH_SIZE, recorded: list | Handed | None = None, only_handed: bool = False

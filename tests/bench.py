@@ -382,24 +382,22 @@ def measure_mixed_ingestion(
         held = service.db.fetchone("SELECT count(*) FROM view_liquor_cases")[0]
         if written < settlement_events + made["events"] + others or held < cases:
             raise RuntimeError(f"mixed ingestion is wrong: {written} events, {held} cases in the view")
-        rates.append(written / elapsed)
-        say(f"  ingested {written} events into every view in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
+        rates.append(_rate(written, elapsed))
         service.stop()
-    rate = statistics.median(rates)
-    say(f"  median of {runs} runs: {rate:,.0f} events/s")
+    figure = _rates(written, rates)
     return {
         "events": written,
-        "events_per_s": round(rate, 1),
+        "events_per_s": figure["events_per_s"],
         "settlement_events": settlement_events,
         "liquor_events": made["events"],
         "group_buy_events": campaigns["events"],
         "cross_border_events": orders["events"],
-        "runs_events_per_s": [round(r, 1) for r in rates],
+        "runs_events_per_s": figure["runs_events_per_s"],
     }
 
 
-def _rate(written: int, elapsed: float) -> float:
-    say(f"  ingested {written} events into every view in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
+def _rate(written: int, elapsed: float, into: str = "every view") -> float:
+    say(f"  ingested {written} events into {into} in {elapsed:.2f}s -> {written / elapsed:,.0f} events/s")
     return written / elapsed
 
 
@@ -566,14 +564,10 @@ def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlement
         completed = service.db.fetchone("SELECT count(*) FROM view_orders WHERE status = 'completed'")[0]
         if written < made["events"] or completed != settlements:  # (plus the gas measurement's few)
             raise RuntimeError(f"ingestion is wrong: {written} events, {completed} completed orders")
-        rates.append(written / elapsed)
-        say(
-            f"  ingested {written} events into the store-order view in {elapsed:.2f}s -> "
-            f"{written / elapsed:,.0f} events/s"
-        )
+        rates.append(_rate(written, elapsed, "the store-order view"))
         service.stop()
+    figure = _rates(written, rates)
     rate = statistics.median(rates)
-    say(f"  median of {runs} runs: {rate:,.0f} events/s")
 
     say("baseline: web3.py contract.events.X.get_logs + one commit per event ...")
     baseline_s, baseline_n = baseline(node.url, manifest, work / "baseline.sqlite")
@@ -585,7 +579,7 @@ def measure_ingestion(node: AnvilNode, deployments: Path, work: Path, settlement
         "events_per_s": round(rate, 1),
         "baseline_events_per_s": round(baseline_n / baseline_s, 1),
         "speedup": round(rate / (baseline_n / baseline_s), 2),
-        "runs_events_per_s": [round(r, 1) for r in rates],
+        "runs_events_per_s": figure["runs_events_per_s"],
     }
 
 

@@ -124,13 +124,13 @@ def project() -> None:
             keeping = svc.keeping()
             if keeping.keeper is None:
                 s.say("no ORDERCHAIN_KEEPER_KEY: the keeper is off (the other chores run)")
-            chores = threading.Thread(target=keeping.keep_until, args=(stop,), name="orderchain-chores", daemon=True)
-            chores.start()
             try:
-                svc.projector.run(stop, settings.poll_interval, batch_size=settings.events_per_step)
+                with keeping.chores_beside(stop):
+                    try:
+                        svc.projector.run(stop, settings.poll_interval, batch_size=settings.events_per_step)
+                    finally:
+                        stop.set()
             finally:
-                stop.set()
-                chores.join(10)
                 svc.stop()
     except KeyboardInterrupt:
         pass
