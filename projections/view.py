@@ -135,10 +135,17 @@ class View:
                     "ON CONFLICT (name) DO NOTHING",
                     (self.name, self.version),
                 )
-            if row is None or int(row[0]) != self.version:
+            if row is None or int(row[0]) != self.version or self._ahead_of_log():
                 self._empty()
         failed = self.db.fetchone("SELECT error FROM view_failures WHERE name = ?", (self.name,))
         self.failed: str | None = failed[0] if failed else None  # why its last catch-up failed
+
+    def _ahead_of_log(self) -> bool:
+        """Whether the view has applied events the event store no longer holds: after a power
+        loss took the reader's last saves (committed without waiting for the disk, to be read
+        from the chain again), the view is built again rather than trusted."""
+        position = self.position()
+        return position > 0 and position > (self.app.recorder.max_notification_id() or 0)
 
     # -- hooks
 
@@ -201,7 +208,7 @@ class View:
         handed = recorded if isinstance(recorded, Handed) else Handed(recorded)
         wants = self._wanted_types
         lock = " FOR UPDATE" if self.db.is_postgres else ""
-        if handed.pairs and not any(self._wants_type(t) for t in handed.types):
+        if self.idle_for(handed):
             total += self._pass_over(handed, lock)  # none of them is this view's: only the position moves
         with self._lock, gc_paused():
             while True:
@@ -235,6 +242,10 @@ class View:
                     self.db.checkpoint(idle=total == 0)
                     return total
                 total += len(events)
+
+    def idle_for(self, handed: Handed) -> bool:
+        """Whether none of the handed events is this view's (so only its position moves)."""
+        return bool(handed.pairs) and not any(self._wants_type(t) for t in handed.types)
 
     def _pass_over(self, handed: Handed, lock: str) -> int:
         """Moves the position past a contiguous run of handed events none of which this view
@@ -273,3 +284,28 @@ class View:
         with self._lock:
             self._empty()
             return self.catch_up()
+
+
+def pass_over(db: Database, views: list[View], handed: Handed) -> dict[str, int]:
+    """:meth:`View._pass_over` for several views in one transaction (each view's own would
+    cost a transaction of its own): the views none of whose events were handed, moved past a
+    run of handed events that follows on from their positions. Returns how many events each
+    view moved past, by name (views that did not move are left out)."""
+    if not views or not (handed.contiguous or handed.after is not None):
+        return {}
+    first, last = handed.first, handed.pairs[-1][0]
+    names = [view.name for view in views]
+    lock = " FOR UPDATE" if db.is_postgres else ""
+    moved: dict[str, int] = {}
+    with db.transaction():
+        positions = db.fetchall(
+            f"SELECT name, position FROM view_positions WHERE name IN ({', '.join('?' * len(names))}){lock}", names
+        )
+        for name, position in positions:
+            start = int(position)
+            whole = handed.after <= start if handed.after is not None else first <= start + 1
+            if whole and start < last:
+                moved[name] = last - start
+        if moved:
+            db.executemany("UPDATE view_positions SET position = ? WHERE name = ?", [(last, n) for n in moved])
+    return moved

@@ -9,7 +9,9 @@ by its address and event name to its source, which says which aggregate it folds
 
 Every range read is linked to the checkpoint: the first new block's parent must be the
 recorded block, and the range's last block must still be the same after its logs were
-read. A reorganisation found that way (or by the checkpoint's own hash changing) makes
+read (a single new block, the usual step at the head, has its logs asked for by its hash
+instead: one round trip for the head, the checkpoint's block and the next header, one for
+the logs). A reorganisation found that way (or by the checkpoint's own hash changing) makes
 the reader walk back its recent checkpoints to the newest one still canonical, retract
 every log recorded above it (compensating events) and read forward again.
 
@@ -300,9 +302,8 @@ class ChainReader:
         return self._written
 
     def _sync(self) -> None:
-        head = self.rpc.block_number()
+        head, next_header = self._look()
         self.head = head
-        self._check_continuity(head)
         target = head - self.confirmations
         for address, read_to in list(self.cursor.backfilling.items()):
             self._backfill(address, read_to, head)
@@ -317,7 +318,9 @@ class ChainReader:
                 ahead = None
             else:
                 end = min(start + min(self._span, self.block_range) - 1, target)
-                found = self._read(self.rpc, addresses, start, end, self.cursor.block_hash)
+                one = end == start and next_header is not None and int(next_header["number"], 16) == start
+                known = next_header if one else None
+                found = self._read(self.rpc, addresses, start, end, self.cursor.block_hash, known=known)
             if found is None:
                 continue
             logs, end_hash = found
@@ -397,12 +400,18 @@ class ChainReader:
         end: int,
         parent_hash: str | None,
         expected_end: str | None = None,
+        known: dict | None = None,
     ) -> tuple[list[dict], str] | None:
         """The logs of ``addresses`` in blocks ``start..end`` and the hash of block ``end``,
         linked to what the reader already knows: block ``start``'s parent is ``parent_hash``
         and block ``end`` is ``expected_end`` (when given), and block ``end`` is the same
         before and after the logs are read. None when the node refused the range (it is
-        narrowed); :class:`ChainMoved` when the chain changed under it."""
+        narrowed); :class:`ChainMoved` when the chain changed under it.
+
+        ``known``: the header of block ``start == end``, already read. One block's logs are
+        asked for by its hash: two round trips fewer for each new block at the head."""
+        if known is not None and start == end:
+            return self._read_one(rpc, addresses, known, parent_hash, expected_end)
         if parent_hash is not None and start != end:
             first, header = rpc.batch(
                 [("eth_getBlockByNumber", [hex(start), False]), ("eth_getBlockByNumber", [hex(end), False])]
@@ -427,6 +436,24 @@ class ChainReader:
             raise ChainMoved(f"the chain moved under blocks {start}-{end}")
         if rpc.block_hash(end) != header["hash"]:
             raise ChainMoved(f"block {end} changed while its range was read")
+        return logs, header["hash"]
+
+    def _read_one(
+        self, rpc: Rpc, addresses: list[str], header: dict, parent_hash: str | None, expected: str | None
+    ) -> tuple[list[dict], str]:
+        """The logs of the block ``header`` describes, asked for by its hash, so they are that
+        block's even if the chain moves meanwhile (the next step's continuity check sees it)."""
+        number = int(header["number"], 16)
+        if parent_hash is not None and header["parentHash"] != parent_hash:
+            raise ChainMoved(f"block {number} no longer follows block {number - 1}")
+        if expected is not None and header["hash"] != expected:
+            raise ChainMoved(f"block {number} changed")
+        try:
+            logs = rpc.get_logs_at(addresses, header["hash"]) if addresses else []
+        except RpcError:
+            if rpc.block_hash(number) != header["hash"]:  # the node forgot a block that left the chain
+                raise ChainMoved(f"block {number} changed while it was read") from None
+            raise
         return logs, header["hash"]
 
     def _write(self, logs: list[dict], checkpoint, trust_opened: bool = True) -> int:
@@ -508,7 +535,7 @@ class ChainReader:
             blocks[aggregate_id] = block_number
         checkpoint(versions, blocks, len(events))
         try:
-            self._saved(self.app.record(self.cursor, events=events))
+            self._saved(self.app.record(self.cursor, events=events, rereadable=True))
         except IntegrityError:
             self._forget_unsaved()
             if not trust_opened:
@@ -533,13 +560,21 @@ class ChainReader:
 
     # -- reorganisations and other chains
 
-    def _check_continuity(self, head: int) -> None:
+    def _look(self) -> tuple[int, dict | None]:
+        """The head, after checking that the checkpoint's block is still on the chain (rolling
+        back if not), and the header of the block after the checkpoint, or None: one round trip."""
         cursor = self.cursor
-        if cursor.block_hash is None:
-            return
-        if cursor.block <= head and self.rpc.block_hash(cursor.block) == cursor.block_hash:
-            return
-        self._roll_back(head)
+        calls = [("eth_blockNumber", []), ("eth_getBlockByNumber", [hex(cursor.block + 1), False])]
+        if cursor.block_hash is not None:
+            calls.append(("eth_getBlockByNumber", [hex(cursor.block), False]))
+        found = self.rpc.batch(calls)
+        head, following = int(found[0], 16), found[1]
+        if cursor.block_hash is not None:
+            at_cursor = found[2]
+            if cursor.block > head or at_cursor is None or at_cursor["hash"] != cursor.block_hash:
+                self._roll_back(head)
+                following = None  # the cursor moved back
+        return head, following
 
     def check_same_chain(self) -> None:
         """Raises :class:`OtherChain` unless the node still serves the chain the cursor follows:

@@ -103,6 +103,11 @@ class Rpc:
         latest = self.block("latest")
         return int(latest["timestamp"], 16) if latest else int(time.time())
 
+    def get_logs_at(self, addresses: list[str], block_hash: str) -> list[dict]:
+        """The logs of one block named by its hash (EIP-234): of that block whatever the
+        chain did meanwhile, so no second look is needed to know they belong together."""
+        return self.call("eth_getLogs", {"address": addresses, "blockHash": block_hash})
+
     def get_logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict]:
         return self.call(
             "eth_getLogs",

@@ -138,22 +138,19 @@ def _settlement_topics(service: Service) -> set[str]:
 
 
 class ReorgAfterCheck(Rpc):
-    """A node that reorganises right after the reader's continuity check, once."""
+    """A node that reorganises right after the reader's continuity check, once: before the
+    new block's logs are read (asked for by the block's hash, or over a range)."""
 
     def __init__(self, url: str, fork: list):
         super().__init__(url)
         self.fork = fork
         self.armed = False
-        self.skip = 1  # the continuity check's own block read
 
-    def block(self, number):
-        if self.armed and number != "latest":
-            if self.skip:
-                self.skip -= 1
-            else:
-                self.armed = False
-                self.call("anvil_reorg", 2, self.fork)
-        return super().block(number)
+    def call(self, method, *params):
+        if self.armed and method == "eth_getLogs":
+            self.armed = False
+            super().call("anvil_reorg", 2, self.fork)
+        return super().call(method, *params)
 
 
 def test_a_reorg_between_the_continuity_check_and_the_range_read_is_seen(client, service, chain):

@@ -29,6 +29,7 @@ def test_each_view_shows_its_block_and_a_failing_view_stops_only_itself(client, 
         raise RuntimeError("a row the view cannot write")
 
     monkeypatch.setattr(service.group_buy, "catch_up", broken)
+    monkeypatch.setattr(service.group_buy, "idle_for", lambda handed: False)  # not passed over with the idle views
     rpc.call("evm_mine")
     head = rpc.block_number()
     _settle(client, service, head)
