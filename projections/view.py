@@ -17,6 +17,7 @@ import json
 import threading
 from bisect import bisect_right
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -206,7 +207,6 @@ class View:
         """
         total = 0
         handed = recorded if isinstance(recorded, Handed) else Handed(recorded)
-        wants = self._wanted_types
         lock = " FOR UPDATE" if self.db.is_postgres else ""
         if self.idle_for(handed):
             total += self._pass_over(handed, lock)  # none of them is this view's: only the position moves
@@ -221,10 +221,12 @@ class View:
                         events = handed.run_from(start, batch_size)
                         if not events and not only_handed:
                             events = self._read(start, batch_size)
-                        for _, e in events:
-                            if e is not None and type(e) not in wants:
-                                self._wants_type(type(e))
-                        mine = [(seq, e) for seq, e in events if e is not None and wants[type(e)]]
+                        types = set(map(type, map(itemgetter(1), events)))
+                        wanted = {t for t in types if self._wants_type(t)}  # (not None: no view wants it)
+                        if wanted == types:
+                            mine = events
+                        else:
+                            mine = [(seq, e) for seq, e in events if type(e) in wanted] if wanted else []
                         if mine:
                             batch = self.begin()
                             self.prefetch(batch, mine)

@@ -4,7 +4,8 @@ It follows the contracts of the deployment manifest that a chain source declares
 registry, ``engine/registry.py``, lists them; the reader imports none), reading block
 ranges with ``eth_getLogs`` (halving a range the node refuses) and saving the resulting
 events together with its checkpoint in one transaction, so a crash loses or repeats
-nothing. Blocks newer than the confirmation depth are left for later. Each log is routed
+nothing (on SQLite these saves do not wait for the disk: a power loss may take the last of
+them, checkpoint and all, and those blocks are read again). Blocks newer than the confirmation depth are left for later. Each log is routed
 by its address and event name to its source, which says which aggregate it folds into.
 
 Every range read is linked to the checkpoint: the first new block's parent must be the
@@ -90,8 +91,8 @@ class Target:
         self.aggregate = source.aggregate
         self.kind = source.aggregate.kind
         self.topic = get_topic(source.aggregate)
-        self.discovered: Callable[..., Any] = source.aggregate.Discovered  # made with keyword arguments
-        self.recorded: Callable[..., Any] = source.aggregate.LogRecorded
+        self.discovered: type = source.aggregate.Discovered
+        self.recorded: type = source.aggregate.LogRecorded
         self.enrich = source.enrich
 
 
@@ -471,6 +472,7 @@ class ChainReader:
         now = ChainAggregate.LogRecorded.create_timestamp()
         chain_id = self.chain_id
         routes = self.routes
+        new = object.__new__
         for raw in logs:
             if raw.get("removed"):
                 continue
@@ -507,30 +509,31 @@ class ChainReader:
             if version is None:
                 version = 0 if trust_opened and name == target.opens else self._version(aggregate_id)
             entry = {"event": name, "args": args, "coords": coords}
+            # Made as the mapper makes a decoded event, its fields in their declared order: the
+            # dataclass constructor only checks that the id is a UUID, which the reader's are.
             if version == 0:
-                events.append(
-                    target.discovered(
-                        originator_id=aggregate_id,
-                        originator_version=1,
-                        timestamp=now,
-                        originator_topic=target.topic,
-                        chain_id=chain_id,
-                        contract=route.address,
-                        key=key,
-                        first_log=entry,
-                    )
+                event: Any = new(target.discovered)
+                event.__dict__.update(
+                    originator_id=aggregate_id,
+                    originator_version=1,
+                    timestamp=now,
+                    originator_topic=target.topic,
+                    chain_id=chain_id,
+                    contract=route.address,
+                    key=key,
+                    first_log=entry,
                 )
             else:
-                events.append(
-                    target.recorded(
-                        originator_id=aggregate_id,
-                        originator_version=version + 1,
-                        timestamp=now,
-                        event_name=name,
-                        args=args,
-                        coords=coords,
-                    )
+                event = new(target.recorded)
+                event.__dict__.update(
+                    originator_id=aggregate_id,
+                    originator_version=version + 1,
+                    timestamp=now,
+                    event_name=name,
+                    args=args,
+                    coords=coords,
                 )
+            events.append(event)
             versions[aggregate_id] = version + 1
             blocks[aggregate_id] = block_number
         checkpoint(versions, blocks, len(events))
