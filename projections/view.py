@@ -208,8 +208,8 @@ class View:
         total = 0
         handed = recorded if isinstance(recorded, Handed) else Handed(recorded)
         lock = " FOR UPDATE" if self.db.is_postgres else ""
-        if self.idle_for(handed):
-            total += self._pass_over(handed, lock)  # none of them is this view's: only the position moves
+        if self.idle_for(handed):  # none of them is this view's: only the position moves
+            total += pass_over(self.db, [self], handed).get(self.name, 0)
         with self._lock, gc_paused():
             while True:
                 memory = self.remember()
@@ -249,20 +249,6 @@ class View:
         """Whether none of the handed events is this view's (so only its position moves)."""
         return bool(handed.pairs) and not any(self._wants_type(t) for t in handed.types)
 
-    def _pass_over(self, handed: Handed, lock: str) -> int:
-        """Moves the position past a contiguous run of handed events none of which this view
-        handles, if the run follows on from the position; returns how many it passed over."""
-        if not handed.contiguous and handed.after is None:
-            return 0
-        first, last = handed.first, handed.pairs[-1][0]
-        with self.db.transaction():
-            start = int(self.db.scalar(f"SELECT position FROM view_positions WHERE name = ?{lock}", (self.name,)))
-            whole = handed.after <= start if handed.after is not None else first <= start + 1
-            if not (whole and start < last):
-                return 0
-            self.db.execute("UPDATE view_positions SET position = ? WHERE name = ?", (last, self.name))
-        return last - start
-
     def _empty(self) -> None:
         with self.db.transaction():
             for table in self.tables:  # dropped and made again: a new version may change their columns
@@ -289,10 +275,10 @@ class View:
 
 
 def pass_over(db: Database, views: list[View], handed: Handed) -> dict[str, int]:
-    """:meth:`View._pass_over` for several views in one transaction (each view's own would
-    cost a transaction of its own): the views none of whose events were handed, moved past a
-    run of handed events that follows on from their positions. Returns how many events each
-    view moved past, by name (views that did not move are left out)."""
+    """Moves views none of whose events were handed past them, in one transaction: each
+    view's position moves to the last handed event if the run (contiguous, or read whole
+    from the log) follows on from it. Returns how many events each view moved past, by name
+    (views that did not move are left out)."""
     if not views or not (handed.contiguous or handed.after is not None):
         return {}
     first, last = handed.first, handed.pairs[-1][0]

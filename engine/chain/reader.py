@@ -319,9 +319,10 @@ class ChainReader:
                 ahead = None
             else:
                 end = min(start + min(self._span, self.block_range) - 1, target)
-                one = end == start and next_header is not None and int(next_header["number"], 16) == start
-                known = next_header if one else None
-                found = self._read(self.rpc, addresses, start, end, self.cursor.block_hash, known=known)
+                if end == start and next_header is not None and int(next_header["number"], 16) == start:
+                    found = self._read_one(self.rpc, addresses, next_header, self.cursor.block_hash)
+                else:
+                    found = self._read(self.rpc, addresses, start, end, self.cursor.block_hash)
             if found is None:
                 continue
             logs, end_hash = found
@@ -401,18 +402,12 @@ class ChainReader:
         end: int,
         parent_hash: str | None,
         expected_end: str | None = None,
-        known: dict | None = None,
     ) -> tuple[list[dict], str] | None:
         """The logs of ``addresses`` in blocks ``start..end`` and the hash of block ``end``,
         linked to what the reader already knows: block ``start``'s parent is ``parent_hash``
         and block ``end`` is ``expected_end`` (when given), and block ``end`` is the same
         before and after the logs are read. None when the node refused the range (it is
-        narrowed); :class:`ChainMoved` when the chain changed under it.
-
-        ``known``: the header of block ``start == end``, already read. One block's logs are
-        asked for by its hash: two round trips fewer for each new block at the head."""
-        if known is not None and start == end:
-            return self._read_one(rpc, addresses, known, parent_hash, expected_end)
+        narrowed); :class:`ChainMoved` when the chain changed under it."""
         if parent_hash is not None and start != end:
             first, header = rpc.batch(
                 [("eth_getBlockByNumber", [hex(start), False]), ("eth_getBlockByNumber", [hex(end), False])]
@@ -440,15 +435,14 @@ class ChainReader:
         return logs, header["hash"]
 
     def _read_one(
-        self, rpc: Rpc, addresses: list[str], header: dict, parent_hash: str | None, expected: str | None
+        self, rpc: Rpc, addresses: list[str], header: dict, parent_hash: str | None
     ) -> tuple[list[dict], str]:
-        """The logs of the block ``header`` describes, asked for by its hash, so they are that
-        block's even if the chain moves meanwhile (the next step's continuity check sees it)."""
+        """As :meth:`_read` for the one block whose header is already read (the step at the
+        head): its logs are asked for by its hash, so they are that block's even if the chain
+        moves meanwhile (the next step's continuity check sees it), two round trips fewer."""
         number = int(header["number"], 16)
         if parent_hash is not None and header["parentHash"] != parent_hash:
             raise ChainMoved(f"block {number} no longer follows block {number - 1}")
-        if expected is not None and header["hash"] != expected:
-            raise ChainMoved(f"block {number} changed")
         try:
             logs = rpc.get_logs_at(addresses, header["hash"]) if addresses else []
         except RpcError:
